@@ -1,0 +1,337 @@
+//! Distributions with batch and event shapes, as `torch.distributions` / `pyro.distributions`.
+//!
+//! A distribution's `batch_shape` indexes independent draws; its `event_shape` is the shape of
+//! one draw. `log_prob(value)` returns a tensor of the (broadcast) batch shape. Parameters are
+//! [`DTensor`]s; constructors check that parameter shapes broadcast, and the values themselves
+//! (a negative scale, a probability above one) are checked by [`Distribution::validate`] when
+//! the distribution reaches a sample site, so the error can name the site.
+
+mod bernoulli;
+mod beta;
+mod categorical;
+mod continuous_bernoulli;
+mod delta;
+mod gamma;
+mod independent;
+mod kl;
+mod laplace;
+mod lognormal;
+mod masked;
+mod normal;
+mod uniform;
+mod unit;
+
+pub use bernoulli::Bernoulli;
+pub use beta::Beta;
+pub use categorical::{Categorical, OneHotCategorical};
+pub use continuous_bernoulli::ContinuousBernoulli;
+pub use delta::Delta;
+pub use gamma::Gamma;
+pub use independent::Independent;
+pub use kl::{kl_divergence, register_kl};
+pub use laplace::Laplace;
+pub use lognormal::LogNormal;
+pub use masked::Masked;
+pub use normal::Normal;
+pub use uniform::Uniform;
+pub use unit::Unit;
+
+use crate::shape::{Dims, ShapeError, broadcast_shapes};
+use crate::tensor::DTensor;
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+/// Errors raised by distributions.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DistError {
+    /// Parameters whose shapes do not broadcast together.
+    #[error("{dist}: parameter shapes do not broadcast: {source}")]
+    ParamShapes {
+        /// The distribution.
+        dist: &'static str,
+        /// The shape error.
+        source: ShapeError,
+    },
+    /// A parameter outside its support.
+    #[error("invalid {dist} parameter '{param}': must be {constraint}, found {found}")]
+    InvalidParameter {
+        /// The distribution.
+        dist: &'static str,
+        /// The parameter.
+        param: &'static str,
+        /// The constraint it breaks.
+        constraint: &'static str,
+        /// The offending values.
+        found: String,
+    },
+    /// A value whose shape does not broadcast with the distribution.
+    #[error("{dist}: value shape {value} does not broadcast with batch shape {batch} + event shape {event}")]
+    ValueShape {
+        /// The distribution.
+        dist: String,
+        /// The value's shape.
+        value: Dims,
+        /// The batch shape.
+        batch: Dims,
+        /// The event shape.
+        event: Dims,
+    },
+    /// A value outside the support.
+    #[error("{dist}: value outside the support ({support}); values range over [{min}, {max}]")]
+    Support {
+        /// The distribution.
+        dist: String,
+        /// The support.
+        support: &'static str,
+        /// Smallest value seen.
+        min: f32,
+        /// Largest value seen.
+        max: f32,
+    },
+    /// `to_event(n)` with fewer than `n` batch dims.
+    #[error("{dist}.to_event({n}): needs {n} batch dims, batch shape is {batch}")]
+    ToEvent {
+        /// The base distribution.
+        dist: String,
+        /// Dims asked for.
+        n: usize,
+        /// The base batch shape.
+        batch: Dims,
+    },
+    /// `expand` to a shape the batch shape cannot broadcast to.
+    #[error("{dist}.expand: cannot expand batch shape {from} to {to}")]
+    Expand {
+        /// The distribution.
+        dist: String,
+        /// Batch shape before.
+        from: Dims,
+        /// Batch shape asked for.
+        to: Dims,
+    },
+    /// `rsample` on a distribution that has none.
+    #[error("{dist} has no reparameterised sampler (rsample); use sample or a score-function estimator")]
+    NoRsample {
+        /// The distribution.
+        dist: String,
+    },
+    /// A mask that does not broadcast with the batch shape.
+    #[error("{dist}.mask: mask shape {mask} does not broadcast with batch shape {batch}")]
+    MaskShape {
+        /// The distribution.
+        dist: String,
+        /// The mask's shape.
+        mask: Dims,
+        /// The batch shape.
+        batch: Dims,
+    },
+    /// Anything else about shapes.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+}
+
+/// A probability distribution over tensors of shape `batch_shape + event_shape`.
+pub trait Distribution: fmt::Debug + Send + Sync + 'static {
+    /// The distribution's name as the shape table prints it, e.g. `Normal`.
+    fn name(&self) -> String;
+    /// Shape of independent, non-identical draws.
+    fn batch_shape(&self) -> Vec<usize>;
+    /// Shape of one draw.
+    fn event_shape(&self) -> Vec<usize>;
+    /// Whether [`Distribution::rsample`] exists (pathwise gradients).
+    fn has_rsample(&self) -> bool {
+        false
+    }
+    /// A draw of shape `batch + event`, cut from the graph.
+    fn sample(&self) -> DTensor;
+    /// A reparameterised draw whose gradient flows into the parameters.
+    fn rsample(&self) -> Result<DTensor, DistError> {
+        Err(DistError::NoRsample { dist: self.name() })
+    }
+    /// Log-density of `value`, of the broadcast batch shape.
+    fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError>;
+    /// Checks parameter values (a positive scale, probabilities in `[0, 1]`, ...).
+    fn validate(&self) -> Result<(), DistError> {
+        Ok(())
+    }
+    /// Checks that `value` lies in the support.
+    fn check_support(&self, _value: &DTensor) -> Result<(), DistError> {
+        Ok(())
+    }
+    /// The same distribution with its parameters broadcast to a new batch shape.
+    fn expand_batch(&self, batch_shape: &[usize]) -> Result<Arc<dyn Distribution>, DistError>;
+    /// Entropy, where known in closed form.
+    fn entropy(&self) -> Option<DTensor> {
+        None
+    }
+    /// Downcasting, for the KL registry.
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl Distribution for Arc<dyn Distribution> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn batch_shape(&self) -> Vec<usize> {
+        (**self).batch_shape()
+    }
+    fn event_shape(&self) -> Vec<usize> {
+        (**self).event_shape()
+    }
+    fn has_rsample(&self) -> bool {
+        (**self).has_rsample()
+    }
+    fn sample(&self) -> DTensor {
+        (**self).sample()
+    }
+    fn rsample(&self) -> Result<DTensor, DistError> {
+        (**self).rsample()
+    }
+    fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
+        (**self).log_prob(value)
+    }
+    fn validate(&self) -> Result<(), DistError> {
+        (**self).validate()
+    }
+    fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
+        (**self).check_support(value)
+    }
+    fn expand_batch(&self, batch_shape: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
+        (**self).expand_batch(batch_shape)
+    }
+    fn entropy(&self) -> Option<DTensor> {
+        (**self).entropy()
+    }
+    fn as_any(&self) -> &dyn Any {
+        (**self).as_any()
+    }
+}
+
+/// Pyro's distribution combinators, for every distribution.
+pub trait DistExt: Distribution + Sized {
+    /// Reinterprets the `n` rightmost batch dims as event dims (Pyro's `.to_event(n)`).
+    /// Too few batch dims is reported when the distribution reaches a site.
+    fn to_event(self, n: usize) -> Independent {
+        Independent::new(Arc::new(self), n)
+    }
+    /// Broadcasts the parameters to a new batch shape (Pyro's `.expand(shape)`).
+    fn expand(self, batch_shape: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
+        self.expand_batch(batch_shape)
+    }
+    /// Zeroes the log-prob where `mask` is zero (Pyro's `.mask(m)`).
+    fn mask(self, mask: DTensor) -> Masked {
+        Masked::new(Arc::new(self), mask)
+    }
+    /// Wraps the distribution in an `Arc<dyn Distribution>`.
+    fn boxed(self) -> Arc<dyn Distribution> {
+        Arc::new(self)
+    }
+}
+
+impl<D: Distribution> DistExt for D {}
+
+/// Shape of `value`'s batch part and check that it broadcasts with the distribution.
+pub(crate) fn check_value(
+    d: &dyn Distribution,
+    value: &DTensor,
+) -> Result<Vec<usize>, DistError> {
+    let event = d.event_shape();
+    let batch = d.batch_shape();
+    let vs = value.shape();
+    let bad = || DistError::ValueShape {
+        dist: d.name(),
+        value: value.dims(),
+        batch: batch.clone().into(),
+        event: event.clone().into(),
+    };
+    if vs.len() < event.len() || vs[vs.len() - event.len()..] != event[..] {
+        return Err(bad());
+    }
+    broadcast_shapes(&vs[..vs.len() - event.len()], &batch).map_err(|_| bad())
+}
+
+/// Broadcasts parameter tensors to one shape.
+pub(crate) fn broadcast_params(
+    dist: &'static str,
+    params: &[&DTensor],
+) -> Result<Vec<usize>, DistError> {
+    let mut shape: Vec<usize> = vec![];
+    for p in params {
+        shape = broadcast_shapes(&shape, p.shape())
+            .map_err(|source| DistError::ParamShapes { dist, source })?;
+    }
+    Ok(shape)
+}
+
+/// Standard-normal noise of `shape` on the device of `like`.
+pub(crate) fn normal_noise(shape: &[usize], like: &DTensor) -> DTensor {
+    let n = shape.iter().product();
+    DTensor::from_floats(crate::rng::normals(n), shape, &like.device())
+        .expect("noise has the shape it was drawn for")
+}
+
+/// Uniform `[0, 1)` noise of `shape` on the device of `like`.
+pub(crate) fn uniform_noise(shape: &[usize], like: &DTensor) -> DTensor {
+    let n = shape.iter().product();
+    DTensor::from_floats(crate::rng::uniforms(n), shape, &like.device())
+        .expect("noise has the shape it was drawn for")
+}
+
+/// Fails with [`DistError::InvalidParameter`] unless `ok`.
+pub(crate) fn require(
+    ok: bool,
+    dist: &'static str,
+    param: &'static str,
+    constraint: &'static str,
+    t: &DTensor,
+) -> Result<(), DistError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(DistError::InvalidParameter {
+            dist,
+            param,
+            constraint,
+            found: format!("values in [{}, {}]", t.min_value(), t.max_value()),
+        })
+    }
+}
+
+/// Fails with [`DistError::Support`] unless `ok`.
+pub(crate) fn support(
+    ok: bool,
+    d: &dyn Distribution,
+    support: &'static str,
+    v: &DTensor,
+) -> Result<(), DistError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(DistError::Support {
+            dist: d.name(),
+            support,
+            min: v.min_value(),
+            max: v.max_value(),
+        })
+    }
+}
+
+/// Checks `to` is a valid expansion of `from` (`Expand` error otherwise).
+pub(crate) fn check_expand(d: &dyn Distribution, to: &[usize]) -> Result<(), DistError> {
+    let from = d.batch_shape();
+    if crate::shape::can_expand(&from, to) {
+        Ok(())
+    } else {
+        Err(DistError::Expand {
+            dist: d.name(),
+            from: from.into(),
+            to: to.into(),
+        })
+    }
+}
+
+/// Expands a parameter tensor with `event` trailing dims to `batch + event`.
+pub(crate) fn expand_param(p: &DTensor, batch: &[usize], event: usize) -> Result<DTensor, DistError> {
+    let ev = &p.shape()[p.rank() - event..];
+    Ok(p.expand(&[batch, ev].concat())?)
+}

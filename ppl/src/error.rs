@@ -1,0 +1,163 @@
+//! Typed errors. Every error raised at a site names the site, and where shapes are involved,
+//! the plate and both shapes, as Pyro's messages do.
+
+use crate::dist::DistError;
+use crate::shape::{Dims, ShapeError};
+
+/// Everything that can go wrong while running a model or guide under the PPL.
+#[derive(Debug, thiserror::Error)]
+pub enum PplError {
+    /// Two sites with the same name ran in one trace.
+    #[error("Multiple sites named '{name}' in one run: site names must be unique")]
+    DuplicateSite {
+        /// The repeated name.
+        name: String,
+    },
+    /// An observed value whose shape does not fit the distribution.
+    #[error(
+        "site '{site}': observed value shape {value} does not match the distribution's shape, batch {batch} + event {event}"
+    )]
+    ObservedShape {
+        /// The site.
+        site: String,
+        /// The observed value's shape.
+        value: Dims,
+        /// The distribution's batch shape.
+        batch: Dims,
+        /// The distribution's event shape.
+        event: Dims,
+    },
+    /// A distribution whose batch shape does not broadcast with an enclosing plate.
+    #[error(
+        "Shape mismatch inside plate('{plate}') at site '{site}' dim {dim}: plate size {size} vs batch shape {batch}"
+    )]
+    PlateShape {
+        /// The site.
+        site: String,
+        /// The plate.
+        plate: String,
+        /// The plate's (negative) dim.
+        dim: isize,
+        /// The plate's size (its subsample size when subsampled).
+        size: usize,
+        /// The distribution's batch shape.
+        batch: Dims,
+    },
+    /// A plate asked for a dim an enclosing plate already holds.
+    #[error("plate('{plate}') asks for dim {dim}, already used by the enclosing plate('{other}')")]
+    PlateDimCollision {
+        /// The new plate.
+        plate: String,
+        /// The dim asked for.
+        dim: isize,
+        /// The enclosing plate holding that dim.
+        other: String,
+    },
+    /// A plate with invalid arguments (size 0, subsample larger than size, a positive dim, ...).
+    #[error("plate('{plate}'): {reason}")]
+    InvalidPlate {
+        /// The plate.
+        plate: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A distribution that is invalid at a site (bad parameters, bad value, bad shapes).
+    #[error("site '{site}': {source}")]
+    Distribution {
+        /// The site.
+        site: String,
+        /// The distribution's own error.
+        #[source]
+        source: DistError,
+    },
+    /// A log-probability that is NaN or infinite.
+    #[error("site '{site}': log_prob of {dist} is not finite (NaN or inf); value shape {shape}")]
+    NonFiniteLogProb {
+        /// The site.
+        site: String,
+        /// The distribution.
+        dist: String,
+        /// The value's shape.
+        shape: Dims,
+    },
+    /// A site's value asked for at a rank it does not have.
+    #[error("site '{site}': {source}")]
+    SiteShape {
+        /// The site.
+        site: String,
+        /// The shape problem.
+        #[source]
+        source: ShapeError,
+    },
+    /// A parameter that is neither in the store nor given an initial value.
+    #[error("param '{name}' is not in the parameter store and no initial value was given")]
+    MissingParam {
+        /// The parameter.
+        name: String,
+    },
+    /// A parameter whose value or constraint is invalid.
+    #[error("param '{name}': {reason}")]
+    InvalidParam {
+        /// The parameter.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A handler given arguments it cannot use.
+    #[error("{handler}: {reason}")]
+    InvalidHandler {
+        /// The handler.
+        handler: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Model and guide disagree (a missing site, or different shapes at one site).
+    #[error("{0}")]
+    ModelGuideMismatch(String),
+    /// A shape error outside any site.
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    /// A distribution error outside any site (for example while constructing one).
+    #[error(transparent)]
+    Dist(#[from] DistError),
+    /// A loss that is NaN or infinite, with the trace's shape table.
+    #[error("loss is not finite ({loss}); first site with a non-finite log_prob: {site}\n{table}")]
+    NonFiniteLoss {
+        /// The loss value.
+        loss: f64,
+        /// The first offending site, or a note that none was found.
+        site: String,
+        /// The shape table of the traces.
+        table: String,
+    },
+    /// Reading or writing a file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file whose contents are not what was expected.
+    #[error("{path}: {reason}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl PplError {
+    /// Attaches a site name to a distribution error.
+    pub fn at_site(site: &str, source: DistError) -> Self {
+        PplError::Distribution {
+            site: site.to_string(),
+            source,
+        }
+    }
+}
+
+/// The result type of the PPL.
+pub type Result<T, E = PplError> = std::result::Result<T, E>;

@@ -1,0 +1,24 @@
+//! Effect handlers, one per file, each a small [`crate::runtime::Messenger`] and a function
+//! that runs a closure under it (Pyro's `poutine`). They compose by nesting closures:
+//! `trace(|| replay(&guide_trace, || model(x)))` is Pyro's
+//! `poutine.trace(poutine.replay(model, trace=guide_trace))`.
+
+mod block;
+mod condition;
+mod mask;
+mod replay;
+mod scale;
+mod seed;
+mod substitute;
+mod trace;
+mod uncondition;
+
+pub use block::{BlockSpec, block, block_with};
+pub use condition::condition;
+pub use mask::mask;
+pub use replay::replay;
+pub use scale::scale;
+pub use seed::seed;
+pub use substitute::substitute;
+pub use trace::trace;
+pub use uncondition::uncondition;

@@ -1,0 +1,67 @@
+//! `module`: registers a burn `Module`'s parameters as param sites (Pyro's `pyro.module`).
+
+use crate::error::{PplError, Result};
+use crate::primitives::param;
+use crate::runtime::is_grad_enabled;
+use crate::tensor::DTensor;
+use burn::module::{Module, ModuleMapper, Param};
+use burn::prelude::*;
+
+struct Registrar {
+    prefix: String,
+    path: Vec<String>,
+    error: Option<PplError>,
+}
+
+impl ModuleMapper for Registrar {
+    fn enter_module(&mut self, name: &str, _container: &str) {
+        self.path.push(name.to_string());
+    }
+    fn exit_module(&mut self, _name: &str, _container: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, p: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        if self.error.is_some() {
+            return p;
+        }
+        let name = if self.path.is_empty() {
+            self.prefix.clone()
+        } else {
+            format!("{}.{}", self.prefix, self.path.join("."))
+        };
+        let error = &mut self.error;
+        p.map(|t| match param::<DTensor>(&name, DTensor::from_tensor(t.clone())) {
+            Ok(v) => match v.to_tensor::<D>() {
+                Ok(v) => v,
+                Err(source) => {
+                    *error = Some(PplError::SiteShape { site: name.clone(), source });
+                    t
+                }
+            },
+            Err(e) => {
+                *error = Some(e);
+                t
+            }
+        })
+    }
+}
+
+/// Registers every float parameter of `m` as a param site named `"{name}.{path}"` (e.g.
+/// `decoder.fc1.weight`, PyTorch's naming) and returns the module with the values the active
+/// store holds: `pyro.module("decoder", self.decoder)`.
+///
+/// The first call copies `m`'s initial values into the store; later calls return the stored
+/// (trained) values, so `m` itself serves only as a template. Inside [`crate::no_grad`] the
+/// module comes back in evaluation mode (dropout off).
+pub fn module<M: Module>(name: &str, m: &M) -> Result<M> {
+    let mut r = Registrar {
+        prefix: name.to_string(),
+        path: vec![],
+        error: None,
+    };
+    let mapped = m.clone().map(&mut r);
+    if let Some(e) = r.error {
+        return Err(e);
+    }
+    Ok(if is_grad_enabled() { mapped } else { mapped.valid() })
+}

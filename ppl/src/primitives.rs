@@ -1,0 +1,104 @@
+//! The primitives a model or guide calls: `sample`, `observe`, `param`, `deterministic`,
+//! `factor` (and `plate` and `module` in their own files).
+
+use crate::constraints::Constraint;
+use crate::dist::{Delta, DistExt, Distribution, Unit};
+use crate::error::{PplError, Result};
+use crate::runtime::apply_stack;
+use crate::site::{InferConfig, Site, SiteKind};
+use crate::tensor::{DTensor, FromDTensor};
+use std::sync::Arc;
+
+fn convert<T: FromDTensor>(site: &Site) -> Result<T> {
+    let v = site.value.clone().ok_or_else(|| PplError::InvalidHandler {
+        handler: "apply_stack",
+        reason: format!("site '{}' ended without a value", site.name),
+    })?;
+    T::from_dtensor(v).map_err(|source| PplError::SiteShape {
+        site: site.name.clone(),
+        source,
+    })
+}
+
+/// The general sample statement: `name ~ dist`, observed when `obs` is given.
+/// Returns the site's value after every handler has seen it.
+pub fn sample_with<T: FromDTensor>(
+    name: &str,
+    dist: Arc<dyn Distribution>,
+    obs: Option<DTensor>,
+    infer: InferConfig,
+) -> Result<T> {
+    let mut site = Site::new(name, SiteKind::Sample);
+    site.dist = Some(dist);
+    site.is_observed = obs.is_some();
+    site.value = obs;
+    site.infer = infer;
+    apply_stack(&mut site)?;
+    convert(&site)
+}
+
+/// Draws a latent variable: `pyro.sample(name, dist)`.
+///
+/// ```
+/// # use lobes_ppl::prelude::*;
+/// # let d = Device::flex();
+/// let z: Tensor<1> = sample("z", Normal::new(Tensor::<1>::zeros([3], &d), Tensor::<1>::ones([3], &d))?)?;
+/// assert_eq!(z.dims(), [3]);
+/// # Ok::<(), PplError>(())
+/// ```
+pub fn sample<T: FromDTensor>(name: &str, dist: impl Distribution) -> Result<T> {
+    sample_with(name, Arc::new(dist), None, InferConfig::default())
+}
+
+/// Scores observed data: `pyro.sample(name, dist, obs=value)`.
+pub fn observe<T: FromDTensor>(name: &str, dist: impl Distribution, obs: impl Into<DTensor>) -> Result<T> {
+    sample_with(name, Arc::new(dist), Some(obs.into()), InferConfig::default())
+}
+
+/// A learnable parameter on the real line: `pyro.param(name, init)`. `init` is used only the
+/// first time `name` is seen by the active store.
+pub fn param<T: FromDTensor>(name: &str, init: impl Into<DTensor>) -> Result<T> {
+    param_constrained(name, init, Constraint::Real)
+}
+
+/// A learnable parameter with a constraint: `pyro.param(name, init, constraint=...)`.
+pub fn param_constrained<T: FromDTensor>(
+    name: &str,
+    init: impl Into<DTensor>,
+    constraint: Constraint,
+) -> Result<T> {
+    let mut site = Site::new(name, SiteKind::Param);
+    site.init = Some(init.into());
+    site.constraint = constraint;
+    apply_stack(&mut site)?;
+    convert(&site)
+}
+
+/// An existing parameter: `pyro.param(name)`. Errors if the active store lacks it.
+pub fn get_param<T: FromDTensor>(name: &str) -> Result<T> {
+    let mut site = Site::new(name, SiteKind::Param);
+    apply_stack(&mut site)?;
+    convert(&site)
+}
+
+/// Records a deterministic function of other sites (`pyro.deterministic`): it appears in
+/// traces and `Predictive` output, contributes nothing to the log-density.
+pub fn deterministic<T: FromDTensor>(name: &str, value: impl Into<DTensor>, event_dim: usize) -> Result<T> {
+    let value = value.into();
+    let zero = DTensor::scalar(0.0, &value.device());
+    let dist = Delta::new(value.clone(), event_dim)
+        .map_err(|e| PplError::at_site(name, e))?
+        .mask(zero);
+    let infer = InferConfig {
+        deterministic: true,
+        ..Default::default()
+    };
+    sample_with(name, Arc::new(dist), Some(value), infer)
+}
+
+/// Adds `log_factor` to the model's log-density (`pyro.factor`).
+pub fn factor(name: &str, log_factor: impl Into<DTensor>) -> Result<()> {
+    let unit = Unit::new(log_factor);
+    let obs = unit.sample();
+    sample_with::<DTensor>(name, Arc::new(unit), Some(obs), InferConfig::default()).map(|_| ())
+}
