@@ -30,7 +30,10 @@ impl ModuleMapper for Registrar {
             format!("{}.{}", self.prefix, self.path.join("."))
         };
         let error = &mut self.error;
-        p.map(|t| match param::<DTensor>(&name, DTensor::from_tensor(t.clone())) {
+        p.map(|t| match DTensor::try_from_tensor(t.clone())
+            .map_err(|source| PplError::SiteShape { site: name.clone(), source })
+            .and_then(|init| param::<DTensor>(&name, init))
+        {
             Ok(v) => match v.to_tensor::<D>() {
                 Ok(v) => v,
                 Err(source) => {

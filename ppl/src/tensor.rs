@@ -43,14 +43,22 @@ fn check_rank(shape: &[usize]) -> Result<(), ShapeError> {
 }
 
 impl DTensor {
-    /// Wraps a burn tensor of rank `D` (at most [`MAX_RANK`], checked at compile time).
+    /// Wraps a burn tensor of rank `D`.
+    ///
+    /// # Panics
+    /// If `D` exceeds [`MAX_RANK`]; [`DTensor::try_from_tensor`] returns an error instead.
     pub fn from_tensor<const D: usize>(t: Tensor<D>) -> Self {
-        const { assert!(D <= MAX_RANK, "lobes tensors hold at most MAX_RANK dims") };
+        Self::try_from_tensor(t).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Wraps a burn tensor of rank `D`, or reports a rank above [`MAX_RANK`].
+    pub fn try_from_tensor<const D: usize>(t: Tensor<D>) -> Result<Self, ShapeError> {
         let shape = t.dims().to_vec();
-        DTensor {
+        check_rank(&shape)?;
+        Ok(DTensor {
             inner: t.reshape(padded(&shape)),
             shape,
-        }
+        })
     }
 
     fn wrap(inner: Inner, shape: Vec<usize>) -> Self {
