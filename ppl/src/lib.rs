@@ -48,7 +48,9 @@ pub use error::{PplError, Result};
 pub use module::module;
 pub use params::{ParamStore, clear_param_store, with_active_store, with_param_store};
 pub use plate::{Plate, PlateContext, plate};
-pub use primitives::{deterministic, factor, get_param, observe, param, param_constrained, sample, sample_with};
+pub use primitives::{
+    deterministic, factor, get_param, observe, param, param_constrained, sample, sample_with,
+};
 pub use runtime::{enable_validation, no_grad};
 pub use site::{InferConfig, PlateFrame, Site, SiteKind};
 pub use tensor::{DTensor, FromDTensor, MAX_RANK};
@@ -58,14 +60,14 @@ pub use trace::Trace;
 pub mod prelude {
     pub use crate::constraints::Constraint;
     pub use crate::dist::{
-        Bernoulli, Beta, Categorical, ContinuousBernoulli, Delta, DistExt, Distribution, Gamma, Independent,
-        Laplace, LogNormal, Normal, OneHotCategorical, Uniform,
+        Bernoulli, Beta, Categorical, ContinuousBernoulli, Delta, DistExt, Distribution, Gamma,
+        Independent, Laplace, LogNormal, Normal, OneHotCategorical, Uniform,
     };
     pub use crate::error::{PplError, Result};
     pub use crate::handlers::*;
     pub use crate::{
-        DTensor, Trace, deterministic, factor, get_param, module, no_grad, observe, param, param_constrained, plate,
-        sample,
+        DTensor, Trace, deterministic, factor, get_param, module, no_grad, observe, param,
+        param_constrained, plate, sample,
     };
     pub use burn::prelude::{Device, Int, Module, Tensor};
 }

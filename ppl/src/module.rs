@@ -30,20 +30,28 @@ impl ModuleMapper for Registrar {
             format!("{}.{}", self.prefix, self.path.join("."))
         };
         let error = &mut self.error;
-        p.map(|t| match DTensor::try_from_tensor(t.clone())
-            .map_err(|source| PplError::SiteShape { site: name.clone(), source })
-            .and_then(|init| param::<DTensor>(&name, init))
-        {
-            Ok(v) => match v.to_tensor::<D>() {
-                Ok(v) => v,
-                Err(source) => {
-                    *error = Some(PplError::SiteShape { site: name.clone(), source });
+        p.map(|t| {
+            match DTensor::try_from_tensor(t.clone())
+                .map_err(|source| PplError::SiteShape {
+                    site: name.clone(),
+                    source,
+                })
+                .and_then(|init| param::<DTensor>(&name, init))
+            {
+                Ok(v) => match v.to_tensor::<D>() {
+                    Ok(v) => v,
+                    Err(source) => {
+                        *error = Some(PplError::SiteShape {
+                            site: name.clone(),
+                            source,
+                        });
+                        t
+                    }
+                },
+                Err(e) => {
+                    *error = Some(e);
                     t
                 }
-            },
-            Err(e) => {
-                *error = Some(e);
-                t
             }
         })
     }
@@ -66,5 +74,9 @@ pub fn module<M: Module>(name: &str, m: &M) -> Result<M> {
     if let Some(e) = r.error {
         return Err(e);
     }
-    Ok(if is_grad_enabled() { mapped } else { mapped.valid() })
+    Ok(if is_grad_enabled() {
+        mapped
+    } else {
+        mapped.valid()
+    })
 }

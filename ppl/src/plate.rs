@@ -97,12 +97,17 @@ impl Plate {
         if let Some(ix) = &self.subsample
             && let Some(bad) = ix.iter().find(|&&i| i >= self.size)
         {
-            return Err(self.invalid(format!("subsample index {bad} is out of range for size {}", self.size)));
+            return Err(self.invalid(format!(
+                "subsample index {bad} is out of range for size {}",
+                self.size
+            )));
         }
         let enclosing = active_plates();
         let dim = match self.dim {
             Some(d) if d >= 0 => {
-                return Err(self.invalid(format!("dim must be negative (counted from the right), got {d}")));
+                return Err(self.invalid(format!(
+                    "dim must be negative (counted from the right), got {d}"
+                )));
             }
             Some(d) => {
                 if let Some(other) = enclosing.iter().find(|f| f.dim == d) {
@@ -120,7 +125,10 @@ impl Plate {
                 .expect("a free dim exists"),
         };
         if let Some(other) = enclosing.iter().find(|f| f.name == self.name) {
-            return Err(self.invalid(format!("nested inside a plate of the same name ('{}')", other.name)));
+            return Err(self.invalid(format!(
+                "nested inside a plate of the same name ('{}')",
+                other.name
+            )));
         }
         let frame = PlateFrame {
             name: self.name.clone(),
@@ -173,7 +181,12 @@ fn broadcast_to_plates(site: &mut Site) -> Result<()> {
         return Ok(());
     };
     let batch = dist.batch_shape();
-    let need = site.plates.iter().map(|f| (-f.dim) as usize).max().unwrap_or(0);
+    let need = site
+        .plates
+        .iter()
+        .map(|f| (-f.dim) as usize)
+        .max()
+        .unwrap_or(0);
     let len = batch.len().max(need);
     let mut target = vec![1; len - batch.len()];
     target.extend_from_slice(&batch);

@@ -51,8 +51,17 @@ pub fn sample<T: FromDTensor>(name: &str, dist: impl Distribution) -> Result<T> 
 }
 
 /// Scores observed data: `pyro.sample(name, dist, obs=value)`.
-pub fn observe<T: FromDTensor>(name: &str, dist: impl Distribution, obs: impl Into<DTensor>) -> Result<T> {
-    sample_with(name, Arc::new(dist), Some(obs.into()), InferConfig::default())
+pub fn observe<T: FromDTensor>(
+    name: &str,
+    dist: impl Distribution,
+    obs: impl Into<DTensor>,
+) -> Result<T> {
+    sample_with(
+        name,
+        Arc::new(dist),
+        Some(obs.into()),
+        InferConfig::default(),
+    )
 }
 
 /// A learnable parameter on the real line: `pyro.param(name, init)`. `init` is used only the
@@ -83,7 +92,11 @@ pub fn get_param<T: FromDTensor>(name: &str) -> Result<T> {
 
 /// Records a deterministic function of other sites (`pyro.deterministic`): it appears in
 /// traces and `Predictive` output, contributes nothing to the log-density.
-pub fn deterministic<T: FromDTensor>(name: &str, value: impl Into<DTensor>, event_dim: usize) -> Result<T> {
+pub fn deterministic<T: FromDTensor>(
+    name: &str,
+    value: impl Into<DTensor>,
+    event_dim: usize,
+) -> Result<T> {
     let value = value.into();
     let zero = DTensor::scalar(0.0, &value.device());
     let dist = Delta::new(value.clone(), event_dim)

@@ -77,7 +77,10 @@ impl Drop for StackGuard {
 
 /// Runs `f` with `handler` pushed on this thread's stack and returns the handler afterwards
 /// (so a trace can hand over what it recorded). The stack is restored however `f` ends.
-pub fn with_handler<H: Messenger + 'static, R>(handler: H, f: impl FnOnce() -> Result<R>) -> Result<(R, H)> {
+pub fn with_handler<H: Messenger + 'static, R>(
+    handler: H,
+    f: impl FnOnce() -> Result<R>,
+) -> Result<(R, H)> {
     let h = Rc::new(RefCell::new(handler));
     let depth = STACK.with(|s| {
         let mut s = s.borrow_mut();
@@ -156,18 +159,23 @@ fn default_sample(site: &mut Site) -> Result<()> {
     let Some(dist) = site.dist.clone() else {
         return Err(PplError::InvalidHandler {
             handler: "sample",
-            reason: format!("site '{}' reached the end of the stack without a distribution", site.name),
+            reason: format!(
+                "site '{}' reached the end of the stack without a distribution",
+                site.name
+            ),
         });
     };
     if is_validation_enabled() {
-        dist.validate().map_err(|e| PplError::at_site(&site.name, e))?;
+        dist.validate()
+            .map_err(|e| PplError::at_site(&site.name, e))?;
     }
     if site.is_observed {
         let value = site.value.as_ref().expect("an observed site has a value");
         check_observed(site, &*dist, value)?;
     } else if site.value.is_none() {
         let v = if dist.has_rsample() {
-            dist.rsample().map_err(|e| PplError::at_site(&site.name, e))?
+            dist.rsample()
+                .map_err(|e| PplError::at_site(&site.name, e))?
         } else {
             dist.sample()
         };
@@ -176,7 +184,11 @@ fn default_sample(site: &mut Site) -> Result<()> {
     Ok(())
 }
 
-fn check_observed(site: &Site, dist: &dyn crate::dist::Distribution, value: &crate::DTensor) -> Result<()> {
+fn check_observed(
+    site: &Site,
+    dist: &dyn crate::dist::Distribution,
+    value: &crate::DTensor,
+) -> Result<()> {
     let (batch, event) = (dist.batch_shape(), dist.event_shape());
     let vs = value.shape();
     let fits = vs.len() >= event.len()
@@ -191,7 +203,8 @@ fn check_observed(site: &Site, dist: &dyn crate::dist::Distribution, value: &cra
         });
     }
     if is_validation_enabled() && !site.infer.deterministic {
-        dist.check_support(value).map_err(|e| PplError::at_site(&site.name, e))?;
+        dist.check_support(value)
+            .map_err(|e| PplError::at_site(&site.name, e))?;
     }
     Ok(())
 }

@@ -81,8 +81,16 @@ pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ShapeErr
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i < n - a.len() { 1 } else { a[i - (n - a.len())] };
-        let db = if i < n - b.len() { 1 } else { b[i - (n - b.len())] };
+        let da = if i < n - a.len() {
+            1
+        } else {
+            a[i - (n - a.len())]
+        };
+        let db = if i < n - b.len() {
+            1
+        } else {
+            b[i - (n - b.len())]
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -115,9 +123,15 @@ mod tests {
     fn broadcasting_follows_numpy() {
         assert_eq!(broadcast_shapes(&[3, 1], &[4]).unwrap(), vec![3, 4]);
         assert_eq!(broadcast_shapes(&[], &[2, 5]).unwrap(), vec![2, 5]);
-        assert_eq!(broadcast_shapes(&[2, 1, 5], &[7, 1]).unwrap(), vec![2, 7, 5]);
+        assert_eq!(
+            broadcast_shapes(&[2, 1, 5], &[7, 1]).unwrap(),
+            vec![2, 7, 5]
+        );
         let e = broadcast_shapes(&[100, 32], &[100, 16]).unwrap_err();
-        assert_eq!(e.to_string(), "shapes [100, 32] and [100, 16] do not broadcast");
+        assert_eq!(
+            e.to_string(),
+            "shapes [100, 32] and [100, 16] do not broadcast"
+        );
     }
 
     #[test]

@@ -129,6 +129,9 @@ impl Site {
 
     /// The value, or an empty shape.
     pub fn value_shape(&self) -> Vec<usize> {
-        self.value.as_ref().map(|v| v.shape().to_vec()).unwrap_or_default()
+        self.value
+            .as_ref()
+            .map(|v| v.shape().to_vec())
+            .unwrap_or_default()
     }
 }

@@ -66,7 +66,11 @@ impl DTensor {
     }
 
     /// Values in row-major order with the given shape, on `device`.
-    pub fn from_floats(values: Vec<f32>, shape: &[usize], device: &Device) -> Result<Self, ShapeError> {
+    pub fn from_floats(
+        values: Vec<f32>,
+        shape: &[usize],
+        device: &Device,
+    ) -> Result<Self, ShapeError> {
         check_rank(shape)?;
         if values.len() != shape.iter().product::<usize>() {
             return Err(ShapeError::Numel {
@@ -88,7 +92,11 @@ impl DTensor {
     /// # Panics
     /// If `shape` has more than [`MAX_RANK`] dims.
     pub fn full(shape: &[usize], v: f32, device: &Device) -> Self {
-        assert!(shape.len() <= MAX_RANK, "shape {} has too many dims", Dims(shape.to_vec()));
+        assert!(
+            shape.len() <= MAX_RANK,
+            "shape {} has too many dims",
+            Dims(shape.to_vec())
+        );
         Self::wrap(Tensor::full(padded(shape), v, device), shape.to_vec())
     }
 
@@ -170,7 +178,10 @@ impl DTensor {
 
     /// The single value of a one-element tensor (the first value otherwise).
     pub fn item(&self) -> f32 {
-        self.inner.clone().slice([0..1, 0..1, 0..1, 0..1, 0..1, 0..1]).into_scalar::<f32>()
+        self.inner
+            .clone()
+            .slice([0..1, 0..1, 0..1, 0..1, 0..1, 0..1])
+            .into_scalar::<f32>()
     }
 
     /// Reshapes to a shape with the same number of elements.
@@ -182,7 +193,10 @@ impl DTensor {
                 to: shape.into(),
             });
         }
-        Ok(Self::wrap(self.inner.clone().reshape(padded(shape)), shape.to_vec()))
+        Ok(Self::wrap(
+            self.inner.clone().reshape(padded(shape)),
+            shape.to_vec(),
+        ))
     }
 
     /// Broadcasts to `shape` (numpy rules; dims of size one stretch).
@@ -235,7 +249,8 @@ impl DTensor {
     }
     /// Elementwise maximum, broadcasting.
     pub fn max_pair(&self, other: &Self) -> Self {
-        let (a, b) = Self::broadcast_pair(self, other).unwrap_or_else(|e| panic!("DTensor max: {e}"));
+        let (a, b) =
+            Self::broadcast_pair(self, other).unwrap_or_else(|e| panic!("DTensor max: {e}"));
         let shape = a.shape.clone();
         Self::wrap(a.inner.max_pair(b.inner), shape)
     }
@@ -322,9 +337,13 @@ impl DTensor {
         let z = x.add_scalar(6.0);
         let zr = z.clone().recip();
         let zr2 = zr.clone().square();
-        let series = zr
-            .clone()
-            .mul(zr2.clone().mul_scalar(1.0 / 1260.0).add_scalar(-1.0 / 360.0).mul(zr2).add_scalar(1.0 / 12.0));
+        let series = zr.clone().mul(
+            zr2.clone()
+                .mul_scalar(1.0 / 1260.0)
+                .add_scalar(-1.0 / 360.0)
+                .mul(zr2)
+                .add_scalar(1.0 / 12.0),
+        );
         let stirling = (z.clone().add_scalar(-0.5)) * z.clone().log() - z
             + 0.5 * (2.0 * std::f64::consts::PI).ln()
             + series;
@@ -339,8 +358,11 @@ impl DTensor {
     }
     /// Replaces elements where `cond` is zero by the matching element of `other`.
     pub fn select_where(&self, cond: &Self, other: &Self) -> Self {
-        let shape = broadcast_shapes(&broadcast_shapes(&self.shape, &cond.shape).unwrap(), &other.shape)
-            .unwrap_or_else(|e| panic!("DTensor where: {e}"));
+        let shape = broadcast_shapes(
+            &broadcast_shapes(&self.shape, &cond.shape).unwrap(),
+            &other.shape,
+        )
+        .unwrap_or_else(|e| panic!("DTensor where: {e}"));
         let a = self.expand(&shape).unwrap();
         let c = cond.expand(&shape).unwrap();
         let o = other.expand(&shape).unwrap();
@@ -360,7 +382,8 @@ impl DTensor {
     }
     /// 1.0 where `self == other` (broadcasting), else 0.0.
     pub fn eq_tensor(&self, other: &Self) -> Self {
-        let (a, b) = Self::broadcast_pair(self, other).unwrap_or_else(|e| panic!("DTensor eq: {e}"));
+        let (a, b) =
+            Self::broadcast_pair(self, other).unwrap_or_else(|e| panic!("DTensor eq: {e}"));
         let shape = a.shape.clone();
         Self::wrap(a.inner.equal(b.inner).float(), shape)
     }
@@ -468,7 +491,9 @@ impl DTensor {
     }
     /// This leaf's gradient in `grads`, with this tensor's shape.
     pub fn grad(&self, grads: &Gradients) -> Option<Self> {
-        self.inner.grad(grads).map(|g| Self::wrap(g, self.shape.clone()))
+        self.inner
+            .grad(grads)
+            .map(|g| Self::wrap(g, self.shape.clone()))
     }
 
     /// Whether every element is finite.
@@ -481,15 +506,27 @@ impl DTensor {
     }
     /// Whether every element is `> c`.
     pub fn all_gt(&self, c: f64) -> bool {
-        self.inner.clone().greater_elem(c).all().into_scalar::<bool>()
+        self.inner
+            .clone()
+            .greater_elem(c)
+            .all()
+            .into_scalar::<bool>()
     }
     /// Whether every element is `>= c`.
     pub fn all_ge(&self, c: f64) -> bool {
-        self.inner.clone().greater_equal_elem(c).all().into_scalar::<bool>()
+        self.inner
+            .clone()
+            .greater_equal_elem(c)
+            .all()
+            .into_scalar::<bool>()
     }
     /// Whether every element is `<= c`.
     pub fn all_le(&self, c: f64) -> bool {
-        self.inner.clone().lower_equal_elem(c).all().into_scalar::<bool>()
+        self.inner
+            .clone()
+            .lower_equal_elem(c)
+            .all()
+            .into_scalar::<bool>()
     }
     /// Whether every element is exactly `c`.
     pub fn all_eq(&self, c: f64) -> bool {
@@ -584,7 +621,10 @@ mod tests {
             4.599479878042022,
         ];
         for (g, w) in got.iter().zip(want) {
-            assert!((*g as f64 - w).abs() < 2e-6 * w.abs().max(1.0), "{g} vs {w}");
+            assert!(
+                (*g as f64 - w).abs() < 2e-6 * w.abs().max(1.0),
+                "{g} vs {w}"
+            );
         }
     }
 

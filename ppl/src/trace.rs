@@ -121,7 +121,11 @@ impl Trace {
     pub fn log_prob_sum_filtered(&mut self, keep: impl Fn(&Site) -> bool) -> Result<DTensor> {
         self.compute_log_prob()?;
         let mut total: Option<DTensor> = None;
-        for s in self.sites.iter().filter(|s| s.kind == SiteKind::Sample && keep(s)) {
+        for s in self
+            .sites
+            .iter()
+            .filter(|s| s.kind == SiteKind::Sample && keep(s))
+        {
             if let Some(lp) = &s.log_prob_sum {
                 total = Some(match total {
                     None => lp.clone(),
@@ -142,25 +146,24 @@ impl Trace {
     /// The first sample site whose log-prob holds a NaN or infinity, if any (reads values back).
     pub fn first_nonfinite_site(&mut self) -> Result<Option<&Site>> {
         self.compute_log_prob()?;
-        Ok(self.sites.iter().find(|s| {
-            s.log_prob
-                .as_ref()
-                .is_some_and(|lp| !lp.all_finite())
-        }))
+        Ok(self
+            .sites
+            .iter()
+            .find(|s| s.log_prob.as_ref().is_some_and(|lp| !lp.all_finite())))
     }
 
     /// [`Trace::log_prob_sum`] read back as a number; a non-finite log-density is an error
     /// naming the first offending site.
     pub fn log_prob_sum_checked(&mut self) -> Result<f64> {
         let v = self.log_prob_sum()?.item() as f64;
-        if !v.is_finite() {
-            if let Some(s) = self.first_nonfinite_site()? {
-                return Err(PplError::NonFiniteLogProb {
-                    site: s.name.clone(),
-                    dist: s.dist.as_ref().map(|d| d.name()).unwrap_or_default(),
-                    shape: s.value_shape().into(),
-                });
-            }
+        if !v.is_finite()
+            && let Some(s) = self.first_nonfinite_site()?
+        {
+            return Err(PplError::NonFiniteLogProb {
+                site: s.name.clone(),
+                dist: s.dist.as_ref().map(|d| d.name()).unwrap_or_default(),
+                shape: s.value_shape().into(),
+            });
         }
         Ok(v)
     }
@@ -186,7 +189,11 @@ impl Trace {
             };
             let (dist, batch, event) = match (&s.dist, s.kind) {
                 (Some(d), _) => (d.name(), dims(&d.batch_shape()), dims(&d.event_shape())),
-                (None, SiteKind::Param) => (s.constraint.as_str().to_string(), String::new(), String::new()),
+                (None, SiteKind::Param) => (
+                    s.constraint.as_str().to_string(),
+                    String::new(),
+                    String::new(),
+                ),
                 (None, _) => {
                     let f = s.plates.last();
                     (
@@ -202,7 +209,11 @@ impl Trace {
                 (None, Some(ix)) => dims(&[ix.len()]),
                 _ => String::new(),
             };
-            let lp = s.log_prob.as_ref().map(|l| dims(l.shape())).unwrap_or_default();
+            let lp = s
+                .log_prob
+                .as_ref()
+                .map(|l| dims(l.shape()))
+                .unwrap_or_default();
             rows.push([s.name.clone(), kind.into(), dist, batch, event, value, lp]);
         }
         let mut widths = [0; 7];
@@ -227,9 +238,14 @@ impl Trace {
 
 /// `log_prob * scale`, zero where `mask` is zero (Pyro's `scale_and_mask`).
 pub fn scale_and_mask(lp: &DTensor, scale: f64, mask: Option<&DTensor>) -> DTensor {
-    let mut out = if scale == 1.0 { lp.clone() } else { lp.mul_scalar(scale) };
+    let mut out = if scale == 1.0 {
+        lp.clone()
+    } else {
+        lp.mul_scalar(scale)
+    };
     if let Some(m) = mask {
-        let shape = crate::shape::broadcast_shapes(out.shape(), m.shape()).unwrap_or_else(|_| out.shape().to_vec());
+        let shape = crate::shape::broadcast_shapes(out.shape(), m.shape())
+            .unwrap_or_else(|_| out.shape().to_vec());
         out = out.expand(&shape).unwrap_or(out).where_zero(m, 0.0);
     }
     out

@@ -18,12 +18,17 @@ fn duplicate_site_names() {
     })
     .unwrap_err();
     assert!(matches!(e, PplError::DuplicateSite { .. }));
-    assert_eq!(e.to_string(), "Multiple sites named 'z' in one run: site names must be unique");
+    assert_eq!(
+        e.to_string(),
+        "Multiple sites named 'z' in one run: site names must be unique"
+    );
 }
 
 #[test]
 fn observed_value_shape_vs_distribution_shape() {
-    let d = Bernoulli::from_probs(DTensor::full(&[100, 10000], 0.5, &dev())).unwrap().to_event(1);
+    let d = Bernoulli::from_probs(DTensor::full(&[100, 10000], 0.5, &dev()))
+        .unwrap()
+        .to_event(1);
     let x = DTensor::zeros(&[100, 9999], &dev());
     let e = observe::<DTensor>("obs", d, x).unwrap_err().to_string();
     assert_eq!(
@@ -50,12 +55,19 @@ fn plate_dim_collision() {
         .run(|_| plate("inner", 4).dim(-1).run(|_| Ok(())))
         .unwrap_err()
         .to_string();
-    assert_eq!(e, "plate('inner') asks for dim -1, already used by the enclosing plate('outer')");
+    assert_eq!(
+        e,
+        "plate('inner') asks for dim -1, already used by the enclosing plate('outer')"
+    );
 }
 
 #[test]
 fn invalid_distribution_parameters() {
-    let d = Normal::new(DTensor::zeros(&[3], &dev()), DTensor::full(&[3], -1.0, &dev())).unwrap();
+    let d = Normal::new(
+        DTensor::zeros(&[3], &dev()),
+        DTensor::full(&[3], -1.0, &dev()),
+    )
+    .unwrap();
     let e = sample::<DTensor>("z", d).unwrap_err().to_string();
     assert_eq!(
         e,
@@ -63,21 +75,35 @@ fn invalid_distribution_parameters() {
     );
     let d = Bernoulli::from_probs(DTensor::full(&[2], 1.5, &dev())).unwrap();
     let e = sample::<DTensor>("b", d).unwrap_err().to_string();
-    assert!(e.starts_with("site 'b': invalid Bernoulli parameter 'probs': must be in [0, 1]"), "{e}");
+    assert!(
+        e.starts_with("site 'b': invalid Bernoulli parameter 'probs': must be in [0, 1]"),
+        "{e}"
+    );
 }
 
 #[test]
 fn parameter_shapes_that_do_not_broadcast() {
-    let e = Normal::new(DTensor::zeros(&[100, 32], &dev()), DTensor::ones(&[100, 16], &dev()))
-        .unwrap_err()
-        .to_string();
-    assert_eq!(e, "Normal: parameter shapes do not broadcast: shapes [100, 32] and [100, 16] do not broadcast");
+    let e = Normal::new(
+        DTensor::zeros(&[100, 32], &dev()),
+        DTensor::ones(&[100, 16], &dev()),
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "Normal: parameter shapes do not broadcast: shapes [100, 32] and [100, 16] do not broadcast"
+    );
 }
 
 #[test]
 fn to_event_with_too_few_batch_dims() {
-    let e = sample::<DTensor>("z", normal(&[3]).to_event(2)).unwrap_err().to_string();
-    assert_eq!(e, "site 'z': Normal.to_event(2): needs 2 batch dims, batch shape is [3]");
+    let e = sample::<DTensor>("z", normal(&[3]).to_event(2))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "site 'z': Normal.to_event(2): needs 2 batch dims, batch shape is [3]"
+    );
 }
 
 #[test]
@@ -85,7 +111,10 @@ fn nan_in_a_log_prob() {
     let x = DTensor::from_floats(vec![0.0, f32::NAN], &[2], &dev()).unwrap();
     let (_, mut tr) = trace(|| observe::<DTensor>("x", normal(&[2]), x.clone())).unwrap();
     let e = tr.log_prob_sum_checked().unwrap_err().to_string();
-    assert_eq!(e, "site 'x': log_prob of Normal is not finite (NaN or inf); value shape [2]");
+    assert_eq!(
+        e,
+        "site 'x': log_prob of Normal is not finite (NaN or inf); value shape [2]"
+    );
 }
 
 #[test]
@@ -93,11 +122,16 @@ fn observed_value_outside_the_support() {
     let d = Bernoulli::from_probs(DTensor::full(&[2], 0.5, &dev())).unwrap();
     let x = DTensor::from_floats(vec![0.0, 7.0], &[2], &dev()).unwrap();
     let e = observe::<DTensor>("label", d, x).unwrap_err().to_string();
-    assert_eq!(e, "site 'label': Bernoulli: value outside the support ([0, 1]); values range over [0, 7]");
+    assert_eq!(
+        e,
+        "site 'label': Bernoulli: value outside the support ([0, 1]); values range over [0, 7]"
+    );
 }
 
 #[test]
 fn a_value_asked_for_at_the_wrong_rank() {
-    let e = sample::<Tensor<1>>("z", normal(&[2, 3])).unwrap_err().to_string();
+    let e = sample::<Tensor<1>>("z", normal(&[2, 3]))
+        .unwrap_err()
+        .to_string();
     assert_eq!(e, "site 'z': expected a rank-1 tensor, found shape [2, 3]");
 }

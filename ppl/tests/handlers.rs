@@ -18,7 +18,11 @@ fn std_normal(shape: &[usize]) -> Normal {
 fn model() -> Result<DTensor> {
     let z: DTensor = sample("z", std_normal(&[2]))?;
     let one = DTensor::ones(&[2], &dev());
-    observe::<DTensor>("x", Normal::new(z.clone(), one)?, DTensor::full(&[2], 0.5, &dev()))?;
+    observe::<DTensor>(
+        "x",
+        Normal::new(z.clone(), one)?,
+        DTensor::full(&[2], 0.5, &dev()),
+    )?;
     Ok(z)
 }
 
@@ -42,7 +46,8 @@ fn block_hides_sites_from_outer_handlers() {
     assert!(tr.contains("z") && !tr.contains("x"));
     let (_, tr) = trace(|| block_with(BlockSpec::hide_fn(|s| s.is_observed), model)).unwrap();
     assert!(tr.contains("z") && !tr.contains("x"));
-    let (_, tr) = trace(|| block_with(BlockSpec::HideKinds(vec![SiteKind::Sample]), model)).unwrap();
+    let (_, tr) =
+        trace(|| block_with(BlockSpec::HideKinds(vec![SiteKind::Sample]), model)).unwrap();
     assert!(tr.is_empty());
 }
 
@@ -51,7 +56,10 @@ fn replay_reuses_recorded_values() {
     let (_, guide_tr) = trace(|| sample::<DTensor>("z", std_normal(&[2]))).unwrap();
     let (z, tr) = trace(|| replay(&guide_tr, model)).unwrap();
     assert_eq!(z.to_vec(), guide_tr.value("z").unwrap().to_vec());
-    assert_eq!(tr.value("z").unwrap().to_vec(), guide_tr.value("z").unwrap().to_vec());
+    assert_eq!(
+        tr.value("z").unwrap().to_vec(),
+        guide_tr.value("z").unwrap().to_vec()
+    );
     // Observed sites are never replayed.
     assert_eq!(tr.value("x").unwrap().to_vec(), vec![0.5, 0.5]);
 }
@@ -117,7 +125,10 @@ fn mask_combines_with_distribution_mask() {
     let m = DTensor::from_floats(vec![0.0, 1.0], &[2], &dev()).unwrap();
     let (_, mut tr) = trace(|| mask(m, || sample::<DTensor>("z", d))).unwrap();
     tr.compute_log_prob().unwrap();
-    assert_eq!(tr.get("z").unwrap().log_prob.as_ref().unwrap().to_vec()[0], 0.0);
+    assert_eq!(
+        tr.get("z").unwrap().log_prob.as_ref().unwrap().to_vec()[0],
+        0.0
+    );
 }
 
 #[test]
@@ -194,8 +205,19 @@ fn deterministic_and_factor_sites() {
     let z = tr.value("z").unwrap().clone();
     assert_eq!(tr.value("z2").unwrap().to_vec(), z.mul(&z).to_vec());
     tr.compute_log_prob().unwrap();
-    assert_eq!(tr.get("z2").unwrap().log_prob_sum.as_ref().unwrap().item(), 0.0);
-    assert_eq!(tr.get("penalty").unwrap().log_prob_sum.as_ref().unwrap().item(), -3.5);
+    assert_eq!(
+        tr.get("z2").unwrap().log_prob_sum.as_ref().unwrap().item(),
+        0.0
+    );
+    assert_eq!(
+        tr.get("penalty")
+            .unwrap()
+            .log_prob_sum
+            .as_ref()
+            .unwrap()
+            .item(),
+        -3.5
+    );
     let zlp = tr.get("z").unwrap().log_prob_sum.as_ref().unwrap().item();
     assert!((tr.log_prob_sum().unwrap().item() - (zlp - 3.5)).abs() < 1e-5);
 }
@@ -204,21 +226,44 @@ fn deterministic_and_factor_sites() {
 fn constrained_params_stay_in_their_support() {
     let mut store = ParamStore::new();
     with_param_store(&mut store, || {
-        let s: DTensor = param_constrained("s", DTensor::full(&[2], 0.5, &dev()), Constraint::Positive).unwrap();
+        let s: DTensor =
+            param_constrained("s", DTensor::full(&[2], 0.5, &dev()), Constraint::Positive).unwrap();
         assert!((s.to_vec()[0] - 0.5).abs() < 1e-6);
-        let p: DTensor = param_constrained("p", DTensor::full(&[1], 0.25, &dev()), Constraint::UnitInterval).unwrap();
+        let p: DTensor = param_constrained(
+            "p",
+            DTensor::full(&[1], 0.25, &dev()),
+            Constraint::UnitInterval,
+        )
+        .unwrap();
         assert!((p.to_vec()[0] - 0.25).abs() < 1e-6);
         // Second call ignores the new initial value.
-        let s2: DTensor = param_constrained("s", DTensor::full(&[2], 9.0, &dev()), Constraint::Positive).unwrap();
+        let s2: DTensor =
+            param_constrained("s", DTensor::full(&[2], 9.0, &dev()), Constraint::Positive).unwrap();
         assert!((s2.to_vec()[0] - 0.5).abs() < 1e-6);
-        let e = param_constrained::<DTensor>("bad", DTensor::full(&[1], -1.0, &dev()), Constraint::Positive);
+        let e = param_constrained::<DTensor>(
+            "bad",
+            DTensor::full(&[1], -1.0, &dev()),
+            Constraint::Positive,
+        );
         assert!(e.unwrap_err().to_string().contains("param 'bad'"));
-        assert!(get_param::<DTensor>("nope").unwrap_err().to_string().contains("'nope'"));
+        assert!(
+            get_param::<DTensor>("nope")
+                .unwrap_err()
+                .to_string()
+                .contains("'nope'")
+        );
     });
     let u = store.entry("s").unwrap().unconstrained.to_vec();
-    assert!((u[0] - 0.5f32.ln()).abs() < 1e-6, "stored unconstrained: {u:?}");
+    assert!(
+        (u[0] - 0.5f32.ln()).abs() < 1e-6,
+        "stored unconstrained: {u:?}"
+    );
     // Setting a very negative unconstrained value still maps to a positive value.
-    store.set_unconstrained("s", DTensor::full(&[2], -50.0, &dev()), Constraint::Positive);
+    store.set_unconstrained(
+        "s",
+        DTensor::full(&[2], -50.0, &dev()),
+        Constraint::Positive,
+    );
     assert!(store.get("s").unwrap().all_gt(0.0));
 }
 

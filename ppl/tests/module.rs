@@ -33,7 +33,15 @@ fn module_registers_every_parameter_with_pytorch_names() {
     let (_, tr) = with_param_store(&mut store, || trace(|| module("net", &net))).unwrap();
     let mut names: Vec<String> = tr.param_sites().map(|s| s.name.clone()).collect();
     names.sort();
-    assert_eq!(names, ["net.l1.bias", "net.l1.weight", "net.l2.bias", "net.l2.weight"]);
+    assert_eq!(
+        names,
+        [
+            "net.l1.bias",
+            "net.l1.weight",
+            "net.l2.bias",
+            "net.l2.weight"
+        ]
+    );
     assert!(tr.sites().iter().all(|s| s.kind == SiteKind::Param));
     assert_eq!(store.len(), 4);
 }
@@ -48,7 +56,9 @@ fn module_returns_the_stored_values() {
     let w = store.get("net.l2.bias").unwrap();
     store.set_unconstrained("net.l2.bias", w.add_scalar(100.0), Constraint::Real);
     let x = Tensor::<2>::zeros([1, 3], &d);
-    let out = with_param_store(&mut store, || no_grad(|| module("net", &net))).unwrap().forward(x.clone());
+    let out = with_param_store(&mut store, || no_grad(|| module("net", &net)))
+        .unwrap()
+        .forward(x.clone());
     let tmpl = no_grad(|| net.valid().forward(x));
     let diff: Vec<f32> = (out - tmpl).try_into_vec_as::<f32>().unwrap();
     assert!(diff.iter().all(|v| (v - 100.0).abs() < 1e-4), "{diff:?}");

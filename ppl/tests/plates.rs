@@ -41,7 +41,8 @@ fn nested_plates_allocate_distinct_dims() {
 fn event_dims_sit_to_the_right_of_plate_dims() {
     let loc = DTensor::zeros(&[1, 3], &dev());
     let (_, tr) = trace(|| {
-        plate("data", 4).run(|_| sample::<DTensor>("z", Normal::new(loc.clone(), loc.ones_like())?.to_event(1)))
+        plate("data", 4)
+            .run(|_| sample::<DTensor>("z", Normal::new(loc.clone(), loc.ones_like())?.to_event(1)))
     })
     .unwrap();
     let z = tr.get("z").unwrap();
@@ -51,7 +52,8 @@ fn event_dims_sit_to_the_right_of_plate_dims() {
 
 #[test]
 fn subsampling_scales_log_probs_by_size_over_subsample_size() {
-    let data = DTensor::from_floats((0..10).map(|i| i as f32 / 10.0).collect(), &[10], &dev()).unwrap();
+    let data =
+        DTensor::from_floats((0..10).map(|i| i as f32 / 10.0).collect(), &[10], &dev()).unwrap();
     let model = |k: usize| {
         let data = data.clone();
         move || {
@@ -82,7 +84,10 @@ fn subsampling_scales_log_probs_by_size_over_subsample_size() {
         * 2.5;
     assert!((total - want).abs() < 1e-4, "{total} vs {want}");
     // The plate's indices are a site of their own.
-    assert_eq!(tr.get("data").unwrap().indices.as_ref().unwrap().as_slice(), ix.as_slice());
+    assert_eq!(
+        tr.get("data").unwrap().indices.as_ref().unwrap().as_slice(),
+        ix.as_slice()
+    );
 }
 
 #[test]
@@ -92,7 +97,9 @@ fn subsampled_estimate_is_unbiased_on_average() {
     let vals: Vec<f32> = (0..20).map(|i| (i as f32 * 0.37).sin()).collect();
     let x = DTensor::from_floats(vals.clone(), &[20], &dev()).unwrap();
     let full = {
-        let (_, mut tr) = trace(|| plate("d", 20).run(|_| observe::<DTensor>("x", std_normal(), x.clone()))).unwrap();
+        let (_, mut tr) =
+            trace(|| plate("d", 20).run(|_| observe::<DTensor>("x", std_normal(), x.clone())))
+                .unwrap();
         tr.log_prob_sum().unwrap().item() as f64
     };
     lobes_ppl::rng::set_rng_seed(11);
@@ -111,12 +118,19 @@ fn subsampled_estimate_is_unbiased_on_average() {
     let mean = est.iter().sum::<f64>() / n as f64;
     let sd = (est.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
     let se = sd / (n as f64).sqrt();
-    assert!((mean - full).abs() < 3.0 * se, "mean {mean} vs full {full}, se {se}");
+    assert!(
+        (mean - full).abs() < 3.0 * se,
+        "mean {mean} vs full {full}, se {se}"
+    );
 }
 
 #[test]
 fn replay_hands_the_guide_subsample_to_the_model() {
-    let run = || plate("data", 100).subsample_size(10).run(|p| Ok(p.indices().to_vec()));
+    let run = || {
+        plate("data", 100)
+            .subsample_size(10)
+            .run(|p| Ok(p.indices().to_vec()))
+    };
     let (g_ix, guide_tr) = trace(run).unwrap();
     let m_ix = replay(&guide_tr, run).unwrap();
     assert_eq!(g_ix, m_ix);
@@ -137,10 +151,22 @@ fn explicit_subsample_and_pyro_subsample_helper() {
 fn bad_plate_arguments_are_errors() {
     let e = plate("p", 0).run(|_| Ok(())).unwrap_err().to_string();
     assert!(e.contains("plate('p')"), "{e}");
-    let e = plate("p", 5).subsample_size(6).run(|_| Ok(())).unwrap_err().to_string();
+    let e = plate("p", 5)
+        .subsample_size(6)
+        .run(|_| Ok(()))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("plate('p')") && e.contains("6"), "{e}");
-    let e = plate("p", 5).subsample(vec![9]).run(|_| Ok(())).unwrap_err().to_string();
+    let e = plate("p", 5)
+        .subsample(vec![9])
+        .run(|_| Ok(()))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("index 9"), "{e}");
-    let e = plate("p", 5).dim(0).run(|_| Ok(())).unwrap_err().to_string();
+    let e = plate("p", 5)
+        .dim(0)
+        .run(|_| Ok(()))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("negative"), "{e}");
 }

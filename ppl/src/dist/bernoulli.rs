@@ -38,7 +38,10 @@ impl ProbsOrLogits {
             ProbsOrLogits::Logits(l) => (l.log_sigmoid(), l.neg().log_sigmoid()),
         }
     }
-    pub(crate) fn map(&self, f: impl Fn(&DTensor) -> Result<DTensor, DistError>) -> Result<Self, DistError> {
+    pub(crate) fn map(
+        &self,
+        f: impl Fn(&DTensor) -> Result<DTensor, DistError>,
+    ) -> Result<Self, DistError> {
         Ok(match self {
             ProbsOrLogits::Probs(p) => ProbsOrLogits::Probs(f(p)?),
             ProbsOrLogits::Logits(l) => ProbsOrLogits::Logits(f(l)?),
@@ -110,7 +113,12 @@ impl Distribution for Bernoulli {
         self.param.validate("Bernoulli")
     }
     fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
-        support(value.all_ge(0.0) && value.all_le(1.0), self, "[0, 1]", value)
+        support(
+            value.all_ge(0.0) && value.all_le(1.0),
+            self,
+            "[0, 1]",
+            value,
+        )
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;

@@ -1,7 +1,9 @@
 //! The Beta distribution.
 
 use super::gamma::gamma_draws;
-use super::{DistError, Distribution, broadcast_params, check_expand, check_value, require, support};
+use super::{
+    DistError, Distribution, broadcast_params, check_expand, check_value, require, support,
+};
 use crate::tensor::DTensor;
 use std::any::Any;
 use std::sync::Arc;
@@ -18,7 +20,10 @@ pub struct Beta {
 
 impl Beta {
     /// A Beta(α, β).
-    pub fn new(concentration1: impl Into<DTensor>, concentration0: impl Into<DTensor>) -> Result<Self, DistError> {
+    pub fn new(
+        concentration1: impl Into<DTensor>,
+        concentration0: impl Into<DTensor>,
+    ) -> Result<Self, DistError> {
         let (c1, c0) = (concentration1.into(), concentration0.into());
         let batch = broadcast_params("Beta", &[&c1, &c0])?;
         Ok(Beta {
@@ -41,8 +46,14 @@ impl Distribution for Beta {
     }
     fn sample(&self) -> DTensor {
         // X / (X + Y) with X ~ Gamma(α), Y ~ Gamma(β).
-        let a = self.concentration1.expand(&self.batch).expect("batch broadcasts");
-        let b = self.concentration0.expand(&self.batch).expect("batch broadcasts");
+        let a = self
+            .concentration1
+            .expand(&self.batch)
+            .expect("batch broadcasts");
+        let b = self
+            .concentration0
+            .expand(&self.batch)
+            .expect("batch broadcasts");
         let x = gamma_draws(&a.to_vec());
         let y = gamma_draws(&b.to_vec());
         let v: Vec<f32> = x.iter().zip(&y).map(|(x, y)| x / (x + y)).collect();
@@ -58,15 +69,35 @@ impl Distribution for Beta {
             .sub(&lbeta))
     }
     fn validate(&self) -> Result<(), DistError> {
-        require(self.concentration1.all_gt(0.0), "Beta", "concentration1", "positive", &self.concentration1)?;
-        require(self.concentration0.all_gt(0.0), "Beta", "concentration0", "positive", &self.concentration0)
+        require(
+            self.concentration1.all_gt(0.0),
+            "Beta",
+            "concentration1",
+            "positive",
+            &self.concentration1,
+        )?;
+        require(
+            self.concentration0.all_gt(0.0),
+            "Beta",
+            "concentration0",
+            "positive",
+            &self.concentration0,
+        )
     }
     fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
-        support(value.all_gt(0.0) && value.lt_scalar(1.0).all_eq(1.0), self, "(0, 1)", value)
+        support(
+            value.all_gt(0.0) && value.lt_scalar(1.0).all_eq(1.0),
+            self,
+            "(0, 1)",
+            value,
+        )
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;
-        Ok(Arc::new(Beta::new(self.concentration1.expand(batch)?, self.concentration0.expand(batch)?)?))
+        Ok(Arc::new(Beta::new(
+            self.concentration1.expand(batch)?,
+            self.concentration0.expand(batch)?,
+        )?))
     }
     fn as_any(&self) -> &dyn Any {
         self

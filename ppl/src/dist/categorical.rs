@@ -45,7 +45,12 @@ impl Categorical {
     }
     /// The number of classes.
     pub fn num_classes(&self) -> usize {
-        *self.param.tensor().shape().last().expect("checked non-scalar")
+        *self
+            .param
+            .tensor()
+            .shape()
+            .last()
+            .expect("checked non-scalar")
     }
     /// Normalised log-probabilities, shape `batch + [K]`.
     pub fn log_probs(&self) -> DTensor {
@@ -88,7 +93,13 @@ impl Categorical {
             ProbsOrLogits::Probs(p) => {
                 require(p.all_ge(0.0), dist, "probs", "non-negative", p)?;
                 let s = p.sum_last_keepdim();
-                require(s.all_gt(0.0), dist, "probs", "with a positive sum over classes", &s)
+                require(
+                    s.all_gt(0.0),
+                    dist,
+                    "probs",
+                    "with a positive sum over classes",
+                    &s,
+                )
             }
             ProbsOrLogits::Logits(l) => require(!l.any_nan(), dist, "logits", "not NaN", l),
         }

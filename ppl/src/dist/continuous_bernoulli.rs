@@ -31,7 +31,9 @@ impl ContinuousBernoulli {
     }
 
     fn clamped_probs(&self) -> DTensor {
-        self.param.probs().clamp(super::bernoulli::PROB_EPS, 1.0 - super::bernoulli::PROB_EPS)
+        self.param
+            .probs()
+            .clamp(super::bernoulli::PROB_EPS, 1.0 - super::bernoulli::PROB_EPS)
     }
 
     /// `ln C(p)`, `C(p) = 2 atanh(1 - 2p) / (1 - 2p)`, with its Taylor series near `p = 1/2`.
@@ -42,7 +44,12 @@ impl ContinuousBernoulli {
         // Keep the exact branch away from 0/0 by substituting a safe p where the series is used.
         let safe_p = p.select_where(&outside, &p.mul_scalar(0.0).add_scalar(0.5 - 2.0 * LIM));
         let one_m_2p = safe_p.mul_scalar(-2.0).add_scalar(1.0);
-        let exact = one_m_2p.atanh().mul_scalar(2.0).abs().log().sub(&one_m_2p.abs().log());
+        let exact = one_m_2p
+            .atanh()
+            .mul_scalar(2.0)
+            .abs()
+            .log()
+            .sub(&one_m_2p.abs().log());
         let x2 = x.square();
         let taylor = x2
             .mul(&x2.mul_scalar(104.0 / 45.0).add_scalar(4.0 / 3.0))
@@ -65,7 +72,9 @@ impl Distribution for ContinuousBernoulli {
         true
     }
     fn sample(&self) -> DTensor {
-        self.rsample().expect("ContinuousBernoulli has rsample").detach()
+        self.rsample()
+            .expect("ContinuousBernoulli has rsample")
+            .detach()
     }
     fn rsample(&self) -> Result<DTensor, DistError> {
         // Inverse CDF: x = [ln(1 - p + u (2p - 1)) - ln(1 - p)] / [ln p - ln(1 - p)], u near 1/2
@@ -85,13 +94,21 @@ impl Distribution for ContinuousBernoulli {
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         let (lp, lq) = self.param.log_p_q();
-        Ok(value.mul(&lp).add(&value.rsub_scalar(1.0).mul(&lq)).add(&self.log_norm()))
+        Ok(value
+            .mul(&lp)
+            .add(&value.rsub_scalar(1.0).mul(&lq))
+            .add(&self.log_norm()))
     }
     fn validate(&self) -> Result<(), DistError> {
         self.param.validate("ContinuousBernoulli")
     }
     fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
-        support(value.all_ge(0.0) && value.all_le(1.0), self, "[0, 1]", value)
+        support(
+            value.all_ge(0.0) && value.all_le(1.0),
+            self,
+            "[0, 1]",
+            value,
+        )
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;

@@ -1,6 +1,8 @@
 //! The Gamma distribution (shape-rate parameterisation, as torch).
 
-use super::{DistError, Distribution, broadcast_params, check_expand, check_value, require, support};
+use super::{
+    DistError, Distribution, broadcast_params, check_expand, check_value, require, support,
+};
 use crate::tensor::DTensor;
 use rand_distr::Distribution as _;
 use std::any::Any;
@@ -18,7 +20,10 @@ pub struct Gamma {
 
 impl Gamma {
     /// A Gamma with shape `concentration` and `rate`.
-    pub fn new(concentration: impl Into<DTensor>, rate: impl Into<DTensor>) -> Result<Self, DistError> {
+    pub fn new(
+        concentration: impl Into<DTensor>,
+        rate: impl Into<DTensor>,
+    ) -> Result<Self, DistError> {
         let (concentration, rate) = (concentration.into(), rate.into());
         let batch = broadcast_params("Gamma", &[&concentration, &rate])?;
         Ok(Gamma {
@@ -54,7 +59,10 @@ impl Distribution for Gamma {
         vec![]
     }
     fn sample(&self) -> DTensor {
-        let a = self.concentration.expand(&self.batch).expect("batch shape broadcasts");
+        let a = self
+            .concentration
+            .expand(&self.batch)
+            .expect("batch shape broadcasts");
         let g = DTensor::from_floats(gamma_draws(&a.to_vec()), &self.batch, &a.device())
             .expect("one draw per element");
         g.div(&self.rate.detach())
@@ -68,15 +76,30 @@ impl Distribution for Gamma {
             .sub(&a.lgamma()))
     }
     fn validate(&self) -> Result<(), DistError> {
-        require(self.concentration.all_gt(0.0), "Gamma", "concentration", "positive", &self.concentration)?;
-        require(self.rate.all_gt(0.0), "Gamma", "rate", "positive", &self.rate)
+        require(
+            self.concentration.all_gt(0.0),
+            "Gamma",
+            "concentration",
+            "positive",
+            &self.concentration,
+        )?;
+        require(
+            self.rate.all_gt(0.0),
+            "Gamma",
+            "rate",
+            "positive",
+            &self.rate,
+        )
     }
     fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
         support(value.all_gt(0.0), self, "positive reals", value)
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;
-        Ok(Arc::new(Gamma::new(self.concentration.expand(batch)?, self.rate.expand(batch)?)?))
+        Ok(Arc::new(Gamma::new(
+            self.concentration.expand(batch)?,
+            self.rate.expand(batch)?,
+        )?))
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -24,7 +24,10 @@ impl Independent {
         }
     }
     fn split(&self) -> usize {
-        self.base.batch_shape().len().saturating_sub(self.reinterpreted)
+        self.base
+            .batch_shape()
+            .len()
+            .saturating_sub(self.reinterpreted)
     }
 }
 
@@ -36,7 +39,11 @@ impl Distribution for Independent {
         self.base.batch_shape()[..self.split()].to_vec()
     }
     fn event_shape(&self) -> Vec<usize> {
-        [&self.base.batch_shape()[self.split()..], &self.base.event_shape()[..]].concat()
+        [
+            &self.base.batch_shape()[self.split()..],
+            &self.base.event_shape()[..],
+        ]
+        .concat()
     }
     fn has_rsample(&self) -> bool {
         self.base.has_rsample()

@@ -1,6 +1,8 @@
 //! The Laplace distribution.
 
-use super::{DistError, Distribution, broadcast_params, check_expand, check_value, require, uniform_noise};
+use super::{
+    DistError, Distribution, broadcast_params, check_expand, check_value, require, uniform_noise,
+};
 use crate::tensor::DTensor;
 use std::any::Any;
 use std::sync::Arc;
@@ -55,14 +57,28 @@ impl Distribution for Laplace {
         Ok(dev.neg().sub(&self.scale.mul_scalar(2.0).log()))
     }
     fn validate(&self) -> Result<(), DistError> {
-        require(self.scale.all_gt(0.0), "Laplace", "scale", "positive", &self.scale)
+        require(
+            self.scale.all_gt(0.0),
+            "Laplace",
+            "scale",
+            "positive",
+            &self.scale,
+        )
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;
-        Ok(Arc::new(Laplace::new(self.loc.expand(batch)?, self.scale.expand(batch)?)?))
+        Ok(Arc::new(Laplace::new(
+            self.loc.expand(batch)?,
+            self.scale.expand(batch)?,
+        )?))
     }
     fn entropy(&self) -> Option<DTensor> {
-        self.scale.mul_scalar(2.0).log().add_scalar(1.0).expand(&self.batch).ok()
+        self.scale
+            .mul_scalar(2.0)
+            .log()
+            .add_scalar(1.0)
+            .expand(&self.batch)
+            .ok()
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -59,7 +59,10 @@ impl Distribution for LogNormal {
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;
-        Ok(Arc::new(LogNormal::new(self.base.loc.expand(batch)?, self.base.scale.expand(batch)?)?))
+        Ok(Arc::new(LogNormal::new(
+            self.base.loc.expand(batch)?,
+            self.base.scale.expand(batch)?,
+        )?))
     }
     fn as_any(&self) -> &dyn Any {
         self

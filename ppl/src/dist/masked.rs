@@ -62,7 +62,10 @@ impl Distribution for Masked {
         self.base.check_support(value)
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
-        Ok(Arc::new(Masked::new(self.base.expand_batch(batch)?, self.mask.clone())))
+        Ok(Arc::new(Masked::new(
+            self.base.expand_batch(batch)?,
+            self.mask.clone(),
+        )))
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -66,7 +66,9 @@ pub enum DistError {
         found: String,
     },
     /// A value whose shape does not broadcast with the distribution.
-    #[error("{dist}: value shape {value} does not broadcast with batch shape {batch} + event shape {event}")]
+    #[error(
+        "{dist}: value shape {value} does not broadcast with batch shape {batch} + event shape {event}"
+    )]
     ValueShape {
         /// The distribution.
         dist: String,
@@ -110,7 +112,9 @@ pub enum DistError {
         to: Dims,
     },
     /// `rsample` on a distribution that has none.
-    #[error("{dist} has no reparameterised sampler (rsample); use sample or a score-function estimator")]
+    #[error(
+        "{dist} has no reparameterised sampler (rsample); use sample or a score-function estimator"
+    )]
     NoRsample {
         /// The distribution.
         dist: String,
@@ -231,10 +235,7 @@ pub trait DistExt: Distribution + Sized {
 impl<D: Distribution> DistExt for D {}
 
 /// Shape of `value`'s batch part and check that it broadcasts with the distribution.
-pub(crate) fn check_value(
-    d: &dyn Distribution,
-    value: &DTensor,
-) -> Result<Vec<usize>, DistError> {
+pub(crate) fn check_value(d: &dyn Distribution, value: &DTensor) -> Result<Vec<usize>, DistError> {
     let event = d.event_shape();
     let batch = d.batch_shape();
     let vs = value.shape();
@@ -331,7 +332,11 @@ pub(crate) fn check_expand(d: &dyn Distribution, to: &[usize]) -> Result<(), Dis
 }
 
 /// Expands a parameter tensor with `event` trailing dims to `batch + event`.
-pub(crate) fn expand_param(p: &DTensor, batch: &[usize], event: usize) -> Result<DTensor, DistError> {
+pub(crate) fn expand_param(
+    p: &DTensor,
+    batch: &[usize],
+    event: usize,
+) -> Result<DTensor, DistError> {
     let ev = &p.shape()[p.rank() - event..];
     Ok(p.expand(&[batch, ev].concat())?)
 }

@@ -1,6 +1,8 @@
 //! The Normal distribution.
 
-use super::{DistError, Distribution, broadcast_params, check_expand, check_value, normal_noise, require};
+use super::{
+    DistError, Distribution, broadcast_params, check_expand, check_value, normal_noise, require,
+};
 use crate::tensor::DTensor;
 use std::any::Any;
 use std::sync::Arc;
@@ -49,18 +51,34 @@ impl Distribution for Normal {
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         let z = value.sub(&self.loc).div(&self.scale);
-        Ok(z.square().mul_scalar(-0.5).sub(&self.scale.log()).add_scalar(-HALF_LN_2PI))
+        Ok(z.square()
+            .mul_scalar(-0.5)
+            .sub(&self.scale.log())
+            .add_scalar(-HALF_LN_2PI))
     }
     fn validate(&self) -> Result<(), DistError> {
-        require(self.scale.all_gt(0.0), "Normal", "scale", "positive", &self.scale)?;
+        require(
+            self.scale.all_gt(0.0),
+            "Normal",
+            "scale",
+            "positive",
+            &self.scale,
+        )?;
         require(self.loc.all_finite(), "Normal", "loc", "finite", &self.loc)
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;
-        Ok(Arc::new(Normal::new(self.loc.expand(batch)?, self.scale.expand(batch)?)?))
+        Ok(Arc::new(Normal::new(
+            self.loc.expand(batch)?,
+            self.scale.expand(batch)?,
+        )?))
     }
     fn entropy(&self) -> Option<DTensor> {
-        Some(self.scale.log().add_scalar(0.5 + HALF_LN_2PI).expand(&self.batch).ok()?)
+        self.scale
+            .log()
+            .add_scalar(0.5 + HALF_LN_2PI)
+            .expand(&self.batch)
+            .ok()
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -1,6 +1,8 @@
 //! The continuous Uniform distribution.
 
-use super::{DistError, Distribution, broadcast_params, check_expand, check_value, require, uniform_noise};
+use super::{
+    DistError, Distribution, broadcast_params, check_expand, check_value, require, uniform_noise,
+};
 use crate::tensor::DTensor;
 use std::any::Any;
 use std::sync::Arc;
@@ -46,17 +48,37 @@ impl Distribution for Uniform {
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
-        let inside = value.sub(&self.low).ge_scalar(0.0).mul(&self.high.sub(value).gt_scalar(0.0));
-        let lp = self.high.sub(&self.low).log().neg().expand(&crate::shape::broadcast_shapes(&self.batch, inside.shape())?)?;
+        let inside = value
+            .sub(&self.low)
+            .ge_scalar(0.0)
+            .mul(&self.high.sub(value).gt_scalar(0.0));
+        let lp = self
+            .high
+            .sub(&self.low)
+            .log()
+            .neg()
+            .expand(&crate::shape::broadcast_shapes(
+                &self.batch,
+                inside.shape(),
+            )?)?;
         Ok(lp.where_zero(&inside, f64::NEG_INFINITY))
     }
     fn validate(&self) -> Result<(), DistError> {
         let width = self.high.sub(&self.low);
-        require(width.all_gt(0.0), "Uniform", "high", "greater than low", &width)
+        require(
+            width.all_gt(0.0),
+            "Uniform",
+            "high",
+            "greater than low",
+            &width,
+        )
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;
-        Ok(Arc::new(Uniform::new(self.low.expand(batch)?, self.high.expand(batch)?)?))
+        Ok(Arc::new(Uniform::new(
+            self.low.expand(batch)?,
+            self.high.expand(batch)?,
+        )?))
     }
     fn entropy(&self) -> Option<DTensor> {
         self.high.sub(&self.low).log().expand(&self.batch).ok()

@@ -37,5 +37,11 @@ impl Messenger for ReplayMessenger {
 /// Runs `f`, giving each latent sample site (and each plate's subsample) the value recorded
 /// under the same name in `trace` (`poutine.replay(f, trace=guide_trace)`).
 pub fn replay<R>(trace: &Trace, f: impl FnOnce() -> Result<R>) -> Result<R> {
-    with_handler(ReplayMessenger { trace: trace.clone() }, f).map(|(r, _)| r)
+    with_handler(
+        ReplayMessenger {
+            trace: trace.clone(),
+        },
+        f,
+    )
+    .map(|(r, _)| r)
 }

@@ -18,5 +18,11 @@ impl Messenger for TraceMessenger {
 /// Runs `f` and returns its result with the [`Trace`] of every site it ran
 /// (`poutine.trace(f).get_trace()`).
 pub fn trace<R>(f: impl FnOnce() -> Result<R>) -> Result<(R, Trace)> {
-    with_handler(TraceMessenger { trace: Trace::new() }, f).map(|(r, h)| (r, h.trace))
+    with_handler(
+        TraceMessenger {
+            trace: Trace::new(),
+        },
+        f,
+    )
+    .map(|(r, h)| (r, h.trace))
 }
