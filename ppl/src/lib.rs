@@ -32,7 +32,10 @@ pub mod constraints;
 pub mod dist;
 pub mod error;
 pub mod handlers;
+pub mod infer;
+pub mod io;
 pub mod module;
+pub mod optim;
 pub mod params;
 pub mod plate;
 pub mod primitives;
@@ -65,6 +68,8 @@ pub mod prelude {
     };
     pub use crate::error::{PplError, Result};
     pub use crate::handlers::*;
+    pub use crate::infer::{Elbo, Predictive, Svi, TraceElbo, TraceMeanFieldElbo};
+    pub use crate::optim::{Adagrad, Adam, ClippedAdam, Optimizer};
     pub use crate::{
         DTensor, Trace, deterministic, factor, get_param, module, no_grad, observe, param,
         param_constrained, plate, sample,

@@ -406,6 +406,33 @@ impl DTensor {
         Self::wrap(s, keep)
     }
 
+    /// Sums over logical dim `dim`, keeping it with size one.
+    pub fn sum_dim_keep(&self, dim: usize) -> Self {
+        let mut shape = self.shape.clone();
+        shape[dim] = 1;
+        Self::wrap(self.inner.clone().sum_dim(MAX_RANK - self.rank() + dim), shape)
+    }
+
+    /// Stacks tensors of one shape along a new leading dim.
+    pub fn stack(items: &[DTensor]) -> Result<Self, ShapeError> {
+        let first = items.first().ok_or(ShapeError::Numel { shape: Dims(vec![]), len: 0 })?;
+        let mut shape = vec![items.len()];
+        shape.extend_from_slice(first.shape());
+        check_rank(&shape)?;
+        let mut one = vec![1];
+        one.extend_from_slice(first.shape());
+        let parts = items
+            .iter()
+            .map(|t| {
+                if t.shape() != first.shape() {
+                    return Err(ShapeError::Broadcast { a: first.dims(), b: t.dims() });
+                }
+                Ok(t.reshape(&one)?.inner)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self::wrap(Tensor::cat(parts, MAX_RANK - shape.len()), shape))
+    }
+
     /// Sums every element into a rank-0 tensor.
     pub fn sum(&self) -> Self {
         Self::wrap(self.inner.clone().sum().reshape([1; MAX_RANK]), vec![])

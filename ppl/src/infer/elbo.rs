@@ -1,0 +1,211 @@
+//! `Trace_ELBO`: the ELBO estimated from sampled traces, with pathwise gradients through
+//! reparameterised sites and score-function (REINFORCE) terms for the others, Rao-Blackwellised
+//! along plates as Pyro does.
+
+use super::checks::check_model_guide_match;
+use crate::error::Result;
+use crate::handlers::{replay, trace};
+use crate::site::{PlateFrame, Site};
+use crate::tensor::DTensor;
+use crate::trace::Trace;
+
+/// One ELBO estimate.
+pub struct ElboEstimate {
+    /// The ELBO estimate (detached scalar), averaged over particles.
+    pub elbo: DTensor,
+    /// A scalar whose gradient is the ELBO's gradient estimate (maximise it).
+    pub surrogate: DTensor,
+    /// The model trace of the last particle.
+    pub model_trace: Trace,
+    /// The guide trace of the last particle.
+    pub guide_trace: Trace,
+}
+
+impl ElboEstimate {
+    /// The loss, `-ELBO`, read back as a number.
+    pub fn loss(&self) -> f64 {
+        -(self.elbo.item() as f64)
+    }
+}
+
+/// Runs the guide under `trace`, then the model under `trace(replay(model, guide_trace))`, and
+/// checks that they agree.
+pub fn get_traces<A: ?Sized, RM, RG>(
+    model: &impl Fn(&A) -> Result<RM>,
+    guide: &impl Fn(&A) -> Result<RG>,
+    args: &A,
+) -> Result<(Trace, Trace)> {
+    let (_, mut guide_tr) = trace(|| guide(args))?;
+    let (_, mut model_tr) = trace(|| replay(&guide_tr, || model(args)))?;
+    check_model_guide_match(&model_tr, &guide_tr)?;
+    model_tr.compute_log_prob()?;
+    guide_tr.compute_log_prob()?;
+    Ok((model_tr, guide_tr))
+}
+
+/// An ELBO estimator: `Trace_ELBO` or `TraceMeanField_ELBO`.
+pub trait Elbo {
+    /// Number of particles averaged per estimate.
+    fn num_particles(&self) -> usize;
+
+    /// One particle: `(elbo, surrogate, model_trace, guide_trace)`.
+    fn particle<A: ?Sized, RM, RG>(
+        &self,
+        model: &impl Fn(&A) -> Result<RM>,
+        guide: &impl Fn(&A) -> Result<RG>,
+        args: &A,
+    ) -> Result<(DTensor, DTensor, Trace, Trace)>;
+
+    /// The ELBO and its surrogate, averaged over `num_particles` particles.
+    fn estimate<A: ?Sized, RM, RG>(
+        &self,
+        model: &impl Fn(&A) -> Result<RM>,
+        guide: &impl Fn(&A) -> Result<RG>,
+        args: &A,
+    ) -> Result<ElboEstimate> {
+        let n = self.num_particles().max(1);
+        let (mut elbo, mut sur, mut mt, mut gt) = self.particle(model, guide, args)?;
+        for _ in 1..n {
+            let (e, s, m, g) = self.particle(model, guide, args)?;
+            elbo = elbo.add(&e);
+            sur = sur.add(&s);
+            (mt, gt) = (m, g);
+        }
+        let k = 1.0 / n as f64;
+        Ok(ElboEstimate {
+            elbo: elbo.mul_scalar(k),
+            surrogate: sur.mul_scalar(k),
+            model_trace: mt,
+            guide_trace: gt,
+        })
+    }
+
+    /// `-ELBO` as a number, without gradients (Pyro's `loss`).
+    fn loss<A: ?Sized, RM, RG>(
+        &self,
+        model: &impl Fn(&A) -> Result<RM>,
+        guide: &impl Fn(&A) -> Result<RG>,
+        args: &A,
+    ) -> Result<f64> {
+        crate::runtime::no_grad(|| self.estimate(model, guide, args).map(|e| e.loss()))
+    }
+}
+
+/// Pyro's `Trace_ELBO`.
+#[derive(Clone, Debug)]
+pub struct TraceElbo {
+    /// Particles averaged per estimate (default 1).
+    pub num_particles: usize,
+}
+
+impl Default for TraceElbo {
+    fn default() -> Self {
+        TraceElbo { num_particles: 1 }
+    }
+}
+
+impl TraceElbo {
+    /// A `Trace_ELBO` averaging `num_particles` particles.
+    pub fn new(num_particles: usize) -> Self {
+        TraceElbo { num_particles }
+    }
+}
+
+fn same_frame(a: &PlateFrame, b: &PlateFrame) -> bool {
+    a.name == b.name && a.dim == b.dim
+}
+
+/// Sums a log-prob over every batch dim that is not one of `target`'s plates, keeping the
+/// plate dims right-aligned so the result broadcasts against a site inside `target`.
+fn sum_to(value: &DTensor, frames: &[PlateFrame], target: &[PlateFrame]) -> DTensor {
+    let rank = value.rank();
+    let mut v = value.clone();
+    for pos in 0..rank {
+        let offset = pos as isize - rank as isize;
+        let kept = frames
+            .iter()
+            .any(|f| f.dim == offset && target.iter().any(|t| same_frame(t, f)));
+        if !kept && v.shape()[pos] != 1 {
+            v = v.sum_dim_keep(pos);
+        }
+    }
+    let keep = target.iter().map(|f| (-f.dim) as usize).max().unwrap_or(0).min(rank);
+    let shape = v.shape()[rank - keep..].to_vec();
+    v.reshape(&shape).expect("only size-one dims are dropped")
+}
+
+/// The downstream cost `log p - log q` seen by a site inside the plates `target`: every
+/// site's log-prob, summed over the dims of plates the target is not in (Pyro's `_compute_log_r`
+/// followed by `sum_to`).
+fn log_r_for(model: &Trace, guide: &Trace, target: &[PlateFrame]) -> DTensor {
+    let mut total: Option<DTensor> = None;
+    let sites = model
+        .sample_sites()
+        .map(|s| (s, 1.0))
+        .chain(guide.stochastic_sites().map(|s| (s, -1.0)));
+    for (s, sign) in sites {
+        let Some(lp) = &s.log_prob else { continue };
+        let part = sum_to(&lp.detach(), &s.plates, target).mul_scalar(sign);
+        total = Some(match total {
+            None => part,
+            Some(t) => t.add(&part),
+        });
+    }
+    total.expect("a guide site with a score term means the traces are not empty")
+}
+
+fn lp_sum(s: &Site) -> &DTensor {
+    s.log_prob_sum.as_ref().expect("log-probs were computed")
+}
+
+impl Elbo for TraceElbo {
+    fn num_particles(&self) -> usize {
+        self.num_particles
+    }
+
+    fn particle<A: ?Sized, RM, RG>(
+        &self,
+        model: &impl Fn(&A) -> Result<RM>,
+        guide: &impl Fn(&A) -> Result<RG>,
+        args: &A,
+    ) -> Result<(DTensor, DTensor, Trace, Trace)> {
+        let (model_tr, guide_tr) = get_traces(model, guide, args)?;
+        let mut elbo: Option<DTensor> = None;
+        let mut surrogate: Option<DTensor> = None;
+        let add = |acc: &mut Option<DTensor>, t: DTensor| {
+            *acc = Some(match acc.take() {
+                None => t,
+                Some(a) => a.add(&t),
+            })
+        };
+        for s in model_tr.sample_sites() {
+            let lp = lp_sum(s);
+            add(&mut elbo, lp.detach());
+            add(&mut surrogate, lp.clone());
+        }
+        for s in guide_tr.stochastic_sites() {
+            let lp = lp_sum(s);
+            add(&mut elbo, lp.detach().neg());
+            let reparam = s.dist.as_ref().is_some_and(|d| d.has_rsample());
+            if reparam {
+                add(&mut surrogate, lp.neg());
+            } else {
+                let log_r = log_r_for(&model_tr, &guide_tr, &s.plates);
+                let score = s.log_prob.as_ref().expect("log-probs were computed");
+                add(&mut surrogate, log_r.mul(score).sum());
+            }
+        }
+        let device = model_tr
+            .sites()
+            .iter()
+            .find_map(|s| s.value.as_ref().map(|v| v.device()))
+            .unwrap_or_default();
+        let zero = || DTensor::scalar(0.0, &device);
+        Ok((
+            elbo.unwrap_or_else(zero),
+            surrogate.unwrap_or_else(zero),
+            model_tr,
+            guide_tr,
+        ))
+    }
+}

@@ -1,0 +1,13 @@
+//! Inference: ELBO estimators, stochastic variational inference and predictive sampling.
+
+mod checks;
+mod elbo;
+mod mean_field;
+mod predictive;
+mod svi;
+
+pub use checks::check_model_guide_match;
+pub use elbo::{Elbo, ElboEstimate, TraceElbo, get_traces};
+pub use mean_field::TraceMeanFieldElbo;
+pub use predictive::{Predictive, Samples};
+pub use svi::Svi;

@@ -1,0 +1,311 @@
+//! `SVI`: stochastic variational inference, one optimiser step per call.
+
+use super::elbo::{Elbo, ElboEstimate};
+use crate::error::{PplError, Result};
+use crate::optim::{OptimState, Optimizer};
+use crate::params::{ParamStore, with_param_store};
+use crate::rng::{self, RngState};
+use crate::runtime::no_grad;
+use burn::prelude::Device;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::path::Path;
+
+const FORMAT: &str = "lobes-checkpoint-1";
+
+/// Pyro's `SVI(model, guide, optim, loss)`, owning its parameter store.
+///
+/// `model` and `guide` are functions of the same arguments `A`; `step(args)` runs both under
+/// the ELBO, differentiates the surrogate and updates every parameter the step touched.
+pub struct Svi<A: ?Sized, M, G, O, L> {
+    /// The model.
+    pub model: M,
+    /// The guide.
+    pub guide: G,
+    /// The optimiser.
+    pub optim: O,
+    /// The ELBO estimator.
+    pub loss: L,
+    store: ParamStore,
+    steps: u64,
+    seed: Option<(u64, Option<Device>)>,
+    schedule: Option<Box<dyn Fn(u64) -> f64>>,
+    _args: PhantomData<fn(&A)>,
+}
+
+/// Mixes a base seed and a step count into the seed of that step.
+fn step_seed(seed: u64, step: u64) -> u64 {
+    let mut z = seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+impl<A: ?Sized, M, G, O, L, RM, RG> Svi<A, M, G, O, L>
+where
+    M: Fn(&A) -> Result<RM>,
+    G: Fn(&A) -> Result<RG>,
+    O: Optimizer,
+    L: Elbo,
+{
+    /// SVI with an empty parameter store.
+    pub fn new(model: M, guide: G, optim: O, loss: L) -> Self {
+        Svi {
+            model,
+            guide,
+            optim,
+            loss,
+            store: ParamStore::new(),
+            steps: 0,
+            seed: None,
+            schedule: None,
+            _args: PhantomData,
+        }
+    }
+
+    /// Makes every step reproducible: before step `t` the PPL's generator is seeded from
+    /// `(seed, t)`, and so is burn's generator on `device` (dropout), if given. A run resumed
+    /// from a checkpoint then continues exactly as an uninterrupted one.
+    pub fn with_seed(mut self, seed: u64, device: Option<Device>) -> Self {
+        self.seed = Some((seed, device));
+        self
+    }
+
+    /// A learning-rate schedule: the optimiser's rate before step `t` is `schedule(t)`.
+    pub fn with_schedule(mut self, schedule: impl Fn(u64) -> f64 + 'static) -> Self {
+        self.schedule = Some(Box::new(schedule));
+        self
+    }
+
+    /// The parameter store.
+    pub fn store(&self) -> &ParamStore {
+        &self.store
+    }
+
+    /// The parameter store, mutably (e.g. to run `Predictive` under it).
+    pub fn store_mut(&mut self) -> &mut ParamStore {
+        &mut self.store
+    }
+
+    /// Number of steps taken.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    fn estimate(&mut self, args: &A) -> Result<ElboEstimate> {
+        let Svi {
+            model,
+            guide,
+            loss,
+            store,
+            ..
+        } = self;
+        with_param_store(store, || loss.estimate(model, guide, args))
+    }
+
+    fn seed_step(&self) {
+        if let Some((seed, device)) = &self.seed {
+            let s = step_seed(*seed, self.steps);
+            rng::set_rng_seed(s);
+            if let Some(d) = device {
+                d.seed(s);
+            }
+        }
+    }
+
+    /// One step: estimates the ELBO, differentiates, updates the parameters; returns the loss
+    /// (`-ELBO`). A NaN or infinite loss is an error naming the first site whose log-prob is
+    /// not finite, with both traces' shape tables; the parameters are then left unchanged.
+    pub fn step(&mut self, args: &A) -> Result<f64> {
+        if let Some(s) = &self.schedule {
+            let lr = s(self.steps);
+            self.optim.set_lr(lr);
+        }
+        self.seed_step();
+        self.store.clear_leaves();
+        let mut est = self.estimate(args)?;
+        let loss = est.loss();
+        if !loss.is_finite() {
+            self.store.clear_leaves();
+            return Err(nonfinite(loss, &mut est));
+        }
+        let grads = est.surrogate.neg().backward();
+        self.optim.begin_step();
+        let mut leaves: Vec<(String, crate::DTensor)> =
+            self.store.leaves().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        leaves.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, leaf) in leaves {
+            let Some(g) = leaf.grad(&grads) else { continue };
+            let entry = self.store.entry(&name).expect("a leaf comes from the store").clone();
+            let new = self.optim.update(&name, &entry.unconstrained, &g);
+            self.store.set_unconstrained(&name, new, entry.constraint);
+        }
+        self.store.clear_leaves();
+        self.steps += 1;
+        Ok(loss)
+    }
+
+    /// The loss without gradients or updates, modules in evaluation mode (dropout off).
+    pub fn evaluate_loss(&mut self, args: &A) -> Result<f64> {
+        no_grad(|| self.estimate(args)).map(|e| e.loss())
+    }
+
+    /// Writes parameters, optimiser state, step count and the generator's state to one
+    /// safetensors file, atomically. Parameters are stored under their own names
+    /// (unconstrained), optimiser tensors under `optim/...`.
+    pub fn save_checkpoint(&self, path: impl AsRef<Path>) -> Result<()> {
+        let mut tensors = self.store.to_named();
+        let state = self.optim.state();
+        tensors.extend(state.tensors.iter().map(|(k, v)| (format!("optim/{k}"), v.clone())));
+        let mut meta = self.store.constraint_metadata();
+        meta.insert("format".into(), FORMAT.into());
+        meta.insert("step".into(), self.steps.to_string());
+        meta.insert("optimizer".into(), self.optim.name().into());
+        for (k, v) in &state.scalars {
+            meta.insert(format!("optim.scalar/{k}"), v.to_string());
+        }
+        let r = rng::get_rng_state();
+        meta.insert(
+            "rng".into(),
+            format!(
+                "{}:{}:{}",
+                r.seed.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                r.stream,
+                r.word_pos
+            ),
+        );
+        crate::io::save_tensors(path.as_ref(), &tensors, meta)
+    }
+
+    /// Restores a checkpoint written by [`Svi::save_checkpoint`] (parameters onto `device`),
+    /// replacing this SVI's store, optimiser state, step count and the generator's state.
+    pub fn load_checkpoint(&mut self, path: impl AsRef<Path>, device: &Device) -> Result<()> {
+        let path = path.as_ref();
+        let bad = |reason: String| PplError::Format {
+            path: path.display().to_string(),
+            reason,
+        };
+        let (tensors, meta) = crate::io::load_tensors(path, device)?;
+        if meta.get("format").map(String::as_str) != Some(FORMAT) {
+            return Err(bad(format!("not a lobes checkpoint (expected format {FORMAT})")));
+        }
+        let optim = meta.get("optimizer").cloned().unwrap_or_default();
+        if optim != self.optim.name() {
+            return Err(bad(format!(
+                "checkpoint was written by optimiser '{optim}', this SVI uses '{}'",
+                self.optim.name()
+            )));
+        }
+        let steps: u64 = meta
+            .get("step")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("missing step count".into()))?;
+        let rng_state = meta.get("rng").and_then(|s| parse_rng(s)).ok_or_else(|| bad("missing or bad rng state".into()))?;
+        let mut state = OptimState::default();
+        let mut params = vec![];
+        for (name, t) in tensors {
+            match name.strip_prefix("optim/") {
+                Some(k) => {
+                    state.tensors.insert(k.to_string(), t);
+                }
+                None => params.push((name, t)),
+            }
+        }
+        for (k, v) in &meta {
+            if let Some(k) = k.strip_prefix("optim.scalar/") {
+                let v: f64 = v.parse().map_err(|_| bad(format!("bad optimiser scalar '{k}'")))?;
+                state.scalars.insert(k.to_string(), v);
+            }
+        }
+        let store = ParamStore::from_named(params, &meta).map_err(|e| bad(e.to_string()))?;
+        self.optim.load_state(state)?;
+        self.store = store;
+        self.steps = steps;
+        rng::set_rng_state(&rng_state);
+        Ok(())
+    }
+}
+
+fn parse_rng(s: &str) -> Option<RngState> {
+    let mut it = s.split(':');
+    let hex = it.next()?;
+    let stream = it.next()?.parse().ok()?;
+    let word_pos = it.next()?.parse().ok()?;
+    let mut seed = [0u8; 32];
+    if hex.len() != 64 {
+        return None;
+    }
+    for (i, b) in seed.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(RngState { seed, stream, word_pos })
+}
+
+fn nonfinite(loss: f64, est: &mut ElboEstimate) -> PplError {
+    let mut site = "none found (the log-probs are finite; check the guide's entropy terms)".to_string();
+    for (which, tr) in [("model", &mut est.model_trace), ("guide", &mut est.guide_trace)] {
+        if let Ok(Some(s)) = tr.first_nonfinite_site() {
+            let dist = s.dist.as_ref().map(|d| d.name()).unwrap_or_default();
+            site = format!("'{}' in the {which} ({dist})", s.name);
+            break;
+        }
+    }
+    let table = format!(
+        "model trace:\n{}guide trace:\n{}",
+        est.model_trace.format_shapes(),
+        est.guide_trace.format_shapes()
+    );
+    PplError::NonFiniteLoss { loss, site, table }
+}
+
+/// Constraint metadata keys, shared with [`ParamStore`]'s own files.
+pub(crate) fn constraint_key(name: &str) -> String {
+    format!("constraint/{name}")
+}
+
+impl ParamStore {
+    pub(crate) fn to_named(&self) -> Vec<(String, crate::DTensor)> {
+        self.names()
+            .iter()
+            .map(|n| (n.clone(), self.entry(n).expect("listed").unconstrained.clone()))
+            .collect()
+    }
+
+    pub(crate) fn constraint_metadata(&self) -> HashMap<String, String> {
+        self.names()
+            .iter()
+            .map(|n| (constraint_key(n), self.entry(n).expect("listed").constraint.as_str().to_string()))
+            .collect()
+    }
+
+    pub(crate) fn from_named(params: Vec<(String, crate::DTensor)>, meta: &HashMap<String, String>) -> Result<Self> {
+        let mut store = ParamStore::new();
+        for (name, t) in params {
+            let c = match meta.get(&constraint_key(&name)) {
+                Some(c) => crate::Constraint::parse(c).ok_or_else(|| PplError::InvalidParam {
+                    name: name.clone(),
+                    reason: format!("unknown constraint '{c}'"),
+                })?,
+                None => crate::Constraint::Real,
+            };
+            store.set_unconstrained(&name, t, c);
+        }
+        Ok(store)
+    }
+
+    /// Saves every parameter (unconstrained, under its own name) and its constraint to a
+    /// safetensors file, atomically.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let mut meta = self.constraint_metadata();
+        meta.insert("format".into(), "lobes-params-1".into());
+        crate::io::save_tensors(path.as_ref(), &self.to_named(), meta)
+    }
+
+    /// Loads a file written by [`ParamStore::save`] (or any safetensors file: tensors without a
+    /// recorded constraint are taken as real-valued), onto `device`.
+    pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        let (tensors, meta) = crate::io::load_tensors(path.as_ref(), device)?;
+        let params = tensors.into_iter().filter(|(n, _)| !n.starts_with("optim/")).collect();
+        Self::from_named(params, &meta)
+    }
+}

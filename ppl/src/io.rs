@@ -1,0 +1,130 @@
+//! Named tensors in safetensors files, written atomically (a temporary file, then a rename), so
+//! a crash never leaves a half-written file under the real name. PyTorch users read them with
+//! `safetensors.torch.load_file`.
+
+use crate::error::{PplError, Result};
+use crate::tensor::DTensor;
+use burn::prelude::Device;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+fn io_err(path: &Path, source: std::io::Error) -> PplError {
+    PplError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+fn format_err(path: &Path, reason: impl Into<String>) -> PplError {
+    PplError::Format {
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a sibling temporary file, flushed, then renamed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| format_err(path, "not a file path"))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_err(path, e));
+    }
+    Ok(())
+}
+
+/// Saves named f32 tensors and string metadata to a safetensors file, atomically.
+pub fn save_tensors(path: &Path, tensors: &[(String, DTensor)], metadata: HashMap<String, String>) -> Result<()> {
+    let data: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(n, t)| {
+            let bytes = t.to_vec().iter().flat_map(|v| v.to_le_bytes()).collect();
+            (n.clone(), t.shape().to_vec(), bytes)
+        })
+        .collect();
+    let views = data
+        .iter()
+        .map(|(n, s, b)| {
+            TensorView::new(Dtype::F32, s.clone(), b)
+                .map(|v| (n.clone(), v))
+                .map_err(|e| format_err(path, e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| format_err(path, e.to_string()))?;
+    write_atomic(path, &bytes)
+}
+
+/// Loads every tensor of a safetensors file as f32 (f32, f64, f16, bf16 and integer tensors are
+/// converted) onto `device`, with the file's metadata. Names keep the file's order.
+pub fn load_tensors(path: &Path, device: &Device) -> Result<(Vec<(String, DTensor)>, HashMap<String, String>)> {
+    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| format_err(path, format!("not a safetensors file: {e}")))?;
+    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| format_err(path, e.to_string()))?;
+    let mut names: Vec<(usize, String)> = meta
+        .tensors()
+        .iter()
+        .map(|(n, info)| (info.data_offsets.0, n.clone()))
+        .collect();
+    names.sort();
+    let mut out = Vec::with_capacity(names.len());
+    for (_, name) in names {
+        let view = st.tensor(&name).map_err(|e| format_err(path, e.to_string()))?;
+        let values = decode(view.dtype(), view.data()).ok_or_else(|| {
+            format_err(path, format!("tensor '{name}' has unsupported dtype {:?}", view.dtype()))
+        })?;
+        let t = DTensor::from_floats(values, view.shape(), device)
+            .map_err(|e| format_err(path, format!("tensor '{name}': {e}")))?;
+        out.push((name, t));
+    }
+    Ok((out, meta.metadata().clone().unwrap_or_default()))
+}
+
+fn decode(dtype: Dtype, b: &[u8]) -> Option<Vec<f32>> {
+    Some(match dtype {
+        Dtype::F32 => b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
+        Dtype::F64 => b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
+        Dtype::F16 => b
+            .chunks_exact(2)
+            .map(|c| half_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        Dtype::BF16 => b
+            .chunks_exact(2)
+            .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16))
+            .collect(),
+        Dtype::I64 => b.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
+        Dtype::I32 => b.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
+        Dtype::U8 => b.iter().map(|&v| v as f32).collect(),
+        _ => return None,
+    })
+}
+
+fn half_to_f32(h: u16) -> f32 {
+    let sign = ((h >> 15) as u32) << 31;
+    let exp = ((h >> 10) & 0x1f) as i32;
+    let mant = (h & 0x3ff) as u32;
+    let bits = match exp {
+        0 if mant == 0 => sign,
+        0 => {
+            // Subnormal: normalise.
+            let mut e = -14;
+            let mut m = mant;
+            while m & 0x400 == 0 {
+                m <<= 1;
+                e -= 1;
+            }
+            sign | (((e + 127) as u32) << 23) | ((m & 0x3ff) << 13)
+        }
+        31 => sign | 0x7f80_0000 | (mant << 13),
+        _ => sign | (((exp - 15 + 127) as u32) << 23) | (mant << 13),
+    };
+    f32::from_bits(bits)
+}

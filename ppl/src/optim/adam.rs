@@ -1,0 +1,102 @@
+//! Adam, with torch's update (epsilon added to the bias-corrected root mean square).
+
+use super::{OptimState, Optimizer, Slots};
+use crate::error::Result;
+use crate::tensor::DTensor;
+
+/// Adam (Kingma & Ba 2015) as `torch.optim.Adam`: defaults lr 1e-3, betas (0.9, 0.999),
+/// eps 1e-8 (torch's; burn's `AdamConfig` defaults to 1e-5), no weight decay.
+#[derive(Clone, Debug)]
+pub struct Adam {
+    /// Learning rate.
+    pub lr: f64,
+    /// Decay of the first moment.
+    pub beta1: f64,
+    /// Decay of the second moment.
+    pub beta2: f64,
+    /// Added to the denominator.
+    pub eps: f64,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+    slots: Slots,
+}
+
+impl Adam {
+    /// Adam with torch's defaults and the given learning rate.
+    pub fn new(lr: f64) -> Self {
+        Adam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            slots: Slots::default(),
+        }
+    }
+    /// Sets epsilon.
+    pub fn with_eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+    /// Sets the betas.
+    pub fn with_betas(mut self, beta1: f64, beta2: f64) -> Self {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self
+    }
+    /// Sets the weight decay.
+    pub fn with_weight_decay(mut self, wd: f64) -> Self {
+        self.weight_decay = wd;
+        self
+    }
+}
+
+/// One Adam update shared with ClippedAdam: returns the new parameter.
+pub(crate) fn adam_update(
+    slots: &mut Slots,
+    name: &str,
+    p: &DTensor,
+    g: &DTensor,
+    (lr, b1, b2, eps, wd): (f64, f64, f64, f64, f64),
+) -> DTensor {
+    let g = if wd != 0.0 { g.add(&p.mul_scalar(wd)) } else { g.clone() };
+    let t = slots.tick(name) as i32;
+    let m = match slots.get(name, "exp_avg") {
+        Some(m) => m.mul_scalar(b1).add(&g.mul_scalar(1.0 - b1)),
+        None => g.mul_scalar(1.0 - b1),
+    };
+    let v = match slots.get(name, "exp_avg_sq") {
+        Some(v) => v.mul_scalar(b2).add(&g.square().mul_scalar(1.0 - b2)),
+        None => g.square().mul_scalar(1.0 - b2),
+    };
+    let bc1 = 1.0 - b1.powi(t);
+    let bc2 = 1.0 - b2.powi(t);
+    let denom = v.sqrt().mul_scalar(1.0 / bc2.sqrt()).add_scalar(eps);
+    let out = p.sub(&m.div(&denom).mul_scalar(lr / bc1));
+    slots.set(name, "exp_avg", m);
+    slots.set(name, "exp_avg_sq", v);
+    out
+}
+
+impl Optimizer for Adam {
+    fn name(&self) -> &'static str {
+        "adam"
+    }
+    fn update(&mut self, name: &str, p: &DTensor, g: &DTensor) -> DTensor {
+        let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
+        adam_update(&mut self.slots, name, p, g, h)
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn state(&self) -> OptimState {
+        self.slots.to_state(self.lr)
+    }
+    fn load_state(&mut self, state: OptimState) -> Result<()> {
+        (self.slots, self.lr) = Slots::from_state("adam", state)?;
+        Ok(())
+    }
+}

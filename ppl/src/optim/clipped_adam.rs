@@ -1,0 +1,82 @@
+//! Pyro's ClippedAdam: Adam with gradient clipping and a per-step learning-rate decay.
+
+use super::adam::adam_update;
+use super::{OptimState, Optimizer, Slots};
+use crate::error::Result;
+use crate::tensor::DTensor;
+
+/// `pyro.optim.ClippedAdam`, with Pyro's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8,
+/// `clip_norm` 10, `lrd` 1 (no decay). As in Pyro's implementation, each gradient is clamped
+/// elementwise to `[-clip_norm, clip_norm]`, and the learning rate is multiplied by `lrd` at the
+/// start of every step.
+#[derive(Clone, Debug)]
+pub struct ClippedAdam {
+    /// Learning rate (decays by `lrd` each step).
+    pub lr: f64,
+    /// Decay of the first moment.
+    pub beta1: f64,
+    /// Decay of the second moment.
+    pub beta2: f64,
+    /// Added to the denominator.
+    pub eps: f64,
+    /// L2 penalty added to the gradient.
+    pub weight_decay: f64,
+    /// Gradients are clamped to `[-clip_norm, clip_norm]`.
+    pub clip_norm: f64,
+    /// Learning-rate decay factor per step.
+    pub lrd: f64,
+    slots: Slots,
+}
+
+impl ClippedAdam {
+    /// ClippedAdam with Pyro's defaults and the given learning rate.
+    pub fn new(lr: f64) -> Self {
+        ClippedAdam {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            clip_norm: 10.0,
+            lrd: 1.0,
+            slots: Slots::default(),
+        }
+    }
+    /// Sets the clipping bound.
+    pub fn with_clip_norm(mut self, c: f64) -> Self {
+        self.clip_norm = c;
+        self
+    }
+    /// Sets the learning-rate decay per step.
+    pub fn with_lrd(mut self, lrd: f64) -> Self {
+        self.lrd = lrd;
+        self
+    }
+}
+
+impl Optimizer for ClippedAdam {
+    fn name(&self) -> &'static str {
+        "clipped_adam"
+    }
+    fn begin_step(&mut self) {
+        self.lr *= self.lrd;
+    }
+    fn update(&mut self, name: &str, p: &DTensor, g: &DTensor) -> DTensor {
+        let g = g.clamp(-self.clip_norm, self.clip_norm);
+        let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
+        adam_update(&mut self.slots, name, p, &g, h)
+    }
+    fn lr(&self) -> f64 {
+        self.lr
+    }
+    fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+    fn state(&self) -> OptimState {
+        self.slots.to_state(self.lr)
+    }
+    fn load_state(&mut self, state: OptimState) -> Result<()> {
+        (self.slots, self.lr) = Slots::from_state("clipped_adam", state)?;
+        Ok(())
+    }
+}
