@@ -26,9 +26,18 @@ fn format_err(path: &Path, reason: impl Into<String>) -> PplError {
 
 /// Writes `bytes` to `path` atomically: a sibling temporary file, flushed, then renamed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| format_err(path, "not a file path"))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| format_err(path, "not a file path"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -43,7 +52,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Saves named f32 tensors and string metadata to a safetensors file, atomically.
-pub fn save_tensors(path: &Path, tensors: &[(String, DTensor)], metadata: HashMap<String, String>) -> Result<()> {
+pub fn save_tensors(
+    path: &Path,
+    tensors: &[(String, DTensor)],
+    metadata: HashMap<String, String>,
+) -> Result<()> {
     let data: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(n, t)| {
@@ -59,16 +72,22 @@ pub fn save_tensors(path: &Path, tensors: &[(String, DTensor)], metadata: HashMa
                 .map_err(|e| format_err(path, e.to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| format_err(path, e.to_string()))?;
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| format_err(path, e.to_string()))?;
     write_atomic(path, &bytes)
 }
 
+/// Named tensors in file order, and the file's string metadata.
+pub type NamedTensors = (Vec<(String, DTensor)>, HashMap<String, String>);
+
 /// Loads every tensor of a safetensors file as f32 (f32, f64, f16, bf16 and integer tensors are
 /// converted) onto `device`, with the file's metadata. Names keep the file's order.
-pub fn load_tensors(path: &Path, device: &Device) -> Result<(Vec<(String, DTensor)>, HashMap<String, String>)> {
+pub fn load_tensors(path: &Path, device: &Device) -> Result<NamedTensors> {
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| format_err(path, format!("not a safetensors file: {e}")))?;
-    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| format_err(path, e.to_string()))?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| format_err(path, format!("not a safetensors file: {e}")))?;
+    let (_, meta) =
+        SafeTensors::read_metadata(&bytes).map_err(|e| format_err(path, e.to_string()))?;
     let mut names: Vec<(usize, String)> = meta
         .tensors()
         .iter()
@@ -77,9 +96,14 @@ pub fn load_tensors(path: &Path, device: &Device) -> Result<(Vec<(String, DTenso
     names.sort();
     let mut out = Vec::with_capacity(names.len());
     for (_, name) in names {
-        let view = st.tensor(&name).map_err(|e| format_err(path, e.to_string()))?;
+        let view = st
+            .tensor(&name)
+            .map_err(|e| format_err(path, e.to_string()))?;
         let values = decode(view.dtype(), view.data()).ok_or_else(|| {
-            format_err(path, format!("tensor '{name}' has unsupported dtype {:?}", view.dtype()))
+            format_err(
+                path,
+                format!("tensor '{name}' has unsupported dtype {:?}", view.dtype()),
+            )
         })?;
         let t = DTensor::from_floats(values, view.shape(), device)
             .map_err(|e| format_err(path, format!("tensor '{name}': {e}")))?;
@@ -90,8 +114,14 @@ pub fn load_tensors(path: &Path, device: &Device) -> Result<(Vec<(String, DTenso
 
 fn decode(dtype: Dtype, b: &[u8]) -> Option<Vec<f32>> {
     Some(match dtype {
-        Dtype::F32 => b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
-        Dtype::F64 => b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
+        Dtype::F32 => b
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect(),
+        Dtype::F64 => b
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
+            .collect(),
         Dtype::F16 => b
             .chunks_exact(2)
             .map(|c| half_to_f32(u16::from_le_bytes([c[0], c[1]])))
@@ -100,8 +130,14 @@ fn decode(dtype: Dtype, b: &[u8]) -> Option<Vec<f32>> {
             .chunks_exact(2)
             .map(|c| f32::from_bits((u16::from_le_bytes([c[0], c[1]]) as u32) << 16))
             .collect(),
-        Dtype::I64 => b.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
-        Dtype::I32 => b.chunks_exact(4).map(|c| i32::from_le_bytes(c.try_into().unwrap()) as f32).collect(),
+        Dtype::I64 => b
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32)
+            .collect(),
+        Dtype::I32 => b
+            .chunks_exact(4)
+            .map(|c| i32::from_le_bytes(c.try_into().unwrap()) as f32)
+            .collect(),
         Dtype::U8 => b.iter().map(|&v| v as f32).collect(),
         _ => return None,
     })

@@ -410,12 +410,18 @@ impl DTensor {
     pub fn sum_dim_keep(&self, dim: usize) -> Self {
         let mut shape = self.shape.clone();
         shape[dim] = 1;
-        Self::wrap(self.inner.clone().sum_dim(MAX_RANK - self.rank() + dim), shape)
+        Self::wrap(
+            self.inner.clone().sum_dim(MAX_RANK - self.rank() + dim),
+            shape,
+        )
     }
 
     /// Stacks tensors of one shape along a new leading dim.
     pub fn stack(items: &[DTensor]) -> Result<Self, ShapeError> {
-        let first = items.first().ok_or(ShapeError::Numel { shape: Dims(vec![]), len: 0 })?;
+        let first = items.first().ok_or(ShapeError::Numel {
+            shape: Dims(vec![]),
+            len: 0,
+        })?;
         let mut shape = vec![items.len()];
         shape.extend_from_slice(first.shape());
         check_rank(&shape)?;
@@ -425,12 +431,18 @@ impl DTensor {
             .iter()
             .map(|t| {
                 if t.shape() != first.shape() {
-                    return Err(ShapeError::Broadcast { a: first.dims(), b: t.dims() });
+                    return Err(ShapeError::Broadcast {
+                        a: first.dims(),
+                        b: t.dims(),
+                    });
                 }
                 Ok(t.reshape(&one)?.inner)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self::wrap(Tensor::cat(parts, MAX_RANK - shape.len()), shape))
+        Ok(Self::wrap(
+            Tensor::cat(parts, MAX_RANK - shape.len()),
+            shape,
+        ))
     }
 
     /// Sums every element into a rank-0 tensor.

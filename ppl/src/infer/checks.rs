@@ -32,7 +32,9 @@ pub fn check_model_guide_match(model: &Trace, guide: &Trace) -> Result<()> {
                 g.name
             )));
         }
-        let (Some(md), Some(gd)) = (&m.dist, &g.dist) else { continue };
+        let (Some(md), Some(gd)) = (&m.dist, &g.dist) else {
+            continue;
+        };
         let (me, ge) = (md.event_shape().len(), gd.event_shape().len());
         if me != ge {
             return Err(PplError::ModelGuideMismatch(format!(

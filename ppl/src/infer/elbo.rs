@@ -129,7 +129,12 @@ fn sum_to(value: &DTensor, frames: &[PlateFrame], target: &[PlateFrame]) -> DTen
             v = v.sum_dim_keep(pos);
         }
     }
-    let keep = target.iter().map(|f| (-f.dim) as usize).max().unwrap_or(0).min(rank);
+    let keep = target
+        .iter()
+        .map(|f| (-f.dim) as usize)
+        .max()
+        .unwrap_or(0)
+        .min(rank);
     let shape = v.shape()[rank - keep..].to_vec();
     v.reshape(&shape).expect("only size-one dims are dropped")
 }

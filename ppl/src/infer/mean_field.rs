@@ -48,8 +48,13 @@ impl Elbo for TraceMeanFieldElbo {
             }
         }
         for g in guide_tr.stochastic_sites() {
-            let m = model_tr.get(&g.name).expect("checked by check_model_guide_match");
-            let (gd, md) = (g.dist.as_ref().expect("sample site"), m.dist.as_ref().expect("sample site"));
+            let m = model_tr
+                .get(&g.name)
+                .expect("checked by check_model_guide_match");
+            let (gd, md) = (
+                g.dist.as_ref().expect("sample site"),
+                m.dist.as_ref().expect("sample site"),
+            );
             match kl_divergence(&**gd, &**md) {
                 Some(kl) => {
                     let kl = kl.map_err(|e| PplError::at_site(&g.name, e))?;

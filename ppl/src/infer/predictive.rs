@@ -51,7 +51,11 @@ impl Predictive {
     }
 
     /// Draws from the prior predictive: the model with every observation unconditioned.
-    pub fn prior<A: ?Sized, R>(&self, model: &impl Fn(&A) -> Result<R>, args: &A) -> Result<Samples> {
+    pub fn prior<A: ?Sized, R>(
+        &self,
+        model: &impl Fn(&A) -> Result<R>,
+        args: &A,
+    ) -> Result<Samples> {
         self.collect(|| Ok(trace(|| uncondition(|| model(args)))?.1))
     }
 
@@ -75,7 +79,10 @@ impl Predictive {
             for _ in 0..self.num_samples {
                 let tr = draw()?;
                 for s in tr.sites().iter().filter(|s| s.kind == SiteKind::Sample) {
-                    let wanted = self.return_sites.as_ref().is_none_or(|r| r.contains(&s.name));
+                    let wanted = self
+                        .return_sites
+                        .as_ref()
+                        .is_none_or(|r| r.contains(&s.name));
                     if let (true, Some(v)) = (wanted, &s.value) {
                         per_site.entry(s.name.clone()).or_default().push(v.clone());
                     }
@@ -83,10 +90,11 @@ impl Predictive {
             }
             let mut sites = BTreeMap::new();
             for (name, vals) in per_site {
-                let stacked = DTensor::stack(&vals).map_err(|source| crate::PplError::SiteShape {
-                    site: name.clone(),
-                    source,
-                })?;
+                let stacked =
+                    DTensor::stack(&vals).map_err(|source| crate::PplError::SiteShape {
+                        site: name.clone(),
+                        source,
+                    })?;
                 sites.insert(name, stacked);
             }
             Ok(Samples { sites })

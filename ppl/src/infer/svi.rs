@@ -131,12 +131,20 @@ where
         }
         let grads = est.surrogate.neg().backward();
         self.optim.begin_step();
-        let mut leaves: Vec<(String, crate::DTensor)> =
-            self.store.leaves().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut leaves: Vec<(String, crate::DTensor)> = self
+            .store
+            .leaves()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         leaves.sort_by(|a, b| a.0.cmp(&b.0));
         for (name, leaf) in leaves {
             let Some(g) = leaf.grad(&grads) else { continue };
-            let entry = self.store.entry(&name).expect("a leaf comes from the store").clone();
+            let entry = self
+                .store
+                .entry(&name)
+                .expect("a leaf comes from the store")
+                .clone();
             let new = self.optim.update(&name, &entry.unconstrained, &g);
             self.store.set_unconstrained(&name, new, entry.constraint);
         }
@@ -156,7 +164,12 @@ where
     pub fn save_checkpoint(&self, path: impl AsRef<Path>) -> Result<()> {
         let mut tensors = self.store.to_named();
         let state = self.optim.state();
-        tensors.extend(state.tensors.iter().map(|(k, v)| (format!("optim/{k}"), v.clone())));
+        tensors.extend(
+            state
+                .tensors
+                .iter()
+                .map(|(k, v)| (format!("optim/{k}"), v.clone())),
+        );
         let mut meta = self.store.constraint_metadata();
         meta.insert("format".into(), FORMAT.into());
         meta.insert("step".into(), self.steps.to_string());
@@ -169,7 +182,10 @@ where
             "rng".into(),
             format!(
                 "{}:{}:{}",
-                r.seed.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                r.seed
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>(),
                 r.stream,
                 r.word_pos
             ),
@@ -187,7 +203,9 @@ where
         };
         let (tensors, meta) = crate::io::load_tensors(path, device)?;
         if meta.get("format").map(String::as_str) != Some(FORMAT) {
-            return Err(bad(format!("not a lobes checkpoint (expected format {FORMAT})")));
+            return Err(bad(format!(
+                "not a lobes checkpoint (expected format {FORMAT})"
+            )));
         }
         let optim = meta.get("optimizer").cloned().unwrap_or_default();
         if optim != self.optim.name() {
@@ -200,7 +218,10 @@ where
             .get("step")
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| bad("missing step count".into()))?;
-        let rng_state = meta.get("rng").and_then(|s| parse_rng(s)).ok_or_else(|| bad("missing or bad rng state".into()))?;
+        let rng_state = meta
+            .get("rng")
+            .and_then(|s| parse_rng(s))
+            .ok_or_else(|| bad("missing or bad rng state".into()))?;
         let mut state = OptimState::default();
         let mut params = vec![];
         for (name, t) in tensors {
@@ -213,7 +234,9 @@ where
         }
         for (k, v) in &meta {
             if let Some(k) = k.strip_prefix("optim.scalar/") {
-                let v: f64 = v.parse().map_err(|_| bad(format!("bad optimiser scalar '{k}'")))?;
+                let v: f64 = v
+                    .parse()
+                    .map_err(|_| bad(format!("bad optimiser scalar '{k}'")))?;
                 state.scalars.insert(k.to_string(), v);
             }
         }
@@ -238,12 +261,20 @@ fn parse_rng(s: &str) -> Option<RngState> {
     for (i, b) in seed.iter_mut().enumerate() {
         *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
     }
-    Some(RngState { seed, stream, word_pos })
+    Some(RngState {
+        seed,
+        stream,
+        word_pos,
+    })
 }
 
 fn nonfinite(loss: f64, est: &mut ElboEstimate) -> PplError {
-    let mut site = "none found (the log-probs are finite; check the guide's entropy terms)".to_string();
-    for (which, tr) in [("model", &mut est.model_trace), ("guide", &mut est.guide_trace)] {
+    let mut site =
+        "none found (the log-probs are finite; check the guide's entropy terms)".to_string();
+    for (which, tr) in [
+        ("model", &mut est.model_trace),
+        ("guide", &mut est.guide_trace),
+    ] {
         if let Ok(Some(s)) = tr.first_nonfinite_site() {
             let dist = s.dist.as_ref().map(|d| d.name()).unwrap_or_default();
             site = format!("'{}' in the {which} ({dist})", s.name);
@@ -267,18 +298,35 @@ impl ParamStore {
     pub(crate) fn to_named(&self) -> Vec<(String, crate::DTensor)> {
         self.names()
             .iter()
-            .map(|n| (n.clone(), self.entry(n).expect("listed").unconstrained.clone()))
+            .map(|n| {
+                (
+                    n.clone(),
+                    self.entry(n).expect("listed").unconstrained.clone(),
+                )
+            })
             .collect()
     }
 
     pub(crate) fn constraint_metadata(&self) -> HashMap<String, String> {
         self.names()
             .iter()
-            .map(|n| (constraint_key(n), self.entry(n).expect("listed").constraint.as_str().to_string()))
+            .map(|n| {
+                (
+                    constraint_key(n),
+                    self.entry(n)
+                        .expect("listed")
+                        .constraint
+                        .as_str()
+                        .to_string(),
+                )
+            })
             .collect()
     }
 
-    pub(crate) fn from_named(params: Vec<(String, crate::DTensor)>, meta: &HashMap<String, String>) -> Result<Self> {
+    pub(crate) fn from_named(
+        params: Vec<(String, crate::DTensor)>,
+        meta: &HashMap<String, String>,
+    ) -> Result<Self> {
         let mut store = ParamStore::new();
         for (name, t) in params {
             let c = match meta.get(&constraint_key(&name)) {
@@ -305,7 +353,10 @@ impl ParamStore {
     /// recorded constraint are taken as real-valued), onto `device`.
     pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let (tensors, meta) = crate::io::load_tensors(path.as_ref(), device)?;
-        let params = tensors.into_iter().filter(|(n, _)| !n.starts_with("optim/")).collect();
+        let params = tensors
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("optim/"))
+            .collect();
         Self::from_named(params, &meta)
     }
 }

@@ -59,7 +59,11 @@ pub(crate) fn adam_update(
     g: &DTensor,
     (lr, b1, b2, eps, wd): (f64, f64, f64, f64, f64),
 ) -> DTensor {
-    let g = if wd != 0.0 { g.add(&p.mul_scalar(wd)) } else { g.clone() };
+    let g = if wd != 0.0 {
+        g.add(&p.mul_scalar(wd))
+    } else {
+        g.clone()
+    };
     let t = slots.tick(name) as i32;
     let m = match slots.get(name, "exp_avg") {
         Some(m) => m.mul_scalar(b1).add(&g.mul_scalar(1.0 - b1)),

@@ -67,8 +67,11 @@ impl Slots {
         *s
     }
     pub fn to_state(&self, lr: f64) -> OptimState {
-        let mut scalars: BTreeMap<String, f64> =
-            self.steps.iter().map(|(k, v)| (format!("{k}/step"), *v as f64)).collect();
+        let mut scalars: BTreeMap<String, f64> = self
+            .steps
+            .iter()
+            .map(|(k, v)| (format!("{k}/step"), *v as f64))
+            .collect();
         scalars.insert("lr".into(), lr);
         OptimState {
             tensors: self.tensors.clone(),
@@ -76,10 +79,13 @@ impl Slots {
         }
     }
     pub fn from_state(name: &str, state: OptimState) -> Result<(Self, f64)> {
-        let lr = *state.scalars.get("lr").ok_or_else(|| PplError::InvalidHandler {
-            handler: "optimizer",
-            reason: format!("{name} state has no learning rate"),
-        })?;
+        let lr = *state
+            .scalars
+            .get("lr")
+            .ok_or_else(|| PplError::InvalidHandler {
+                handler: "optimizer",
+                reason: format!("{name} state has no learning rate"),
+            })?;
         let steps = state
             .scalars
             .iter()
