@@ -67,9 +67,16 @@ fn model(vae: &Vae, latent: usize, x: &Tensor<2>) -> Result<()> {
     let b = x.dims()[0];
     let d = x.device();
     plate("data", b).run(|_| {
-        let prior = Normal::new(Tensor::<2>::zeros([b, latent], &d), Tensor::<2>::ones([b, latent], &d))?;
+        let prior = Normal::new(
+            Tensor::<2>::zeros([b, latent], &d),
+            Tensor::<2>::ones([b, latent], &d),
+        )?;
         let z: Tensor<2> = sample("latent", prior.to_event(1))?;
-        observe::<DTensor>("obs", Bernoulli::from_probs(decoder.forward(z))?.to_event(1), x.clone())?;
+        observe::<DTensor>(
+            "obs",
+            Bernoulli::from_probs(decoder.forward(z))?.to_event(1),
+            x.clone(),
+        )?;
         Ok(())
     })
 }
@@ -87,7 +94,10 @@ fn guide(vae: &Vae, x: &Tensor<2>) -> Result<()> {
 fn hand_loss(vae: &Vae, x: Tensor<2>, eps: Tensor<2>) -> Tensor<1> {
     let (loc, scale) = vae.encoder.forward(x.clone());
     let z = loc.clone() + scale.clone() * eps.clone();
-    let p = vae.decoder.forward(z.clone()).clamp(f32::EPSILON, 1.0 - f32::EPSILON);
+    let p = vae
+        .decoder
+        .forward(z.clone())
+        .clamp(f32::EPSILON, 1.0 - f32::EPSILON);
     let log_lik = (x.clone() * p.clone().log() + (x.neg() + 1.0) * (p.neg() + 1.0).log()).sum();
     let log_prior = (z.square() * -0.5).sum();
     let log_q = (eps.square() * -0.5 - scale.log()).sum();
@@ -105,16 +115,27 @@ fn arg(name: &str, default: usize) -> usize {
 
 fn main() {
     lobes::tune_allocator();
-    let (hidden, latent, batch, steps) = (arg("--hidden", 512), arg("--latent", 32), arg("--batch", 100), arg("--steps", 30));
+    let (hidden, latent, batch, steps) = (
+        arg("--hidden", 512),
+        arg("--latent", 32),
+        arg("--batch", 100),
+        arg("--steps", 30),
+    );
     let warmup = 5;
     let dev = Device::flex().autodiff();
     dev.seed(0);
     lobes::ppl::rng::set_rng_seed(0);
     // Sparse images in [0, 1], ~98.5% zeros like FRDEEP.
     let u = lobes::ppl::rng::uniforms(batch * PIXELS);
-    let px: Vec<f32> = u.iter().map(|&v| if v > 0.985 { (v - 0.985) / 0.015 } else { 0.0 }).collect();
-    let x = Tensor::<1>::from_floats(px.as_slice(), &dev.clone().without_autodiff()).reshape([batch, PIXELS]);
-    println!("MLP VAE {PIXELS}-{hidden}-{latent}, batch {batch}, Adam(lr 1e-3, eps 1e-8), {steps} timed steps after {warmup}");
+    let px: Vec<f32> = u
+        .iter()
+        .map(|&v| if v > 0.985 { (v - 0.985) / 0.015 } else { 0.0 })
+        .collect();
+    let x = Tensor::<1>::from_floats(px.as_slice(), &dev.clone().without_autodiff())
+        .reshape([batch, PIXELS]);
+    println!(
+        "MLP VAE {PIXELS}-{hidden}-{latent}, batch {batch}, Adam(lr 1e-3, eps 1e-8), {steps} timed steps after {warmup}"
+    );
 
     let rounds = arg("--rounds", 3);
     println!("{rounds} rounds alternating the three, median images/s of each");
@@ -124,7 +145,9 @@ fn main() {
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let mut hand_step = || {
         let v = vae.take().expect("model");
-        let eps = Tensor::<1>::from_floats(lobes::ppl::rng::normals(batch * latent).as_slice(), &dev).reshape([batch, latent]);
+        let eps =
+            Tensor::<1>::from_floats(lobes::ppl::rng::normals(batch * latent).as_slice(), &dev)
+                .reshape([batch, latent]);
         let loss = hand_loss(&v, x.clone(), eps);
         let _ = loss.clone().into_scalar::<f32>();
         let grads = GradientsParams::from_grads(loss.backward(), &v);
@@ -160,9 +183,16 @@ fn main() {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
-    let names = ["hand-written burn loop", "SVI.step, validation on", "SVI.step, validation off"];
+    let names = [
+        "hand-written burn loop",
+        "SVI.step, validation on",
+        "SVI.step, validation off",
+    ];
     let med: Vec<f64> = results.iter_mut().map(median).collect();
     for (name, ips) in names.iter().zip(&med) {
-        println!("{name:28} {ips:8.1} images/s   {:5.3}x the hand-written loop", ips / med[0]);
+        println!(
+            "{name:28} {ips:8.1} images/s   {:5.3}x the hand-written loop",
+            ips / med[0]
+        );
     }
 }

@@ -22,9 +22,16 @@ fn model(d: &Data) -> Result<()> {
         "w",
         Normal::new(DTensor::zeros(&[k], &dev), DTensor::full(&[k], TAU, &dev))?.to_event(1),
     )?;
-    let mean = d.x.clone().matmul(w.reshape([k, 1])).reshape([d.y.dims()[0]]);
+    let mean =
+        d.x.clone()
+            .matmul(w.reshape([k, 1]))
+            .reshape([d.y.dims()[0]]);
     plate("data", d.y.dims()[0]).run(|_| {
-        observe::<DTensor>("y", Normal::new(mean.clone(), DTensor::scalar(SIGMA, &dev))?, d.y.clone())?;
+        observe::<DTensor>(
+            "y",
+            Normal::new(mean.clone(), DTensor::scalar(SIGMA, &dev))?,
+            d.y.clone(),
+        )?;
         Ok(())
     })
 }
@@ -33,7 +40,11 @@ fn guide(d: &Data) -> Result<()> {
     let dev = d.y.device();
     let k = d.x.dims()[1];
     let loc: DTensor = param("w_loc", DTensor::zeros(&[k], &dev))?;
-    let scale: DTensor = param_constrained("w_scale", DTensor::full(&[k], 0.1, &dev), Constraint::Positive)?;
+    let scale: DTensor = param_constrained(
+        "w_scale",
+        DTensor::full(&[k], 0.1, &dev),
+        Constraint::Positive,
+    )?;
     sample::<DTensor>("w", Normal::new(loc, scale)?.to_event(1))?;
     Ok(())
 }
@@ -54,11 +65,12 @@ fn exact_mean(x: &[f32], y: &[f32], k: usize) -> Vec<f64> {
         r[i] += 1.0 / t2;
     }
     for c in 0..k {
-        for r in 0..k {
+        let pivot = a[c].clone();
+        for (r, row) in a.iter_mut().enumerate() {
             if r != c {
-                let f = a[r][c] / a[c][c];
-                for j in 0..=k {
-                    a[r][j] -= f * a[c][j];
+                let f = row[c] / pivot[c];
+                for (v, p) in row.iter_mut().zip(&pivot) {
+                    *v -= f * p;
                 }
             }
         }
@@ -83,7 +95,13 @@ fn main() -> Result<()> {
         y: Tensor::<1>::from_floats(ys.as_slice(), &dev),
     };
 
-    let mut svi = Svi::new(model, guide, ClippedAdam::new(0.05).with_lrd(0.998), TraceMeanFieldElbo::default()).with_seed(0, None);
+    let mut svi = Svi::new(
+        model,
+        guide,
+        ClippedAdam::new(0.05).with_lrd(0.998),
+        TraceMeanFieldElbo::default(),
+    )
+    .with_seed(0, None);
     for step in 0..2000 {
         let loss = svi.step(&data)?;
         if step % 500 == 0 {
@@ -95,7 +113,13 @@ fn main() -> Result<()> {
     let want = exact_mean(&xs, &ys, k);
     println!("{:>6} {:>10} {:>10} {:>10}", "", "exact", "SVI", "SVI sd");
     for i in 0..k {
-        println!("{:>6} {:10.4} {:10.4} {:10.4}", format!("w[{i}]"), want[i], got[i], sd[i]);
+        println!(
+            "{:>6} {:10.4} {:10.4} {:10.4}",
+            format!("w[{i}]"),
+            want[i],
+            got[i],
+            sd[i]
+        );
     }
     Ok(())
 }
