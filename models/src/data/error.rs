@@ -1,0 +1,80 @@
+//! Data errors: every one names the file (or URL) it is about.
+
+/// Errors reading, preparing, fetching or writing data.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The operating system refused a read or write.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file whose contents are not what was expected.
+    #[error("{path}: {reason}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A class label other than 0 (FRI) or 1 (FRII).
+    #[error("{path}: label {label} at position {index} is neither 0 (FRI) nor 1 (FRII)")]
+    Label {
+        /// The file.
+        path: String,
+        /// Position of the label in the file.
+        index: usize,
+        /// The label found.
+        label: i64,
+    },
+    /// An image of the wrong shape.
+    #[error("{path}: image {index} has {got} pixels, expected {expected}")]
+    Shape {
+        /// The file.
+        path: String,
+        /// Position of the image in the file.
+        index: usize,
+        /// Pixels expected.
+        expected: String,
+        /// Pixels found.
+        got: String,
+    },
+    /// A download whose MD5 does not match.
+    #[error("{path}: MD5 {got} does not match the published {expected}; the download was discarded")]
+    Checksum {
+        /// The file (or URL).
+        path: String,
+        /// Published checksum.
+        expected: String,
+        /// Checksum of what arrived.
+        got: String,
+    },
+    /// An HTTP failure.
+    #[error("{url}: {reason}")]
+    Http {
+        /// The URL.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl DataError {
+    /// A format error for `path`.
+    pub fn format(path: &std::path::Path, reason: impl Into<String>) -> Self {
+        DataError::Format {
+            path: path.display().to_string(),
+            reason: reason.into(),
+        }
+    }
+    /// An I/O error for `path`.
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        DataError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! FRDEEP-F / FRDEEP-N (Tang, Scaife & Leahy 2019) and MiraBest batches: CIFAR-style pickles.
+
+use super::pickle::{self, Value};
+use super::{Class, DataError, DataSet, Image, Sample};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Reads one batch file into samples. Arrays may be flat (`size²` bytes, FRDEEP) or 2-D
+/// (`size x size`, MiraBest); labels must be 0 or 1.
+pub fn load_batch(path: &Path) -> Result<Vec<Sample>, DataError> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    let root = pickle::load(&bytes, path)?;
+    let field = |k: &str| root.get(k).ok_or_else(|| DataError::format(path, format!("batch has no '{k}' entry")));
+    let Value::List(labels) = field("labels")? else {
+        return Err(DataError::format(path, "'labels' is not a list"));
+    };
+    let data: Vec<Value> = match field("data")? {
+        Value::List(d) => d.clone(),
+        Value::Array { shape, dtype, data } if shape.len() == 2 => {
+            // A CIFAR-style (N, pixels) matrix.
+            let n = shape[1];
+            (0..shape[0])
+                .map(|i| Value::Array {
+                    shape: vec![n],
+                    dtype: dtype.clone(),
+                    data: std::rc::Rc::new(data[i * n..(i + 1) * n].to_vec()),
+                })
+                .collect()
+        }
+        _ => return Err(DataError::format(path, "'data' is neither a list of arrays nor a matrix")),
+    };
+    if labels.is_empty() || data.is_empty() {
+        return Err(DataError::format(path, "empty batch: no images"));
+    }
+    if labels.len() != data.len() {
+        return Err(DataError::format(
+            path,
+            format!("{} labels for {} images", labels.len(), data.len()),
+        ));
+    }
+    let names: Vec<String> = match root.get("filenames") {
+        Some(Value::List(f)) => f
+            .iter()
+            .map(|v| match v {
+                Value::Str(s) => s.clone(),
+                _ => String::new(),
+            })
+            .collect(),
+        _ => vec![],
+    };
+    let batch = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut out = Vec::with_capacity(data.len());
+    for (i, (l, d)) in labels.iter().zip(&data).enumerate() {
+        let label = match l {
+            Value::Int(v) => Class::from_label(*v, path, i)?,
+            other => return Err(DataError::format(path, format!("label {i} is {other:?}, not an integer"))),
+        };
+        let Value::Array { shape, dtype, data } = d else {
+            return Err(DataError::format(path, format!("image {i} is not a numpy array")));
+        };
+        if dtype.trim_start_matches('|') != "u1" {
+            return Err(DataError::format(path, format!("image {i} has dtype {dtype}, expected uint8")));
+        }
+        let n = data.len();
+        let size = (n as f64).sqrt().round() as usize;
+        let square = size * size == n && (shape.len() == 1 || (shape.len() == 2 && shape[0] == shape[1]));
+        if !square || size < 8 {
+            return Err(DataError::Shape {
+                path: path.display().to_string(),
+                index: i,
+                expected: "a square image (22500 = 150x150 for FRDEEP)".into(),
+                got: format!("{n} (shape {shape:?})"),
+            });
+        }
+        let pixels = data.iter().map(|&b| b as f32 / 255.0).collect();
+        let mut meta = BTreeMap::new();
+        meta.insert("batch".to_string(), batch.clone());
+        meta.insert("index".to_string(), i.to_string());
+        out.push(Sample {
+            image: Image::new(size, pixels),
+            label,
+            name: names.get(i).cloned().unwrap_or_else(|| format!("{batch}_{i}")),
+            meta,
+        });
+    }
+    Ok(out)
+}
+
+fn batch_files(dir: &Path) -> Result<(Vec<PathBuf>, Option<PathBuf>), DataError> {
+    let rd = std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))?;
+    let mut train: Vec<(u32, PathBuf)> = vec![];
+    let mut test = None;
+    for e in rd {
+        let p = e.map_err(|e| DataError::io(dir, e))?.path();
+        let name = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if let Some(k) = name.strip_prefix("data_batch_").and_then(|k| k.parse().ok()) {
+            train.push((k, p));
+        } else if name == "test_batch" {
+            test = Some(p);
+        }
+    }
+    train.sort();
+    Ok((train.into_iter().map(|(_, p)| p).collect(), test))
+}
+
+/// Loads a FRDEEP or MiraBest folder (`data_batch_1..`, `test_batch`, optional `batches.meta`),
+/// keeping the data set's own train/test split. A downloaded folder with the data one level
+/// down (`FIRST_PNG_dataset/`) is found too.
+pub fn load_dir(dir: &Path) -> Result<DataSet, DataError> {
+    let (train_files, test) = batch_files(dir)?;
+    if train_files.is_empty() {
+        for sub in ["FIRST_PNG_dataset", "NVSS_PNG_dataset"] {
+            if dir.join(sub).is_dir() {
+                return load_dir(&dir.join(sub));
+            }
+        }
+        return Err(DataError::format(dir, "no data_batch_* files in this folder"));
+    }
+    let meta = dir.join("batches.meta");
+    if meta.exists() {
+        let bytes = std::fs::read(&meta).map_err(|e| DataError::io(&meta, e))?;
+        let m = pickle::load(&bytes, &meta)?;
+        if let Some(Value::List(names)) = m.get("label_names") {
+            let ok = names.iter().map(|v| matches!(v, Value::Str(s) if Class::parse(s).is_some())).all(|b| b);
+            if !ok || names.len() != 2 {
+                return Err(DataError::format(&meta, format!("label_names {names:?} are not FRI, FRII")));
+            }
+        }
+    }
+    let mut ds = DataSet {
+        name: dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        ..Default::default()
+    };
+    for f in &train_files {
+        ds.train.extend(load_batch(f)?);
+    }
+    if let Some(t) = test {
+        ds.test = load_batch(&t)?;
+    }
+    Ok(ds)
+}

@@ -1,0 +1,347 @@
+//! A pickle reader that treats the file as data: it understands the opcodes of protocol <= 3
+//! that CIFAR-style batches use, numpy arrays through `_reconstruct` / `dtype` / `scalar`, and
+//! refuses everything else. Nothing in the file is ever executed.
+
+use super::DataError;
+use std::collections::HashMap;
+use std::path::Path;
+use std::rc::Rc;
+
+/// A value decoded from a pickle.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `None`.
+    None,
+    /// `True` / `False`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A text string (also numpy `str_` scalars).
+    Str(String),
+    /// A bytes object.
+    Bytes(Rc<Vec<u8>>),
+    /// A list.
+    List(Vec<Value>),
+    /// A tuple.
+    Tuple(Vec<Value>),
+    /// A dict, in insertion order.
+    Dict(Vec<(Value, Value)>),
+    /// A reference to one of the allowed globals.
+    Global(&'static str),
+    /// A numpy dtype, by its type string (`u1`, `U15`, ...).
+    Dtype(String),
+    /// A numpy array: shape, dtype string, raw little-endian bytes.
+    Array {
+        /// The shape.
+        shape: Vec<usize>,
+        /// The dtype string.
+        dtype: String,
+        /// Raw data.
+        data: Rc<Vec<u8>>,
+    },
+    /// An array created by `_reconstruct`, not yet given its state by BUILD.
+    EmptyArray,
+}
+
+impl Value {
+    /// Looks a string key up in a dict.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Dict(items) => items
+                .iter()
+                .find(|(k, _)| matches!(k, Value::Str(s) if s == key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+const ALLOWED: [(&str, &str, &str); 6] = [
+    ("numpy.core.multiarray", "_reconstruct", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar", "scalar"),
+    ("numpy._core.multiarray", "scalar", "scalar"),
+    ("numpy", "ndarray", "ndarray"),
+    ("numpy", "dtype", "dtype"),
+];
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    path: &'a Path,
+}
+
+impl<'a> Reader<'a> {
+    fn err(&self, reason: impl Into<String>) -> DataError {
+        DataError::format(self.path, format!("pickle: {}", reason.into()))
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DataError> {
+        if self.buf.len() - self.pos < n {
+            return Err(self.err(format!(
+                "truncated: needs {n} more bytes at byte {} of {}",
+                self.pos,
+                self.buf.len()
+            )));
+        }
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, DataError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, DataError> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Result<u32, DataError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn line(&mut self) -> Result<String, DataError> {
+        let rest = &self.buf[self.pos..];
+        let n = rest
+            .iter()
+            .position(|&c| c == b'\n')
+            .ok_or_else(|| self.err("truncated: unterminated GLOBAL name"))?;
+        let s = String::from_utf8_lossy(&rest[..n]).into_owned();
+        self.pos += n + 1;
+        Ok(s)
+    }
+}
+
+/// Decodes a pickle from `bytes`; `path` names the file in errors.
+pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
+    let mut r = Reader { buf: bytes, pos: 0, path };
+    let mut stack: Vec<Value> = vec![];
+    let mut marks: Vec<usize> = vec![];
+    let mut memo: HashMap<u32, Value> = HashMap::new();
+    let pop = |stack: &mut Vec<Value>, r: &Reader| stack.pop().ok_or_else(|| r.err("stack underflow"));
+    let pop_mark = |stack: &mut Vec<Value>, marks: &mut Vec<usize>, r: &Reader| -> Result<Vec<Value>, DataError> {
+        let m = marks.pop().ok_or_else(|| r.err("MARK missing"))?;
+        if m > stack.len() {
+            return Err(r.err("MARK beyond the stack"));
+        }
+        Ok(stack.split_off(m))
+    };
+    loop {
+        let at = r.pos;
+        let op = r.u8()?;
+        match op {
+            0x80 => {
+                let v = r.u8()?;
+                if v > 3 {
+                    return Err(r.err(format!("protocol {v} is not supported (only <= 3)")));
+                }
+            }
+            b'.' => return stack.pop().ok_or_else(|| r.err("empty stack at STOP")),
+            b'}' => stack.push(Value::Dict(vec![])),
+            b']' => stack.push(Value::List(vec![])),
+            b')' => stack.push(Value::Tuple(vec![])),
+            b'(' => marks.push(stack.len()),
+            b'N' => stack.push(Value::None),
+            0x88 => stack.push(Value::Bool(true)),
+            0x89 => stack.push(Value::Bool(false)),
+            b'K' => stack.push(Value::Int(r.u8()? as i64)),
+            b'M' => stack.push(Value::Int(r.u16()? as i64)),
+            b'J' => stack.push(Value::Int(r.u32()? as i32 as i64)),
+            0x8a => {
+                let n = r.u8()? as usize;
+                let b = r.take(n)?;
+                if n > 8 {
+                    return Err(r.err(format!("LONG1 of {n} bytes is too large")));
+                }
+                let mut v: i64 = 0;
+                for (i, &byte) in b.iter().enumerate() {
+                    v |= (byte as i64) << (8 * i);
+                }
+                if n > 0 && n < 8 && b[n - 1] & 0x80 != 0 {
+                    v -= 1i64 << (8 * n);
+                }
+                stack.push(Value::Int(v));
+            }
+            b'G' => {
+                let b = r.take(8)?;
+                stack.push(Value::Float(f64::from_be_bytes(b.try_into().expect("8 bytes"))));
+            }
+            b'X' => {
+                let n = r.u32()? as usize;
+                let s = std::str::from_utf8(r.take(n)?).map_err(|_| r.err("BINUNICODE is not UTF-8"))?;
+                stack.push(Value::Str(s.to_string()));
+            }
+            b'T' | b'U' => {
+                let n = if op == b'T' { r.u32()? as usize } else { r.u8()? as usize };
+                let b = r.take(n)?;
+                stack.push(Value::Str(String::from_utf8_lossy(b).into_owned()));
+            }
+            b'B' | b'C' => {
+                let n = if op == b'B' { r.u32()? as usize } else { r.u8()? as usize };
+                stack.push(Value::Bytes(Rc::new(r.take(n)?.to_vec())));
+            }
+            b'q' | b'r' => {
+                let k = if op == b'q' { r.u8()? as u32 } else { r.u32()? };
+                let v = stack.last().ok_or_else(|| r.err("BINPUT on an empty stack"))?.clone();
+                memo.insert(k, v);
+            }
+            b'h' | b'j' => {
+                let k = if op == b'h' { r.u8()? as u32 } else { r.u32()? };
+                let v = memo.get(&k).ok_or_else(|| r.err(format!("memo key {k} missing")))?.clone();
+                stack.push(v);
+            }
+            b'c' => {
+                let module = r.line()?;
+                let name = r.line()?;
+                let g = ALLOWED
+                    .iter()
+                    .find(|(m, n, _)| *m == module && *n == name)
+                    .map(|(_, _, id)| *id)
+                    .ok_or_else(|| r.err(format!("global '{module}.{name}' is not allowed (only numpy arrays are read)")))?;
+                stack.push(Value::Global(g));
+            }
+            b't' => {
+                let items = pop_mark(&mut stack, &mut marks, &r)?;
+                stack.push(Value::Tuple(items));
+            }
+            0x85..=0x87 => {
+                let n = (op - 0x84) as usize;
+                if stack.len() < n {
+                    return Err(r.err("stack underflow in TUPLEn"));
+                }
+                let items = stack.split_off(stack.len() - n);
+                stack.push(Value::Tuple(items));
+            }
+            b'a' => {
+                let v = pop(&mut stack, &r)?;
+                match stack.last_mut() {
+                    Some(Value::List(l)) => l.push(v),
+                    _ => return Err(r.err("APPEND to a non-list")),
+                }
+            }
+            b'e' => {
+                let items = pop_mark(&mut stack, &mut marks, &r)?;
+                match stack.last_mut() {
+                    Some(Value::List(l)) => l.extend(items),
+                    _ => return Err(r.err("APPENDS to a non-list")),
+                }
+            }
+            b's' => {
+                let v = pop(&mut stack, &r)?;
+                let k = pop(&mut stack, &r)?;
+                match stack.last_mut() {
+                    Some(Value::Dict(d)) => d.push((k, v)),
+                    _ => return Err(r.err("SETITEM on a non-dict")),
+                }
+            }
+            b'u' => {
+                let items = pop_mark(&mut stack, &mut marks, &r)?;
+                if items.len() % 2 != 0 {
+                    return Err(r.err("SETITEMS with an odd number of items"));
+                }
+                match stack.last_mut() {
+                    Some(Value::Dict(d)) => {
+                        let mut it = items.into_iter();
+                        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                            d.push((k, v));
+                        }
+                    }
+                    _ => return Err(r.err("SETITEMS on a non-dict")),
+                }
+            }
+            b'R' => {
+                let args = pop(&mut stack, &r)?;
+                let f = pop(&mut stack, &r)?;
+                stack.push(reduce(f, args, &r)?);
+            }
+            b'b' => {
+                let state = pop(&mut stack, &r)?;
+                let obj = pop(&mut stack, &r)?;
+                stack.push(build(obj, state, &r)?);
+            }
+            _ => {
+                return Err(r.err(format!(
+                    "opcode 0x{op:02x} ('{}') at byte {at} is not allowed",
+                    (op as char).escape_default()
+                )));
+            }
+        }
+    }
+}
+
+fn reduce(f: Value, args: Value, r: &Reader) -> Result<Value, DataError> {
+    let Value::Tuple(args) = args else {
+        return Err(r.err("REDUCE arguments are not a tuple"));
+    };
+    match f {
+        Value::Global("_reconstruct") => Ok(Value::EmptyArray),
+        Value::Global("dtype") => match args.first() {
+            Some(Value::Str(s)) => Ok(Value::Dtype(s.clone())),
+            _ => Err(r.err("dtype() without a type string")),
+        },
+        Value::Global("scalar") => match (args.first(), args.get(1)) {
+            (Some(Value::Dtype(dt)), Some(Value::Bytes(b))) if dt.starts_with('U') => {
+                let s: String = b
+                    .chunks_exact(4)
+                    .filter_map(|c| char::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                    .filter(|&c| c != '\0')
+                    .collect();
+                Ok(Value::Str(s))
+            }
+            (Some(Value::Dtype(dt)), Some(Value::Bytes(b))) => match (dt.as_str(), b.len()) {
+                ("u1", 1) => Ok(Value::Int(b[0] as i64)),
+                ("i8", 8) | ("<i8", 8) => Ok(Value::Int(i64::from_le_bytes(b[..8].try_into().expect("8")))),
+                _ => Err(r.err(format!("numpy scalar of dtype '{dt}' is not supported"))),
+            },
+            _ => Err(r.err("malformed numpy scalar")),
+        },
+        other => Err(r.err(format!("REDUCE of {other:?} is not allowed"))),
+    }
+}
+
+fn itemsize(dtype: &str) -> Option<usize> {
+    match dtype.trim_start_matches(['<', '|', '=']) {
+        "u1" | "i1" | "b1" => Some(1),
+        "f4" | "i4" | "u4" => Some(4),
+        "f8" | "i8" | "u8" => Some(8),
+        _ => None,
+    }
+}
+
+fn build(obj: Value, state: Value, r: &Reader) -> Result<Value, DataError> {
+    match obj {
+        // A dtype's state (byte order, sizes) is not needed: only little-endian and byte types
+        // are read.
+        Value::Dtype(d) => Ok(Value::Dtype(d)),
+        Value::EmptyArray => {
+            let Value::Tuple(s) = state else {
+                return Err(r.err("array state is not a tuple"));
+            };
+            let (shape, dtype, data) = match s.as_slice() {
+                [_, Value::Tuple(shape), Value::Dtype(dt), _, Value::Bytes(b)] => (shape, dt, b),
+                _ => return Err(r.err("array state is not (version, shape, dtype, fortran, bytes)")),
+            };
+            let shape = shape
+                .iter()
+                .map(|v| match v {
+                    Value::Int(n) if *n >= 0 => Ok(*n as usize),
+                    _ => Err(r.err("array shape holds a non-integer")),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let size = itemsize(dtype).ok_or_else(|| r.err(format!("array dtype '{dtype}' is not supported")))?;
+            let want = shape.iter().product::<usize>() * size;
+            if data.len() != want {
+                return Err(r.err(format!(
+                    "array of shape {shape:?} and dtype {dtype} needs {want} bytes, has {}",
+                    data.len()
+                )));
+            }
+            Ok(Value::Array {
+                shape,
+                dtype: dtype.clone(),
+                data: data.clone(),
+            })
+        }
+        other => Err(r.err(format!("BUILD on {other:?} is not allowed"))),
+    }
+}

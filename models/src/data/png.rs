@@ -1,0 +1,82 @@
+//! A folder of PNG stamps as a data set. The class comes from a sub-folder (`FRI/`, `FRII/`,
+//! or `0/`, `1/`) or from the file-name prefix (`FRI_...png`, `FRII_...png`); optional
+//! `train/` and `test/` sub-folders give the split.
+
+use super::{Class, DataError, DataSet, Image, Sample};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn read_png(path: &Path) -> Result<Image, DataError> {
+    let img = image::open(path).map_err(|e| DataError::format(path, format!("not a readable PNG: {e}")))?;
+    let g = img.to_luma8();
+    let (w, h) = g.dimensions();
+    if w != h {
+        return Err(DataError::format(path, format!("image is {w}x{h}, expected a square stamp")));
+    }
+    Ok(Image::new(w as usize, g.into_raw().iter().map(|&b| b as f32 / 255.0).collect()))
+}
+
+fn class_from_prefix(name: &str) -> Option<Class> {
+    let up = name.to_ascii_uppercase();
+    if up.starts_with("FRII") || up.starts_with("FR2") {
+        Some(Class::FRII)
+    } else if up.starts_with("FRI") || up.starts_with("FR1") {
+        Some(Class::FRI)
+    } else {
+        None
+    }
+}
+
+fn load_split(dir: &Path, out: &mut Vec<Sample>) -> Result<(), DataError> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| DataError::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        if p.is_dir() {
+            let Some(class) = Class::parse(&name) else { continue };
+            let mut files: Vec<_> = std::fs::read_dir(&p)
+                .map_err(|e| DataError::io(&p, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")))
+                .collect();
+            files.sort();
+            for f in files {
+                let fname = f.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                out.push(Sample { image: read_png(&f)?, label: class, name: fname, meta: BTreeMap::new() });
+            }
+        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+            let class = class_from_prefix(&name).ok_or_else(|| {
+                DataError::format(&p, "cannot tell the class: put it in an FRI/ or FRII/ folder or start its name with FRI_ or FRII_")
+            })?;
+            out.push(Sample { image: read_png(&p)?, label: class, name, meta: BTreeMap::new() });
+        }
+    }
+    Ok(())
+}
+
+/// Loads a PNG folder; without `train/`/`test/` sub-folders everything is training data.
+pub fn load_dir(dir: &Path) -> Result<DataSet, DataError> {
+    let mut ds = DataSet {
+        name: dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        ..Default::default()
+    };
+    if dir.join("train").is_dir() {
+        load_split(&dir.join("train"), &mut ds.train)?;
+        if dir.join("test").is_dir() {
+            load_split(&dir.join("test"), &mut ds.test)?;
+        }
+    } else {
+        load_split(dir, &mut ds.train)?;
+    }
+    if ds.train.is_empty() {
+        return Err(DataError::format(dir, "no labelled PNG images found"));
+    }
+    let n = ds.train[0].image.size;
+    if let Some(s) = ds.train.iter().chain(&ds.test).find(|s| s.image.size != n) {
+        return Err(DataError::format(dir, format!("'{}' is {1}x{1}, the others {n}x{n}", s.name, s.image.size)));
+    }
+    Ok(ds)
+}
