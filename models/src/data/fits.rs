@@ -85,8 +85,11 @@ impl Default for Wcs {
 }
 
 fn card(key: &str, value: &str, comment: &str) -> String {
+    // Fixed format: strings start in column 11, other values end in column 30.
     let mut c = if value.is_empty() {
         format!("{key:<8}")
+    } else if value.starts_with('\'') {
+        format!("{key:<8}= {value:<20} / {comment}")
     } else {
         format!("{key:<8}= {value:>20} / {comment}")
     };
