@@ -25,6 +25,11 @@ pub fn read(path: &Path) -> Result<FitsImage, DataError> {
     if bytes.len() < 2880 || !bytes.starts_with(b"SIMPLE  =") {
         return Err(DataError::format(path, "not a FITS file (no SIMPLE card in a 2880-byte header)"));
     }
+    if let Some(b) = header_int(&bytes, "BITPIX")
+        && ![8, 16, 32, 64, -32, -64].contains(&b)
+    {
+        return Err(DataError::format(path, format!("BITPIX = {b} is not a FITS pixel type (8, 16, 32, 64, -32, -64)")));
+    }
     let mut fits = Fits::from_reader(std::io::Cursor::new(&bytes[..]));
     let hdu = match fits.next() {
         Some(Ok(hdu)) => hdu,
@@ -61,6 +66,21 @@ pub fn read(path: &Path) -> Result<FitsImage, DataError> {
         return Err(DataError::format(path, format!("expected {} pixels, read {}", w * h, data.len())));
     }
     Ok(FitsImage { width: w, height: h, data, bitpix })
+}
+
+/// The integer value of a card in the primary header, if present.
+fn header_int(bytes: &[u8], key: &str) -> Option<i64> {
+    for card in bytes.chunks(80).take(36 * 10) {
+        let k = std::str::from_utf8(&card[..8.min(card.len())]).ok()?.trim_end();
+        if k == "END" {
+            return None;
+        }
+        if k == key && card.len() > 10 && card[8] == b'=' {
+            let v = std::str::from_utf8(&card[10..]).ok()?;
+            return v.split('/').next()?.trim().parse().ok();
+        }
+    }
+    None
 }
 
 /// World coordinates for a written stamp.
