@@ -1,5 +1,6 @@
 //! A table of bad inputs: each is a clear error naming the file, never a panic.
 
+#[path = "support/mod.rs"]
 mod common;
 
 use lobes_models::data::fits::{self, Wcs};
@@ -45,6 +46,14 @@ fn batch_pickle(labels: &[i64], arrays: &[(Vec<usize>, Vec<u8>)]) -> Vec<u8> {
     p
 }
 
+/// What the case is, the file, how to load it, and a phrase the error must contain.
+type Case = (
+    &'static str,
+    PathBuf,
+    Box<dyn Fn(&Path) -> Result<(), DataError>>,
+    &'static str,
+);
+
 fn image(n: usize) -> (Vec<usize>, Vec<u8>) {
     (vec![n], vec![7u8; n])
 }
@@ -62,7 +71,9 @@ fn fits_with(dir: &Path, name: &str, img: &Image, patch: impl Fn(&mut Vec<u8>)) 
 }
 
 fn set_card(b: &mut [u8], key: &str, value: &str) {
-    let i = (0..36).find(|i| b[i * 80..i * 80 + 8].starts_with(key.as_bytes())).expect("card");
+    let i = (0..36)
+        .find(|i| b[i * 80..i * 80 + 8].starts_with(key.as_bytes()))
+        .expect("card");
     let card = format!("{key:<8}= {value:>20}");
     b[i * 80..i * 80 + 30].copy_from_slice(card.as_bytes());
 }
@@ -76,48 +87,127 @@ fn every_bad_input_is_a_clear_error_naming_the_file() {
     assert_eq!(ok.len(), 2);
 
     let sky = Image::new(16, vec![0.5; 256]);
-    let mut cases: Vec<(&str, PathBuf, Box<dyn Fn(&Path) -> Result<(), DataError>>, &str)> = vec![];
+    let mut cases: Vec<Case> = vec![];
     let batch = |p: &Path| frdeep::load_batch(p).map(|_| ());
     let fitsfile = |p: &Path| prepare::prepare_file(p, 8).map(|_| ());
 
-    cases.push(("truncated pickle", write(&dir, "truncated", &good[..good.len() / 2]), Box::new(batch), "truncated"));
-    cases.push(("wrong magic", write(&dir, "not_a_pickle", b"\x89PNG\r\n\x1a\n...."), Box::new(batch), "not allowed"));
-    cases.push(("protocol 5", write(&dir, "proto5", &[&[0x80u8, 5][..], &good[2..]].concat()), Box::new(batch), "protocol 5"));
+    cases.push((
+        "truncated pickle",
+        write(&dir, "truncated", &good[..good.len() / 2]),
+        Box::new(batch),
+        "truncated",
+    ));
+    cases.push((
+        "wrong magic",
+        write(&dir, "not_a_pickle", b"\x89PNG\r\n\x1a\n...."),
+        Box::new(batch),
+        "not allowed",
+    ));
+    cases.push((
+        "protocol 5",
+        write(&dir, "proto5", &[&[0x80u8, 5][..], &good[2..]].concat()),
+        Box::new(batch),
+        "protocol 5",
+    ));
     let mut exec = vec![0x80, 3];
     exec.extend(b"cos\nsystem\n");
-    cases.push(("code execution", write(&dir, "evil", &exec), Box::new(batch), "'os.system' is not allowed"));
+    cases.push((
+        "code execution",
+        write(&dir, "evil", &exec),
+        Box::new(batch),
+        "'os.system' is not allowed",
+    ));
     let mut bad_op = good.clone();
     bad_op[2] = b'i'; // INST: builds arbitrary objects
-    cases.push(("opcode outside the set", write(&dir, "inst", &bad_op), Box::new(batch), "opcode 0x69"));
-    cases.push(("array of the wrong length", write(&dir, "short_image", &batch_pickle(&[0], &[image(22499)])), Box::new(batch), "22499"));
-    cases.push(("a 99x100 image", write(&dir, "rect_image", &batch_pickle(&[0], &[(vec![99, 100], vec![1; 9900])])), Box::new(batch), "shape [99, 100]"));
+    cases.push((
+        "opcode outside the set",
+        write(&dir, "inst", &bad_op),
+        Box::new(batch),
+        "opcode 0x69",
+    ));
+    cases.push((
+        "array of the wrong length",
+        write(&dir, "short_image", &batch_pickle(&[0], &[image(22499)])),
+        Box::new(batch),
+        "22499",
+    ));
+    cases.push((
+        "a 99x100 image",
+        write(
+            &dir,
+            "rect_image",
+            &batch_pickle(&[0], &[(vec![99, 100], vec![1; 9900])]),
+        ),
+        Box::new(batch),
+        "shape [99, 100]",
+    ));
     let mismatch = batch_pickle(&[0], &[(vec![22400], vec![7; 22500])]); // shape says 22400 bytes
-    cases.push(("shape vs bytes", write(&dir, "shape_mismatch", &mismatch), Box::new(batch), "needs 22400 bytes"));
-    cases.push(("a label of 7", write(&dir, "label7", &batch_pickle(&[0, 7], &[image(22500), image(22500)])), Box::new(batch), "label 7 at position 1"));
-    cases.push(("empty batch", write(&dir, "empty", &batch_pickle(&[], &[])), Box::new(batch), "empty batch"));
-    cases.push(("labels vs images", write(&dir, "counts", &batch_pickle(&[0, 1], &[image(22500)])), Box::new(batch), "2 labels for 1 images"));
-    cases.push(("missing file", dir.join("no_such_batch"), Box::new(batch), "No such file"));
+    cases.push((
+        "shape vs bytes",
+        write(&dir, "shape_mismatch", &mismatch),
+        Box::new(batch),
+        "needs 22400 bytes",
+    ));
+    cases.push((
+        "a label of 7",
+        write(
+            &dir,
+            "label7",
+            &batch_pickle(&[0, 7], &[image(22500), image(22500)]),
+        ),
+        Box::new(batch),
+        "label 7 at position 1",
+    ));
+    cases.push((
+        "empty batch",
+        write(&dir, "empty", &batch_pickle(&[], &[])),
+        Box::new(batch),
+        "empty batch",
+    ));
+    cases.push((
+        "labels vs images",
+        write(&dir, "counts", &batch_pickle(&[0, 1], &[image(22500)])),
+        Box::new(batch),
+        "2 labels for 1 images",
+    ));
+    cases.push((
+        "missing file",
+        dir.join("no_such_batch"),
+        Box::new(batch),
+        "No such file",
+    ));
     cases.push((
         "FITS with a wrong BITPIX",
-        fits_with(&dir, "100_000.000+000.000_0.1_0010.00.fits", &sky, |b| set_card(b, "BITPIX", "12")),
+        fits_with(&dir, "100_000.000+000.000_0.1_0010.00.fits", &sky, |b| {
+            set_card(b, "BITPIX", "12")
+        }),
         Box::new(fitsfile),
         "BITPIX",
     ));
     cases.push((
         "FITS header cut short",
-        fits_with(&dir, "100_001.000+000.000_0.1_0010.00.fits", &sky, |b| b.truncate(1200)),
+        fits_with(&dir, "100_001.000+000.000_0.1_0010.00.fits", &sky, |b| {
+            b.truncate(1200)
+        }),
         Box::new(fitsfile),
         "not a FITS file",
     ));
     cases.push((
         "FITS data cut short",
-        fits_with(&dir, "100_002.000+000.000_0.1_0010.00.fits", &sky, |b| b.truncate(2880 + 100)),
+        fits_with(&dir, "100_002.000+000.000_0.1_0010.00.fits", &sky, |b| {
+            b.truncate(2880 + 100)
+        }),
         Box::new(fitsfile),
         "cut short",
     ));
     cases.push((
         "NaN-only image",
-        fits_with(&dir, "100_003.000+000.000_0.1_0010.00.fits", &Image::new(16, vec![f32::NAN; 256]), |_| {}),
+        fits_with(
+            &dir,
+            "100_003.000+000.000_0.1_0010.00.fits",
+            &Image::new(16, vec![f32::NAN; 256]),
+            |_| {},
+        ),
         Box::new(fitsfile),
         "every pixel is NaN",
     ));
@@ -136,7 +226,12 @@ fn every_bad_input_is_a_clear_error_naming_the_file() {
     let pngdir = dir.join("pngs");
     std::fs::create_dir_all(&pngdir).unwrap();
     writers::write_png(&pngdir.join("mystery.png"), &sky).unwrap();
-    cases.push(("PNG without a class", pngdir.join("mystery.png"), Box::new(move |_: &Path| png::load_dir(&dir.join("pngs")).map(|_| ())), "cannot tell the class"));
+    cases.push((
+        "PNG without a class",
+        pngdir.join("mystery.png"),
+        Box::new(move |_: &Path| png::load_dir(&dir.join("pngs")).map(|_| ())),
+        "cannot tell the class",
+    ));
 
     assert!(cases.len() >= 12);
     for (what, path, load, needle) in &cases {
@@ -147,7 +242,13 @@ fn every_bad_input_is_a_clear_error_naming_the_file() {
             Err(_) => panic!("{what}: panicked"),
         };
         let fname = path.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(err.contains(&fname), "{what}: error does not name the file: {err}");
-        assert!(err.contains(needle), "{what}: error does not say '{needle}': {err}");
+        assert!(
+            err.contains(&fname),
+            "{what}: error does not name the file: {err}"
+        );
+        assert!(
+            err.contains(needle),
+            "{what}: error does not say '{needle}': {err}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! Data pipeline: FITS preparation, augmentation, the synthetic population, writers, fetch.
 
+#[path = "support/mod.rs"]
 mod common;
 
 use lobes_models::data::augment::{Augmented, Interp, rotate};
@@ -10,27 +11,50 @@ use std::io::{Read, Write};
 
 #[test]
 fn prepare_the_42_first_cutouts() {
-    let Some(data) = common::shared_data() else { return };
+    let Some(data) = common::shared_data() else {
+        return;
+    };
     let (samples, skipped) = prepare::prepare_dir(&data.join("fits-cutouts"), 150).unwrap();
     // Two cut-outs are hybrids (class code 3): neither FRI nor FRII, so skipped and reported.
     assert_eq!((samples.len(), skipped.len()), (40, 2), "{skipped:?}");
-    assert!(skipped.iter().all(|s| s.starts_with("300_") && s.contains("hybrid")));
+    assert!(
+        skipped
+            .iter()
+            .all(|s| s.starts_with("300_") && s.contains("hybrid"))
+    );
     let mut zeros = 0usize;
     for s in &samples {
         assert_eq!(s.image.size, 150);
         assert!(s.image.pixels.iter().all(|&v| (0.0..=1.0).contains(&v)));
         // Min-max runs over the whole 300x300 cut-out before the crop (the recipe's order),
         // so a brighter neighbour outside the crop can leave the stamp's peak below 1.
-        assert!(s.image.pixels.iter().cloned().fold(0.0, f32::max) > 0.0, "{}", s.name);
+        assert!(
+            s.image.pixels.iter().cloned().fold(0.0, f32::max) > 0.0,
+            "{}",
+            s.name
+        );
         zeros += s.image.pixels.iter().filter(|&&v| v == 0.0).count();
-        let want = if s.name.starts_with('1') { Class::FRI } else { Class::FRII };
+        let want = if s.name.starts_with('1') {
+            Class::FRI
+        } else {
+            Class::FRII
+        };
         assert_eq!(s.label, want, "{}", s.name);
         assert_eq!(s.meta["code"], &s.name[..3]);
     }
     let frac = zeros as f64 / (samples.len() * 150 * 150) as f64;
     assert!((0.95..0.995).contains(&frac), "zero fraction {frac}");
-    let uncertain = samples.iter().filter(|s| s.meta["confidence"] == "uncertain").count();
-    assert_eq!(uncertain, samples.iter().filter(|s| s.name.as_bytes()[1] == b'1').count());
+    let uncertain = samples
+        .iter()
+        .filter(|s| s.meta["confidence"] == "uncertain")
+        .count();
+    assert_eq!(
+        uncertain,
+        samples
+            .iter()
+            .filter(|s| s.name.as_bytes()[1] == b'1')
+            .count()
+    );
 }
 
 fn blob(n: usize, cy: f64, cx: f64, sigma: f64) -> Image {
@@ -56,13 +80,23 @@ fn rotations_by_90_degrees_are_exact_and_bilinear_preserves_flux() {
         back = rotate(&back, 90.0, Interp::Nearest);
     }
     assert_eq!(back, img);
-    assert_eq!(rotate(&img, 180.0, Interp::Bilinear), rotate(&r90, 90.0, Interp::Bilinear));
-    assert_eq!(rotate(&img, -90.0, Interp::Bilinear), rotate(&img, 270.0, Interp::Nearest));
+    assert_eq!(
+        rotate(&img, 180.0, Interp::Bilinear),
+        rotate(&r90, 90.0, Interp::Bilinear)
+    );
+    assert_eq!(
+        rotate(&img, -90.0, Interp::Bilinear),
+        rotate(&img, 270.0, Interp::Nearest)
+    );
     // A centred source keeps its flux within 1% under bilinear rotation.
     let src = blob(64, 31.5, 31.5 + 8.0, 4.0);
     let flux: f64 = src.pixels.iter().map(|&v| v as f64).sum();
     for deg in [1.0, 17.0, 45.0, 133.0, 271.5] {
-        let r: f64 = rotate(&src, deg, Interp::Bilinear).pixels.iter().map(|&v| v as f64).sum();
+        let r: f64 = rotate(&src, deg, Interp::Bilinear)
+            .pixels
+            .iter()
+            .map(|&v| v as f64)
+            .sum();
         assert!((r / flux - 1.0).abs() < 0.01, "{deg}°: flux {r} vs {flux}");
     }
 }
@@ -86,7 +120,9 @@ fn the_augmented_stream_keeps_images_and_labels_paired() {
     assert_eq!(aug.len(), 10 * 12);
     let mut seen = 0;
     for b in aug.epoch(16) {
-        for (k, ((&label, &src), &angle)) in b.labels.iter().zip(&b.sources).zip(&b.angles).enumerate() {
+        for (k, ((&label, &src), &angle)) in
+            b.labels.iter().zip(&b.sources).zip(&b.angles).enumerate()
+        {
             assert_eq!(label, samples[src].label);
             let img = &b.pixels[k * 10000..(k + 1) * 10000];
             // The blob sits at radius 14.5 (FRI) or 15.5 (FRII) px from the centre, rotated by `angle`.
@@ -98,11 +134,21 @@ fn the_augmented_stream_keeps_images_and_labels_paired() {
             }
             let (dy, dx) = (sy / w - 49.5, sx / w - 49.5);
             let want = if label == Class::FRII { 15.5 } else { 14.5 };
-            assert!(((dy * dy + dx * dx).sqrt() - want).abs() < 0.6, "angle {angle}");
+            assert!(
+                ((dy * dy + dx * dx).sqrt() - want).abs() < 0.6,
+                "angle {angle}"
+            );
             let phase = (-dy).atan2(dx).to_degrees().rem_euclid(360.0);
-            let want_phase = if label == Class::FRII { angle } else { (angle + 180.0) % 360.0 };
+            let want_phase = if label == Class::FRII {
+                angle
+            } else {
+                (angle + 180.0) % 360.0
+            };
             let diff = (phase - want_phase).rem_euclid(360.0);
-            assert!(diff.min(360.0 - diff) < 3.0, "phase {phase} vs {want_phase}");
+            assert!(
+                diff.min(360.0 - diff) < 3.0,
+                "phase {phase} vs {want_phase}"
+            );
             seen += 1;
         }
     }
@@ -117,8 +163,14 @@ fn synthetic_frii_sources_are_edge_brightened() {
         let n = img.size;
         let c = (n as f64 - 1.0) / 2.0;
         let dist = |i: usize| (((i / n) as f64 - c).powi(2) + ((i % n) as f64 - c).powi(2)).sqrt();
-        let core = (0..n * n).filter(|&i| dist(i) <= 3.5).map(|i| img.pixels[i]).fold(0.0, f32::max);
-        let extent = (0..n * n).filter(|&i| img.pixels[i] > 0.05).map(dist).fold(0.0, f64::max);
+        let core = (0..n * n)
+            .filter(|&i| dist(i) <= 3.5)
+            .map(|i| img.pixels[i])
+            .fold(0.0, f32::max);
+        let extent = (0..n * n)
+            .filter(|&i| img.pixels[i] > 0.05)
+            .map(dist)
+            .fold(0.0, f64::max);
         let end = (0..n * n)
             .filter(|&i| dist(i) >= 0.7 * extent)
             .map(|i| img.pixels[i])
@@ -129,17 +181,39 @@ fn synthetic_frii_sources_are_edge_brightened() {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
-    let fri = median(ds.train.iter().filter(|s| s.label == Class::FRI).map(|s| ratio(&s.image)).collect());
-    let frii = median(ds.train.iter().filter(|s| s.label == Class::FRII).map(|s| ratio(&s.image)).collect());
+    let fri = median(
+        ds.train
+            .iter()
+            .filter(|s| s.label == Class::FRI)
+            .map(|s| ratio(&s.image))
+            .collect(),
+    );
+    let frii = median(
+        ds.train
+            .iter()
+            .filter(|s| s.label == Class::FRII)
+            .map(|s| ratio(&s.image))
+            .collect(),
+    );
     assert!(frii > 3.0 * fri, "lobe-end/core: FRII {frii} vs FRI {fri}");
     // Like FRDEEP: mostly zero pixels, values in [0, 1] on an 8-bit grid, peak 1.
     let s = &ds.train[0].image;
     let zeros = s.pixels.iter().filter(|&&v| v == 0.0).count() as f64 / s.pixels.len() as f64;
     assert!(zeros > 0.8, "{zeros}");
-    assert!(s.pixels.iter().all(|&v| (v * 255.0 - (v * 255.0).round()).abs() < 1e-3));
+    assert!(
+        s.pixels
+            .iter()
+            .all(|&v| (v * 255.0 - (v * 255.0).round()).abs() < 1e-3)
+    );
     // Deterministic for a seed.
-    assert_eq!(g.dataset(2, 1, 11).train[3].image, g.dataset(2, 1, 11).train[3].image);
-    assert_ne!(g.dataset(2, 1, 11).train[3].image, g.dataset(2, 1, 12).train[3].image);
+    assert_eq!(
+        g.dataset(2, 1, 11).train[3].image,
+        g.dataset(2, 1, 11).train[3].image
+    );
+    assert_ne!(
+        g.dataset(2, 1, 11).train[3].image,
+        g.dataset(2, 1, 12).train[3].image
+    );
 }
 
 #[test]
@@ -147,12 +221,28 @@ fn writers_round_trip() {
     let dir = common::tmp("writers");
     let img = Image::new(8, (0..64).map(|v| (v % 7) as f32 / 6.0).collect());
     let f = dir.join("stamp.fits");
-    writers::write_fits(&f, &img, &Wcs { ra: 150.0, dec: 2.2, pixel_deg: 0.0005 }, "normalised").unwrap();
+    writers::write_fits(
+        &f,
+        &img,
+        &Wcs {
+            ra: 150.0,
+            dec: 2.2,
+            pixel_deg: 0.0005,
+        },
+        "normalised",
+    )
+    .unwrap();
     let back = fits::read(&f).unwrap();
     assert_eq!((back.width, back.height, back.bitpix), (8, 8, -32));
     assert_eq!(fits::flip_rows(&back), img.pixels);
     let header = String::from_utf8_lossy(&std::fs::read(&f).unwrap()[..2880]).into_owned();
-    for key in ["CTYPE1  = 'RA---TAN'", "CRVAL1", "CRPIX1", "CDELT1", "BUNIT   = 'normalised'"] {
+    for key in [
+        "CTYPE1  = 'RA---TAN'",
+        "CRVAL1",
+        "CRPIX1",
+        "CDELT1",
+        "BUNIT   = 'normalised'",
+    ] {
         assert!(header.contains(key), "{key} missing");
     }
     std::fs::create_dir_all(dir.join("pngs/FRII")).unwrap();
@@ -161,15 +251,34 @@ fn writers_round_trip() {
     assert_eq!(ds.train.len(), 1);
     assert_eq!(ds.train[0].label, Class::FRII);
     assert_eq!(ds.train[0].image.to_u8(), img.to_u8());
-    writers::write_grid(&dir.join("grid.png"), &[img.clone(), img.clone(), img.clone()], 2).unwrap();
+    writers::write_grid(
+        &dir.join("grid.png"),
+        &[img.clone(), img.clone(), img.clone()],
+        2,
+    )
+    .unwrap();
     let g = image::open(dir.join("grid.png")).unwrap();
     assert_eq!((g.width(), g.height()), (18, 18));
     let s = &ds.train[0];
-    writers::write_labels_csv(&dir.join("labels.csv"), &[("a.png".into(), "train".into(), s)]).unwrap();
+    writers::write_labels_csv(
+        &dir.join("labels.csv"),
+        &[("a.png".into(), "train".into(), s)],
+    )
+    .unwrap();
     let csv = std::fs::read_to_string(dir.join("labels.csv")).unwrap();
-    assert_eq!(csv, "file,split,label,class,name\na.png,train,1,FRII,a.png\n");
-    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
-    assert!(left.iter().all(|n| !n.to_string_lossy().contains(".tmp")), "{left:?}");
+    assert_eq!(
+        csv,
+        "file,split,label,class,name\na.png,train,1,FRII,a.png\n"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        left.iter().all(|n| !n.to_string_lossy().contains(".tmp")),
+        "{left:?}"
+    );
 }
 
 /// Serves `files` on 127.0.0.1 for `requests` requests; returns the base URL.
@@ -182,15 +291,25 @@ fn serve(files: Vec<(String, Vec<u8>)>, requests: usize) -> String {
             let mut buf = [0u8; 4096];
             let n = s.read(&mut buf).unwrap_or(0);
             let req = String::from_utf8_lossy(&buf[..n]).into_owned();
-            let path = req.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+            let path = req
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/')
+                .to_string();
             match files.iter().find(|(name, _)| *name == path) {
                 Some((_, body)) => {
-                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
                     let _ = s.write_all(head.as_bytes());
                     let _ = s.write_all(body);
                 }
                 None => {
-                    let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    let _ = s.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
                 }
             }
         }
@@ -200,7 +319,9 @@ fn serve(files: Vec<(String, Vec<u8>)>, requests: usize) -> String {
 
 #[test]
 fn fetch_verifies_and_unpacks_and_a_corrupted_download_leaves_nothing() {
-    let Some(data) = common::shared_data() else { return };
+    let Some(data) = common::shared_data() else {
+        return;
+    };
     let a = fetch::archive("frdeep-f").unwrap();
     let good = std::fs::read(data.join("archives").join(a.file)).unwrap();
     let mut bad = good.clone();
@@ -211,16 +332,25 @@ fn fetch_verifies_and_unpacks_and_a_corrupted_download_leaves_nothing() {
     let got = fetch::fetch(&a, &dir, Some(&url)).unwrap();
     let ds = frdeep::load_dir(&got).unwrap();
     assert_eq!((ds.train.len(), ds.test.len()), (550, 50));
-    let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from(a.folder)]);
 
     let dir = common::tmp("fetch-bad");
     let url = serve(vec![(a.file.to_string(), bad)], 1);
     let e = fetch::fetch(&a, &dir, Some(&url)).unwrap_err().to_string();
     assert!(e.contains("MD5") && e.contains(a.file), "{e}");
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "a failed download must leave nothing");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "a failed download must leave nothing"
+    );
 
     let url = serve(vec![], 1);
-    let e = fetch::fetch(&a, &common::tmp("fetch-404"), Some(&url)).unwrap_err().to_string();
+    let e = fetch::fetch(&a, &common::tmp("fetch-404"), Some(&url))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains(a.file) && e.contains("404"), "{e}");
 }

@@ -112,11 +112,20 @@ pub struct Batch {
 impl<'a> Augmented<'a> {
     /// Rotations over `[0, 360)` in steps of `step_deg` (no augmentation when `step_deg` is 0
     /// or at least 360), then the central `crop`.
-    pub fn new(samples: &'a [Sample], step_deg: f64, crop: usize, interp: Interp, seed: u64) -> Self {
+    pub fn new(
+        samples: &'a [Sample],
+        step_deg: f64,
+        crop: usize,
+        interp: Interp,
+        seed: u64,
+    ) -> Self {
         let angles = if step_deg <= 0.0 || step_deg >= 360.0 {
             vec![0.0]
         } else {
-            (0..).map(|k| k as f64 * step_deg).take_while(|a| *a < 360.0 - 1e-9).collect()
+            (0..)
+                .map(|k| k as f64 * step_deg)
+                .take_while(|a| *a < 360.0 - 1e-9)
+                .collect()
         };
         Augmented {
             samples,

@@ -43,7 +43,9 @@ pub enum DataError {
         got: String,
     },
     /// A download whose MD5 does not match.
-    #[error("{path}: MD5 {got} does not match the published {expected}; the download was discarded")]
+    #[error(
+        "{path}: MD5 {got} does not match the published {expected}; the download was discarded"
+    )]
     Checksum {
         /// The file (or URL).
         path: String,

@@ -42,14 +42,21 @@ pub const ARCHIVES: [Archive; 2] = [
 
 /// Finds an archive by name.
 pub fn archive(name: &str) -> Option<Archive> {
-    ARCHIVES.iter().copied().find(|a| a.name.eq_ignore_ascii_case(name))
+    ARCHIVES
+        .iter()
+        .copied()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 struct Cleanup(Vec<PathBuf>);
 impl Drop for Cleanup {
     fn drop(&mut self) {
         for p in &self.0 {
-            let _ = if p.is_dir() { std::fs::remove_dir_all(p) } else { std::fs::remove_file(p) };
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(p)
+            } else {
+                std::fs::remove_file(p)
+            };
         }
     }
 }
@@ -71,19 +78,25 @@ pub fn fetch(a: &Archive, dir: &Path, base_url: Option<&str>) -> Result<PathBuf,
     let unpack = dir.join(format!(".{}.unpack-{}", a.folder, std::process::id()));
     let _cleanup = Cleanup(vec![part.clone(), unpack.clone()]);
 
-    let http = |reason: String| DataError::Http { url: url.clone(), reason };
+    let http = |reason: String| DataError::Http {
+        url: url.clone(),
+        reason,
+    };
     let mut resp = ureq::get(&url).call().map_err(|e| http(e.to_string()))?;
     let mut body = resp.body_mut().as_reader();
     let mut f = std::fs::File::create(&part).map_err(|e| DataError::io(&part, e))?;
     let mut md5 = Md5::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = body.read(&mut buf).map_err(|e| http(format!("download interrupted: {e}")))?;
+        let n = body
+            .read(&mut buf)
+            .map_err(|e| http(format!("download interrupted: {e}")))?;
         if n == 0 {
             break;
         }
         md5.update(&buf[..n]);
-        f.write_all(&buf[..n]).map_err(|e| DataError::io(&part, e))?;
+        f.write_all(&buf[..n])
+            .map_err(|e| DataError::io(&part, e))?;
     }
     f.sync_all().map_err(|e| DataError::io(&part, e))?;
     drop(f);
@@ -101,7 +114,10 @@ pub fn fetch(a: &Archive, dir: &Path, base_url: Option<&str>) -> Result<PathBuf,
         .map_err(|e| DataError::format(&part, format!("cannot unpack {}: {e}", a.file)))?;
     let inner = unpack.join(a.folder);
     if !inner.join("data_batch_1").exists() {
-        return Err(DataError::format(&part, format!("archive holds no {}/data_batch_1", a.folder)));
+        return Err(DataError::format(
+            &part,
+            format!("archive holds no {}/data_batch_1", a.folder),
+        ));
     }
     std::fs::rename(&inner, &dest).map_err(|e| DataError::io(&dest, e))?;
     Ok(dest)

@@ -23,12 +23,18 @@ pub fn read(path: &Path) -> Result<FitsImage, DataError> {
     use fitsrs::{Fits, HDU, Pixels};
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     if bytes.len() < 2880 || !bytes.starts_with(b"SIMPLE  =") {
-        return Err(DataError::format(path, "not a FITS file (no SIMPLE card in a 2880-byte header)"));
+        return Err(DataError::format(
+            path,
+            "not a FITS file (no SIMPLE card in a 2880-byte header)",
+        ));
     }
     if let Some(b) = header_int(&bytes, "BITPIX")
         && ![8, 16, 32, 64, -32, -64].contains(&b)
     {
-        return Err(DataError::format(path, format!("BITPIX = {b} is not a FITS pixel type (8, 16, 32, 64, -32, -64)")));
+        return Err(DataError::format(
+            path,
+            format!("BITPIX = {b} is not a FITS pixel type (8, 16, 32, 64, -32, -64)"),
+        ));
     }
     let mut fits = Fits::from_reader(std::io::Cursor::new(&bytes[..]));
     let hdu = match fits.next() {
@@ -37,13 +43,19 @@ pub fn read(path: &Path) -> Result<FitsImage, DataError> {
         None => return Err(DataError::format(path, "no HDU in file")),
     };
     let HDU::Primary(hdu) = hdu else {
-        return Err(DataError::format(path, "the first HDU is not a primary image"));
+        return Err(DataError::format(
+            path,
+            "the first HDU is not a primary image",
+        ));
     };
     let x = hdu.get_header().get_xtension();
     let naxis = x.get_naxis();
     let bitpix = x.get_bitpix() as i64;
     if naxis.len() != 2 {
-        return Err(DataError::format(path, format!("expected a 2-D image, NAXIS = {}", naxis.len())));
+        return Err(DataError::format(
+            path,
+            format!("expected a 2-D image, NAXIS = {}", naxis.len()),
+        ));
     }
     let (w, h) = (naxis[0] as usize, naxis[1] as usize);
     let need = w * h * (bitpix.unsigned_abs() as usize / 8);
@@ -63,15 +75,25 @@ pub fn read(path: &Path) -> Result<FitsImage, DataError> {
         Pixels::F64(it) => it.map(|v| v as f32).collect(),
     };
     if data.len() != w * h {
-        return Err(DataError::format(path, format!("expected {} pixels, read {}", w * h, data.len())));
+        return Err(DataError::format(
+            path,
+            format!("expected {} pixels, read {}", w * h, data.len()),
+        ));
     }
-    Ok(FitsImage { width: w, height: h, data, bitpix })
+    Ok(FitsImage {
+        width: w,
+        height: h,
+        data,
+        bitpix,
+    })
 }
 
 /// The integer value of a card in the primary header, if present.
 fn header_int(bytes: &[u8], key: &str) -> Option<i64> {
     for card in bytes.chunks(80).take(36 * 10) {
-        let k = std::str::from_utf8(&card[..8.min(card.len())]).ok()?.trim_end();
+        let k = std::str::from_utf8(&card[..8.min(card.len())])
+            .ok()?
+            .trim_end();
         if k == "END" {
             return None;
         }
@@ -135,12 +157,28 @@ pub fn encode(img: &Image, wcs: &Wcs, bunit: &str) -> Vec<u8> {
         card("NAXIS2", &n.to_string(), "height"),
         card("CTYPE1", &text("RA---TAN"), "gnomonic projection"),
         card("CTYPE2", &text("DEC--TAN"), "gnomonic projection"),
-        card("CRVAL1", &format!("{:.6}", wcs.ra), "reference right ascension (deg)"),
-        card("CRVAL2", &format!("{:.6}", wcs.dec), "reference declination (deg)"),
+        card(
+            "CRVAL1",
+            &format!("{:.6}", wcs.ra),
+            "reference right ascension (deg)",
+        ),
+        card(
+            "CRVAL2",
+            &format!("{:.6}", wcs.dec),
+            "reference declination (deg)",
+        ),
         card("CRPIX1", &ctr, "reference pixel"),
         card("CRPIX2", &ctr, "reference pixel"),
-        card("CDELT1", &format!("{:.7}", -wcs.pixel_deg), "pixel size (deg)"),
-        card("CDELT2", &format!("{:.7}", wcs.pixel_deg), "pixel size (deg)"),
+        card(
+            "CDELT1",
+            &format!("{:.7}", -wcs.pixel_deg),
+            "pixel size (deg)",
+        ),
+        card(
+            "CDELT2",
+            &format!("{:.7}", wcs.pixel_deg),
+            "pixel size (deg)",
+        ),
         card("RADESYS", &text("FK5"), "reference frame"),
         card("EQUINOX", "2000.0", "equinox of coordinates"),
         card("BUNIT", &text(bunit), "pixel unit"),

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 pub fn load_batch(path: &Path) -> Result<Vec<Sample>, DataError> {
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
     let root = pickle::load(&bytes, path)?;
-    let field = |k: &str| root.get(k).ok_or_else(|| DataError::format(path, format!("batch has no '{k}' entry")));
+    let field = |k: &str| {
+        root.get(k)
+            .ok_or_else(|| DataError::format(path, format!("batch has no '{k}' entry")))
+    };
     let Value::List(labels) = field("labels")? else {
         return Err(DataError::format(path, "'labels' is not a list"));
     };
@@ -27,7 +30,12 @@ pub fn load_batch(path: &Path) -> Result<Vec<Sample>, DataError> {
                 })
                 .collect()
         }
-        _ => return Err(DataError::format(path, "'data' is neither a list of arrays nor a matrix")),
+        _ => {
+            return Err(DataError::format(
+                path,
+                "'data' is neither a list of arrays nor a matrix",
+            ));
+        }
     };
     if labels.is_empty() || data.is_empty() {
         return Err(DataError::format(path, "empty batch: no images"));
@@ -48,22 +56,37 @@ pub fn load_batch(path: &Path) -> Result<Vec<Sample>, DataError> {
             .collect(),
         _ => vec![],
     };
-    let batch = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let batch = path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut out = Vec::with_capacity(data.len());
     for (i, (l, d)) in labels.iter().zip(&data).enumerate() {
         let label = match l {
             Value::Int(v) => Class::from_label(*v, path, i)?,
-            other => return Err(DataError::format(path, format!("label {i} is {other:?}, not an integer"))),
+            other => {
+                return Err(DataError::format(
+                    path,
+                    format!("label {i} is {other:?}, not an integer"),
+                ));
+            }
         };
         let Value::Array { shape, dtype, data } = d else {
-            return Err(DataError::format(path, format!("image {i} is not a numpy array")));
+            return Err(DataError::format(
+                path,
+                format!("image {i} is not a numpy array"),
+            ));
         };
         if dtype.trim_start_matches('|') != "u1" {
-            return Err(DataError::format(path, format!("image {i} has dtype {dtype}, expected uint8")));
+            return Err(DataError::format(
+                path,
+                format!("image {i} has dtype {dtype}, expected uint8"),
+            ));
         }
         let n = data.len();
         let size = (n as f64).sqrt().round() as usize;
-        let square = size * size == n && (shape.len() == 1 || (shape.len() == 2 && shape[0] == shape[1]));
+        let square =
+            size * size == n && (shape.len() == 1 || (shape.len() == 2 && shape[0] == shape[1]));
         if !square || size < 8 {
             return Err(DataError::Shape {
                 path: path.display().to_string(),
@@ -79,7 +102,10 @@ pub fn load_batch(path: &Path) -> Result<Vec<Sample>, DataError> {
         out.push(Sample {
             image: Image::new(size, pixels),
             label,
-            name: names.get(i).cloned().unwrap_or_else(|| format!("{batch}_{i}")),
+            name: names
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| format!("{batch}_{i}")),
             meta,
         });
     }
@@ -92,8 +118,14 @@ fn batch_files(dir: &Path) -> Result<(Vec<PathBuf>, Option<PathBuf>), DataError>
     let mut test = None;
     for e in rd {
         let p = e.map_err(|e| DataError::io(dir, e))?.path();
-        let name = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        if let Some(k) = name.strip_prefix("data_batch_").and_then(|k| k.parse().ok()) {
+        let name = p
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(k) = name
+            .strip_prefix("data_batch_")
+            .and_then(|k| k.parse().ok())
+        {
             train.push((k, p));
         } else if name == "test_batch" {
             test = Some(p);
@@ -114,21 +146,32 @@ pub fn load_dir(dir: &Path) -> Result<DataSet, DataError> {
                 return load_dir(&dir.join(sub));
             }
         }
-        return Err(DataError::format(dir, "no data_batch_* files in this folder"));
+        return Err(DataError::format(
+            dir,
+            "no data_batch_* files in this folder",
+        ));
     }
     let meta = dir.join("batches.meta");
     if meta.exists() {
         let bytes = std::fs::read(&meta).map_err(|e| DataError::io(&meta, e))?;
         let m = pickle::load(&bytes, &meta)?;
         if let Some(Value::List(names)) = m.get("label_names") {
-            let ok = names.iter().map(|v| matches!(v, Value::Str(s) if Class::parse(s).is_some())).all(|b| b);
+            let ok = names
+                .iter()
+                .all(|v| matches!(v, Value::Str(s) if Class::parse(s).is_some()));
             if !ok || names.len() != 2 {
-                return Err(DataError::format(&meta, format!("label_names {names:?} are not FRI, FRII")));
+                return Err(DataError::format(
+                    &meta,
+                    format!("label_names {names:?} are not FRI, FRII"),
+                ));
             }
         }
     }
     let mut ds = DataSet {
-        name: dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        name: dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         ..Default::default()
     };
     for f in &train_files {

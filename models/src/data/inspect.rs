@@ -34,14 +34,23 @@ fn describe(split: &str, s: &Sample) -> String {
 pub fn inspect(ds: &DataSet) -> Report {
     let mut r = Report {
         name: ds.name.clone(),
-        size: ds.train.first().or(ds.test.first()).map(|s| s.image.size).unwrap_or(0),
+        size: ds
+            .train
+            .first()
+            .or(ds.test.first())
+            .map(|s| s.image.size)
+            .unwrap_or(0),
         ..Default::default()
     };
     let (mut zeros, mut total) = (0usize, 0usize);
     let mut seen: HashMap<Vec<u8>, Vec<String>> = HashMap::new();
     for (split, samples) in [("train", &ds.train), ("test", &ds.test)] {
         for c in Class::ALL {
-            r.counts.push((split.into(), c, samples.iter().filter(|s| s.label == c).count()));
+            r.counts.push((
+                split.into(),
+                c,
+                samples.iter().filter(|s| s.label == c).count(),
+            ));
         }
         for s in samples.iter() {
             zeros += s.image.pixels.iter().filter(|&&v| v == 0.0).count();
@@ -49,11 +58,17 @@ pub fn inspect(ds: &DataSet) -> Report {
             if s.image.is_blank() {
                 r.blank.push(describe(split, s));
             } else {
-                seen.entry(s.image.to_u8()).or_default().push(describe(split, s));
+                seen.entry(s.image.to_u8())
+                    .or_default()
+                    .push(describe(split, s));
             }
         }
     }
-    r.zero_fraction = if total == 0 { 0.0 } else { zeros as f64 / total as f64 };
+    r.zero_fraction = if total == 0 {
+        0.0
+    } else {
+        zeros as f64 / total as f64
+    };
     r.duplicates = seen.into_values().filter(|v| v.len() > 1).collect();
     r.duplicates.sort();
     r
@@ -61,8 +76,16 @@ pub fn inspect(ds: &DataSet) -> Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "data set {}: {}x{} images", self.name, self.size, self.size)?;
-        writeln!(f, "{:<6} {:>6} {:>6} {:>6}", "split", "FRI", "FRII", "total")?;
+        writeln!(
+            f,
+            "data set {}: {}x{} images",
+            self.name, self.size, self.size
+        )?;
+        writeln!(
+            f,
+            "{:<6} {:>6} {:>6} {:>6}",
+            "split", "FRI", "FRII", "total"
+        )?;
         for split in ["train", "test"] {
             let n = |c: Class| {
                 self.counts
@@ -71,7 +94,13 @@ impl fmt::Display for Report {
                     .map(|x| x.2)
                     .unwrap_or(0)
             };
-            writeln!(f, "{split:<6} {:>6} {:>6} {:>6}", n(Class::FRI), n(Class::FRII), n(Class::FRI) + n(Class::FRII))?;
+            writeln!(
+                f,
+                "{split:<6} {:>6} {:>6} {:>6}",
+                n(Class::FRI),
+                n(Class::FRII),
+                n(Class::FRI) + n(Class::FRII)
+            )?;
         }
         writeln!(f, "zero pixels: {:.2}%", 100.0 * self.zero_fraction)?;
         writeln!(f, "blank images: {}", self.blank.len())?;

@@ -104,7 +104,9 @@ impl Image {
         let n = n.min(self.size);
         let mut out = Vec::with_capacity(n * n);
         for y in 0..n {
-            out.extend_from_slice(&self.pixels[(y + off) * self.size + off..(y + off) * self.size + off + n]);
+            out.extend_from_slice(
+                &self.pixels[(y + off) * self.size + off..(y + off) * self.size + off + n],
+            );
         }
         Image::new(n, out)
     }

@@ -114,12 +114,20 @@ impl<'a> Reader<'a> {
 
 /// Decodes a pickle from `bytes`; `path` names the file in errors.
 pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
-    let mut r = Reader { buf: bytes, pos: 0, path };
+    let mut r = Reader {
+        buf: bytes,
+        pos: 0,
+        path,
+    };
     let mut stack: Vec<Value> = vec![];
     let mut marks: Vec<usize> = vec![];
     let mut memo: HashMap<u32, Value> = HashMap::new();
-    let pop = |stack: &mut Vec<Value>, r: &Reader| stack.pop().ok_or_else(|| r.err("stack underflow"));
-    let pop_mark = |stack: &mut Vec<Value>, marks: &mut Vec<usize>, r: &Reader| -> Result<Vec<Value>, DataError> {
+    let pop =
+        |stack: &mut Vec<Value>, r: &Reader| stack.pop().ok_or_else(|| r.err("stack underflow"));
+    let pop_mark = |stack: &mut Vec<Value>,
+                    marks: &mut Vec<usize>,
+                    r: &Reader|
+     -> Result<Vec<Value>, DataError> {
         let m = marks.pop().ok_or_else(|| r.err("MARK missing"))?;
         if m > stack.len() {
             return Err(r.err("MARK beyond the stack"));
@@ -164,30 +172,47 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
             }
             b'G' => {
                 let b = r.take(8)?;
-                stack.push(Value::Float(f64::from_be_bytes(b.try_into().expect("8 bytes"))));
+                stack.push(Value::Float(f64::from_be_bytes(
+                    b.try_into().expect("8 bytes"),
+                )));
             }
             b'X' => {
                 let n = r.u32()? as usize;
-                let s = std::str::from_utf8(r.take(n)?).map_err(|_| r.err("BINUNICODE is not UTF-8"))?;
+                let s = std::str::from_utf8(r.take(n)?)
+                    .map_err(|_| r.err("BINUNICODE is not UTF-8"))?;
                 stack.push(Value::Str(s.to_string()));
             }
             b'T' | b'U' => {
-                let n = if op == b'T' { r.u32()? as usize } else { r.u8()? as usize };
+                let n = if op == b'T' {
+                    r.u32()? as usize
+                } else {
+                    r.u8()? as usize
+                };
                 let b = r.take(n)?;
                 stack.push(Value::Str(String::from_utf8_lossy(b).into_owned()));
             }
             b'B' | b'C' => {
-                let n = if op == b'B' { r.u32()? as usize } else { r.u8()? as usize };
+                let n = if op == b'B' {
+                    r.u32()? as usize
+                } else {
+                    r.u8()? as usize
+                };
                 stack.push(Value::Bytes(Rc::new(r.take(n)?.to_vec())));
             }
             b'q' | b'r' => {
                 let k = if op == b'q' { r.u8()? as u32 } else { r.u32()? };
-                let v = stack.last().ok_or_else(|| r.err("BINPUT on an empty stack"))?.clone();
+                let v = stack
+                    .last()
+                    .ok_or_else(|| r.err("BINPUT on an empty stack"))?
+                    .clone();
                 memo.insert(k, v);
             }
             b'h' | b'j' => {
                 let k = if op == b'h' { r.u8()? as u32 } else { r.u32()? };
-                let v = memo.get(&k).ok_or_else(|| r.err(format!("memo key {k} missing")))?.clone();
+                let v = memo
+                    .get(&k)
+                    .ok_or_else(|| r.err(format!("memo key {k} missing")))?
+                    .clone();
                 stack.push(v);
             }
             b'c' => {
@@ -197,7 +222,11 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
                     .iter()
                     .find(|(m, n, _)| *m == module && *n == name)
                     .map(|(_, _, id)| *id)
-                    .ok_or_else(|| r.err(format!("global '{module}.{name}' is not allowed (only numpy arrays are read)")))?;
+                    .ok_or_else(|| {
+                        r.err(format!(
+                            "global '{module}.{name}' is not allowed (only numpy arrays are read)"
+                        ))
+                    })?;
                 stack.push(Value::Global(g));
             }
             b't' => {
@@ -290,7 +319,9 @@ fn reduce(f: Value, args: Value, r: &Reader) -> Result<Value, DataError> {
             }
             (Some(Value::Dtype(dt)), Some(Value::Bytes(b))) => match (dt.as_str(), b.len()) {
                 ("u1", 1) => Ok(Value::Int(b[0] as i64)),
-                ("i8", 8) | ("<i8", 8) => Ok(Value::Int(i64::from_le_bytes(b[..8].try_into().expect("8")))),
+                ("i8", 8) | ("<i8", 8) => Ok(Value::Int(i64::from_le_bytes(
+                    b[..8].try_into().expect("8"),
+                ))),
                 _ => Err(r.err(format!("numpy scalar of dtype '{dt}' is not supported"))),
             },
             _ => Err(r.err("malformed numpy scalar")),
@@ -319,7 +350,9 @@ fn build(obj: Value, state: Value, r: &Reader) -> Result<Value, DataError> {
             };
             let (shape, dtype, data) = match s.as_slice() {
                 [_, Value::Tuple(shape), Value::Dtype(dt), _, Value::Bytes(b)] => (shape, dt, b),
-                _ => return Err(r.err("array state is not (version, shape, dtype, fortran, bytes)")),
+                _ => {
+                    return Err(r.err("array state is not (version, shape, dtype, fortran, bytes)"));
+                }
             };
             let shape = shape
                 .iter()
@@ -328,7 +361,8 @@ fn build(obj: Value, state: Value, r: &Reader) -> Result<Value, DataError> {
                     _ => Err(r.err("array shape holds a non-integer")),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let size = itemsize(dtype).ok_or_else(|| r.err(format!("array dtype '{dtype}' is not supported")))?;
+            let size = itemsize(dtype)
+                .ok_or_else(|| r.err(format!("array dtype '{dtype}' is not supported")))?;
             let want = shape.iter().product::<usize>() * size;
             if data.len() != want {
                 return Err(r.err(format!(

@@ -7,13 +7,20 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 fn read_png(path: &Path) -> Result<Image, DataError> {
-    let img = image::open(path).map_err(|e| DataError::format(path, format!("not a readable PNG: {e}")))?;
+    let img = image::open(path)
+        .map_err(|e| DataError::format(path, format!("not a readable PNG: {e}")))?;
     let g = img.to_luma8();
     let (w, h) = g.dimensions();
     if w != h {
-        return Err(DataError::format(path, format!("image is {w}x{h}, expected a square stamp")));
+        return Err(DataError::format(
+            path,
+            format!("image is {w}x{h}, expected a square stamp"),
+        ));
     }
-    Ok(Image::new(w as usize, g.into_raw().iter().map(|&b| b as f32 / 255.0).collect()))
+    Ok(Image::new(
+        w as usize,
+        g.into_raw().iter().map(|&b| b as f32 / 255.0).collect(),
+    ))
 }
 
 fn class_from_prefix(name: &str) -> Option<Class> {
@@ -33,10 +40,23 @@ fn load_split(dir: &Path, out: &mut Vec<Sample>) -> Result<(), DataError> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     entries.sort();
+    // With class folders present, loose images (a grid, a preview) are not samples.
+    let folders = entries.iter().any(|p| {
+        p.is_dir()
+            && p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(Class::parse)
+                .is_some()
+    });
     for p in entries {
-        let name = p.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if p.is_dir() {
-            let Some(class) = Class::parse(&name) else { continue };
+            let Some(class) = Class::parse(&name) else {
+                continue;
+            };
             let mut files: Vec<_> = std::fs::read_dir(&p)
                 .map_err(|e| DataError::io(&p, e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -44,14 +64,27 @@ fn load_split(dir: &Path, out: &mut Vec<Sample>) -> Result<(), DataError> {
                 .collect();
             files.sort();
             for f in files {
-                let fname = f.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-                out.push(Sample { image: read_png(&f)?, label: class, name: fname, meta: BTreeMap::new() });
+                let fname = f
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                out.push(Sample {
+                    image: read_png(&f)?,
+                    label: class,
+                    name: fname,
+                    meta: BTreeMap::new(),
+                });
             }
-        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
+        } else if !folders && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("png")) {
             let class = class_from_prefix(&name).ok_or_else(|| {
                 DataError::format(&p, "cannot tell the class: put it in an FRI/ or FRII/ folder or start its name with FRI_ or FRII_")
             })?;
-            out.push(Sample { image: read_png(&p)?, label: class, name, meta: BTreeMap::new() });
+            out.push(Sample {
+                image: read_png(&p)?,
+                label: class,
+                name,
+                meta: BTreeMap::new(),
+            });
         }
     }
     Ok(())
@@ -60,7 +93,10 @@ fn load_split(dir: &Path, out: &mut Vec<Sample>) -> Result<(), DataError> {
 /// Loads a PNG folder; without `train/`/`test/` sub-folders everything is training data.
 pub fn load_dir(dir: &Path) -> Result<DataSet, DataError> {
     let mut ds = DataSet {
-        name: dir.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        name: dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         ..Default::default()
     };
     if dir.join("train").is_dir() {
@@ -76,7 +112,10 @@ pub fn load_dir(dir: &Path) -> Result<DataSet, DataError> {
     }
     let n = ds.train[0].image.size;
     if let Some(s) = ds.train.iter().chain(&ds.test).find(|s| s.image.size != n) {
-        return Err(DataError::format(dir, format!("'{}' is {1}x{1}, the others {n}x{n}", s.name, s.image.size)));
+        return Err(DataError::format(
+            dir,
+            format!("'{}' is {1}x{1}, the others {n}x{n}", s.name, s.image.size),
+        ));
     }
     Ok(ds)
 }

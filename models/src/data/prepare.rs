@@ -9,7 +9,11 @@ use std::path::Path;
 /// Standard deviation of `v` after iterative `k`-sigma clipping about the median (as
 /// `astropy.stats.sigma_clipped_stats`), at most 20 rounds.
 pub fn sigma_clipped_rms(v: &[f32], k: f64) -> f64 {
-    let mut kept: Vec<f64> = v.iter().map(|&x| x as f64).filter(|x| x.is_finite()).collect();
+    let mut kept: Vec<f64> = v
+        .iter()
+        .map(|&x| x as f64)
+        .filter(|x| x.is_finite())
+        .collect();
     for _ in 0..20 {
         if kept.len() < 2 {
             break;
@@ -19,7 +23,11 @@ pub fn sigma_clipped_rms(v: &[f32], k: f64) -> f64 {
         let med = sorted[sorted.len() / 2];
         let mean = kept.iter().sum::<f64>() / kept.len() as f64;
         let sd = (kept.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / kept.len() as f64).sqrt();
-        let next: Vec<f64> = kept.iter().copied().filter(|x| (x - med).abs() <= k * sd).collect();
+        let next: Vec<f64> = kept
+            .iter()
+            .copied()
+            .filter(|x| (x - med).abs() <= k * sd)
+            .collect();
         if next.len() == kept.len() {
             break;
         }
@@ -31,19 +39,35 @@ pub fn sigma_clipped_rms(v: &[f32], k: f64) -> f64 {
 
 /// The MiraBest recipe on raw values (top row first): returns the `crop x crop` image in
 /// `[0, 1]`. A cut-out with no finite value, or with nothing above the threshold, is an error.
-pub fn mirabest_recipe(raw: &[f32], size: usize, crop: usize, path: &Path) -> Result<Image, DataError> {
+pub fn mirabest_recipe(
+    raw: &[f32],
+    size: usize,
+    crop: usize,
+    path: &Path,
+) -> Result<Image, DataError> {
     if raw.iter().all(|v| !v.is_finite()) {
         return Err(DataError::format(path, "every pixel is NaN or infinite"));
     }
-    let data: Vec<f32> = raw.iter().map(|&v| if v.is_finite() { v } else { 0.0 }).collect();
+    let data: Vec<f32> = raw
+        .iter()
+        .map(|&v| if v.is_finite() { v } else { 0.0 })
+        .collect();
     let rms = sigma_clipped_rms(&data, 3.0) as f32;
     let thr = 3.0 * rms;
-    let clipped: Vec<f32> = data.iter().map(|&v| if v <= thr { 0.0 } else { v }).collect();
+    let clipped: Vec<f32> = data
+        .iter()
+        .map(|&v| if v <= thr { 0.0 } else { v })
+        .collect();
     let (lo, hi) = clipped
         .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
     if hi <= lo {
-        return Err(DataError::format(path, format!("no emission above 3 rms ({thr:.3e}): a blank image")));
+        return Err(DataError::format(
+            path,
+            format!("no emission above 3 rms ({thr:.3e}): a blank image"),
+        ));
     }
     let scaled: Vec<f32> = clipped.iter().map(|&v| (v - lo) / (hi - lo)).collect();
     Ok(Image::new(size, scaled).centre_crop(crop))
@@ -54,20 +78,37 @@ pub fn mirabest_recipe(raw: &[f32], size: usize, crop: usize, path: &Path) -> Re
 /// morphology (0 standard, 1 double-double, 2 wide-angle tail, 4 head-tail). Hybrids have no
 /// FR class and are an error.
 pub fn parse_name(path: &Path) -> Result<(Class, BTreeMap<String, String>), DataError> {
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let parts: Vec<&str> = stem.split('_').collect();
-    let bad = |why: &str| DataError::format(path, format!("file name is not <class code>_<RA><Dec>_<z>_<size>: {why}"));
+    let bad = |why: &str| {
+        DataError::format(
+            path,
+            format!("file name is not <class code>_<RA><Dec>_<z>_<size>: {why}"),
+        )
+    };
     if parts.len() != 4 {
         return Err(bad("expected four '_'-separated fields"));
     }
-    let code: Vec<u32> = parts[0].chars().map(|c| c.to_digit(10)).collect::<Option<_>>().ok_or_else(|| bad("class code is not digits"))?;
+    let code: Vec<u32> = parts[0]
+        .chars()
+        .map(|c| c.to_digit(10))
+        .collect::<Option<_>>()
+        .ok_or_else(|| bad("class code is not digits"))?;
     if code.len() != 3 {
         return Err(bad("class code must have three digits"));
     }
     let class = match code[0] {
         1 => Class::FRI,
         2 => Class::FRII,
-        3 => return Err(DataError::format(path, "class code 3 is a hybrid source: neither FRI nor FRII")),
+        3 => {
+            return Err(DataError::format(
+                path,
+                "class code 3 is a hybrid source: neither FRI nor FRII",
+            ));
+        }
         d => return Err(bad(&format!("unknown class digit {d}"))),
     };
     let confidence = match code[1] {
@@ -83,7 +124,9 @@ pub fn parse_name(path: &Path) -> Result<(Class, BTreeMap<String, String>), Data
         d => return Err(bad(&format!("unknown morphology digit {d}"))),
     };
     let (radec, z, size) = (parts[1], parts[2], parts[3]);
-    let split = radec.find(['+', '-']).ok_or_else(|| bad("no sign between RA and Dec"))?;
+    let split = radec
+        .find(['+', '-'])
+        .ok_or_else(|| bad("no sign between RA and Dec"))?;
     let mut meta = BTreeMap::new();
     meta.insert("code".into(), parts[0].into());
     meta.insert("confidence".into(), confidence.into());
@@ -100,17 +143,29 @@ pub fn prepare_file(path: &Path, crop: usize) -> Result<Sample, DataError> {
     let (label, mut meta) = parse_name(path)?;
     let f = fits::read(path)?;
     if f.width != f.height {
-        return Err(DataError::format(path, format!("image is {}x{}, expected square", f.width, f.height)));
+        return Err(DataError::format(
+            path,
+            format!("image is {}x{}, expected square", f.width, f.height),
+        ));
     }
     if f.width < crop {
-        return Err(DataError::format(path, format!("image is {}x{}, smaller than the {crop}x{crop} crop", f.width, f.height)));
+        return Err(DataError::format(
+            path,
+            format!(
+                "image is {}x{}, smaller than the {crop}x{crop} crop",
+                f.width, f.height
+            ),
+        ));
     }
     let image = mirabest_recipe(&fits::flip_rows(&f), f.width, crop, path)?;
     meta.insert("source".into(), path.display().to_string());
     Ok(Sample {
         image,
         label,
-        name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        name: path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         meta,
     })
 }
@@ -121,12 +176,18 @@ pub fn prepare_dir(dir: &Path, crop: usize) -> Result<(Vec<Sample>, Vec<String>)
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| DataError::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("fits")))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("fits"))
+        })
         .collect();
     files.sort();
     let (mut out, mut skipped) = (vec![], vec![]);
     for f in files {
-        let stem = f.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = f
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if stem.starts_with('3') {
             skipped.push(format!("{stem}: hybrid (class code 3)"));
             continue;

@@ -49,13 +49,16 @@ impl Canvas {
         for y in (y0 - r).max(0)..=(y0 + r).min(self.n as isize - 1) {
             for x in (x0 - r).max(0)..=(x0 + r).min(self.n as isize - 1) {
                 let d2 = (y as f64 - cy).powi(2) + (x as f64 - cx).powi(2);
-                self.px[y as usize * self.n + x as usize] += amp * (-d2 / (2.0 * sigma * sigma)).exp();
+                self.px[y as usize * self.n + x as usize] +=
+                    amp * (-d2 / (2.0 * sigma * sigma)).exp();
             }
         }
     }
     fn convolve(&mut self, sigma: f64) {
         let r = (4.0 * sigma).ceil() as isize;
-        let k: Vec<f64> = (-r..=r).map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp()).collect();
+        let k: Vec<f64> = (-r..=r)
+            .map(|i| (-(i * i) as f64 / (2.0 * sigma * sigma)).exp())
+            .collect();
         let s: f64 = k.iter().sum();
         let n = self.n as isize;
         for pass in 0..2 {
@@ -97,9 +100,15 @@ impl Synthetic {
     /// The noiseless, unconvolved sky model of one source.
     fn sky(&self, class: Class, rng: &mut ChaCha8Rng) -> Canvas {
         let n = self.size;
-        let mut c = Canvas { n, px: vec![0.0; n * n] };
+        let mut c = Canvas {
+            n,
+            px: vec![0.0; n * n],
+        };
         let ctr = (n as f64 - 1.0) / 2.0;
-        let (cy, cx) = (ctr + rng.random_range(-2.0..2.0), ctr + rng.random_range(-2.0..2.0));
+        let (cy, cx) = (
+            ctr + rng.random_range(-2.0..2.0),
+            ctr + rng.random_range(-2.0..2.0),
+        );
         let pa = rng.random_range(0.0..PI);
         let extent = rng.random_range(15.0..(0.4 * n as f64));
         let asym = rng.random_range(0.7..1.0);
@@ -109,17 +118,27 @@ impl Synthetic {
         };
         // Both arms bend the same way (a tail swept back by the host's motion).
         let bend = rng.random_range(-bend_max..bend_max);
-        let lengths = if rng.random_bool(0.5) { [extent, extent * asym] } else { [extent * asym, extent] };
+        let lengths = if rng.random_bool(0.5) {
+            [extent, extent * asym]
+        } else {
+            [extent * asym, extent]
+        };
         match class {
             Class::FRI => {
-                c.gauss(cy, cx, 1.0, 1.0);
-                let jet = rng.random_range(0.3..0.6);
-                let fade = rng.random_range(2.5..4.0);
+                c.gauss(cy, cx, 1.0, 1.2);
+                // Jets as chains of overlapping Gaussians whose amplitudes are scaled by
+                // spacing / (σ √2π), so the surface brightness along the jet is about
+                // `jet · e^(-fade t)` whatever the sampling.
+                let jet = rng.random_range(0.25..0.5);
+                let fade = rng.random_range(2.0..3.5);
                 for (side, &len) in lengths.iter().enumerate() {
                     let a = pa + side as f64 * PI;
                     let b = if side == 0 { bend } else { -bend };
+                    let ds = len / steps as f64;
                     for (y, x, t) in arm(cy, cx, a, len, b, steps) {
-                        c.gauss(y, x, jet * (-fade * t).exp(), 1.0 + 3.5 * t);
+                        let sigma = 1.2 + 3.0 * t;
+                        let norm = ds / (sigma * (2.0 * PI).sqrt());
+                        c.gauss(y, x, jet * (-fade * t).exp() * norm * sigma, sigma);
                     }
                 }
             }
@@ -129,13 +148,15 @@ impl Synthetic {
                     let a = pa + side as f64 * PI;
                     let b = if side == 0 { bend } else { -bend };
                     let pts = arm(cy, cx, a, len, b, steps);
+                    let ds = len / steps as f64;
                     for &(y, x, t) in &pts {
-                        if t < 0.6 {
-                            c.gauss(y, x, 0.02, 1.0);
+                        let (amp, sigma) = if t < 0.6 {
+                            (0.03, 1.0)
                         } else {
                             let u = (t - 0.6) / 0.4;
-                            c.gauss(y, x, 0.08 + 0.25 * u, 2.5 + 1.5 * (1.0 - u));
-                        }
+                            (0.1 + 0.3 * u, 2.5 + 1.5 * (1.0 - u))
+                        };
+                        c.gauss(y, x, amp * ds / (2.0 * PI).sqrt(), sigma);
                     }
                     let &(hy, hx, _) = pts.last().expect("an arm has points");
                     c.gauss(hy, hx, rng.random_range(0.8..1.2), 1.0);
@@ -152,9 +173,15 @@ impl Synthetic {
         c.convolve(self.beam_fwhm / (8.0 * 2f64.ln()).sqrt());
         let peak = c.px.iter().cloned().fold(0.0, f64::max);
         let noise = Normal::new(0.0, self.noise * peak).expect("positive noise");
-        let noisy: Vec<f32> = c.px.iter().map(|v| (v + noise.sample(&mut rng)) as f32).collect();
+        let noisy: Vec<f32> =
+            c.px.iter()
+                .map(|v| (v + noise.sample(&mut rng)) as f32)
+                .collect();
         let thr = 3.0 * sigma_clipped_rms(&noisy, 3.0) as f32;
-        let clipped: Vec<f32> = noisy.iter().map(|&v| if v <= thr { 0.0 } else { v }).collect();
+        let clipped: Vec<f32> = noisy
+            .iter()
+            .map(|&v| if v <= thr { 0.0 } else { v })
+            .collect();
         let hi = clipped.iter().cloned().fold(0.0, f32::max);
         let pixels = clipped
             .iter()

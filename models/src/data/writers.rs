@@ -11,7 +11,8 @@ fn atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
 }
 
 fn png_bytes(w: u32, h: u32, px: Vec<u8>, path: &Path) -> Result<Vec<u8>, DataError> {
-    let img = image::GrayImage::from_raw(w, h, px).ok_or_else(|| DataError::format(path, "pixel buffer size mismatch"))?;
+    let img = image::GrayImage::from_raw(w, h, px)
+        .ok_or_else(|| DataError::format(path, "pixel buffer size mismatch"))?;
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png)
         .map_err(|e| DataError::format(path, e.to_string()))?;
@@ -37,7 +38,10 @@ pub fn write_grid(path: &Path, images: &[Image], cols: usize) -> Result<(), Data
     let mut px = vec![96u8; w * h];
     for (k, img) in images.iter().enumerate() {
         if img.size != n {
-            return Err(DataError::format(path, format!("grid image {k} is {0}x{0}, not {n}x{n}", img.size)));
+            return Err(DataError::format(
+                path,
+                format!("grid image {k} is {0}x{0}, not {n}x{n}", img.size),
+            ));
         }
         let (r, c) = (k / cols, k % cols);
         let bytes = img.to_u8();
@@ -65,7 +69,10 @@ fn csv_field(s: &str) -> String {
 /// A CSV with one row per sample: file, split, label (0/1), class, name and every metadata key
 /// that any sample has.
 pub fn write_labels_csv(path: &Path, rows: &[(String, String, &Sample)]) -> Result<(), DataError> {
-    let mut keys: Vec<String> = rows.iter().flat_map(|(_, _, s)| s.meta.keys().cloned()).collect();
+    let mut keys: Vec<String> = rows
+        .iter()
+        .flat_map(|(_, _, s)| s.meta.keys().cloned())
+        .collect();
     keys.sort();
     keys.dedup();
     let mut out = String::from("file,split,label,class,name");
@@ -75,8 +82,17 @@ pub fn write_labels_csv(path: &Path, rows: &[(String, String, &Sample)]) -> Resu
     }
     out.push('\n');
     for (file, split, s) in rows {
-        let mut line = vec![csv_field(file), csv_field(split), s.label.label().to_string(), s.label.name().into(), csv_field(&s.name)];
-        line.extend(keys.iter().map(|k| csv_field(s.meta.get(k).map(String::as_str).unwrap_or(""))));
+        let mut line = vec![
+            csv_field(file),
+            csv_field(split),
+            s.label.label().to_string(),
+            s.label.name().into(),
+            csv_field(&s.name),
+        ];
+        line.extend(
+            keys.iter()
+                .map(|k| csv_field(s.meta.get(k).map(String::as_str).unwrap_or(""))),
+        );
         out.push_str(&line.join(","));
         out.push('\n');
     }

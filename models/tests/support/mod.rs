@@ -12,7 +12,10 @@ pub fn shared_data() -> Option<PathBuf> {
         return Some(p);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("CI is set but {} is missing: tests that need the real data must not skip", p.display());
+        panic!(
+            "CI is set but {} is missing: tests that need the real data must not skip",
+            p.display()
+        );
     }
     eprintln!("skipping: {} not found", p.display());
     None
