@@ -252,3 +252,23 @@ fn every_bad_input_is_a_clear_error_naming_the_file() {
         );
     }
 }
+
+#[test]
+fn mirabest_style_batches_with_2d_arrays_load() {
+    let dir = common::tmp("mirabest");
+    let arrays: Vec<_> = (0..88)
+        .map(|i| (vec![150, 150], vec![(i % 3) as u8 * 100; 22500]))
+        .collect();
+    let labels: Vec<i64> = (0..88).map(|i| (i % 2) as i64).collect();
+    std::fs::write(dir.join("data_batch_1"), batch_pickle(&labels, &arrays)).unwrap();
+    std::fs::write(
+        dir.join("test_batch"),
+        batch_pickle(&labels[..10], &arrays[..10]),
+    )
+    .unwrap();
+    let ds = frdeep::load_dir(&dir).unwrap();
+    assert_eq!((ds.train.len(), ds.test.len()), (88, 10));
+    assert_eq!(ds.train[1].image.size, 150);
+    assert_eq!(ds.train[1].image.to_u8()[0], 100);
+    assert_eq!(ds.train[1].label, lobes_models::data::Class::FRII);
+}
