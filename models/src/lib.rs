@@ -2,5 +2,12 @@
 //! model/guide pairs in `lobes-ppl`.
 
 pub mod data;
+pub mod error;
+pub mod generate;
+pub mod plot;
+pub mod train;
+pub mod vae;
+
+pub use error::ModelError;
 
 pub use lobes_ppl as ppl;

@@ -29,6 +29,23 @@ impl ModuleMapper for Registrar {
         } else {
             format!("{}.{}", self.prefix, self.path.join("."))
         };
+        // A parameter already in the store is read without touching the template's value:
+        // burn initialises parameters lazily, and forcing that here would draw from burn's
+        // random generator on every step (and differently after a resume).
+        if crate::params::with_active_store(|s| s.contains(&name)) {
+            return match crate::primitives::get_param::<DTensor>(&name).and_then(|v| {
+                v.to_tensor::<D>().map_err(|source| PplError::SiteShape {
+                    site: name.clone(),
+                    source,
+                })
+            }) {
+                Ok(v) => Param::initialized(p.id, v),
+                Err(e) => {
+                    self.error = Some(e);
+                    p
+                }
+            };
+        }
         let error = &mut self.error;
         p.map(|t| {
             match DTensor::try_from_tensor(t.clone())

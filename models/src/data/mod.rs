@@ -163,3 +163,42 @@ impl DataSet {
         }
     }
 }
+
+/// Loads a data spec: `synthetic[:N]` (N sources per class for training, N/10 for testing,
+/// default 300), `frdeep:DIR` (also `frdeep-f:`, `frdeep-n:`, `mirabest:`), `png:DIR`, or a bare
+/// folder (pickle batches or PNGs, detected).
+pub fn load_spec(spec: &str) -> Result<DataSet, DataError> {
+    let (kind, path) = spec.split_once(':').unwrap_or((spec, ""));
+    match kind {
+        "synthetic" => {
+            let n = if path.is_empty() {
+                300
+            } else {
+                path.parse().map_err(|_| {
+                    DataError::format(
+                        Path::new(spec),
+                        "synthetic:N needs a number of sources per class",
+                    )
+                })?
+            };
+            Ok(synthetic::Synthetic::default().dataset(n, (n / 10).max(1), 0))
+        }
+        "frdeep" | "frdeep-f" | "frdeep-n" | "mirabest" => frdeep::load_dir(Path::new(path)),
+        "png" => png::load_dir(Path::new(path)),
+        _ if path.is_empty() => {
+            let p = Path::new(spec);
+            if p.join("data_batch_1").exists()
+                || p.join("FIRST_PNG_dataset").exists()
+                || p.join("NVSS_PNG_dataset").exists()
+            {
+                frdeep::load_dir(p)
+            } else {
+                png::load_dir(p)
+            }
+        }
+        other => Err(DataError::format(
+            Path::new(spec),
+            format!("unknown data kind '{other}' (synthetic, frdeep, mirabest, png)"),
+        )),
+    }
+}

@@ -162,6 +162,16 @@ where
     /// safetensors file, atomically. Parameters are stored under their own names
     /// (unconstrained), optimiser tensors under `optim/...`.
     pub fn save_checkpoint(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.save_checkpoint_with(path, &HashMap::new())
+    }
+
+    /// [`Svi::save_checkpoint`] with extra string metadata (a run's configuration, say), which
+    /// [`crate::io::load_tensors`] returns and [`Svi::load_checkpoint`] ignores.
+    pub fn save_checkpoint_with(
+        &self,
+        path: impl AsRef<Path>,
+        extra: &HashMap<String, String>,
+    ) -> Result<()> {
         let mut tensors = self.store.to_named();
         let state = self.optim.state();
         tensors.extend(
@@ -170,7 +180,8 @@ where
                 .iter()
                 .map(|(k, v)| (format!("optim/{k}"), v.clone())),
         );
-        let mut meta = self.store.constraint_metadata();
+        let mut meta = extra.clone();
+        meta.extend(self.store.constraint_metadata());
         meta.insert("format".into(), FORMAT.into());
         meta.insert("step".into(), self.steps.to_string());
         meta.insert("optimizer".into(), self.optim.name().into());

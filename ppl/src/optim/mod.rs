@@ -100,3 +100,27 @@ impl Slots {
         ))
     }
 }
+
+impl Optimizer for Box<dyn Optimizer> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn begin_step(&mut self) {
+        (**self).begin_step()
+    }
+    fn update(&mut self, name: &str, param: &DTensor, grad: &DTensor) -> DTensor {
+        (**self).update(name, param, grad)
+    }
+    fn lr(&self) -> f64 {
+        (**self).lr()
+    }
+    fn set_lr(&mut self, lr: f64) {
+        (**self).set_lr(lr)
+    }
+    fn state(&self) -> OptimState {
+        (**self).state()
+    }
+    fn load_state(&mut self, state: OptimState) -> Result<()> {
+        (**self).load_state(state)
+    }
+}

@@ -1,0 +1,18 @@
+//! Errors of the models crate.
+
+use crate::data::DataError;
+use lobes_ppl::PplError;
+
+/// Anything that can go wrong training or using a model.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// Reading or writing data.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// Inside the PPL (a site, a checkpoint).
+    #[error(transparent)]
+    Ppl(#[from] PplError),
+    /// Options that cannot work together.
+    #[error("{0}")]
+    Config(String),
+}

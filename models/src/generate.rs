@@ -1,0 +1,157 @@
+//! Generation from a trained VAE/CVAE: prior or uniform latents, per-class for the CVAE,
+//! reconstructions, all in evaluation mode (dropout off).
+
+use crate::data::{Class, Image, Sample};
+use crate::error::ModelError;
+use crate::train::{Kind, batch_of, parse_run_metadata};
+use crate::vae::{Vae, VaeConfig};
+use burn::prelude::*;
+use lobes_ppl::{ParamStore, module, no_grad, with_param_store};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+/// Where latent points come from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Sampling {
+    /// The prior, N(0, I).
+    Prior,
+    /// Uniform on `[lo, hi]` in every dimension (the paper's uniform(-4, 4)).
+    Uniform(f64, f64),
+}
+
+impl Sampling {
+    /// Parses `prior` or `uniform:LO,HI`.
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "prior" {
+            return Some(Sampling::Prior);
+        }
+        let (lo, hi) = s.strip_prefix("uniform:")?.split_once(',')?;
+        let (lo, hi): (f64, f64) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+        (lo < hi).then_some(Sampling::Uniform(lo, hi))
+    }
+}
+
+/// A trained network with its parameter store.
+pub struct Generator {
+    /// VAE or CVAE.
+    pub kind: Kind,
+    /// Network sizes.
+    pub net: VaeConfig,
+    store: ParamStore,
+    template: Vae,
+    device: Device,
+}
+
+impl Generator {
+    /// From a store of trained parameters.
+    pub fn from_store(kind: Kind, net: VaeConfig, store: ParamStore) -> Self {
+        let device = Device::flex();
+        Generator {
+            kind,
+            template: net.init(&device),
+            net,
+            store,
+            device,
+        }
+    }
+
+    /// From a checkpoint written by `lobes train`.
+    pub fn load(checkpoint: &Path) -> Result<Self, ModelError> {
+        let device = Device::flex();
+        let (_, meta) = lobes_ppl::io::load_tensors(checkpoint, &device)?;
+        let (kind, net, _) = parse_run_metadata(&meta, checkpoint)?;
+        let store = ParamStore::load(checkpoint, &device)?;
+        Ok(Self::from_store(kind, net, store))
+    }
+
+    fn side(&self) -> usize {
+        (self.net.pixels as f64).sqrt().round() as usize
+    }
+
+    /// Decodes `n` latent points (`z` holds `n * latent` values) into images; the CVAE needs
+    /// a class for each.
+    pub fn decode(&mut self, z: &[f32], classes: &[Class]) -> Result<Vec<Image>, ModelError> {
+        let d = self.net.latent;
+        let n = z.len() / d;
+        let mut input = Tensor::<1>::from_floats(z, &self.device).reshape([n, d]);
+        if self.kind == Kind::Cvae {
+            if classes.len() != n {
+                return Err(ModelError::Config(format!(
+                    "the CVAE needs a class for each of the {n} latent points"
+                )));
+            }
+            let y: Vec<f32> = classes
+                .iter()
+                .flat_map(|c| {
+                    if *c == Class::FRI {
+                        [1.0, 0.0]
+                    } else {
+                        [0.0, 1.0]
+                    }
+                })
+                .collect();
+            input = Tensor::cat(
+                vec![
+                    input,
+                    Tensor::<1>::from_floats(y.as_slice(), &self.device).reshape([n, 2]),
+                ],
+                1,
+            );
+        }
+        let dec = &self.template.decoder;
+        let probs = with_param_store(&mut self.store, || no_grad(|| module("decoder", dec)))?
+            .forward(input);
+        let px: Vec<f32> = probs
+            .try_into_vec_as::<f32>()
+            .map_err(|e| ModelError::Config(e.to_string()))?;
+        Ok(crate::train::images_of(&px, self.side()))
+    }
+
+    /// Latent points drawn as `sampling` says.
+    pub fn latents(&self, n: usize, sampling: Sampling, seed: u64) -> Vec<f32> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n * self.net.latent)
+            .map(|_| match sampling {
+                Sampling::Prior => rng.sample::<f32, _>(rand_distr::StandardNormal),
+                Sampling::Uniform(lo, hi) => rng.random_range(lo..hi) as f32,
+            })
+            .collect()
+    }
+
+    /// `n` new images. For the CVAE, of `class`, or alternating FRI/FRII when `None`.
+    pub fn generate(
+        &mut self,
+        n: usize,
+        class: Option<Class>,
+        sampling: Sampling,
+        seed: u64,
+    ) -> Result<Vec<Image>, ModelError> {
+        let z = self.latents(n, sampling, seed);
+        let classes: Vec<Class> = (0..n).map(|i| class.unwrap_or(Class::ALL[i % 2])).collect();
+        self.decode(&z, &classes)
+    }
+
+    /// The guide's mean latent of each sample.
+    pub fn encode(&mut self, samples: &[Sample]) -> Result<Vec<f32>, ModelError> {
+        let refs: Vec<&Sample> = samples.iter().collect();
+        let b = batch_of(&refs, self.side(), &self.device);
+        let x = if self.kind == Kind::Cvae {
+            Tensor::cat(vec![b.x, b.y], 1)
+        } else {
+            b.x
+        };
+        let enc = &self.template.encoder;
+        let (loc, _) =
+            with_param_store(&mut self.store, || no_grad(|| module("encoder", enc)))?.forward(x);
+        loc.try_into_vec_as::<f32>()
+            .map_err(|e| ModelError::Config(e.to_string()))
+    }
+
+    /// Reconstructions of `samples` (decoded from their mean latents, with their own classes).
+    pub fn reconstruct(&mut self, samples: &[Sample]) -> Result<Vec<Image>, ModelError> {
+        let z = self.encode(samples)?;
+        let classes: Vec<Class> = samples.iter().map(|s| s.label).collect();
+        self.decode(&z, &classes)
+    }
+}

@@ -1,0 +1,423 @@
+//! Training the VAE/CVAE with SVI: rotation-augmented epochs, per-image test loss (-ELBO) in
+//! evaluation mode, `metrics.csv`, checkpoints that resume exactly, a sample grid.
+
+use crate::data::augment::{Augmented, Interp};
+use crate::data::{self, Class, DataSet, Image, Sample, writers};
+use crate::error::ModelError;
+use crate::vae::{Batch, Vae, VaeConfig, cvae_guide, cvae_model, vae_guide, vae_model};
+use burn::prelude::*;
+use lobes_ppl::optim::{Adagrad, Adam, Optimizer};
+use lobes_ppl::prelude::{Svi, TraceElbo};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Which model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The VAE.
+    Vae,
+    /// The conditional VAE.
+    Cvae,
+}
+
+impl Kind {
+    /// `vae` or `cvae`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Vae => "vae",
+            Kind::Cvae => "cvae",
+        }
+    }
+    /// Parses [`Kind::name`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "vae" => Some(Kind::Vae),
+            "cvae" => Some(Kind::Cvae),
+            _ => None,
+        }
+    }
+}
+
+/// Everything `lobes train` takes.
+#[derive(Clone, Debug)]
+pub struct TrainOptions {
+    /// VAE or CVAE.
+    pub kind: Kind,
+    /// Network sizes (its `classes` is set from `kind`).
+    pub net: VaeConfig,
+    /// Data spec (see [`data::load_spec`]).
+    pub data: String,
+    /// Epochs to reach (a resumed run continues up to this number).
+    pub epochs: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// `adam` or `adagrad`.
+    pub optim: String,
+    /// Images per step.
+    pub batch: usize,
+    /// Rotation step in degrees (0: no augmentation).
+    pub augment_step: f64,
+    /// Evaluate the test loss every this many epochs.
+    pub eval_every: usize,
+    /// Checkpoint every this many epochs (and at the end).
+    pub checkpoint_every: usize,
+    /// Seed of everything random.
+    pub seed: u64,
+    /// Run folder.
+    pub out: PathBuf,
+    /// Continue from `out/checkpoint.safetensors`.
+    pub resume: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// One row of `metrics.csv`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochMetrics {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Mean training loss per image (-ELBO), dropout on; `None` for epoch 0, the untrained
+    /// network's evaluation.
+    pub train_loss: Option<f64>,
+    /// Test loss per image (-ELBO), evaluation mode; `None` when not evaluated.
+    pub test_loss: Option<f64>,
+    /// Wall time of the epoch's training steps.
+    pub seconds: f64,
+    /// Training images per second.
+    pub images_per_s: f64,
+}
+
+/// The flattened central 100x100 (`crop`) of each sample and one-hot labels, as a batch.
+pub fn batch_of(samples: &[&Sample], crop: usize, device: &Device) -> Batch {
+    let mut px = Vec::with_capacity(samples.len() * crop * crop);
+    let mut y = Vec::with_capacity(samples.len() * 2);
+    for s in samples {
+        px.extend_from_slice(&s.image.centre_crop(crop).pixels);
+        y.extend(one_hot(s.label));
+    }
+    make_batch(px, y, samples.len(), crop * crop, device)
+}
+
+fn one_hot(c: Class) -> [f32; 2] {
+    match c {
+        Class::FRI => [1.0, 0.0],
+        Class::FRII => [0.0, 1.0],
+    }
+}
+
+fn make_batch(px: Vec<f32>, y: Vec<f32>, n: usize, pixels: usize, device: &Device) -> Batch {
+    Batch {
+        x: Tensor::<1>::from_floats(px.as_slice(), device).reshape([n, pixels]),
+        y: Tensor::<1>::from_floats(y.as_slice(), device).reshape([n, 2]),
+    }
+}
+
+/// The model and guide functions of a kind.
+pub fn model_guide(
+    kind: Kind,
+) -> (
+    fn(&Vae, &Batch) -> lobes_ppl::Result<()>,
+    fn(&Vae, &Batch) -> lobes_ppl::Result<()>,
+) {
+    match kind {
+        Kind::Vae => (vae_model, vae_guide),
+        Kind::Cvae => (cvae_model, cvae_guide),
+    }
+}
+
+/// A run's configuration as checkpoint metadata.
+pub fn run_metadata(
+    kind: Kind,
+    net: &VaeConfig,
+    epoch: usize,
+    extra: &[(&str, String)],
+) -> HashMap<String, String> {
+    let mut m = HashMap::new();
+    m.insert("lobes.model".into(), kind.name().into());
+    m.insert("lobes.pixels".into(), net.pixels.to_string());
+    m.insert("lobes.latent".into(), net.latent.to_string());
+    m.insert(
+        "lobes.hidden".into(),
+        net.hidden
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    m.insert("lobes.dropout".into(), net.dropout.to_string());
+    m.insert("lobes.slope".into(), net.slope.to_string());
+    m.insert("lobes.epoch".into(), epoch.to_string());
+    for (k, v) in extra {
+        m.insert(format!("lobes.{k}"), v.clone());
+    }
+    m
+}
+
+/// Reads a run's kind, network and epoch back from checkpoint metadata.
+pub fn parse_run_metadata(
+    meta: &HashMap<String, String>,
+    path: &Path,
+) -> Result<(Kind, VaeConfig, usize), ModelError> {
+    let bad = |k: &str| {
+        ModelError::Config(format!(
+            "{}: checkpoint lacks a valid '{k}'",
+            path.display()
+        ))
+    };
+    let get = |k: &str| meta.get(&format!("lobes.{k}")).ok_or_else(|| bad(k));
+    let kind = Kind::parse(get("model")?).ok_or_else(|| bad("model"))?;
+    let num = |k: &str| get(k)?.parse::<f64>().map_err(|_| bad(k));
+    let hidden = get("hidden")?
+        .split(',')
+        .map(|v| v.parse().map_err(|_| bad("hidden")))
+        .collect::<Result<Vec<usize>, _>>()?;
+    let net = VaeConfig {
+        pixels: num("pixels")? as usize,
+        latent: num("latent")? as usize,
+        hidden,
+        dropout: num("dropout")?,
+        slope: num("slope")?,
+        classes: if kind == Kind::Cvae { 2 } else { 0 },
+    };
+    Ok((kind, net, num("epoch")? as usize))
+}
+
+fn optimizer(name: &str, lr: f64) -> Result<Box<dyn Optimizer>, ModelError> {
+    match name {
+        "adam" => Ok(Box::new(Adam::new(lr))),
+        "adagrad" => Ok(Box::new(Adagrad::new(lr))),
+        o => Err(ModelError::Config(format!(
+            "unknown optimiser '{o}' (adam, adagrad)"
+        ))),
+    }
+}
+
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        .wrapping_add(epoch as u64)
+}
+
+fn write_metrics(path: &Path, rows: &[EpochMetrics]) -> Result<(), ModelError> {
+    let mut s = String::from("epoch,train_loss,test_loss,seconds,images_per_s\n");
+    for r in rows {
+        let opt = |v: Option<f64>| v.map(|t| format!("{t:.4}")).unwrap_or_default();
+        s.push_str(&format!(
+            "{},{},{},{:.2},{:.1}\n",
+            r.epoch,
+            opt(r.train_loss),
+            opt(r.test_loss),
+            r.seconds,
+            r.images_per_s
+        ));
+    }
+    lobes_ppl::io::write_atomic(path, s.as_bytes())?;
+    Ok(())
+}
+
+fn read_metrics(path: &Path, upto: usize) -> Vec<EpochMetrics> {
+    let Ok(s) = std::fs::read_to_string(path) else {
+        return vec![];
+    };
+    s.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some(EpochMetrics {
+                epoch: f.first()?.parse().ok()?,
+                train_loss: f.get(1)?.parse().ok(),
+                test_loss: f.get(2)?.parse().ok(),
+                seconds: f.get(3)?.parse().ok()?,
+                images_per_s: f.get(4)?.parse().ok()?,
+            })
+        })
+        .filter(|m| m.epoch <= upto)
+        .collect()
+}
+
+/// Per-image test loss over `samples` in evaluation mode.
+pub fn test_loss<M, G, O, L>(
+    svi: &mut Svi<Batch, M, G, O, L>,
+    samples: &[Sample],
+    batch: usize,
+    crop: usize,
+    device: &Device,
+) -> Result<f64, ModelError>
+where
+    M: Fn(&Batch) -> lobes_ppl::Result<()>,
+    G: Fn(&Batch) -> lobes_ppl::Result<()>,
+    O: Optimizer,
+    L: lobes_ppl::infer::Elbo,
+{
+    let mut total = 0.0;
+    for chunk in samples.chunks(batch.max(1)) {
+        let refs: Vec<&Sample> = chunk.iter().collect();
+        total += svi.evaluate_loss(&batch_of(&refs, crop, device))?;
+    }
+    Ok(total / samples.len().max(1) as f64)
+}
+
+/// Trains as `opts` says; returns every epoch's metrics (those before a resume included).
+pub fn train(opts: &TrainOptions) -> Result<Vec<EpochMetrics>, ModelError> {
+    let ds: DataSet = data::load_spec(&opts.data)?;
+    train_on(opts, &ds)
+}
+
+/// [`train`] on an already loaded data set.
+pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, ModelError> {
+    let mut net = opts.net.clone();
+    net.classes = if opts.kind == Kind::Cvae { 2 } else { 0 };
+    let crop = (net.pixels as f64).sqrt().round() as usize;
+    if crop * crop != net.pixels {
+        return Err(ModelError::Config(format!(
+            "{} pixels is not a square image",
+            net.pixels
+        )));
+    }
+    if let Some(s) = ds.train.iter().find(|s| s.image.size < crop) {
+        return Err(ModelError::Config(format!(
+            "image '{}' is {1}x{1}, smaller than the {crop}x{crop} input",
+            s.name, s.image.size
+        )));
+    }
+    if ds.train.is_empty() {
+        return Err(ModelError::Config(format!(
+            "data set '{}' has no training images",
+            ds.name
+        )));
+    }
+    std::fs::create_dir_all(opts.out.join("checkpoints"))
+        .map_err(|e| data::DataError::io(&opts.out, e))?;
+    let device = Device::flex().autodiff();
+    let plain = Device::flex();
+    // burn's CPU generator is seeded through the plain device (seeding the autodiff wrapper
+    // does not reach it); initialisation and dropout both draw from it.
+    plain.seed(opts.seed);
+    let template = net.init(&device);
+    let (mf, gf) = model_guide(opts.kind);
+    let model = |b: &Batch| mf(&template, b);
+    let guide = |b: &Batch| gf(&template, b);
+    let mut svi = Svi::new(
+        model,
+        guide,
+        optimizer(&opts.optim, opts.lr)?,
+        TraceElbo::default(),
+    )
+    .with_seed(opts.seed, Some(device.clone()));
+
+    let latest = opts.out.join("checkpoint.safetensors");
+    let mut start = 0;
+    let mut rows = vec![];
+    if opts.resume {
+        let (_, meta) = lobes_ppl::io::load_tensors(&latest, &plain)?;
+        let (kind, saved, epoch) = parse_run_metadata(&meta, &latest)?;
+        if kind != opts.kind || saved != net {
+            return Err(ModelError::Config(format!(
+                "{}: checkpoint is a {} {:?}, the options ask for a {} {:?}",
+                latest.display(),
+                kind.name(),
+                saved,
+                opts.kind.name(),
+                net
+            )));
+        }
+        svi.load_checkpoint(&latest, &plain)?;
+        start = epoch;
+        rows = read_metrics(&opts.out.join("metrics.csv"), epoch);
+    }
+
+    if start == 0 && opts.eval_every > 0 && !ds.test.is_empty() {
+        let t = test_loss(&mut svi, &ds.test, opts.batch, crop, &plain)?;
+        rows.push(EpochMetrics {
+            epoch: 0,
+            train_loss: None,
+            test_loss: Some(t),
+            seconds: 0.0,
+            images_per_s: 0.0,
+        });
+    }
+    let extra = [
+        ("data", opts.data.clone()),
+        ("seed", opts.seed.to_string()),
+        ("lr", opts.lr.to_string()),
+        ("optim", opts.optim.clone()),
+        ("batch", opts.batch.to_string()),
+        ("augment_step", opts.augment_step.to_string()),
+    ];
+    for epoch in start + 1..=opts.epochs {
+        let mut aug = Augmented::new(
+            &ds.train,
+            opts.augment_step,
+            crop,
+            Interp::Bilinear,
+            epoch_seed(opts.seed, epoch),
+        );
+        let bar = if opts.progress {
+            indicatif::ProgressBar::new(aug.len() as u64)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(format!("{epoch}/{}", opts.epochs));
+        let t0 = Instant::now();
+        let (mut sum, mut n) = (0.0, 0usize);
+        for b in aug.epoch(opts.batch) {
+            let k = b.labels.len();
+            let y: Vec<f32> = b.labels.iter().flat_map(|&c| one_hot(c)).collect();
+            let batch = make_batch(b.pixels, y, k, net.pixels, &plain);
+            sum += svi.step(&batch)?;
+            n += k;
+            bar.inc(k as u64);
+            let secs = t0.elapsed().as_secs_f64();
+            bar.set_message(format!(
+                "loss {:.1}  {:.0} images/s",
+                sum / n as f64,
+                n as f64 / secs
+            ));
+        }
+        bar.finish_and_clear();
+        let seconds = t0.elapsed().as_secs_f64();
+        let evaluate =
+            opts.eval_every > 0 && (epoch % opts.eval_every == 0 || epoch == opts.epochs);
+        let test = if evaluate && !ds.test.is_empty() {
+            Some(test_loss(&mut svi, &ds.test, opts.batch, crop, &plain)?)
+        } else {
+            None
+        };
+        rows.push(EpochMetrics {
+            epoch,
+            train_loss: Some(sum / n.max(1) as f64),
+            test_loss: test,
+            seconds,
+            images_per_s: n as f64 / seconds,
+        });
+        write_metrics(&opts.out.join("metrics.csv"), &rows)?;
+        if epoch % opts.checkpoint_every.max(1) == 0 || epoch == opts.epochs {
+            let meta = run_metadata(opts.kind, &net, epoch, &extra);
+            svi.save_checkpoint_with(
+                opts.out
+                    .join("checkpoints")
+                    .join(format!("epoch_{epoch:04}.safetensors")),
+                &meta,
+            )?;
+            svi.save_checkpoint_with(&latest, &meta)?;
+        }
+    }
+    crate::plot::loss_png(&opts.out.join("loss.png"), &rows)?;
+    let samples =
+        crate::generate::Generator::from_store(opts.kind, net.clone(), svi.store().clone())
+            .generate(16, None, crate::generate::Sampling::Prior, opts.seed)?;
+    writers::write_grid(&opts.out.join("samples.png"), &samples, 4)?;
+    Ok(rows)
+}
+
+/// Images of a batch as 100x100 stamps.
+pub fn images_of(pixels: &[f32], side: usize) -> Vec<Image> {
+    pixels
+        .chunks(side * side)
+        .map(|c| Image::new(side, c.to_vec()))
+        .collect()
+}

@@ -1,0 +1,235 @@
+//! The VAE and conditional VAE of Bastien et al. (2021), Table 2, as model/guide pairs.
+//!
+//! The model and guide functions below are the public face of the project: they read line for
+//! line like the paper's Pyro code.
+
+use burn::nn::{Dropout, DropoutConfig, LeakyRelu, LeakyReluConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{sigmoid, softplus};
+use lobes_ppl::prelude::*;
+
+/// Network sizes (Table 2 by default; everything is a parameter so tests run tiny nets).
+#[derive(Clone, Debug, PartialEq)]
+pub struct VaeConfig {
+    /// Input pixels (100 x 100).
+    pub pixels: usize,
+    /// Latent dimension d.
+    pub latent: usize,
+    /// Encoder hidden widths, first to last; the decoder uses them in reverse.
+    pub hidden: Vec<usize>,
+    /// Dropout after each hidden layer.
+    pub dropout: f64,
+    /// Leaky-ReLU slope (the paper states 0.001).
+    pub slope: f64,
+    /// Number of classes conditioned on (0: VAE, 2: CVAE).
+    pub classes: usize,
+}
+
+impl VaeConfig {
+    /// The paper's network for latent dimension `latent`: 10000 → 4096 → 2048 → 1024 → 512 →
+    /// 256 → d and back.
+    pub fn paper(latent: usize, conditional: bool) -> Self {
+        VaeConfig {
+            pixels: 10_000,
+            latent,
+            hidden: vec![4096, 2048, 1024, 512, 256],
+            dropout: 0.2,
+            slope: 0.001,
+            classes: if conditional { 2 } else { 0 },
+        }
+    }
+
+    /// Builds the encoder and decoder on `device`.
+    pub fn init(&self, device: &Device) -> Vae {
+        let lin = |i, o| LinearConfig::new(i, o).init(device);
+        let c = self.classes;
+        let h = &self.hidden;
+        let mut enc = vec![];
+        for w in h.windows(2) {
+            enc.push(lin(w[0], w[1]));
+        }
+        let last = *h.last().expect("at least one hidden layer");
+        let mut dec = vec![lin(self.latent + c, last)];
+        for w in h.windows(2).rev() {
+            dec.push(lin(w[1], w[0]));
+        }
+        let vae = Vae {
+            encoder: Encoder {
+                first: lin(self.pixels + c, h[0]),
+                layers: enc,
+                loc: lin(last, self.latent),
+                scale: lin(last, self.latent),
+                dropout: DropoutConfig::new(self.dropout).init(),
+                leaky: LeakyReluConfig::new()
+                    .with_negative_slope(self.slope)
+                    .init(),
+            },
+            decoder: Decoder {
+                layers: dec,
+                out: lin(h[0], self.pixels),
+                dropout: DropoutConfig::new(self.dropout).init(),
+                leaky: LeakyReluConfig::new()
+                    .with_negative_slope(self.slope)
+                    .init(),
+            },
+        };
+        // burn initialises parameters lazily, on first use, from its random generator. Force
+        // it now, so the draws happen here (after the caller seeded the generator) and never in
+        // the middle of training, where they would shift dropout's random stream.
+        struct Touch;
+        impl burn::module::ModuleVisitor for Touch {
+            fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+                let _ = p.val();
+            }
+        }
+        vae.visit(&mut Touch);
+        vae
+    }
+
+    /// Number of parameters.
+    pub fn num_params(&self) -> usize {
+        let c = self.classes;
+        let h = &self.hidden;
+        let lin = |i: usize, o: usize| i * o + o;
+        let last = *h.last().expect("hidden");
+        let mut n = lin(self.pixels + c, h[0]) + 2 * lin(last, self.latent);
+        n += lin(self.latent + c, last) + lin(h[0], self.pixels);
+        for w in h.windows(2) {
+            n += 2 * lin(w[0], w[1]);
+        }
+        n
+    }
+}
+
+/// The encoder: x (and the class, for the CVAE) to the latent's loc and scale.
+#[derive(Module, Debug)]
+pub struct Encoder {
+    first: Linear,
+    layers: Vec<Linear>,
+    loc: Linear,
+    scale: Linear,
+    dropout: Dropout,
+    leaky: LeakyRelu,
+}
+
+impl Encoder {
+    /// `(loc, scale)` of q(z | x), `scale = exp(head)` as in the paper's code.
+    pub fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let mut h = self.dropout.forward(softplus(self.first.forward(x), 1.0));
+        for l in &self.layers {
+            h = self.dropout.forward(self.leaky.forward(l.forward(h)));
+        }
+        (self.loc.forward(h.clone()), self.scale.forward(h).exp())
+    }
+}
+
+/// The decoder: z (and the class) to Bernoulli pixel probabilities.
+#[derive(Module, Debug)]
+pub struct Decoder {
+    layers: Vec<Linear>,
+    out: Linear,
+    dropout: Dropout,
+    leaky: LeakyRelu,
+}
+
+impl Decoder {
+    /// Pixel probabilities in (0, 1).
+    pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
+        let mut h = z;
+        for l in &self.layers {
+            h = self.dropout.forward(self.leaky.forward(l.forward(h)));
+        }
+        sigmoid(self.out.forward(h))
+    }
+}
+
+/// Encoder and decoder together (the templates `module` registers; trained values live in the
+/// parameter store).
+#[derive(Module, Debug)]
+pub struct Vae {
+    /// q(z | x).
+    pub encoder: Encoder,
+    /// p(x | z).
+    pub decoder: Decoder,
+}
+
+/// One batch: flattened images `[B, 10000]` in [0, 1] and one-hot labels `[B, 2]`.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// Images.
+    pub x: Tensor<2>,
+    /// One-hot classes (FRI, FRII).
+    pub y: Tensor<2>,
+}
+
+/// The VAE's model: p(z) p(x | z).
+pub fn vae_model(vae: &Vae, batch: &Batch) -> Result<()> {
+    let decoder = module("decoder", &vae.decoder)?;
+    let [b, _] = batch.x.dims();
+    let d = vae.decoder.latent_dim();
+    let dev = batch.x.device();
+    plate("data", b).run(|_| {
+        // Prior: z ~ Normal(0, I).
+        let z_loc = Tensor::<2>::zeros([b, d], &dev);
+        let z_scale = Tensor::<2>::ones([b, d], &dev);
+        let z: Tensor<2> = sample("latent", Normal::new(z_loc, z_scale)?.to_event(1))?;
+        // Likelihood: each pixel a Bernoulli of its decoded brightness.
+        let loc_img = decoder.forward(z);
+        observe::<DTensor>(
+            "obs",
+            Bernoulli::from_probs(loc_img)?.to_event(1),
+            batch.x.clone(),
+        )?;
+        Ok(())
+    })
+}
+
+/// The VAE's guide: q(z | x).
+pub fn vae_guide(vae: &Vae, batch: &Batch) -> Result<()> {
+    let encoder = module("encoder", &vae.encoder)?;
+    plate("data", batch.x.dims()[0]).run(|_| {
+        let (z_loc, z_scale) = encoder.forward(batch.x.clone());
+        sample::<DTensor>("latent", Normal::new(z_loc, z_scale)?.to_event(1))?;
+        Ok(())
+    })
+}
+
+/// The CVAE's model: p(y) p(z) p(x | z, y), with the class prior π = (1/2, 1/2) observed.
+pub fn cvae_model(vae: &Vae, batch: &Batch) -> Result<()> {
+    let decoder = module("decoder", &vae.decoder)?;
+    let [b, _] = batch.x.dims();
+    let d = vae.decoder.latent_dim() - 2;
+    let dev = batch.x.device();
+    plate("data", b).run(|_| {
+        let pi = Tensor::<2>::full([b, 2], 0.5, &dev);
+        let y: Tensor<2> = observe("y", OneHotCategorical::from_probs(pi)?, batch.y.clone())?;
+        let z_loc = Tensor::<2>::zeros([b, d], &dev);
+        let z_scale = Tensor::<2>::ones([b, d], &dev);
+        let z: Tensor<2> = sample("latent", Normal::new(z_loc, z_scale)?.to_event(1))?;
+        let loc_img = decoder.forward(Tensor::cat(vec![z, y], 1));
+        observe::<DTensor>(
+            "obs",
+            Bernoulli::from_probs(loc_img)?.to_event(1),
+            batch.x.clone(),
+        )?;
+        Ok(())
+    })
+}
+
+/// The CVAE's guide: q(z | x, y).
+pub fn cvae_guide(vae: &Vae, batch: &Batch) -> Result<()> {
+    let encoder = module("encoder", &vae.encoder)?;
+    plate("data", batch.x.dims()[0]).run(|_| {
+        let (z_loc, z_scale) =
+            encoder.forward(Tensor::cat(vec![batch.x.clone(), batch.y.clone()], 1));
+        sample::<DTensor>("latent", Normal::new(z_loc, z_scale)?.to_event(1))?;
+        Ok(())
+    })
+}
+
+impl Decoder {
+    /// Width of the decoder's input (latent dim, plus classes for the CVAE).
+    pub fn latent_dim(&self) -> usize {
+        self.layers[0].weight.dims()[0]
+    }
+}
