@@ -1,10 +1,14 @@
 //! The `lobes` command-line tool. It only wires the library crates together.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use lobes::models::ModelError;
 use lobes::models::data::{
-    self, DataError, DataSet, Sample, fetch, fits::Wcs, frdeep, inspect, png, prepare,
+    self, Class, DataError, Image, Sample, fetch, fits::Wcs, inspect, prepare,
     synthetic::Synthetic, writers,
 };
+use lobes::models::generate::{Generator, Sampling};
+use lobes::models::train::{self, Kind, TrainOptions};
+use lobes::models::vae::VaeConfig;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -21,6 +25,176 @@ enum Command {
     /// Data sets: download, prepare, inspect, synthesise.
     #[command(subcommand)]
     Data(DataCmd),
+    /// Train the VAE or CVAE with SVI.
+    Train(TrainArgs),
+    /// Learning-rate search: train briefly at each rate, report the test losses (paper §5.2).
+    LrSearch {
+        /// Smallest rate.
+        #[arg(long, default_value_t = 0.0005)]
+        from: f64,
+        /// Largest rate.
+        #[arg(long, default_value_t = 0.0015)]
+        to: f64,
+        /// Step between rates.
+        #[arg(long, default_value_t = 0.0001)]
+        step: f64,
+        #[command(flatten)]
+        train: TrainArgs,
+    },
+    /// Generate stamps from a trained model.
+    Generate {
+        /// A checkpoint written by `lobes train`.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Number of stamps.
+        #[arg(long, default_value_t = 16)]
+        n: usize,
+        /// Class, for the CVAE (FRI or FRII); alternating when absent.
+        #[arg(long)]
+        class: Option<String>,
+        /// `prior` or `uniform:LO,HI`.
+        #[arg(long, default_value = "prior")]
+        sampling: String,
+        /// Stamp format.
+        #[arg(long, value_enum, default_value = "png")]
+        format: Format,
+        /// Seed of the latent draws.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output folder: stamps and `grid.png`.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Inputs beside their reconstructions (the paper's Figure 7).
+    Reconstruct {
+        /// A checkpoint written by `lobes train`.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Data spec of the inputs (test split).
+        #[arg(long, default_value = "synthetic")]
+        data: String,
+        /// Number of inputs.
+        #[arg(long, default_value_t = 8)]
+        n: usize,
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Decoded images over a 2-D latent grid, -4..4 in 0.4 steps (the paper's Figure 10).
+    LatentGrid {
+        /// A checkpoint of a d = 2 model.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Class, for the CVAE.
+        #[arg(long, default_value = "FRI")]
+        class: String,
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Reconstructions of fixed inputs at every saved checkpoint of a run (the paper's Figure 8).
+    Evolution {
+        /// A run folder written by `lobes train`.
+        #[arg(long)]
+        run: PathBuf,
+        /// Data spec of the inputs (test split).
+        #[arg(long, default_value = "synthetic")]
+        data: String,
+        /// Number of inputs.
+        #[arg(long, default_value_t = 6)]
+        n: usize,
+        /// Output PNG.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct TrainArgs {
+    /// `vae` or `cvae`.
+    #[arg(long, default_value = "vae")]
+    model: String,
+    /// Latent dimension d.
+    #[arg(long, default_value_t = 32)]
+    latent: usize,
+    /// Hidden widths, encoder order (Table 2: 4096,2048,1024,512,256).
+    #[arg(long, value_delimiter = ',', default_value = "4096,2048,1024,512,256")]
+    hidden: Vec<usize>,
+    /// Dropout after each hidden layer.
+    #[arg(long, default_value_t = 0.2)]
+    dropout: f64,
+    /// Leaky-ReLU slope.
+    #[arg(long, default_value_t = 0.001)]
+    slope: f64,
+    /// Data spec: `synthetic[:N]`, `frdeep-f:DIR`, `png:DIR`, ...
+    #[arg(long, default_value = "synthetic")]
+    data: String,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.001)]
+    lr: f64,
+    /// `adam` or `adagrad`.
+    #[arg(long, default_value = "adam")]
+    optim: String,
+    /// Images per step.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Rotation augmentation step in degrees (0: none).
+    #[arg(long, default_value_t = 1.0)]
+    augment_step: f64,
+    /// Evaluate the test loss every K epochs.
+    #[arg(long, default_value_t = 1)]
+    eval_every: usize,
+    /// Checkpoint every K epochs.
+    #[arg(long, default_value_t = 1)]
+    checkpoint_every: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Run folder.
+    #[arg(long, default_value = "runs/vae")]
+    out: PathBuf,
+    /// Continue the run in `--out` from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+}
+
+impl TrainArgs {
+    fn options(&self) -> Result<TrainOptions, ModelError> {
+        let kind = Kind::parse(&self.model).ok_or_else(|| {
+            ModelError::Config(format!("unknown model '{}' (vae, cvae)", self.model))
+        })?;
+        if self.hidden.is_empty() {
+            return Err(ModelError::Config(
+                "--hidden needs at least one width".into(),
+            ));
+        }
+        Ok(TrainOptions {
+            kind,
+            net: VaeConfig {
+                pixels: 10_000,
+                latent: self.latent,
+                hidden: self.hidden.clone(),
+                dropout: self.dropout,
+                slope: self.slope,
+                classes: 0,
+            },
+            data: self.data.clone(),
+            epochs: self.epochs,
+            lr: self.lr,
+            optim: self.optim.clone(),
+            batch: self.batch,
+            augment_step: self.augment_step,
+            eval_every: self.eval_every,
+            checkpoint_every: self.checkpoint_every,
+            seed: self.seed,
+            out: self.out.clone(),
+            resume: self.resume,
+            progress: true,
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -79,36 +253,6 @@ enum DataCmd {
     },
 }
 
-/// Loads a data spec: `synthetic[:N]`, `frdeep:DIR` / `frdeep-f:DIR` / `frdeep-n:DIR` /
-/// `mirabest:DIR`, `png:DIR`, or a bare folder (pickle batches or PNGs, detected).
-fn load_spec(spec: &str) -> Result<DataSet, DataError> {
-    let (kind, path) = spec.split_once(':').unwrap_or(("", spec));
-    match kind {
-        "synthetic" | "" if path == "synthetic" || kind == "synthetic" => {
-            let n = if kind == "synthetic" {
-                path.parse().unwrap_or(300)
-            } else {
-                300
-            };
-            Ok(Synthetic::default().dataset(n, n / 10, 0))
-        }
-        "frdeep" | "frdeep-f" | "frdeep-n" | "mirabest" => frdeep::load_dir(Path::new(path)),
-        "png" => png::load_dir(Path::new(path)),
-        "" => {
-            let p = Path::new(path);
-            if frdeep::load_dir(p).is_ok() {
-                frdeep::load_dir(p)
-            } else {
-                png::load_dir(p)
-            }
-        }
-        other => Err(DataError::format(
-            Path::new(spec),
-            format!("unknown data kind '{other}' (synthetic, frdeep, mirabest, png)"),
-        )),
-    }
-}
-
 fn write_stamps(out: &Path, rows: &[(&str, &Sample)], format: Format) -> Result<(), DataError> {
     let mut csv = vec![];
     for (split, s) in rows {
@@ -142,7 +286,7 @@ fn write_stamps(out: &Path, rows: &[(&str, &Sample)], format: Format) -> Result<
     writers::write_labels_csv(&out.join("labels.csv"), &csv)
 }
 
-fn run(cli: Cli) -> Result<(), DataError> {
+fn run(cli: Cli) -> Result<(), ModelError> {
     match cli.command {
         Command::Data(DataCmd::Fetch {
             name,
@@ -186,7 +330,7 @@ fn run(cli: Cli) -> Result<(), DataError> {
             }
         }
         Command::Data(DataCmd::Inspect { spec }) => {
-            print!("{}", inspect::inspect(&load_spec(&spec)?));
+            print!("{}", inspect::inspect(&data::load_spec(&spec)?));
         }
         Command::Data(DataCmd::Synthetic {
             out,
@@ -197,7 +341,7 @@ fn run(cli: Cli) -> Result<(), DataError> {
             let samples = Synthetic::default().samples(n, seed, 0);
             let rows: Vec<(&str, &Sample)> = samples.iter().map(|s| ("train", s)).collect();
             write_stamps(&out, &rows, format)?;
-            let grid: Vec<data::Image> = samples
+            let grid: Vec<Image> = samples
                 .iter()
                 .step_by((samples.len() / 16).max(1))
                 .take(16)
@@ -208,6 +352,197 @@ fn run(cli: Cli) -> Result<(), DataError> {
                 "wrote {} synthetic sources to {}",
                 samples.len(),
                 out.display()
+            );
+        }
+        Command::Train(args) => {
+            let opts = args.options()?;
+            let mut net = opts.net.clone();
+            net.classes = if opts.kind == Kind::Cvae { 2 } else { 0 };
+            println!(
+                "training {} (d = {}, {} parameters) on {} for {} epochs",
+                opts.kind.name(),
+                net.latent,
+                net.num_params(),
+                opts.data,
+                opts.epochs
+            );
+            let rows = train::train(&opts)?;
+            for r in &rows {
+                let f = |v: Option<f64>| {
+                    v.map(|v| format!("{v:9.2}"))
+                        .unwrap_or_else(|| "        -".into())
+                };
+                println!(
+                    "epoch {:3}  train {}  test {}  {:6.1} images/s",
+                    r.epoch,
+                    f(r.train_loss),
+                    f(r.test_loss),
+                    r.images_per_s
+                );
+            }
+            println!(
+                "run in {}: metrics.csv, loss.png, samples.png, checkpoint.safetensors",
+                opts.out.display()
+            );
+        }
+        Command::LrSearch {
+            from,
+            to,
+            step,
+            train: args,
+        } => {
+            let mut rows = String::from("lr,final_train_loss,final_test_loss\n");
+            let mut best: Option<(f64, f64)> = None;
+            let n = ((to - from) / step).round() as usize;
+            for k in 0..=n {
+                let lr = from + k as f64 * step;
+                let mut opts = args.options()?;
+                opts.lr = lr;
+                opts.out = args.out.join(format!("lr_{lr:.6}"));
+                opts.resume = false;
+                let r = train::train(&opts)?;
+                let last = r
+                    .last()
+                    .ok_or_else(|| ModelError::Config("no epochs trained".into()))?;
+                let (tr, te) = (
+                    last.train_loss.unwrap_or(f64::NAN),
+                    last.test_loss.unwrap_or(f64::NAN),
+                );
+                println!("lr {lr:.6}: train {tr:.2}, test {te:.2}");
+                rows.push_str(&format!("{lr},{tr},{te}\n"));
+                if te.is_finite() && best.is_none_or(|(_, b)| te < b) {
+                    best = Some((lr, te));
+                }
+            }
+            std::fs::create_dir_all(&args.out).map_err(|e| DataError::io(&args.out, e))?;
+            lobes::ppl::io::write_atomic(&args.out.join("lr_search.csv"), rows.as_bytes())?;
+            if let Some((lr, t)) = best {
+                println!(
+                    "best lr {lr:.6} (test loss {t:.2}); table in {}",
+                    args.out.join("lr_search.csv").display()
+                );
+            }
+        }
+        Command::Generate {
+            checkpoint,
+            n,
+            class,
+            sampling,
+            format,
+            seed,
+            out,
+        } => {
+            let mut g = Generator::load(&checkpoint)?;
+            let class = class
+                .map(|c| {
+                    Class::parse(&c).ok_or_else(|| {
+                        ModelError::Config(format!("unknown class '{c}' (FRI, FRII)"))
+                    })
+                })
+                .transpose()?;
+            let s = Sampling::parse(&sampling).ok_or_else(|| {
+                ModelError::Config(format!(
+                    "unknown sampling '{sampling}' (prior, uniform:LO,HI)"
+                ))
+            })?;
+            let images = g.generate(n, class, s, seed)?;
+            let samples: Vec<Sample> = images
+                .iter()
+                .enumerate()
+                .map(|(i, img)| Sample {
+                    image: img.clone(),
+                    label: class.unwrap_or(Class::ALL[i % 2]),
+                    name: format!("generated_{i:05}"),
+                    meta: Default::default(),
+                })
+                .collect();
+            let rows: Vec<(&str, &Sample)> = samples.iter().map(|s| ("generated", s)).collect();
+            write_stamps(&out, &rows, format)?;
+            writers::write_grid(
+                &out.join("grid.png"),
+                &images,
+                (n as f64).sqrt().ceil() as usize,
+            )?;
+            println!("wrote {n} stamps and grid.png to {}", out.display());
+        }
+        Command::Reconstruct {
+            checkpoint,
+            data: spec,
+            n,
+            out,
+        } => {
+            let mut g = Generator::load(&checkpoint)?;
+            let ds = data::load_spec(&spec)?;
+            let inputs: Vec<Sample> = ds.test.iter().chain(&ds.train).take(n).cloned().collect();
+            let rec = g.reconstruct(&inputs)?;
+            let side = (g.net.pixels as f64).sqrt().round() as usize;
+            let mut grid = vec![];
+            for (s, r) in inputs.iter().zip(rec) {
+                grid.push(s.image.centre_crop(side));
+                grid.push(r);
+            }
+            writers::write_grid(&out, &grid, 2)?;
+            println!(
+                "wrote {} (inputs left, reconstructions right)",
+                out.display()
+            );
+        }
+        Command::LatentGrid {
+            checkpoint,
+            class,
+            out,
+        } => {
+            let mut g = Generator::load(&checkpoint)?;
+            if g.net.latent != 2 {
+                return Err(ModelError::Config(format!(
+                    "{}: latent-grid needs a d = 2 model, this one has d = {}",
+                    checkpoint.display(),
+                    g.net.latent
+                )));
+            }
+            let c = Class::parse(&class)
+                .ok_or_else(|| ModelError::Config(format!("unknown class '{class}'")))?;
+            let ticks: Vec<f32> = (0..=20).map(|i| -4.0 + 0.4 * i as f32).collect();
+            let z: Vec<f32> = ticks
+                .iter()
+                .rev()
+                .flat_map(|&y| ticks.iter().flat_map(move |&x| [x, y]))
+                .collect();
+            let images = g.decode(&z, &vec![c; ticks.len() * ticks.len()])?;
+            writers::write_grid(&out, &images, ticks.len())?;
+            println!(
+                "wrote {} (z1 left to right, z2 bottom to top, -4..4 in 0.4 steps)",
+                out.display()
+            );
+        }
+        Command::Evolution {
+            run,
+            data: spec,
+            n,
+            out,
+        } => {
+            let ds = data::load_spec(&spec)?;
+            let inputs: Vec<Sample> = ds.test.iter().chain(&ds.train).take(n).cloned().collect();
+            let dir = run.join("checkpoints");
+            let mut ckpts: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .map_err(|e| DataError::io(&dir, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
+                .collect();
+            ckpts.sort();
+            let mut grid = vec![];
+            let mut side = 100;
+            for c in &ckpts {
+                let mut g = Generator::load(c)?;
+                side = (g.net.pixels as f64).sqrt().round() as usize;
+                grid.extend(g.reconstruct(&inputs)?);
+            }
+            grid.extend(inputs.iter().map(|s| s.image.centre_crop(side)));
+            writers::write_grid(&out, &grid, inputs.len())?;
+            println!(
+                "wrote {}: one row per checkpoint ({}), inputs in the last row",
+                out.display(),
+                ckpts.len()
             );
         }
     }

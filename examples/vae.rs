@@ -1,0 +1,93 @@
+//! The paper's VAE, written as Pyro's `examples/vae/vae.py` is: a model, a guide, and an SVI
+//! loop. A small network on the built-in synthetic population so it runs in seconds.
+//!
+//! Run: `cargo run --release --example vae`
+
+use lobes::models::data::augment::{Augmented, Interp};
+use lobes::models::data::synthetic::Synthetic;
+use lobes::models::train::batch_of;
+use lobes::models::vae::{Batch, Vae, VaeConfig};
+use lobes::ppl::prelude::*;
+
+/// p(z) p(x | z): a standard-normal latent decoded into Bernoulli pixel probabilities.
+fn model(vae: &Vae, batch: &Batch) -> Result<()> {
+    let decoder = module("decoder", &vae.decoder)?;
+    let [b, _] = batch.x.dims();
+    let d = vae.decoder.latent_dim();
+    let dev = batch.x.device();
+    plate("data", b).run(|_| {
+        let prior = Normal::new(
+            Tensor::<2>::zeros([b, d], &dev),
+            Tensor::<2>::ones([b, d], &dev),
+        )?;
+        let z: Tensor<2> = sample("latent", prior.to_event(1))?;
+        let loc_img = decoder.forward(z);
+        observe::<DTensor>(
+            "obs",
+            Bernoulli::from_probs(loc_img)?.to_event(1),
+            batch.x.clone(),
+        )?;
+        Ok(())
+    })
+}
+
+/// q(z | x): the encoder's Normal.
+fn guide(vae: &Vae, batch: &Batch) -> Result<()> {
+    let encoder = module("encoder", &vae.encoder)?;
+    plate("data", batch.x.dims()[0]).run(|_| {
+        let (z_loc, z_scale) = encoder.forward(batch.x.clone());
+        sample::<DTensor>("latent", Normal::new(z_loc, z_scale)?.to_event(1))?;
+        Ok(())
+    })
+}
+
+fn main() -> Result<()> {
+    lobes::tune_allocator();
+    let dev = Device::flex();
+    let data = Synthetic::default().dataset(200, 20, 0);
+    let net = VaeConfig {
+        hidden: vec![256, 64],
+        latent: 8,
+        ..VaeConfig::paper(8, false)
+    };
+    let vae = net.init(&dev.clone().autodiff());
+    let mut svi = Svi::new(
+        |b: &Batch| model(&vae, b),
+        |b: &Batch| guide(&vae, b),
+        Adam::new(1e-3),
+        TraceElbo::default(),
+    )
+    .with_seed(0, Some(dev.clone()));
+    let test: Vec<_> = data.test.iter().collect();
+    let test_batch = batch_of(&test, 100, &dev);
+    for epoch in 1..=5 {
+        let mut aug = Augmented::new(&data.train, 90.0, 100, Interp::Bilinear, epoch);
+        let (mut total, mut n) = (0.0, 0);
+        for b in aug.epoch(50) {
+            let k = b.labels.len();
+            let y: Vec<f32> = b
+                .labels
+                .iter()
+                .flat_map(|c| {
+                    if c.label() == 0 {
+                        [1.0, 0.0]
+                    } else {
+                        [0.0, 1.0]
+                    }
+                })
+                .collect();
+            let batch = Batch {
+                x: Tensor::<1>::from_floats(b.pixels.as_slice(), &dev).reshape([k, 10_000]),
+                y: Tensor::<1>::from_floats(y.as_slice(), &dev).reshape([k, 2]),
+            };
+            total += svi.step(&batch)?;
+            n += k;
+        }
+        let test_loss = svi.evaluate_loss(&test_batch)? / test.len() as f64;
+        println!(
+            "epoch {epoch}  train loss {:8.2}  test loss {test_loss:8.2}",
+            total / n as f64
+        );
+    }
+    Ok(())
+}
