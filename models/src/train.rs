@@ -113,13 +113,11 @@ fn make_batch(px: Vec<f32>, y: Vec<f32>, n: usize, pixels: usize, device: &Devic
     }
 }
 
+/// A model or guide of the paper: a function of the networks and a batch.
+pub type ProgramFn = fn(&Vae, &Batch) -> lobes_ppl::Result<()>;
+
 /// The model and guide functions of a kind.
-pub fn model_guide(
-    kind: Kind,
-) -> (
-    fn(&Vae, &Batch) -> lobes_ppl::Result<()>,
-    fn(&Vae, &Batch) -> lobes_ppl::Result<()>,
-) {
+pub fn model_guide(kind: Kind) -> (ProgramFn, ProgramFn) {
     match kind {
         Kind::Vae => (vae_model, vae_guide),
         Kind::Cvae => (cvae_model, cvae_guide),
