@@ -393,6 +393,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
         } => {
             let mut rows = String::from("lr,final_train_loss,final_test_loss\n");
             let mut best: Option<(f64, f64)> = None;
+            let mut pts = vec![];
             let n = ((to - from) / step).round() as usize;
             for k in 0..=n {
                 let lr = from + k as f64 * step;
@@ -410,12 +411,14 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 );
                 println!("lr {lr:.6}: train {tr:.2}, test {te:.2}");
                 rows.push_str(&format!("{lr},{tr},{te}\n"));
+                pts.push((lr, Some(tr), Some(te)));
                 if te.is_finite() && best.is_none_or(|(_, b)| te < b) {
                     best = Some((lr, te));
                 }
             }
             std::fs::create_dir_all(&args.out).map_err(|e| DataError::io(&args.out, e))?;
             lobes::ppl::io::write_atomic(&args.out.join("lr_search.csv"), rows.as_bytes())?;
+            lobes::models::plot::curves_png(&args.out.join("lr_search.png"), &pts)?;
             if let Some((lr, t)) = best {
                 println!(
                     "best lr {lr:.6} (test loss {t:.2}); table in {}",

@@ -68,10 +68,24 @@ fn line(img: &mut RgbImage, (x0, y0): (f64, f64), (x1, y1): (f64, f64), c: Rgb<u
 
 /// Draws the loss curves of `rows` to `path` (atomically).
 pub fn loss_png(path: &std::path::Path, rows: &[EpochMetrics]) -> Result<(), ModelError> {
-    let mut img = RgbImage::from_pixel(W, H, Rgb([255, 255, 255]));
-    let vals: Vec<f64> = rows
+    let pts: Vec<(f64, Option<f64>, Option<f64>)> = rows
         .iter()
-        .flat_map(|r| r.train_loss.into_iter().chain(r.test_loss))
+        .map(|r| (r.epoch as f64, r.train_loss, r.test_loss))
+        .collect();
+    curves_png(path, &pts)
+}
+
+/// Two curves over a common x: `(x, blue, orange)` points, either value may be missing.
+/// Axis ends are labelled with their values.
+pub fn curves_png(
+    path: &std::path::Path,
+    pts: &[(f64, Option<f64>, Option<f64>)],
+) -> Result<(), ModelError> {
+    let mut img = RgbImage::from_pixel(W, H, Rgb([255, 255, 255]));
+    let vals: Vec<f64> = pts
+        .iter()
+        .flat_map(|p| p.1.into_iter().chain(p.2))
+        .filter(|v| v.is_finite())
         .collect();
     if !vals.is_empty() {
         let (lo, hi) = vals
@@ -84,9 +98,13 @@ pub fn loss_png(path: &std::path::Path, rows: &[EpochMetrics]) -> Result<(), Mod
         } else {
             (lo - 1.0, hi + 1.0)
         };
-        let e_max = rows.last().map(|r| r.epoch).unwrap_or(1).max(2) as f64;
-        let e_min = rows.first().map(|r| r.epoch).unwrap_or(1) as f64;
-        let x = |e: f64| L as f64 + (e - e_min) / (e_max - e_min).max(1.0) * (W - L - R) as f64;
+        let e_min = pts.iter().map(|p| p.0).fold(f64::INFINITY, f64::min);
+        let e_max = pts
+            .iter()
+            .map(|p| p.0)
+            .fold(f64::NEG_INFINITY, f64::max)
+            .max(e_min + 1e-12);
+        let x = |e: f64| L as f64 + (e - e_min) / (e_max - e_min) * (W - L - R) as f64;
         let y = |v: f64| T as f64 + (hi - v) / (hi - lo) * (H - T - B) as f64;
         let black = Rgb([0, 0, 0]);
         line(
@@ -103,21 +121,24 @@ pub fn loss_png(path: &std::path::Path, rows: &[EpochMetrics]) -> Result<(), Mod
         );
         text(&mut img, 4, T, &format!("{hi:.1}"));
         text(&mut img, 4, H - B - 10, &format!("{lo:.1}"));
-        text(&mut img, L, H - B + 8, &format!("{}", e_min as usize));
-        text(
-            &mut img,
-            W - R - 30,
-            H - B + 8,
-            &format!("{}", e_max as usize),
-        );
-        let series = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
-            rows.iter()
-                .filter_map(|r| f(r).map(|v| (x(r.epoch as f64), y(v))))
+        let label = |v: f64| {
+            if v.fract() == 0.0 {
+                format!("{v}")
+            } else {
+                format!("{v:.5}")
+            }
+        };
+        text(&mut img, L, H - B + 8, &label(e_min));
+        text(&mut img, W - R - 60, H - B + 8, &label(e_max));
+        type Point = (f64, Option<f64>, Option<f64>);
+        let series = |f: &dyn Fn(&Point) -> Option<f64>| -> Vec<(f64, f64)> {
+            pts.iter()
+                .filter_map(|p| f(p).filter(|v| v.is_finite()).map(|v| (x(p.0), y(v))))
                 .collect()
         };
         for (pts, c) in [
-            (series(&|r| r.train_loss), Rgb([31, 119, 180])),
-            (series(&|r| r.test_loss), Rgb([255, 127, 14])),
+            (series(&|p| p.1), Rgb([31, 119, 180])),
+            (series(&|p| p.2), Rgb([255, 127, 14])),
         ] {
             for w in pts.windows(2) {
                 line(&mut img, w[0], w[1], c);

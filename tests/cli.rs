@@ -1,0 +1,181 @@
+//! The CLI end to end on tiny networks and the synthetic data: train, resume, generate,
+//! reconstruct, latent grid, evolution, learning-rate search.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn lobes(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lobes"))
+        .args(args)
+        .output()
+        .expect("run lobes");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "lobes {args:?} failed:\n{text}");
+    text
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lobes-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const TINY: [&str; 14] = [
+    "--data",
+    "synthetic:12",
+    "--hidden",
+    "32",
+    "--batch",
+    "24",
+    "--augment-step",
+    "180",
+    "--eval-every",
+    "1",
+    "--dropout",
+    "0.1",
+    "--seed",
+    "4",
+];
+
+#[test]
+fn train_generate_reconstruct_and_friends() {
+    let dir = tmp("run");
+    let run = dir.join("run");
+    let r = run.to_str().unwrap();
+    let mut args = vec![
+        "train", "--model", "cvae", "--latent", "2", "--epochs", "2", "--out", r,
+    ];
+    args.extend(TINY);
+    let text = lobes(&args);
+    assert!(text.contains("epoch   2"), "{text}");
+    for f in [
+        "metrics.csv",
+        "loss.png",
+        "samples.png",
+        "checkpoint.safetensors",
+        "checkpoints/epoch_0002.safetensors",
+    ] {
+        assert!(run.join(f).exists(), "{f}");
+    }
+    // Resume to 3 epochs.
+    let mut args = vec![
+        "train", "--model", "cvae", "--latent", "2", "--epochs", "3", "--resume", "--out", r,
+    ];
+    args.extend(TINY);
+    lobes(&args);
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+
+    let ckpt = run.join("checkpoint.safetensors");
+    let c = ckpt.to_str().unwrap();
+    let gen_dir = dir.join("gen");
+    lobes(&[
+        "generate",
+        "--checkpoint",
+        c,
+        "--n",
+        "4",
+        "--class",
+        "FRII",
+        "--sampling",
+        "uniform:-4,4",
+        "--format",
+        "fits",
+        "--out",
+        gen_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        gen_dir.join("grid.png").exists() && gen_dir.join("FRII/generated_00003.fits").exists()
+    );
+    assert!(
+        std::fs::read_to_string(gen_dir.join("labels.csv"))
+            .unwrap()
+            .contains("FRII")
+    );
+    let rec = dir.join("rec.png");
+    lobes(&[
+        "reconstruct",
+        "--checkpoint",
+        c,
+        "--data",
+        "synthetic:12",
+        "--n",
+        "3",
+        "--out",
+        rec.to_str().unwrap(),
+    ]);
+    let img = image::open(&rec).unwrap();
+    assert_eq!((img.width(), img.height()), (202, 304));
+    let grid = dir.join("grid.png");
+    lobes(&[
+        "latent-grid",
+        "--checkpoint",
+        c,
+        "--class",
+        "FRI",
+        "--out",
+        grid.to_str().unwrap(),
+    ]);
+    assert_eq!(image::open(&grid).unwrap().width(), 21 * 100 + 20 * 2);
+    let evo = dir.join("evo.png");
+    let text = lobes(&[
+        "evolution",
+        "--run",
+        r,
+        "--data",
+        "synthetic:12",
+        "--n",
+        "2",
+        "--out",
+        evo.to_str().unwrap(),
+    ]);
+    assert!(text.contains("(3)"), "{text}");
+
+    // Bad input: a class of 7 is refused with a message.
+    let out = Command::new(env!("CARGO_BIN_EXE_lobes"))
+        .args([
+            "generate",
+            "--checkpoint",
+            c,
+            "--class",
+            "7",
+            "--out",
+            gen_dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown class '7'"));
+}
+
+#[test]
+fn lr_search_writes_a_table_a_plot_and_the_best_rate() {
+    let dir = tmp("lr");
+    let out = dir.to_str().unwrap();
+    let mut args = vec![
+        "lr-search",
+        "--from",
+        "0.001",
+        "--to",
+        "0.003",
+        "--step",
+        "0.001",
+        "--epochs",
+        "1",
+        "--latent",
+        "2",
+        "--out",
+        out,
+    ];
+    args.extend(TINY);
+    let text = lobes(&args);
+    assert!(text.contains("best lr"), "{text}");
+    let csv = std::fs::read_to_string(dir.join("lr_search.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    assert!(dir.join("lr_search.png").exists());
+}
