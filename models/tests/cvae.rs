@@ -5,36 +5,10 @@
 #[path = "support/mod.rs"]
 mod common;
 
+use common::tiny;
 use lobes_models::data::{Class, Image, synthetic::Synthetic};
 use lobes_models::generate::{Generator, Sampling};
-use lobes_models::train::{Kind, TrainOptions, train_on};
-use lobes_models::vae::VaeConfig;
-
-fn tiny(kind: Kind, out: std::path::PathBuf, epochs: usize) -> TrainOptions {
-    TrainOptions {
-        kind,
-        net: VaeConfig {
-            pixels: 10_000,
-            latent: 4,
-            hidden: vec![64, 32],
-            dropout: 0.1,
-            slope: 0.01,
-            classes: 0,
-        },
-        data: "synthetic".into(),
-        epochs,
-        lr: 2e-3,
-        optim: "adam".into(),
-        batch: 32,
-        augment_step: 90.0,
-        eval_every: 1,
-        checkpoint_every: 2,
-        seed: 3,
-        out,
-        resume: false,
-        progress: false,
-    }
-}
+use lobes_models::train::{Kind, train_on};
 
 fn lobe_to_core(img: &Image) -> f64 {
     let n = img.size;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+use lobes_models::train::{Kind, TrainOptions};
+use lobes_models::vae::VaeConfig;
 use std::path::PathBuf;
 
 /// `../shared/data` beside the project root. Returns `None` (the test then skips) when it is
@@ -27,4 +29,31 @@ pub fn tmp(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// Training options for a tiny network on the synthetic data (fast in tests).
+pub fn tiny(kind: Kind, out: std::path::PathBuf, epochs: usize) -> TrainOptions {
+    TrainOptions {
+        kind,
+        net: VaeConfig {
+            pixels: 10_000,
+            latent: 4,
+            hidden: vec![64, 32],
+            dropout: 0.1,
+            slope: 0.01,
+            classes: 0,
+        },
+        data: "synthetic".into(),
+        epochs,
+        lr: 2e-3,
+        optim: "adam".into(),
+        batch: 32,
+        augment_step: 90.0,
+        eval_every: 1,
+        checkpoint_every: 2,
+        seed: 3,
+        out,
+        resume: false,
+        progress: false,
+    }
 }
