@@ -1,6 +1,7 @@
 //! lobes-models: radio-galaxy data sets and the models of Bastien et al. (2021), written as
 //! model/guide pairs in `lobes-ppl`.
 
+pub mod classifier;
 pub mod data;
 pub mod error;
 pub mod generate;
