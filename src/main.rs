@@ -27,6 +27,33 @@ enum Command {
     Data(DataCmd),
     /// Train the VAE or CVAE with SVI.
     Train(TrainArgs),
+    /// RAMIS of a set of images, with the classifier's accuracy when labels exist.
+    Ramis {
+        /// The classifier weights (`hmt-frdeepf.safetensors`).
+        #[arg(long)]
+        classifier: PathBuf,
+        /// A data spec (labelled images).
+        #[arg(long)]
+        data: Option<String>,
+        /// Split of `--data`.
+        #[arg(long, default_value = "train")]
+        split: String,
+        /// Images generated from this checkpoint instead (100x100, zero-padded to 150x150).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Number of generated images.
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        /// Blank an edge strip of this many pixels first.
+        #[arg(long, default_value_t = 0)]
+        blank: usize,
+        /// Gaussian blur with this (odd) kernel size first.
+        #[arg(long, default_value_t = 1)]
+        blur: usize,
+        /// Add Gaussian noise of this amplitude first.
+        #[arg(long, default_value_t = 0.0)]
+        noise: f64,
+    },
     /// Learning-rate search: train briefly at each rate, report the test losses (paper §5.2).
     LrSearch {
         /// Smallest rate.
@@ -353,6 +380,68 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 samples.len(),
                 out.display()
             );
+        }
+        Command::Ramis {
+            classifier,
+            data: spec,
+            split,
+            checkpoint,
+            n,
+            blank,
+            blur,
+            noise,
+        } => {
+            use lobes::models::classifier::{
+                Classifier, add_noise, blank_edges, gaussian_blur, ramis,
+            };
+            let clf = Classifier::load(&classifier)?;
+            let (images, labels): (Vec<Image>, Option<Vec<Class>>) = match (&spec, &checkpoint) {
+                (Some(spec), None) => {
+                    let ds = data::load_spec(spec)?;
+                    let set = ds.split(&split).ok_or_else(|| {
+                        ModelError::Config(format!("unknown split '{split}' (train, test)"))
+                    })?;
+                    (
+                        set.iter().map(|s| s.image.pad_to(150)).collect(),
+                        Some(set.iter().map(|s| s.label).collect()),
+                    )
+                }
+                (None, Some(c)) => {
+                    let mut g = Generator::load(c)?;
+                    let imgs = g.generate(n, None, Sampling::Prior, 0)?;
+                    (imgs.iter().map(|i| i.pad_to(150)).collect(), None)
+                }
+                _ => {
+                    return Err(ModelError::Config(
+                        "give exactly one of --data or --checkpoint".into(),
+                    ));
+                }
+            };
+            let images: Vec<Image> = images
+                .iter()
+                .enumerate()
+                .map(|(i, img)| {
+                    add_noise(
+                        &gaussian_blur(&blank_edges(img, blank), blur),
+                        noise,
+                        i as u64,
+                    )
+                })
+                .collect();
+            let p = clf.probs(&images)?;
+            println!("RAMIS {:.4}", ramis(&p, 1e-12));
+            if let Some(labels) = labels {
+                let ok = p
+                    .iter()
+                    .zip(&labels)
+                    .filter(|(p, l)| (if p[1] > p[0] { Class::FRII } else { Class::FRI }) == **l)
+                    .count();
+                println!(
+                    "accuracy {:.4} ({ok}/{})",
+                    ok as f64 / labels.len() as f64,
+                    labels.len()
+                );
+            }
         }
         Command::Train(args) => {
             let opts = args.options()?;
