@@ -90,6 +90,13 @@ impl Trace {
         self.get(name).and_then(|s| s.value.as_ref())
     }
 
+    /// The device of the first site that has a value.
+    pub fn device(&self) -> Option<burn::prelude::Device> {
+        self.sites
+            .iter()
+            .find_map(|s| s.value.as_ref().map(|v| v.device()))
+    }
+
     /// Computes `unscaled_log_prob`, `log_prob` (scaled and masked) and `log_prob_sum` at every
     /// sample site that lacks them (Pyro's `compute_log_prob`).
     pub fn compute_log_prob(&mut self) -> Result<()> {
@@ -133,14 +140,7 @@ impl Trace {
                 });
             }
         }
-        Ok(total.unwrap_or_else(|| {
-            let device = self
-                .sites
-                .iter()
-                .find_map(|s| s.value.as_ref().map(|v| v.device()))
-                .unwrap_or_default();
-            DTensor::scalar(0.0, &device)
-        }))
+        Ok(total.unwrap_or_else(|| DTensor::scalar(0.0, &self.device().unwrap_or_default())))
     }
 
     /// The first sample site whose log-prob holds a NaN or infinity, if any (reads values back).

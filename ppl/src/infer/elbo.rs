@@ -200,11 +200,7 @@ impl Elbo for TraceElbo {
                 add(&mut surrogate, log_r.mul(score).sum());
             }
         }
-        let device = model_tr
-            .sites()
-            .iter()
-            .find_map(|s| s.value.as_ref().map(|v| v.device()))
-            .unwrap_or_default();
+        let device = model_tr.device().unwrap_or_default();
         let zero = || DTensor::scalar(0.0, &device);
         Ok((
             elbo.unwrap_or_else(zero),

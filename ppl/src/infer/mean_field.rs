@@ -75,10 +75,8 @@ impl Elbo for TraceMeanFieldElbo {
             }
         }
         let device = guide_tr
-            .sites()
-            .iter()
-            .chain(model_tr.sites())
-            .find_map(|s| s.value.as_ref().map(|v| v.device()))
+            .device()
+            .or_else(|| model_tr.device())
             .unwrap_or_default();
         let surrogate = terms
             .into_iter()
