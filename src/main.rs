@@ -54,6 +54,21 @@ enum Command {
         #[arg(long, default_value_t = 0.0)]
         noise: f64,
     },
+    /// The RAMIS metric experiments (paper §4.1, Figure 1): blur, noise and edge blanking.
+    RamisExperiments {
+        /// The classifier weights (`hmt-frdeepf.safetensors`).
+        #[arg(long)]
+        classifier: PathBuf,
+        /// A data spec of real images.
+        #[arg(long)]
+        data: String,
+        /// Split of `--data`.
+        #[arg(long, default_value = "train")]
+        split: String,
+        /// Output folder: blur.csv, noise.csv, blank.csv, ramis_experiments.png.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Learning-rate search: train briefly at each rate, report the test losses (paper §5.2).
     LrSearch {
         /// Smallest rate.
@@ -442,6 +457,30 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                     labels.len()
                 );
             }
+        }
+        Command::RamisExperiments {
+            classifier,
+            data: spec,
+            split,
+            out,
+        } => {
+            let clf = lobes::models::classifier::Classifier::load(&classifier)?;
+            let ds = data::load_spec(&spec)?;
+            let set = ds.split(&split).ok_or_else(|| {
+                ModelError::Config(format!("unknown split '{split}' (train, test)"))
+            })?;
+            let images: Vec<Image> = set.iter().map(|s| s.image.pad_to(150)).collect();
+            let curves = lobes::models::experiments::run(&clf, &images)?;
+            lobes::models::experiments::write(&out, &curves)?;
+            for c in &curves {
+                let pts: Vec<String> = c
+                    .points
+                    .iter()
+                    .map(|(v, r)| format!("{v}:{r:.3}"))
+                    .collect();
+                println!("{:5} {}", c.name, pts.join(" "));
+            }
+            println!("wrote {}", out.join("ramis_experiments.png").display());
         }
         Command::Train(args) => {
             let opts = args.options()?;

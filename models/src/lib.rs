@@ -4,6 +4,7 @@
 pub mod classifier;
 pub mod data;
 pub mod error;
+pub mod experiments;
 pub mod generate;
 pub mod plot;
 pub mod train;

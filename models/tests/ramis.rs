@@ -38,3 +38,34 @@ fn ramis_is_one_for_a_single_confident_class_and_two_for_balanced_certainty() {
     assert!((ramis(&half, 1e-12) - 2.0).abs() < 1e-6);
     assert!((ramis(&[[0.5, 0.5]; 4], 1e-12) - 1.0).abs() < 1e-9);
 }
+
+#[test]
+fn blur_noise_and_blanking_lower_ramis_toward_one() {
+    use lobes_models::classifier::{add_noise, blank_edges, gaussian_blur};
+    let Some(data) = common::shared_data() else {
+        return;
+    };
+    let clf = Classifier::load(&data.join("ramis-classifier/hmt-frdeepf.safetensors")).unwrap();
+    let ds = frdeep::load_dir(&data.join("FRDEEP-F")).unwrap();
+    let imgs: Vec<Image> = ds.test.iter().map(|s| s.image.clone()).collect();
+    let score = |f: &dyn Fn(&Image, usize) -> Image| {
+        let d: Vec<Image> = imgs.iter().enumerate().map(|(i, im)| f(im, i)).collect();
+        ramis(&clf.probs(&d).unwrap(), 1e-12)
+    };
+    let blur: Vec<f64> = [1, 7, 15]
+        .iter()
+        .map(|&k| score(&|im, _| gaussian_blur(im, k)))
+        .collect();
+    let blank: Vec<f64> = [0, 25, 50]
+        .iter()
+        .map(|&p| score(&|im, _| blank_edges(im, p)))
+        .collect();
+    let noise: Vec<f64> = [0.0, 0.002, 0.05]
+        .iter()
+        .map(|&a| score(&|im, i| add_noise(im, a, i as u64)))
+        .collect();
+    for (what, v) in [("blur", &blur), ("blank", &blank), ("noise", &noise)] {
+        assert!(v[0] > v[1] && v[1] > v[2], "{what}: {v:?} should fall");
+        assert!(v[2] >= 1.0 && v[2] < 1.2, "{what}: {v:?} should approach 1");
+    }
+}

@@ -1,0 +1,93 @@
+//! The RAMIS metric experiments of the paper's §4.1 (Figure 1): RAMIS of a real image set as
+//! it is degraded by Gaussian blur (kernel 1 to 19 in steps of 2), added Gaussian noise, and
+//! edge blanking (0 to 75 pixels). Each experiment gives a CSV; the three curves go side by
+//! side into one PNG.
+
+use crate::classifier::{Classifier, add_noise, blank_edges, gaussian_blur, ramis};
+use crate::data::Image;
+use crate::error::ModelError;
+use std::path::Path;
+
+/// One experiment: its name, the settings, and RAMIS at each.
+#[derive(Clone, Debug)]
+pub struct Curve {
+    /// `blur`, `noise` or `blank`.
+    pub name: &'static str,
+    /// `(setting, RAMIS)`.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The settings of the three experiments.
+pub fn settings() -> [(&'static str, Vec<f64>); 3] {
+    [
+        ("blur", (0..10).map(|k| (2 * k + 1) as f64).collect()),
+        (
+            "noise",
+            vec![0.0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1],
+        ),
+        ("blank", (0..=15).map(|k| (5 * k) as f64).collect()),
+    ]
+}
+
+fn degrade(name: &str, v: f64, img: &Image, i: usize) -> Image {
+    match name {
+        "blur" => gaussian_blur(img, v as usize),
+        "noise" => add_noise(img, v, i as u64),
+        _ => blank_edges(img, v as usize),
+    }
+}
+
+/// Runs the three experiments on `images` (150x150).
+pub fn run(clf: &Classifier, images: &[Image]) -> Result<Vec<Curve>, ModelError> {
+    let mut out = vec![];
+    for (name, values) in settings() {
+        let mut points = vec![];
+        for v in values {
+            let degraded: Vec<Image> = images
+                .iter()
+                .enumerate()
+                .map(|(i, img)| degrade(name, v, img, i))
+                .collect();
+            points.push((v, ramis(&clf.probs(&degraded)?, 1e-12)));
+        }
+        out.push(Curve { name, points });
+    }
+    Ok(out)
+}
+
+/// Writes `<name>.csv` for each curve and `ramis_experiments.png` (blur, noise, blank, left to
+/// right) into `dir`.
+pub fn write(dir: &Path, curves: &[Curve]) -> Result<(), ModelError> {
+    std::fs::create_dir_all(dir).map_err(|e| crate::data::DataError::io(dir, e))?;
+    let mut panels = vec![];
+    for c in curves {
+        let mut csv = format!("{},ramis\n", c.name);
+        for (v, r) in &c.points {
+            csv.push_str(&format!("{v},{r:.5}\n"));
+        }
+        lobes_ppl::io::write_atomic(&dir.join(format!("{}.csv", c.name)), csv.as_bytes())?;
+        let panel = dir.join(format!(".{}.panel.png", c.name));
+        let pts: Vec<(f64, Option<f64>, Option<f64>)> =
+            c.points.iter().map(|&(v, r)| (v, Some(r), None)).collect();
+        crate::plot::curves_png(&panel, &pts)?;
+        let img = image::open(&panel)
+            .map_err(|e| ModelError::Config(format!("{}: {e}", panel.display())))?;
+        let _ = std::fs::remove_file(&panel);
+        panels.push(img.to_rgb8());
+    }
+    let (w, h) = (
+        panels.iter().map(|p| p.width()).sum::<u32>(),
+        panels.iter().map(|p| p.height()).max().unwrap_or(1),
+    );
+    let mut all = image::RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]));
+    let mut x = 0;
+    for p in &panels {
+        image::imageops::overlay(&mut all, p, x as i64, 0);
+        x += p.width();
+    }
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    all.write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| ModelError::Config(e.to_string()))?;
+    lobes_ppl::io::write_atomic(&dir.join("ramis_experiments.png"), &bytes.into_inner())?;
+    Ok(())
+}
