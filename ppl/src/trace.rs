@@ -110,7 +110,12 @@ impl Trace {
             let lp = dist
                 .log_prob(value)
                 .map_err(|e| PplError::at_site(&site.name, e))?;
-            let scaled = scale_and_mask(&lp, site.scale, site.mask.as_ref());
+            let scaled = scale_and_mask(&lp, site.scale, site.mask.as_ref()).map_err(|source| {
+                PplError::SiteShape {
+                    site: site.name.clone(),
+                    source,
+                }
+            })?;
             site.log_prob_sum = Some(scaled.sum());
             site.unscaled_log_prob = Some(lp);
             site.log_prob = Some(scaled);
@@ -236,17 +241,23 @@ impl Trace {
     }
 }
 
-/// `log_prob * scale`, zero where `mask` is zero (Pyro's `scale_and_mask`).
-pub fn scale_and_mask(lp: &DTensor, scale: f64, mask: Option<&DTensor>) -> DTensor {
-    let mut out = if scale == 1.0 {
+/// `log_prob * scale`, zero where `mask` is zero (Pyro's `scale_and_mask`). A mask that does
+/// not broadcast with the log-prob is an error, not a panic.
+pub fn scale_and_mask(
+    lp: &DTensor,
+    scale: f64,
+    mask: Option<&DTensor>,
+) -> std::result::Result<DTensor, crate::shape::ShapeError> {
+    let out = if scale == 1.0 {
         lp.clone()
     } else {
         lp.mul_scalar(scale)
     };
-    if let Some(m) = mask {
-        let shape = crate::shape::broadcast_shapes(out.shape(), m.shape())
-            .unwrap_or_else(|_| out.shape().to_vec());
-        out = out.expand(&shape).unwrap_or(out).where_zero(m, 0.0);
+    match mask {
+        None => Ok(out),
+        Some(m) => {
+            let shape = crate::shape::broadcast_shapes(out.shape(), m.shape())?;
+            Ok(out.expand(&shape)?.where_zero(m, 0.0))
+        }
     }
-    out
 }

@@ -135,3 +135,15 @@ fn a_value_asked_for_at_the_wrong_rank() {
         .to_string();
     assert_eq!(e, "site 'z': expected a rank-1 tensor, found shape [2, 3]");
 }
+
+#[test]
+fn a_mask_that_does_not_broadcast_names_the_site_and_both_shapes() {
+    let (_, mut tr) = trace(|| {
+        mask(DTensor::ones(&[3], &dev()), || {
+            sample::<DTensor>("z", normal(&[2]))
+        })
+    })
+    .unwrap();
+    let e = tr.compute_log_prob().unwrap_err().to_string();
+    assert_eq!(e, "site 'z': shapes [2] and [3] do not broadcast");
+}

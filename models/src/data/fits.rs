@@ -59,8 +59,7 @@ pub fn read(path: &Path) -> Result<FitsImage, DataError> {
     }
     let (w, h) = (naxis[0] as usize, naxis[1] as usize);
     let need = w * h * (bitpix.unsigned_abs() as usize / 8);
-    let header_len = bytes.len() - bytes.len().min(need);
-    if bytes.len() < 2880 + need || header_len < 2880 {
+    if bytes.len() < 2880 + need {
         return Err(DataError::format(
             path,
             format!("file cut short: {w}x{h} pixels of BITPIX {bitpix} need {need} bytes of data"),

@@ -58,7 +58,13 @@ impl Elbo for TraceMeanFieldElbo {
             match kl_divergence(&**gd, &**md) {
                 Some(kl) => {
                     let kl = kl.map_err(|e| PplError::at_site(&g.name, e))?;
-                    terms.push(scale_and_mask(&kl, g.scale, g.mask.as_ref()).sum().neg());
+                    let kl = scale_and_mask(&kl, g.scale, g.mask.as_ref()).map_err(|source| {
+                        PplError::SiteShape {
+                            site: g.name.clone(),
+                            source,
+                        }
+                    })?;
+                    terms.push(kl.sum().neg());
                 }
                 None if gd.has_rsample() => {
                     terms.push(m.log_prob_sum.clone().expect("computed"));
