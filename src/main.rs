@@ -27,6 +27,9 @@ enum Command {
     Data(DataCmd),
     /// Train the VAE or CVAE with SVI.
     Train(TrainArgs),
+    /// The RAMIS classifier (the HMT network of Tang et al. 2019).
+    #[command(subcommand)]
+    Classifier(ClassifierCmd),
     /// RAMIS of a set of images, with the classifier's accuracy when labels exist.
     Ramis {
         /// The classifier weights (`hmt-frdeepf.safetensors`).
@@ -38,6 +41,10 @@ enum Command {
         /// Split of `--data`.
         #[arg(long, default_value = "train")]
         split: String,
+        /// A folder of unlabelled PNG/FITS stamps instead (e.g. written by `lobes generate`);
+        /// smaller stamps are zero-padded to 150x150.
+        #[arg(long)]
+        images: Option<PathBuf>,
         /// Images generated from this checkpoint instead (100x100, zero-padded to 150x150).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
@@ -66,6 +73,82 @@ enum Command {
         #[arg(long, default_value = "train")]
         split: String,
         /// Output folder: blur.csv, noise.csv, blank.csv, ramis_experiments.png.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// CVAE class balance (Table 4): generate N of each class, classify them, report the
+    /// percentage scored as the requested class, for uniform(-4, 4) and prior latents.
+    ClassBalance {
+        /// A CVAE checkpoint written by `lobes train --model cvae`.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The classifier weights.
+        #[arg(long)]
+        classifier: PathBuf,
+        /// Images per class.
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        /// Seed of the latent draws.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Also write the table as CSV here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Model selection (§5.3): RAMIS and final test loss of each run; keeps the runs above the
+    /// mean RAMIS and below the mean test loss.
+    Select {
+        /// The classifier weights.
+        #[arg(long)]
+        classifier: PathBuf,
+        /// Generated images per run for RAMIS.
+        #[arg(long, default_value_t = 1000)]
+        n: usize,
+        /// Also write the table as CSV here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run folders written by `lobes train`.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+    },
+    /// Noise analysis (§6.2, Figure 9): percentage of pixels below 5e-5, and the images
+    /// saturated at their 95th percentile on a log scale.
+    Noise {
+        /// Images generated from this checkpoint.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Or real images from a data spec.
+        #[arg(long)]
+        data: Option<String>,
+        /// Split of `--data`.
+        #[arg(long, default_value = "test")]
+        split: String,
+        /// Or a folder of PNG/FITS stamps.
+        #[arg(long)]
+        images: Option<PathBuf>,
+        /// Images (generated, or the first N).
+        #[arg(long, default_value_t = 8)]
+        n: usize,
+        /// Output folder: noise.csv and noise.png (top row as is, bottom row log-saturated).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// FRI/FRII pairs from the same latent points with brightness profiles along the source's
+    /// principal axis (§6.5, Figure 11).
+    Pairs {
+        /// A CVAE checkpoint.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Number of pairs.
+        #[arg(long, default_value_t = 4)]
+        n: usize,
+        /// `prior` or `uniform:LO,HI`.
+        #[arg(long, default_value = "prior")]
+        sampling: String,
+        /// Seed of the latent draws.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output folder: pairs.png and profiles.csv.
         #[arg(long)]
         out: PathBuf,
     },
@@ -246,6 +329,44 @@ enum Format {
 }
 
 #[derive(Subcommand, Debug)]
+enum ClassifierCmd {
+    /// Train it from scratch: Adagrad, random rotations, a validation split; keeps the weights
+    /// with the best validation accuracy and reports test accuracy per class.
+    Train {
+        /// Labelled data spec (150x150, or smaller and zero-padded).
+        #[arg(long)]
+        data: String,
+        /// Epochs.
+        #[arg(long, default_value_t = 30)]
+        epochs: usize,
+        /// Images per step.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Adagrad learning rate.
+        #[arg(long, default_value_t = 0.01)]
+        lr: f64,
+        /// Fraction of the training split held out for validation.
+        #[arg(long, default_value_t = 0.1)]
+        val_fraction: f64,
+        /// Weight the classes by n / (2 n_class) in the loss.
+        #[arg(long)]
+        class_weights: bool,
+        /// Train on unrotated images.
+        #[arg(long)]
+        no_rotate: bool,
+        /// Dropout after the fully-connected hidden layers.
+        #[arg(long, default_value_t = 0.5)]
+        dropout: f64,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output folder: classifier.safetensors, metrics.csv, accuracy.png, test.csv.
+        #[arg(long, default_value = "runs/classifier")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum DataCmd {
     /// Download a published data set, verify its MD5 and unpack it.
     Fetch {
@@ -396,10 +517,254 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 out.display()
             );
         }
+        Command::Classifier(ClassifierCmd::Train {
+            data,
+            epochs,
+            batch,
+            lr,
+            val_fraction,
+            class_weights,
+            no_rotate,
+            dropout,
+            seed,
+            out,
+        }) => {
+            use lobes::models::hmt::{ClassifierOptions, train_classifier};
+            let r = train_classifier(&ClassifierOptions {
+                data,
+                epochs,
+                batch,
+                lr,
+                val_fraction,
+                class_weights,
+                rotate: !no_rotate,
+                dropout,
+                seed,
+                out,
+            })?;
+            let t = r.test;
+            println!(
+                "kept epoch {} -> {}\ntest accuracy {:.4} (FRI {:.4} of {}, FRII {:.4} of {})",
+                r.best_epoch,
+                r.checkpoint.display(),
+                t.overall,
+                t.per_class[0],
+                t.counts[0],
+                t.per_class[1],
+                t.counts[1]
+            );
+        }
+        Command::ClassBalance {
+            checkpoint,
+            classifier,
+            n,
+            seed,
+            out,
+        } => {
+            use lobes::models::analysis::class_balance;
+            use lobes::models::classifier::Classifier;
+            let clf = Classifier::load(&classifier)?;
+            let mut g = Generator::load(&checkpoint)?;
+            if g.kind != Kind::Cvae {
+                return Err(ModelError::Config(format!(
+                    "{}: class balance needs a CVAE checkpoint, this is a {}",
+                    checkpoint.display(),
+                    g.kind.name()
+                )));
+            }
+            let mut csv =
+                String::from("latents,requested,n,scored_FRI,scored_FRII,percent_correct\n");
+            println!("latents          requested     n  scored FRI  scored FRII  correct");
+            for (label, sampling) in [
+                ("uniform(-4,4)", Sampling::Uniform(-4.0, 4.0)),
+                ("prior N(0,1)", Sampling::Prior),
+            ] {
+                let rows = class_balance(
+                    n,
+                    &mut |c, k| g.generate(k, Some(c), sampling, seed),
+                    &|imgs| clf.probs(imgs),
+                )?;
+                for r in rows {
+                    println!(
+                        "{label:16} {:9} {:5} {:11} {:12} {:6.1}%",
+                        r.requested.name(),
+                        r.n,
+                        r.scored[0],
+                        r.scored[1],
+                        r.percent_correct()
+                    );
+                    csv.push_str(&format!(
+                        "{label},{},{},{},{},{:.2}\n",
+                        r.requested.name(),
+                        r.n,
+                        r.scored[0],
+                        r.scored[1],
+                        r.percent_correct()
+                    ));
+                }
+            }
+            if let Some(out) = out {
+                lobes::ppl::io::write_atomic(&out, csv.as_bytes())?;
+            }
+        }
+        Command::Select {
+            classifier,
+            n,
+            out,
+            runs,
+        } => {
+            use lobes::models::analysis::{RunScore, select};
+            use lobes::models::classifier::{Classifier, ramis};
+            let clf = Classifier::load(&classifier)?;
+            let mut scores = vec![];
+            for run in &runs {
+                let metrics = train::read_metrics(&run.join("metrics.csv"), usize::MAX);
+                let test_loss =
+                    metrics
+                        .iter()
+                        .rev()
+                        .find_map(|m| m.test_loss)
+                        .ok_or_else(|| {
+                            ModelError::Config(format!(
+                                "{}: no test loss in metrics.csv",
+                                run.display()
+                            ))
+                        })?;
+                let mut g = Generator::load(&run.join("checkpoint.safetensors"))?;
+                let imgs: Vec<Image> = g
+                    .generate(n, None, Sampling::Prior, 0)?
+                    .iter()
+                    .map(|i| i.pad_to(150))
+                    .collect();
+                scores.push(RunScore {
+                    name: run.display().to_string(),
+                    ramis: ramis(&clf.probs(&imgs)?, 1e-12),
+                    test_loss,
+                });
+            }
+            let keep = select(&scores);
+            let mut csv = String::from("run,ramis,test_loss,selected\n");
+            for (r, k) in scores.iter().zip(&keep) {
+                println!(
+                    "{:40} RAMIS {:.4}  test loss {:10.3}  {}",
+                    r.name,
+                    r.ramis,
+                    r.test_loss,
+                    if *k { "selected" } else { "" }
+                );
+                csv.push_str(&format!(
+                    "{},{:.5},{:.4},{k}\n",
+                    r.name, r.ramis, r.test_loss
+                ));
+            }
+            if let Some(out) = out {
+                lobes::ppl::io::write_atomic(&out, csv.as_bytes())?;
+            }
+        }
+        Command::Noise {
+            checkpoint,
+            data: spec,
+            split,
+            images: image_dir,
+            n,
+            out,
+        } => {
+            use lobes::models::analysis::{
+                NOISE_THRESHOLD, log_saturated, percent_below, quantile,
+            };
+            let named: Vec<(String, Image)> = match (&checkpoint, &spec, &image_dir) {
+                (Some(c), None, None) => Generator::load(c)?
+                    .generate(n, None, Sampling::Prior, 0)?
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, img)| (format!("generated_{i}"), img))
+                    .collect(),
+                (None, Some(spec), None) => {
+                    let ds = data::load_spec(spec)?;
+                    let set = ds.split(&split).ok_or_else(|| {
+                        ModelError::Config(format!("unknown split '{split}' (train, test)"))
+                    })?;
+                    set.iter()
+                        .take(n)
+                        .map(|s| (s.name.clone(), s.image.clone()))
+                        .collect()
+                }
+                (None, None, Some(dir)) => {
+                    data::png::load_images(dir)?.into_iter().take(n).collect()
+                }
+                _ => {
+                    return Err(ModelError::Config(
+                        "give exactly one of --checkpoint, --data or --images".into(),
+                    ));
+                }
+            };
+            std::fs::create_dir_all(&out).map_err(|e| DataError::io(&out, e))?;
+            let mut csv = String::from("image,percent_below_5e-5,p95,max\n");
+            let mut total = 0.0;
+            for (name, img) in &named {
+                let pct = percent_below(img, NOISE_THRESHOLD);
+                total += pct;
+                let max = img.pixels.iter().cloned().fold(0.0f32, f32::max);
+                csv.push_str(&format!(
+                    "{name},{pct:.3},{:e},{max}\n",
+                    quantile(img, 0.95)
+                ));
+            }
+            lobes::ppl::io::write_atomic(&out.join("noise.csv"), csv.as_bytes())?;
+            let mut grid: Vec<Image> = named.iter().map(|(_, i)| i.clone()).collect();
+            grid.extend(named.iter().map(|(_, i)| log_saturated(i, 0.95)));
+            writers::write_grid(&out.join("noise.png"), &grid, named.len())?;
+            println!(
+                "{:.2}% of pixels below 5e-5 (mean over {} images); noise.csv and noise.png in {}",
+                total / named.len().max(1) as f64,
+                named.len(),
+                out.display()
+            );
+        }
+        Command::Pairs {
+            checkpoint,
+            n,
+            sampling,
+            seed,
+            out,
+        } => {
+            use lobes::models::analysis::{pair, pairs_figure};
+            let sampling = Sampling::parse(&sampling).ok_or_else(|| {
+                ModelError::Config(format!(
+                    "unknown sampling '{sampling}' (prior, uniform:LO,HI)"
+                ))
+            })?;
+            let mut g = Generator::load(&checkpoint)?;
+            if g.kind != Kind::Cvae {
+                return Err(ModelError::Config(format!(
+                    "{}: pairs need a CVAE checkpoint, this is a {}",
+                    checkpoint.display(),
+                    g.kind.name()
+                )));
+            }
+            let z = g.latents(n, sampling, seed);
+            let fri = g.decode(&z, &vec![Class::FRI; n])?;
+            let frii = g.decode(&z, &vec![Class::FRII; n])?;
+            let pairs: Vec<_> = fri.into_iter().zip(frii).map(|(a, b)| pair(a, b)).collect();
+            std::fs::create_dir_all(&out).map_err(|e| DataError::io(&out, e))?;
+            let mut csv = String::from("pair,offset,FRI,FRII\n");
+            for (k, p) in pairs.iter().enumerate() {
+                for (t, a, b) in &p.profile {
+                    csv.push_str(&format!("{k},{t},{a:.6},{b:.6}\n"));
+                }
+            }
+            lobes::ppl::io::write_atomic(&out.join("profiles.csv"), csv.as_bytes())?;
+            lobes::models::plot::save_rgb(&out.join("pairs.png"), &pairs_figure(&pairs))?;
+            println!(
+                "{n} FRI/FRII pairs: pairs.png and profiles.csv in {}",
+                out.display()
+            );
+        }
         Command::Ramis {
             classifier,
             data: spec,
             split,
+            images: image_dir,
             checkpoint,
             n,
             blank,
@@ -410,28 +775,39 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 Classifier, add_noise, blank_edges, gaussian_blur, ramis,
             };
             let clf = Classifier::load(&classifier)?;
-            let (images, labels): (Vec<Image>, Option<Vec<Class>>) = match (&spec, &checkpoint) {
-                (Some(spec), None) => {
-                    let ds = data::load_spec(spec)?;
-                    let set = ds.split(&split).ok_or_else(|| {
-                        ModelError::Config(format!("unknown split '{split}' (train, test)"))
-                    })?;
-                    (
-                        set.iter().map(|s| s.image.pad_to(150)).collect(),
-                        Some(set.iter().map(|s| s.label).collect()),
-                    )
-                }
-                (None, Some(c)) => {
-                    let mut g = Generator::load(c)?;
-                    let imgs = g.generate(n, None, Sampling::Prior, 0)?;
-                    (imgs.iter().map(|i| i.pad_to(150)).collect(), None)
-                }
-                _ => {
-                    return Err(ModelError::Config(
-                        "give exactly one of --data or --checkpoint".into(),
-                    ));
-                }
-            };
+            let (images, labels): (Vec<Image>, Option<Vec<Class>>) =
+                match (&spec, &image_dir, &checkpoint) {
+                    (Some(spec), None, None) => {
+                        let ds = data::load_spec(spec)?;
+                        let set = ds.split(&split).ok_or_else(|| {
+                            ModelError::Config(format!("unknown split '{split}' (train, test)"))
+                        })?;
+                        (
+                            set.iter().map(|s| s.image.pad_to(150)).collect(),
+                            Some(set.iter().map(|s| s.label).collect()),
+                        )
+                    }
+                    (None, Some(dir), None) => {
+                        let imgs = data::png::load_images(dir)?;
+                        if let Some((name, i)) = imgs.iter().find(|(_, i)| i.size > 150) {
+                            return Err(ModelError::Config(format!(
+                                "{name} is {0}x{0}; the classifier takes 150x150",
+                                i.size
+                            )));
+                        }
+                        (imgs.iter().map(|(_, i)| i.pad_to(150)).collect(), None)
+                    }
+                    (None, None, Some(c)) => {
+                        let mut g = Generator::load(c)?;
+                        let imgs = g.generate(n, None, Sampling::Prior, 0)?;
+                        (imgs.iter().map(|i| i.pad_to(150)).collect(), None)
+                    }
+                    _ => {
+                        return Err(ModelError::Config(
+                            "give exactly one of --data, --images or --checkpoint".into(),
+                        ));
+                    }
+                };
             let images: Vec<Image> = images
                 .iter()
                 .enumerate()

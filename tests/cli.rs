@@ -136,6 +136,82 @@ fn train_generate_reconstruct_and_friends() {
     ]);
     assert!(text.contains("(3)"), "{text}");
 
+    // The paper's analyses, scored by a classifier trained here for one epoch.
+    let clf_dir = dir.join("clf");
+    let text = lobes(&[
+        "classifier",
+        "train",
+        "--data",
+        "synthetic:6",
+        "--epochs",
+        "1",
+        "--batch",
+        "6",
+        "--out",
+        clf_dir.to_str().unwrap(),
+    ]);
+    assert!(text.contains("test accuracy"), "{text}");
+    let clf = clf_dir.join("classifier.safetensors");
+    let k = clf.to_str().unwrap();
+    let text = lobes(&[
+        "ramis",
+        "--classifier",
+        k,
+        "--images",
+        gen_dir.to_str().unwrap(),
+    ]);
+    assert!(text.contains("RAMIS "), "{text}");
+    let table = dir.join("balance.csv");
+    let text = lobes(&[
+        "class-balance",
+        "--checkpoint",
+        c,
+        "--classifier",
+        k,
+        "--n",
+        "5",
+        "--out",
+        table.to_str().unwrap(),
+    ]);
+    assert!(
+        text.contains("uniform(-4,4)") && text.contains("prior"),
+        "{text}"
+    );
+    let csv = std::fs::read_to_string(&table).unwrap();
+    assert_eq!(csv.lines().count(), 5, "{csv}");
+    let pairs = dir.join("pairs");
+    lobes(&[
+        "pairs",
+        "--checkpoint",
+        c,
+        "--n",
+        "2",
+        "--out",
+        pairs.to_str().unwrap(),
+    ]);
+    let img = image::open(pairs.join("pairs.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (1440, 800));
+    let noise = dir.join("noise");
+    let text = lobes(&[
+        "noise",
+        "--checkpoint",
+        c,
+        "--n",
+        "3",
+        "--out",
+        noise.to_str().unwrap(),
+    ]);
+    assert!(text.contains("below 5e-5"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(noise.join("noise.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+    let text = lobes(&["select", "--classifier", k, "--n", "10", r, r]);
+    assert_eq!(text.matches("RAMIS").count(), 2, "{text}");
+
     // Bad input: a class of 7 is refused with a message.
     let out = Command::new(env!("CARGO_BIN_EXE_lobes"))
         .args([

@@ -34,6 +34,20 @@ struct Dense {
     b: Tensor<1>,
 }
 
+/// Max-pooling with a `k x k` window and stride `k`, flooring (PyTorch's `MaxPool2d(k)`).
+pub(crate) fn max_pool(x: Tensor<4>, k: usize) -> Tensor<4> {
+    max_pool2d(
+        x,
+        MaxPoolOptions {
+            kernel_size: [k, k],
+            stride: [k, k],
+            padding: [(0, 0); 2],
+            dilation: [1, 1],
+            ceil_mode: false,
+        },
+    )
+}
+
 /// The published RAMIS classifier, ready for inference.
 pub struct Classifier {
     convs: Vec<Conv>,
@@ -115,16 +129,7 @@ impl Classifier {
         let y = y * self.norms[i].scale.clone().reshape([1, ch, 1, 1])
             + self.norms[i].shift.clone().reshape([1, ch, 1, 1]);
         match pool {
-            Some(k) => max_pool2d(
-                y,
-                MaxPoolOptions {
-                    kernel_size: [k, k],
-                    stride: [k, k],
-                    padding: [(0, 0); 2],
-                    dilation: [1, 1],
-                    ceil_mode: false,
-                },
-            ),
+            Some(k) => max_pool(y, k),
             None => y,
         }
     }

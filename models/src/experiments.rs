@@ -66,14 +66,9 @@ pub fn write(dir: &Path, curves: &[Curve]) -> Result<(), ModelError> {
             csv.push_str(&format!("{v},{r:.5}\n"));
         }
         lobes_ppl::io::write_atomic(&dir.join(format!("{}.csv", c.name)), csv.as_bytes())?;
-        let panel = dir.join(format!(".{}.panel.png", c.name));
         let pts: Vec<(f64, Option<f64>, Option<f64>)> =
             c.points.iter().map(|&(v, r)| (v, Some(r), None)).collect();
-        crate::plot::curves_png(&panel, &pts)?;
-        let img = image::open(&panel)
-            .map_err(|e| ModelError::Config(format!("{}: {e}", panel.display())))?;
-        let _ = std::fs::remove_file(&panel);
-        panels.push(img.to_rgb8());
+        panels.push(crate::plot::curves_image(&pts));
     }
     let (w, h) = (
         panels.iter().map(|p| p.width()).sum::<u32>(),
@@ -85,9 +80,5 @@ pub fn write(dir: &Path, curves: &[Curve]) -> Result<(), ModelError> {
         image::imageops::overlay(&mut all, p, x as i64, 0);
         x += p.width();
     }
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    all.write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|e| ModelError::Config(e.to_string()))?;
-    lobes_ppl::io::write_atomic(&dir.join("ramis_experiments.png"), &bytes.into_inner())?;
-    Ok(())
+    crate::plot::save_rgb(&dir.join("ramis_experiments.png"), &all)
 }

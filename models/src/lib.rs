@@ -1,11 +1,13 @@
 //! lobes-models: radio-galaxy data sets and the models of Bastien et al. (2021), written as
 //! model/guide pairs in `lobes-ppl`.
 
+pub mod analysis;
 pub mod classifier;
 pub mod data;
 pub mod error;
 pub mod experiments;
 pub mod generate;
+pub mod hmt;
 pub mod plot;
 pub mod train;
 pub mod vae;

@@ -81,6 +81,20 @@ pub fn curves_png(
     path: &std::path::Path,
     pts: &[(f64, Option<f64>, Option<f64>)],
 ) -> Result<(), ModelError> {
+    save_rgb(path, &curves_image(pts))
+}
+
+/// Writes an RGB image as PNG (atomically).
+pub fn save_rgb(path: &std::path::Path, img: &RgbImage) -> Result<(), ModelError> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| ModelError::Config(format!("{}: {e}", path.display())))?;
+    lobes_ppl::io::write_atomic(path, &bytes.into_inner())?;
+    Ok(())
+}
+
+/// [`curves_png`]'s picture (640x400), for composing figures.
+pub fn curves_image(pts: &[(f64, Option<f64>, Option<f64>)]) -> RgbImage {
     let mut img = RgbImage::from_pixel(W, H, Rgb([255, 255, 255]));
     let vals: Vec<f64> = pts
         .iter()
@@ -149,9 +163,5 @@ pub fn curves_png(
             }
         }
     }
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|e| ModelError::Config(format!("{}: {e}", path.display())))?;
-    lobes_ppl::io::write_atomic(path, &bytes.into_inner())?;
-    Ok(())
+    img
 }

@@ -213,7 +213,8 @@ fn write_metrics(path: &Path, rows: &[EpochMetrics]) -> Result<(), ModelError> {
     Ok(())
 }
 
-fn read_metrics(path: &Path, upto: usize) -> Vec<EpochMetrics> {
+/// The rows of a run's `metrics.csv` up to epoch `upto` (none when the file is missing).
+pub fn read_metrics(path: &Path, upto: usize) -> Vec<EpochMetrics> {
     let Ok(s) = std::fs::read_to_string(path) else {
         return vec![];
     };

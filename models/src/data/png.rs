@@ -119,3 +119,71 @@ pub fn load_dir(dir: &Path) -> Result<DataSet, DataError> {
     }
     Ok(ds)
 }
+
+fn read_fits_stamp(path: &Path) -> Result<Image, DataError> {
+    let f = super::fits::read(path)?;
+    if f.width != f.height {
+        return Err(DataError::format(
+            path,
+            format!("image is {}x{}, expected a square stamp", f.width, f.height),
+        ));
+    }
+    let px = super::fits::flip_rows(&f);
+    if let Some(i) = px.iter().position(|v| !v.is_finite()) {
+        return Err(DataError::format(
+            path,
+            format!("pixel {i} is {}: stamps must be finite", px[i]),
+        ));
+    }
+    Ok(Image::new(f.width, px))
+}
+
+/// Unlabelled stamps: every `.png` and `.fits` in `dir` and its immediate sub-folders (as
+/// `lobes generate` writes them), sorted by path, `grid.png` excepted. All must be square and
+/// of one size.
+pub fn load_images(dir: &Path) -> Result<Vec<(String, Image)>, DataError> {
+    let list = |d: &Path| -> Result<Vec<std::path::PathBuf>, DataError> {
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .map_err(|e| DataError::io(d, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        v.sort();
+        Ok(v)
+    };
+    let mut files = vec![];
+    for p in list(dir)? {
+        if p.is_dir() {
+            files.extend(list(&p)?.into_iter().filter(|f| f.is_file()));
+        } else {
+            files.push(p);
+        }
+    }
+    let mut out: Vec<(String, Image)> = vec![];
+    for f in files {
+        let ext = f
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let img = match ext.as_str() {
+            "png" if f.file_name().is_some_and(|n| n != "grid.png") => read_png(&f)?,
+            "fits" | "fit" => read_fits_stamp(&f)?,
+            _ => continue,
+        };
+        if let Some((name, first)) = out.first()
+            && first.size != img.size
+        {
+            return Err(DataError::format(
+                &f,
+                format!(
+                    "image is {0}x{0}, '{name}' is {1}x{1}",
+                    img.size, first.size
+                ),
+            ));
+        }
+        out.push((f.display().to_string(), img));
+    }
+    if out.is_empty() {
+        return Err(DataError::format(dir, "no PNG or FITS stamps found"));
+    }
+    Ok(out)
+}

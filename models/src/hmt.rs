@@ -1,0 +1,492 @@
+//! Training the RAMIS classifier from scratch (`lobes classifier train`): the HMT network of
+//! Tang et al. (2019) as a burn module, trained with Adagrad on randomly rotated images, with
+//! optional class weights, a validation split and per-class accuracy. The checkpoint is a
+//! safetensors file with PyTorch's tensor names, so [`Classifier::load`] (and `lobes ramis`)
+//! read it exactly like the published weights.
+//!
+//! The published weights do not record where the original training applied dropout; we apply
+//! it after each fully-connected hidden layer (`fc1`, and both applications of `fc2`).
+
+use crate::classifier::{Classifier, max_pool};
+use crate::data::augment::{Interp, rotate};
+use crate::data::{self, Class, DataSet, Image, Sample};
+use crate::error::ModelError;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
+};
+use burn::optim::{AdaGradConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::{log_softmax, relu};
+use lobes_ppl::DTensor;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Input side of the classifier.
+pub const SIDE: usize = 150;
+
+/// (in, out, kernel, padding, max-pool) of the five convolutional blocks.
+const CONVS: [(usize, usize, usize, usize, Option<usize>); 5] = [
+    (1, 6, 11, 5, Some(2)),
+    (6, 16, 5, 2, Some(3)),
+    (16, 24, 3, 1, None),
+    (24, 24, 3, 1, None),
+    (24, 16, 3, 1, Some(5)),
+];
+
+/// The HMT network, trainable. Layer names follow the published PyTorch model.
+#[derive(Module, Debug)]
+pub struct Hmt {
+    convs: Vec<Conv2d>,
+    norms: Vec<BatchNorm>,
+    fc1: Linear,
+    fc2: Linear,
+    fc3: Linear,
+    dropout: Dropout,
+}
+
+impl Hmt {
+    /// A freshly initialised network (PyTorch's default initialisation) with dropout `p`.
+    pub fn new(dropout: f64, device: &Device) -> Self {
+        let convs = CONVS
+            .iter()
+            .map(|&(i, o, k, p, _)| {
+                Conv2dConfig::new([i, o], [k, k])
+                    .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+                    .init(device)
+            })
+            .collect();
+        let norms = CONVS
+            .iter()
+            .map(|&(_, o, ..)| BatchNormConfig::new(o).init(device))
+            .collect();
+        Hmt {
+            convs,
+            norms,
+            fc1: LinearConfig::new(400, 256).init(device),
+            fc2: LinearConfig::new(256, 256).init(device),
+            fc3: LinearConfig::new(256, 2).init(device),
+            dropout: DropoutConfig::new(dropout).init(),
+        }
+    }
+
+    /// Logits `[B, 2]` (FRI, FRII) of images `[B, 1, 150, 150]`.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let mut x = x;
+        for ((conv, norm), &(.., pool)) in self.convs.iter().zip(&self.norms).zip(&CONVS) {
+            x = norm.forward(relu(conv.forward(x)));
+            if let Some(k) = pool {
+                x = max_pool(x, k);
+            }
+        }
+        let n = x.dims()[0];
+        let h = x.reshape([n, 400]);
+        let h = self.dropout.forward(relu(self.fc1.forward(h)));
+        let h = self.dropout.forward(relu(self.fc2.forward(h)));
+        // The published network applies fc2 twice.
+        let h = self.dropout.forward(relu(self.fc2.forward(h)));
+        self.fc3.forward(h)
+    }
+
+    /// The parameters and batch-norm statistics under PyTorch's names (`conv1.weight`,
+    /// `bnorm1.running_var`, `fc1.weight` as `[out, in]`, ...).
+    pub fn named_tensors(&self) -> Vec<(String, DTensor)> {
+        let mut out = vec![];
+        let mut put = |name: String, t: DTensor| out.push((name, t));
+        for (i, (c, n)) in self.convs.iter().zip(&self.norms).enumerate() {
+            let k = i + 1;
+            put(
+                format!("conv{k}.weight"),
+                DTensor::from_tensor(c.weight.val()),
+            );
+            if let Some(b) = &c.bias {
+                put(format!("conv{k}.bias"), DTensor::from_tensor(b.val()));
+            }
+            put(
+                format!("bnorm{k}.weight"),
+                DTensor::from_tensor(n.gamma.val()),
+            );
+            put(format!("bnorm{k}.bias"), DTensor::from_tensor(n.beta.val()));
+            put(
+                format!("bnorm{k}.running_mean"),
+                DTensor::from_tensor(n.running_mean.value()),
+            );
+            put(
+                format!("bnorm{k}.running_var"),
+                DTensor::from_tensor(n.running_var.value()),
+            );
+        }
+        for (k, l) in [(1, &self.fc1), (2, &self.fc2), (3, &self.fc3)] {
+            // burn stores Linear weights as [in, out], PyTorch as [out, in].
+            put(
+                format!("fc{k}.weight"),
+                DTensor::from_tensor(l.weight.val().transpose()),
+            );
+            if let Some(b) = &l.bias {
+                put(format!("fc{k}.bias"), DTensor::from_tensor(b.val()));
+            }
+        }
+        out
+    }
+}
+
+/// Options of `lobes classifier train`.
+#[derive(Clone, Debug)]
+pub struct ClassifierOptions {
+    /// Data spec (labelled images, 150x150 or smaller: smaller ones are zero-padded).
+    pub data: String,
+    /// Epochs.
+    pub epochs: usize,
+    /// Images per step.
+    pub batch: usize,
+    /// Adagrad learning rate.
+    pub lr: f64,
+    /// Fraction of the training split held out for validation.
+    pub val_fraction: f64,
+    /// Weight each class by `n / (2 n_class)` in the loss.
+    pub class_weights: bool,
+    /// Rotate every training image by a uniform random angle each time it is used.
+    pub rotate: bool,
+    /// Dropout after the fully-connected hidden layers.
+    pub dropout: f64,
+    /// Seed of initialisation, split, shuffling, rotations and dropout.
+    pub seed: u64,
+    /// Output folder: `classifier.safetensors`, `metrics.csv`, `accuracy.png`, `test.csv`.
+    pub out: PathBuf,
+}
+
+impl Default for ClassifierOptions {
+    fn default() -> Self {
+        ClassifierOptions {
+            data: "synthetic".into(),
+            epochs: 30,
+            batch: 32,
+            lr: 0.01,
+            val_fraction: 0.1,
+            class_weights: false,
+            rotate: true,
+            dropout: 0.5,
+            seed: 0,
+            out: PathBuf::from("runs/classifier"),
+        }
+    }
+}
+
+/// Accuracy of a labelled set: overall and per class (FRI, FRII), with the counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Accuracy {
+    /// Correct / all.
+    pub overall: f64,
+    /// Correct / all within each true class (NaN for a class with no images).
+    pub per_class: [f64; 2],
+    /// Images of each true class.
+    pub counts: [usize; 2],
+}
+
+impl Accuracy {
+    /// From true classes and predicted labels.
+    pub fn of(truth: &[Class], predicted: &[usize]) -> Self {
+        let mut counts = [0usize; 2];
+        let mut right = [0usize; 2];
+        for (t, &p) in truth.iter().zip(predicted) {
+            counts[t.label()] += 1;
+            right[t.label()] += usize::from(t.label() == p);
+        }
+        let n = counts[0] + counts[1];
+        Accuracy {
+            overall: (right[0] + right[1]) as f64 / n.max(1) as f64,
+            per_class: [0, 1].map(|c| right[c] as f64 / counts[c] as f64),
+            counts,
+        }
+    }
+}
+
+/// One epoch of classifier training.
+#[derive(Clone, Copy, Debug)]
+pub struct ClassifierEpoch {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean (weighted) cross-entropy over the epoch's steps.
+    pub train_loss: f64,
+    /// Accuracy on the (rotated) training images as they were seen.
+    pub train_accuracy: f64,
+    /// Cross-entropy on the validation images (unrotated, evaluation mode).
+    pub val_loss: f64,
+    /// Accuracy on the validation images.
+    pub val: Accuracy,
+}
+
+/// What a training run produced.
+#[derive(Clone, Debug)]
+pub struct ClassifierReport {
+    /// Every epoch.
+    pub epochs: Vec<ClassifierEpoch>,
+    /// The epoch whose weights were kept (best validation accuracy, then lowest loss).
+    pub best_epoch: usize,
+    /// Test-split accuracy of the kept weights, read back through [`Classifier::load`].
+    pub test: Accuracy,
+    /// Where the weights are.
+    pub checkpoint: PathBuf,
+}
+
+fn at_side(s: &Sample) -> Result<Image, ModelError> {
+    match s.image.size {
+        SIDE => Ok(s.image.clone()),
+        n if n < SIDE => Ok(s.image.pad_to(SIDE)),
+        n => Err(ModelError::Config(format!(
+            "image '{}' is {n}x{n}; the classifier takes 150x150 (smaller images are zero-padded)",
+            s.name
+        ))),
+    }
+}
+
+fn images_tensor(images: &[Image], device: &Device) -> Tensor<4> {
+    let px: Vec<f32> = images
+        .iter()
+        .flat_map(|i| i.pixels.iter().copied())
+        .collect();
+    Tensor::<1>::from_floats(px.as_slice(), device).reshape([images.len(), 1, SIDE, SIDE])
+}
+
+/// Weighted cross-entropy `-sum w_i log p(y_i | x_i) / sum w_i`, with PyTorch's weighted mean.
+fn cross_entropy(logits: Tensor<2>, labels: &[Class], weights: [f64; 2]) -> Tensor<1> {
+    let n = labels.len();
+    let mut target = vec![0f32; 2 * n];
+    let mut total = 0.0;
+    for (i, c) in labels.iter().enumerate() {
+        target[2 * i + c.label()] = weights[c.label()] as f32;
+        total += weights[c.label()];
+    }
+    let device = logits.device();
+    let target = Tensor::<1>::from_floats(target.as_slice(), &device).reshape([n, 2]);
+    (log_softmax(logits, 1) * target).sum().neg() / total
+}
+
+fn argmax2(logits: &[f32]) -> Vec<usize> {
+    logits.chunks(2).map(|c| usize::from(c[1] > c[0])).collect()
+}
+
+fn to_vec(t: Tensor<2>) -> Result<Vec<f32>, ModelError> {
+    t.try_into_vec_as::<f32>()
+        .map_err(|e| ModelError::Config(e.to_string()))
+}
+
+/// Loss and accuracy of `net` in evaluation mode.
+fn evaluate(
+    net: &Hmt,
+    images: &[Image],
+    labels: &[Class],
+    weights: [f64; 2],
+    batch: usize,
+) -> Result<(f64, Accuracy), ModelError> {
+    let device = Device::flex();
+    let (mut loss, mut predicted) = (0.0, vec![]);
+    for (imgs, labs) in images.chunks(batch).zip(labels.chunks(batch)) {
+        let logits = net.forward(images_tensor(imgs, &device));
+        let w: f64 = labs.iter().map(|c| weights[c.label()]).sum();
+        loss += cross_entropy(logits.clone(), labs, weights).into_scalar::<f32>() as f64 * w;
+        predicted.extend(argmax2(&to_vec(logits)?));
+    }
+    let w: f64 = labels.iter().map(|c| weights[c.label()]).sum();
+    Ok((
+        loss / w.max(f64::MIN_POSITIVE),
+        Accuracy::of(labels, &predicted),
+    ))
+}
+
+fn write_metrics(path: &Path, rows: &[ClassifierEpoch]) -> Result<(), ModelError> {
+    let mut s = String::from(
+        "epoch,train_loss,train_accuracy,val_loss,val_accuracy,val_accuracy_FRI,val_accuracy_FRII\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "{},{:.6},{:.4},{:.6},{:.4},{:.4},{:.4}\n",
+            r.epoch,
+            r.train_loss,
+            r.train_accuracy,
+            r.val_loss,
+            r.val.overall,
+            r.val.per_class[0],
+            r.val.per_class[1]
+        ));
+    }
+    lobes_ppl::io::write_atomic(path, s.as_bytes())?;
+    Ok(())
+}
+
+/// [`train_classifier_on`] the data set named by `opts.data`.
+pub fn train_classifier(opts: &ClassifierOptions) -> Result<ClassifierReport, ModelError> {
+    train_classifier_on(opts, &data::load_spec(&opts.data)?)
+}
+
+/// Trains the classifier on `ds.train` (less a validation split), keeps the weights with the
+/// best validation accuracy, and scores them on `ds.test`.
+pub fn train_classifier_on(
+    opts: &ClassifierOptions,
+    ds: &DataSet,
+) -> Result<ClassifierReport, ModelError> {
+    if !(0.0..1.0).contains(&opts.val_fraction) || opts.batch == 0 || opts.epochs == 0 {
+        return Err(ModelError::Config(format!(
+            "need 0 <= validation fraction < 1, a batch and epochs > 0 (got {}, {}, {})",
+            opts.val_fraction, opts.batch, opts.epochs
+        )));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let mut order: Vec<usize> = (0..ds.train.len()).collect();
+    order.shuffle(&mut rng);
+    let n_val = (opts.val_fraction * order.len() as f64).round() as usize;
+    let (val_idx, train_idx) = order.split_at(n_val);
+    if train_idx.is_empty() {
+        return Err(ModelError::Config(format!(
+            "data set '{}' leaves no training images after a validation split of {}",
+            ds.name, opts.val_fraction
+        )));
+    }
+    let pick = |idx: &[usize]| -> Result<(Vec<Image>, Vec<Class>), ModelError> {
+        let images = idx
+            .iter()
+            .map(|&i| at_side(&ds.train[i]))
+            .collect::<Result<_, _>>()?;
+        Ok((images, idx.iter().map(|&i| ds.train[i].label).collect()))
+    };
+    let (train_x, train_y) = pick(train_idx)?;
+    let (val_x, val_y) = pick(val_idx)?;
+    let mut counts = [0usize; 2];
+    train_y.iter().for_each(|c| counts[c.label()] += 1);
+    let weights = if opts.class_weights {
+        if counts.contains(&0) {
+            return Err(ModelError::Config(format!(
+                "class weights need both classes in the training images (FRI {}, FRII {})",
+                counts[0], counts[1]
+            )));
+        }
+        counts.map(|c| train_x.len() as f64 / (2.0 * c as f64))
+    } else {
+        [1.0, 1.0]
+    };
+
+    std::fs::create_dir_all(&opts.out).map_err(|e| data::DataError::io(&opts.out, e))?;
+    let plain = Device::flex();
+    plain.seed(opts.seed);
+    let device = plain.clone().autodiff();
+    let mut net = Hmt::new(opts.dropout, &device);
+    let mut optim = AdaGradConfig::new().with_epsilon(1e-10).init();
+    let checkpoint = opts.out.join("classifier.safetensors");
+    let (mut rows, mut best): (Vec<ClassifierEpoch>, Option<(f64, f64, usize)>) = (vec![], None);
+    let bar =
+        indicatif::ProgressBar::new((opts.epochs * train_x.len().div_ceil(opts.batch)) as u64);
+    for epoch in 1..=opts.epochs {
+        let mut perm: Vec<usize> = (0..train_x.len()).collect();
+        perm.shuffle(&mut rng);
+        let (mut loss_sum, mut steps, mut right) = (0.0, 0, 0);
+        for chunk in perm.chunks(opts.batch) {
+            let imgs: Vec<Image> = chunk
+                .iter()
+                .map(|&i| {
+                    if opts.rotate {
+                        rotate(&train_x[i], rng.random_range(0.0..360.0), Interp::Bilinear)
+                    } else {
+                        train_x[i].clone()
+                    }
+                })
+                .collect();
+            let labels: Vec<Class> = chunk.iter().map(|&i| train_y[i]).collect();
+            let logits = net.forward(images_tensor(&imgs, &device));
+            let loss = cross_entropy(logits.clone(), &labels, weights);
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                return Err(ModelError::Config(format!(
+                    "classifier loss became {value} at epoch {epoch}; try a smaller --lr"
+                )));
+            }
+            let pred = argmax2(&to_vec(logits.detach())?);
+            right += labels
+                .iter()
+                .zip(&pred)
+                .filter(|(c, p)| c.label() == **p)
+                .count();
+            let grads = GradientsParams::from_grads(loss.backward(), &net);
+            net = optim.step(opts.lr, net, grads);
+            loss_sum += value;
+            steps += 1;
+            bar.inc(1);
+        }
+        let valid = net.valid();
+        let (val_loss, val) = if val_x.is_empty() {
+            (f64::NAN, Accuracy::default())
+        } else {
+            evaluate(&valid, &val_x, &val_y, weights, 50)?
+        };
+        let row = ClassifierEpoch {
+            epoch,
+            train_loss: loss_sum / steps as f64,
+            train_accuracy: right as f64 / train_x.len() as f64,
+            val_loss,
+            val,
+        };
+        bar.suspend(|| {
+            eprintln!(
+                "epoch {epoch}: train loss {:.4}, accuracy {:.3}; validation loss {:.4}, accuracy {:.3} (FRI {:.3}, FRII {:.3})",
+                row.train_loss,
+                row.train_accuracy,
+                row.val_loss,
+                val.overall,
+                val.per_class[0],
+                val.per_class[1]
+            )
+        });
+        rows.push(row);
+        // Keep the best validation accuracy (ties: lower loss); without a validation split,
+        // the last epoch.
+        let score = (val.overall, if val_loss.is_nan() { 0.0 } else { -val_loss });
+        if best.is_none_or(|(a, l, _)| score.0 > a || (score.0 == a && score.1 >= l)) {
+            best = Some((score.0, score.1, epoch));
+            let meta = HashMap::from([
+                ("lobes.kind".to_string(), "hmt-classifier".to_string()),
+                ("lobes.epoch".to_string(), epoch.to_string()),
+                ("lobes.data".to_string(), opts.data.clone()),
+                (
+                    "lobes.val_accuracy".to_string(),
+                    format!("{:.4}", val.overall),
+                ),
+            ]);
+            lobes_ppl::io::save_tensors(&checkpoint, &valid.named_tensors(), meta)?;
+        }
+        write_metrics(&opts.out.join("metrics.csv"), &rows)?;
+        let pts: Vec<(f64, Option<f64>, Option<f64>)> = rows
+            .iter()
+            .map(|r| (r.epoch as f64, Some(r.train_accuracy), Some(r.val.overall)))
+            .collect();
+        crate::plot::curves_png(&opts.out.join("accuracy.png"), &pts)?;
+    }
+    bar.finish_and_clear();
+
+    let clf = Classifier::load(&checkpoint)?;
+    let test_x: Vec<Image> = ds.test.iter().map(at_side).collect::<Result<_, _>>()?;
+    let test_y: Vec<Class> = ds.test.iter().map(|s| s.label).collect();
+    let predicted: Vec<usize> = clf
+        .probs(&test_x)?
+        .iter()
+        .map(|p| usize::from(p[1] > p[0]))
+        .collect();
+    let test = Accuracy::of(&test_y, &predicted);
+    let mut csv = String::from("name,label,predicted\n");
+    for ((s, p), _) in ds.test.iter().zip(&predicted).zip(&test_y) {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            s.name,
+            s.label.name(),
+            Class::ALL[*p].name()
+        ));
+    }
+    lobes_ppl::io::write_atomic(&opts.out.join("test.csv"), csv.as_bytes())?;
+    Ok(ClassifierReport {
+        epochs: rows,
+        best_epoch: best.map_or(opts.epochs, |b| b.2),
+        test,
+        checkpoint,
+    })
+}
