@@ -152,6 +152,25 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Images per second of `SVI.step` on the paper's VAE beside a hand-written burn loop on
+    /// the same network, loss and optimiser (docs/performance.md).
+    Bench {
+        /// Encoder hidden widths.
+        #[arg(long, value_delimiter = ',', default_value = "4096,2048,1024,512,256")]
+        hidden: Vec<usize>,
+        /// Latent dimension.
+        #[arg(long, default_value_t = 32)]
+        latent: usize,
+        /// Images per step.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+        /// Timed steps per round.
+        #[arg(long, default_value_t = 6)]
+        steps: usize,
+        /// Rounds; the best of each variant is reported.
+        #[arg(long, default_value_t = 2)]
+        rounds: usize,
+    },
     /// Learning-rate search: train briefly at each rate, report the test losses (paper §5.2).
     LrSearch {
         /// Smallest rate.
@@ -553,6 +572,30 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 t.per_class[1],
                 t.counts[1]
             );
+        }
+        Command::Bench {
+            hidden,
+            latent,
+            batch,
+            steps,
+            rounds,
+        } => {
+            use lobes::models::bench::{BenchConfig, describe, run, table};
+            if hidden.is_empty() || batch == 0 || steps == 0 || rounds == 0 {
+                return Err(ModelError::Config(
+                    "bench needs hidden widths and batch, steps, rounds > 0".into(),
+                ));
+            }
+            let cfg = BenchConfig {
+                hidden,
+                latent,
+                batch,
+                steps,
+                rounds,
+                ..Default::default()
+            };
+            println!("{}", describe(&cfg));
+            print!("{}", table(&run(&cfg)));
         }
         Command::ClassBalance {
             checkpoint,

@@ -2,6 +2,7 @@
 //! model/guide pairs in `lobes-ppl`.
 
 pub mod analysis;
+pub mod bench;
 pub mod classifier;
 pub mod data;
 pub mod error;

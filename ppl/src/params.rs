@@ -91,6 +91,17 @@ impl ParamStore {
             },
         );
     }
+    /// Takes a parameter's unconstrained value out of the store (its entry stays, to be
+    /// refilled by [`ParamStore::set_unconstrained`]), with its constraint: the caller then
+    /// holds the only handle, so a CPU optimiser can update it in place.
+    pub fn take_unconstrained(&mut self, name: &str) -> Option<(DTensor, Constraint)> {
+        let e = self.entries.get_mut(name)?;
+        let placeholder = DTensor::scalar(0.0, &e.unconstrained.device());
+        Some((
+            std::mem::replace(&mut e.unconstrained, placeholder),
+            e.constraint.clone(),
+        ))
+    }
     /// Removes a parameter.
     pub fn remove(&mut self, name: &str) -> Option<ParamEntry> {
         self.names.retain(|n| n != name);

@@ -65,6 +65,23 @@ impl DTensor {
         DTensor { inner, shape }
     }
 
+    /// Whether the values are 32-bit floats.
+    pub fn is_f32(&self) -> bool {
+        self.inner.dtype() == burn::tensor::DType::F32
+    }
+
+    /// The values as owned data, row-major. On the CPU backend this is not a copy when this
+    /// is the only handle to a contiguous tensor.
+    pub fn into_data(self) -> TensorData {
+        self.inner.into_data()
+    }
+
+    /// The inverse of [`DTensor::into_data`] for f32 data of `shape.iter().product()` values.
+    pub fn from_data(data: TensorData, shape: &[usize], device: &Device) -> Self {
+        let d = TensorData::from_bytes(data.into_bytes(), padded(shape), burn::tensor::DType::F32);
+        Self::wrap(Tensor::from_data(d, device), shape.to_vec())
+    }
+
     /// Values in row-major order with the given shape, on `device`.
     pub fn from_floats(
         values: Vec<f32>,
@@ -532,6 +549,14 @@ impl DTensor {
     pub fn grad(&self, grads: &Gradients) -> Option<Self> {
         self.inner
             .grad(grads)
+            .map(|g| Self::wrap(g, self.shape.clone()))
+    }
+
+    /// Takes this leaf's gradient out of `grads` (burn's `grad_remove`): the returned tensor
+    /// is then its only handle.
+    pub fn grad_remove(&self, grads: &mut Gradients) -> Option<Self> {
+        self.inner
+            .grad_remove(grads)
             .map(|g| Self::wrap(g, self.shape.clone()))
     }
 

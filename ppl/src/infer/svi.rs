@@ -129,7 +129,8 @@ where
             self.store.clear_leaves();
             return Err(nonfinite(loss, &mut est));
         }
-        let grads = est.surrogate.neg().backward();
+        let mut grads = est.surrogate.neg().backward();
+        drop(est);
         self.optim.begin_step();
         let mut leaves: Vec<(String, crate::DTensor)> = self
             .store
@@ -138,15 +139,21 @@ where
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         leaves.sort_by(|a, b| a.0.cmp(&b.0));
-        for (name, leaf) in leaves {
-            let Some(g) = leaf.grad(&grads) else { continue };
-            let entry = self
+        // Take each gradient out of the container and drop the autodiff leaves first, so that
+        // the optimiser holds the only handle to a parameter and its gradient (the fused CPU
+        // update then works in place).
+        let grads: Vec<(String, crate::DTensor)> = leaves
+            .into_iter()
+            .filter_map(|(name, leaf)| leaf.grad_remove(&mut grads).map(|g| (name, g)))
+            .collect();
+        self.store.clear_leaves();
+        for (name, g) in grads {
+            let (p, constraint) = self
                 .store
-                .entry(&name)
-                .expect("a leaf comes from the store")
-                .clone();
-            let new = self.optim.update(&name, &entry.unconstrained, &g);
-            self.store.set_unconstrained(&name, new, entry.constraint);
+                .take_unconstrained(&name)
+                .expect("a leaf comes from the store");
+            let new = self.optim.update(&name, p, g);
+            self.store.set_unconstrained(&name, new, constraint);
         }
         self.store.clear_leaves();
         self.steps += 1;

@@ -1,5 +1,6 @@
 //! Adagrad, as `torch.optim.Adagrad` (the optimiser of the paper's code).
 
+use super::fused;
 use super::{OptimState, Optimizer, Slots};
 use crate::error::Result;
 use crate::tensor::DTensor;
@@ -33,10 +34,17 @@ impl Optimizer for Adagrad {
     fn name(&self) -> &'static str {
         "adagrad"
     }
-    fn update(&mut self, name: &str, p: &DTensor, g: &DTensor) -> DTensor {
+    fn update(&mut self, name: &str, p: DTensor, g: DTensor) -> DTensor {
         let t = self.slots.tick(name);
         let clr = self.lr / (1.0 + (t as f64 - 1.0) * self.lr_decay);
-        let sum = match self.slots.get(name, "sum") {
+        let (p, g, sum) = match fused::adagrad(p, g, self.slots.take(name, "sum"), clr, self.eps) {
+            Ok((p, sum)) => {
+                self.slots.set(name, "sum", sum);
+                return p;
+            }
+            Err(inputs) => inputs,
+        };
+        let sum = match sum {
             Some(s) => s.add(&g.square()),
             None => g.square(),
         };

@@ -1,5 +1,6 @@
 //! Adam, with torch's update (epsilon added to the bias-corrected root mean square).
 
+use super::fused::{self, AdamStep};
 use super::{OptimState, Optimizer, Slots};
 use crate::error::Result;
 use crate::tensor::DTensor;
@@ -51,25 +52,49 @@ impl Adam {
     }
 }
 
-/// One Adam update shared with ClippedAdam: returns the new parameter.
+/// One Adam update shared with ClippedAdam (`clip`: its elementwise gradient clamp): returns
+/// the new parameter. CPU tensors take the fused one-pass path; others use tensor operations.
 pub(crate) fn adam_update(
     slots: &mut Slots,
     name: &str,
-    p: &DTensor,
-    g: &DTensor,
+    p: DTensor,
+    g: DTensor,
     (lr, b1, b2, eps, wd): (f64, f64, f64, f64, f64),
+    clip: Option<f64>,
 ) -> DTensor {
+    let t = slots.tick(name) as i32;
+    let (m, v) = (slots.take(name, "exp_avg"), slots.take(name, "exp_avg_sq"));
+    let h = AdamStep {
+        lr,
+        beta1: b1,
+        beta2: b2,
+        eps,
+        weight_decay: wd,
+        clip,
+        t,
+    };
+    let (p, g, m, v) = match fused::adam(p, g, m, v, h) {
+        Ok((p, m, v)) => {
+            slots.set(name, "exp_avg", m);
+            slots.set(name, "exp_avg_sq", v);
+            return p;
+        }
+        Err(inputs) => inputs,
+    };
+    let g = match clip {
+        Some(c) => g.clamp(-c, c),
+        None => g,
+    };
     let g = if wd != 0.0 {
         g.add(&p.mul_scalar(wd))
     } else {
-        g.clone()
+        g
     };
-    let t = slots.tick(name) as i32;
-    let m = match slots.get(name, "exp_avg") {
+    let m = match m {
         Some(m) => m.mul_scalar(b1).add(&g.mul_scalar(1.0 - b1)),
         None => g.mul_scalar(1.0 - b1),
     };
-    let v = match slots.get(name, "exp_avg_sq") {
+    let v = match v {
         Some(v) => v.mul_scalar(b2).add(&g.square().mul_scalar(1.0 - b2)),
         None => g.square().mul_scalar(1.0 - b2),
     };
@@ -86,9 +111,9 @@ impl Optimizer for Adam {
     fn name(&self) -> &'static str {
         "adam"
     }
-    fn update(&mut self, name: &str, p: &DTensor, g: &DTensor) -> DTensor {
+    fn update(&mut self, name: &str, p: DTensor, g: DTensor) -> DTensor {
         let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
-        adam_update(&mut self.slots, name, p, g, h)
+        adam_update(&mut self.slots, name, p, g, h, None)
     }
     fn lr(&self) -> f64 {
         self.lr

@@ -61,10 +61,9 @@ impl Optimizer for ClippedAdam {
     fn begin_step(&mut self) {
         self.lr *= self.lrd;
     }
-    fn update(&mut self, name: &str, p: &DTensor, g: &DTensor) -> DTensor {
-        let g = g.clamp(-self.clip_norm, self.clip_norm);
+    fn update(&mut self, name: &str, p: DTensor, g: DTensor) -> DTensor {
         let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
-        adam_update(&mut self.slots, name, p, &g, h)
+        adam_update(&mut self.slots, name, p, g, h, Some(self.clip_norm))
     }
     fn lr(&self) -> f64 {
         self.lr

@@ -11,6 +11,7 @@
 mod adagrad;
 mod adam;
 mod clipped_adam;
+mod fused;
 
 pub use adagrad::Adagrad;
 pub use adam::Adam;
@@ -35,8 +36,9 @@ pub trait Optimizer {
     fn name(&self) -> &'static str;
     /// Called once per SVI step before the per-parameter updates (learning-rate decay).
     fn begin_step(&mut self) {}
-    /// Returns the updated value of parameter `name` given its gradient.
-    fn update(&mut self, name: &str, param: &DTensor, grad: &DTensor) -> DTensor;
+    /// Returns the updated value of parameter `name` given its gradient. Both are taken by
+    /// value: on the CPU a tensor with a single owner is updated in place, in one pass.
+    fn update(&mut self, name: &str, param: DTensor, grad: DTensor) -> DTensor;
     /// The current learning rate.
     fn lr(&self) -> f64;
     /// Sets the learning rate (used by learning-rate schedules).
@@ -55,8 +57,8 @@ pub(crate) struct Slots {
 }
 
 impl Slots {
-    pub fn get(&self, param: &str, slot: &str) -> Option<&DTensor> {
-        self.tensors.get(&format!("{param}/{slot}"))
+    pub fn take(&mut self, param: &str, slot: &str) -> Option<DTensor> {
+        self.tensors.remove(&format!("{param}/{slot}"))
     }
     pub fn set(&mut self, param: &str, slot: &str, t: DTensor) {
         self.tensors.insert(format!("{param}/{slot}"), t);
@@ -108,7 +110,7 @@ impl Optimizer for Box<dyn Optimizer> {
     fn begin_step(&mut self) {
         (**self).begin_step()
     }
-    fn update(&mut self, name: &str, param: &DTensor, grad: &DTensor) -> DTensor {
+    fn update(&mut self, name: &str, param: DTensor, grad: DTensor) -> DTensor {
         (**self).update(name, param, grad)
     }
     fn lr(&self) -> f64 {
