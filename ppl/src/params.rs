@@ -99,7 +99,7 @@ impl ParamStore {
         let placeholder = DTensor::scalar(0.0, &e.unconstrained.device());
         Some((
             std::mem::replace(&mut e.unconstrained, placeholder),
-            e.constraint.clone(),
+            e.constraint,
         ))
     }
     /// Removes a parameter.
