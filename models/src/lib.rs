@@ -10,6 +10,7 @@ pub mod experiments;
 pub mod generate;
 pub mod hmt;
 pub mod plot;
+pub mod sparse;
 pub mod train;
 pub mod vae;
 

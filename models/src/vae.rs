@@ -115,7 +115,9 @@ pub struct Encoder {
 impl Encoder {
     /// `(loc, scale)` of q(z | x), `scale = exp(head)` as in the paper's code.
     pub fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        let mut h = self.dropout.forward(softplus(self.first.forward(x), 1.0));
+        // The input is data, ~98% zeros: the first layer skips the all-zero columns.
+        let h = crate::sparse::sparse_linear(&self.first, x);
+        let mut h = self.dropout.forward(softplus(h, 1.0));
         for l in &self.layers {
             h = self.dropout.forward(self.leaky.forward(l.forward(h)));
         }

@@ -87,29 +87,25 @@ pub(crate) fn adam(
     let (mut pd, gd) = (p.into_data(), g.into_data());
     let mut md = m.map_or_else(|| zeros(n, &shape), DTensor::into_data);
     let mut vd = v.map_or_else(|| zeros(n, &shape), DTensor::into_data);
-    // The arithmetic is in f64 per element (free here: the pass is memory-bound), so the
-    // result is at least as close to torch's formulas as the tensor-operation path.
-    let (b1, b2) = (h.beta1, h.beta2);
-    let step = h.lr / (1.0 - b1.powi(h.t));
-    let inv_sqrt_bc2 = 1.0 / (1.0 - b2.powi(h.t)).sqrt();
-    let (eps, wd, clip) = (h.eps, h.weight_decay, h.clip);
+    // f32 arithmetic in the tensor-operation path's order (so both agree to rounding), with no
+    // branch in the loop so that it vectorises; `clip` = infinity is no clamp.
+    let (b1, b2) = (h.beta1 as f32, h.beta2 as f32);
+    let (c1, c2) = ((1.0 - h.beta1) as f32, (1.0 - h.beta2) as f32);
+    let step = (h.lr / (1.0 - h.beta1.powi(h.t))) as f32;
+    let inv_sqrt_bc2 = (1.0 / (1.0 - h.beta2.powi(h.t)).sqrt()) as f32;
+    let (eps, wd) = (h.eps as f32, h.weight_decay as f32);
+    let clip = h.clip.map_or(f32::INFINITY, |c| c as f32);
     {
         let ps = pd.as_mut_slice::<f32>().expect("f32 checked");
         let gs = gd.as_slice::<f32>().expect("f32 checked");
         let ms = md.as_mut_slice::<f32>().expect("f32 state");
         let vs = vd.as_mut_slice::<f32>().expect("f32 state");
         for_chunks(ps, gs, ms, vs, |p, g, m, v| {
-            for i in 0..p.len() {
-                let (pi, mut gi) = (p[i] as f64, g[i] as f64);
-                if let Some(c) = clip {
-                    gi = gi.clamp(-c, c);
-                }
-                gi += wd * pi;
-                let mi = b1 * m[i] as f64 + (1.0 - b1) * gi;
-                let vi = b2 * v[i] as f64 + (1.0 - b2) * gi * gi;
-                m[i] = mi as f32;
-                v[i] = vi as f32;
-                p[i] = (pi - step * mi / (vi.sqrt() * inv_sqrt_bc2 + eps)) as f32;
+            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                let g = g.clamp(-clip, clip) + *p * wd;
+                *m = *m * b1 + g * c1;
+                *v = *v * b2 + g * g * c2;
+                *p -= *m / (v.sqrt() * inv_sqrt_bc2 + eps) * step;
             }
         });
     }
@@ -139,6 +135,7 @@ pub(crate) fn adagrad(
     let n: usize = shape.iter().product();
     let (mut pd, gd) = (p.into_data(), g.into_data());
     let mut sd = sum.map_or_else(|| zeros(n, &shape), DTensor::into_data);
+    let (clr, eps) = (clr as f32, eps as f32);
     {
         let ps = pd.as_mut_slice::<f32>().expect("f32 checked");
         let gs = gd.as_slice::<f32>().expect("f32 checked");
@@ -155,12 +152,10 @@ pub(crate) fn adagrad(
     Ok((back(pd, &shape, &device), back(sd, &shape, &device)))
 }
 
-fn adagrad_chunk(p: &mut [f32], g: &[f32], s: &mut [f32], clr: f64, eps: f64) {
-    for i in 0..p.len() {
-        let gi = g[i] as f64;
-        let si = s[i] as f64 + gi * gi;
-        s[i] = si as f32;
-        p[i] = (p[i] as f64 - clr * gi / (si.sqrt() + eps)) as f32;
+fn adagrad_chunk(p: &mut [f32], g: &[f32], s: &mut [f32], clr: f32, eps: f32) {
+    for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+        *s += g * g;
+        *p -= g / (s.sqrt() + eps) * clr;
     }
 }
 
