@@ -47,7 +47,7 @@ fn guide(vae: &Vae, batch: &Batch) -> Result<()> {
 
 fn main() -> Result<()> {
     lobes::tune_allocator();
-    let dev = Device::flex();
+    let dev = Device::default();
     let data = Synthetic::default().dataset(150, 15, 0);
     let net = VaeConfig {
         hidden: vec![256, 64],

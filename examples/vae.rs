@@ -43,7 +43,7 @@ fn guide(vae: &Vae, batch: &Batch) -> Result<()> {
 
 fn main() -> Result<()> {
     lobes::tune_allocator();
-    let dev = Device::flex();
+    let dev = Device::default();
     let data = Synthetic::default().dataset(200, 20, 0);
     let net = VaeConfig {
         hidden: vec![256, 64],

@@ -59,7 +59,7 @@ pub struct Classifier {
 impl Classifier {
     /// Loads `hmt-frdeepf.safetensors` (PyTorch tensor names).
     pub fn load(path: &Path) -> Result<Self, ModelError> {
-        let device = Device::flex();
+        let device = Device::default();
         let (tensors, _) = lobes_ppl::io::load_tensors(path, &device)?;
         let t: HashMap<String, lobes_ppl::DTensor> = tensors.into_iter().collect();
         let get = |name: &str| {

@@ -46,7 +46,7 @@ pub struct Generator {
 impl Generator {
     /// From a store of trained parameters.
     pub fn from_store(kind: Kind, net: VaeConfig, store: ParamStore) -> Self {
-        let device = Device::flex();
+        let device = Device::default();
         Generator {
             kind,
             template: net.init(&device),
@@ -58,7 +58,7 @@ impl Generator {
 
     /// From a checkpoint written by `lobes train`.
     pub fn load(checkpoint: &Path) -> Result<Self, ModelError> {
-        let device = Device::flex();
+        let device = Device::default();
         let (_, meta) = lobes_ppl::io::load_tensors(checkpoint, &device)?;
         let (kind, net, _) = parse_run_metadata(&meta, checkpoint)?;
         let store = ParamStore::load(checkpoint, &device)?;

@@ -282,7 +282,7 @@ fn evaluate(
     weights: [f64; 2],
     batch: usize,
 ) -> Result<(f64, Accuracy), ModelError> {
-    let device = Device::flex();
+    let device = Device::default();
     let (mut loss, mut predicted) = (0.0, vec![]);
     for (imgs, labs) in images.chunks(batch).zip(labels.chunks(batch)) {
         let logits = net.forward(images_tensor(imgs, &device));
@@ -369,7 +369,7 @@ pub fn train_classifier_on(
     };
 
     std::fs::create_dir_all(&opts.out).map_err(|e| data::DataError::io(&opts.out, e))?;
-    let plain = Device::flex();
+    let plain = Device::default();
     plain.seed(opts.seed);
     let device = plain.clone().autodiff();
     let mut net = Hmt::new(opts.dropout, &device);

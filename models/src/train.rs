@@ -287,8 +287,8 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     }
     std::fs::create_dir_all(opts.out.join("checkpoints"))
         .map_err(|e| data::DataError::io(&opts.out, e))?;
-    let device = Device::flex().autodiff();
-    let plain = Device::flex();
+    let device = Device::default().autodiff();
+    let plain = Device::default();
     // burn's CPU generator is seeded through the plain device (seeding the autodiff wrapper
     // does not reach it); initialisation and dropout both draw from it.
     plain.seed(opts.seed);
