@@ -2,6 +2,7 @@
 //! selection (§5.3), the noise analysis (§6.2, Figure 9) and FRI/FRII pairs from one latent
 //! point with the brightness profile along the source's principal axis (§6.5, Figure 11).
 
+use crate::data::augment::bilinear;
 use crate::data::{Class, Image};
 use crate::error::ModelError;
 use image::{Rgb, RgbImage};
@@ -153,23 +154,6 @@ pub fn principal_axis(img: &Image) -> Option<((f64, f64), (f64, f64))> {
     Some(((cy, cx), (theta.sin(), theta.cos())))
 }
 
-fn bilinear(img: &Image, y: f64, x: f64) -> f64 {
-    let n = img.size as isize;
-    let (x0, y0) = (x.floor() as isize, y.floor() as isize);
-    let (fx, fy) = (x - x0 as f64, y - y0 as f64);
-    let px = |yy: isize, xx: isize| {
-        if yy >= 0 && xx >= 0 && yy < n && xx < n {
-            img.at(yy as usize, xx as usize) as f64
-        } else {
-            0.0
-        }
-    };
-    px(y0, x0) * (1.0 - fx) * (1.0 - fy)
-        + px(y0, x0 + 1) * fx * (1.0 - fy)
-        + px(y0 + 1, x0) * (1.0 - fx) * fy
-        + px(y0 + 1, x0 + 1) * fx * fy
-}
-
 /// Brightness along the line through `centre` in direction `dir`, one sample per pixel from
 /// `-half` to `+half` (bilinear): `(offset, value)`.
 pub fn profile(img: &Image, centre: (f64, f64), dir: (f64, f64), half: usize) -> Vec<(f64, f64)> {
@@ -177,7 +161,8 @@ pub fn profile(img: &Image, centre: (f64, f64), dir: (f64, f64), half: usize) ->
     (-h..=h)
         .map(|t| {
             let t = t as f64;
-            (t, bilinear(img, centre.0 + t * dir.0, centre.1 + t * dir.1))
+            let v = bilinear(img, centre.0 + t * dir.0, centre.1 + t * dir.1);
+            (t, f64::from(v))
         })
         .collect()
 }

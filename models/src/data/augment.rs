@@ -63,7 +63,9 @@ pub fn rotate(img: &Image, deg: f64, interp: Interp) -> Image {
     out
 }
 
-fn bilinear(img: &Image, y: f64, x: f64) -> f32 {
+/// `img` at the fractional position `(y, x)`, bilinear between the four nearest pixels; zero
+/// outside the image.
+pub fn bilinear(img: &Image, y: f64, x: f64) -> f32 {
     let n = img.size as isize;
     let (x0, y0) = (x.floor() as isize, y.floor() as isize);
     let (fx, fy) = ((x - x0 as f64) as f32, (y - y0 as f64) as f32);
