@@ -474,7 +474,7 @@ pub fn train_classifier_on(
         .collect();
     let test = Accuracy::of(&test_y, &predicted);
     let mut csv = String::from("name,label,predicted\n");
-    for ((s, p), _) in ds.test.iter().zip(&predicted).zip(&test_y) {
+    for (s, p) in ds.test.iter().zip(&predicted) {
         csv.push_str(&format!(
             "{},{},{}\n",
             s.name,
