@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use lobes::models::ModelError;
+use lobes::models::classifier::SIDE as CLASSIFIER_SIDE;
 use lobes::models::data::{
     self, Class, DataError, Image, Sample, fetch, fits::Wcs, inspect, prepare,
     synthetic::Synthetic, writers,
@@ -677,7 +678,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 let imgs: Vec<Image> = g
                     .generate(n, None, Sampling::Prior, 0)?
                     .iter()
-                    .map(|i| i.pad_to(150))
+                    .map(|i| i.pad_to(CLASSIFIER_SIDE))
                     .collect();
                 scores.push(RunScore {
                     name: run.display().to_string(),
@@ -826,24 +827,35 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                             ModelError::Config(format!("unknown split '{split}' (train, test)"))
                         })?;
                         (
-                            set.iter().map(|s| s.image.pad_to(150)).collect(),
+                            set.iter()
+                                .map(|s| s.image.pad_to(CLASSIFIER_SIDE))
+                                .collect(),
                             Some(set.iter().map(|s| s.label).collect()),
                         )
                     }
                     (None, Some(dir), None) => {
                         let imgs = data::png::load_images(dir)?;
-                        if let Some((name, i)) = imgs.iter().find(|(_, i)| i.size > 150) {
+                        if let Some((name, i)) = imgs.iter().find(|(_, i)| i.size > CLASSIFIER_SIDE)
+                        {
                             return Err(ModelError::Config(format!(
                                 "{name} is {0}x{0}; the classifier takes 150x150",
                                 i.size
                             )));
                         }
-                        (imgs.iter().map(|(_, i)| i.pad_to(150)).collect(), None)
+                        (
+                            imgs.iter()
+                                .map(|(_, i)| i.pad_to(CLASSIFIER_SIDE))
+                                .collect(),
+                            None,
+                        )
                     }
                     (None, None, Some(c)) => {
                         let mut g = Generator::load(c)?;
                         let imgs = g.generate(n, None, Sampling::Prior, 0)?;
-                        (imgs.iter().map(|i| i.pad_to(150)).collect(), None)
+                        (
+                            imgs.iter().map(|i| i.pad_to(CLASSIFIER_SIDE)).collect(),
+                            None,
+                        )
                     }
                     _ => {
                         return Err(ModelError::Config(
@@ -888,7 +900,10 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             let set = ds.split(&split).ok_or_else(|| {
                 ModelError::Config(format!("unknown split '{split}' (train, test)"))
             })?;
-            let images: Vec<Image> = set.iter().map(|s| s.image.pad_to(150)).collect();
+            let images: Vec<Image> = set
+                .iter()
+                .map(|s| s.image.pad_to(CLASSIFIER_SIDE))
+                .collect();
             let curves = lobes::models::experiments::run(&clf, &images)?;
             lobes::models::experiments::write(&out, &curves)?;
             for c in &curves {

@@ -7,9 +7,6 @@ use crate::data::{Class, Image};
 use crate::error::ModelError;
 use image::{Rgb, RgbImage};
 
-/// Side of the classifier's input; smaller generated stamps are zero-padded to it.
-const CLASSIFIER_SIDE: usize = 150;
-
 /// One row of Table 4: `n` images requested as `requested`, and how the classifier scored them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ClassBalance {
@@ -43,7 +40,7 @@ pub fn class_balance(
     let mut row = |requested: Class| -> Result<ClassBalance, ModelError> {
         let images: Vec<Image> = generate(requested, n)?
             .iter()
-            .map(|i| i.pad_to(CLASSIFIER_SIDE))
+            .map(|i| i.pad_to(crate::classifier::SIDE))
             .collect();
         let mut scored = [0usize; 2];
         for p in score(&images)? {

@@ -18,6 +18,18 @@ use std::path::Path;
 
 const BN_EPS: f64 = 1e-5;
 
+/// Side of the classifier's square input images.
+pub const SIDE: usize = 150;
+
+/// Images `[B, 1, SIDE, SIDE]` on `device` (every image must be `SIDE x SIDE`).
+pub(crate) fn images_tensor(images: &[Image], device: &Device) -> Tensor<4> {
+    let px: Vec<f32> = images
+        .iter()
+        .flat_map(|i| i.pixels.iter().copied())
+        .collect();
+    Tensor::<1>::from_floats(px.as_slice(), device).reshape([images.len(), 1, SIDE, SIDE])
+}
+
 struct Conv {
     w: Tensor<4>,
     b: Tensor<1>,
@@ -136,18 +148,14 @@ impl Classifier {
 
     /// Logits `[B, 2]` (FRI, FRII) of 150x150 images.
     pub fn logits(&self, images: &[Image]) -> Result<Tensor<2>, ModelError> {
-        if let Some(bad) = images.iter().find(|i| i.size != 150) {
+        if let Some(bad) = images.iter().find(|i| i.size != SIDE) {
             return Err(ModelError::Config(format!(
                 "the classifier takes 150x150 images, got {0}x{0}",
                 bad.size
             )));
         }
         let n = images.len();
-        let px: Vec<f32> = images
-            .iter()
-            .flat_map(|i| i.pixels.iter().copied())
-            .collect();
-        let x = Tensor::<1>::from_floats(px.as_slice(), &self.device).reshape([n, 1, 150, 150]);
+        let x = images_tensor(images, &self.device);
         let x = self.block(x, 0, Some(2));
         let x = self.block(x, 1, Some(3));
         let x = self.block(x, 2, None);

@@ -7,7 +7,7 @@
 //! The published weights do not record where the original training applied dropout; we apply
 //! it after each fully-connected hidden layer (`fc1`, and both applications of `fc2`).
 
-use crate::classifier::{Classifier, max_pool};
+use crate::classifier::{Classifier, SIDE, images_tensor, max_pool};
 use crate::data::augment::{Interp, rotate};
 use crate::data::{self, Class, DataSet, Image, Sample};
 use crate::error::ModelError;
@@ -24,9 +24,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-/// Input side of the classifier.
-pub const SIDE: usize = 150;
 
 /// (in, out, kernel, padding, max-pool) of the five convolutional blocks.
 const CONVS: [(usize, usize, usize, usize, Option<usize>); 5] = [
@@ -241,14 +238,6 @@ fn at_side(s: &Sample) -> Result<Image, ModelError> {
             s.name
         ))),
     }
-}
-
-fn images_tensor(images: &[Image], device: &Device) -> Tensor<4> {
-    let px: Vec<f32> = images
-        .iter()
-        .flat_map(|i| i.pixels.iter().copied())
-        .collect();
-    Tensor::<1>::from_floats(px.as_slice(), device).reshape([images.len(), 1, SIDE, SIDE])
 }
 
 /// Weighted cross-entropy `-sum w_i log p(y_i | x_i) / sum w_i`, with PyTorch's weighted mean.

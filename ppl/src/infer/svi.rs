@@ -155,7 +155,6 @@ where
             let new = self.optim.update(&name, p, g);
             self.store.set_unconstrained(&name, new, constraint);
         }
-        self.store.clear_leaves();
         self.steps += 1;
         Ok(loss)
     }
