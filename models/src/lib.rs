@@ -11,6 +11,7 @@ pub mod generate;
 pub mod hmt;
 pub mod plot;
 pub mod sparse;
+pub mod sparse_op;
 pub mod train;
 pub mod vae;
 

@@ -2,46 +2,21 @@
 //! zero, and the first layer (10000 → 4096) holds 40% of the VAE's multiply-adds. A dense
 //! `x W` and its weight gradient `xᵀ dY` spend almost all of that on zeros.
 //!
-//! [`sparse_linear`] computes the same layer from the columns of `x` that are non-zero somewhere
-//! in the batch: `x[:, K] W[K, :] + b`. It is built from burn's `select` and `matmul`, so
-//! autodiff differentiates it like any other expression: the weight gradient is the small
-//! `x[:, K]ᵀ dY` scattered into the rows `K` (rows outside `K` get exactly zero, as in the dense
-//! product), and it runs on every backend. The result equals the dense layer up to f32
-//! summation order (the omitted terms are exact zeros); a test checks values and gradients.
+//! [`sparse_linear`] computes the same layer through the custom autodiff operation
+//! [`crate::sparse_op::sparse_matmul`]: on the CPU backend its forward and weight-gradient
+//! kernels cost in proportion to the non-zero pixels (rows of the weight gradient for
+//! all-zero pixels are exactly zero, as in the dense product); on other backends it is the
+//! dense product. The result equals the dense layer up to f32 summation order (the omitted
+//! terms are exact zeros); a test checks values and gradients.
 
+use crate::sparse_op::sparse_matmul;
 use burn::nn::Linear;
 use burn::prelude::*;
-use burn::tensor::{Int, TensorData};
 
-/// Use the gathered product only when at most this fraction of the input columns is non-zero;
-/// beyond it the dense product is as fast.
-pub const MAX_DENSITY: f64 = 0.6;
-
-/// The columns of `x` (`[B, n]`) with a non-zero value in some row.
-pub fn nonzero_columns(x: &Tensor<2>) -> Vec<i64> {
-    let col = x.clone().abs().sum_dim(0);
-    let v: Vec<f32> = col.try_into_vec_as::<f32>().unwrap_or_default();
-    v.iter()
-        .enumerate()
-        .filter(|(_, s)| **s != 0.0)
-        .map(|(i, _)| i as i64)
-        .collect()
-}
-
-/// `l.forward(x)` computed from the non-zero columns of `x` when they are few enough
-/// ([`MAX_DENSITY`]); `x` must not need its own gradient (it is data).
+/// `l.forward(x)` computed from the non-zero entries of `x`; `x` is data (its own gradient,
+/// if it is tracked, is the dense one).
 pub fn sparse_linear(l: &Linear, x: Tensor<2>) -> Tensor<2> {
-    let [_, n] = x.dims();
-    let cols = nonzero_columns(&x);
-    if cols.len() as f64 > MAX_DENSITY * n as f64 {
-        return l.forward(x);
-    }
-    let device = x.device();
-    let k = cols.len();
-    let idx = Tensor::<1, Int>::from_data(TensorData::new(cols, [k]), &device);
-    let y = x
-        .select(1, idx.clone())
-        .matmul(l.weight.val().select(0, idx));
+    let y = sparse_matmul(x, l.weight.val());
     match &l.bias {
         Some(b) => y + b.val().unsqueeze::<2>(),
         None => y,
@@ -70,7 +45,6 @@ mod tests {
             })
             .collect();
         let x = Tensor::<1>::from_floats(px.as_slice(), &device).reshape([b, n]);
-        assert!(nonzero_columns(&x).len() < n / 2);
         let target = Tensor::<1>::from_floats(
             (0..b * out)
                 .map(|i| (i as f32 * 0.1).sin())
