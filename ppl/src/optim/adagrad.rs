@@ -1,8 +1,7 @@
 //! Adagrad, as `torch.optim.Adagrad` (the optimiser of the paper's code).
 
 use super::fused;
-use super::{OptimState, Optimizer, Slots};
-use crate::error::Result;
+use super::{Optimizer, Slots};
 use crate::tensor::DTensor;
 
 /// Adagrad (Duchi et al. 2011) as `torch.optim.Adagrad`: defaults lr 1e-2, lr_decay 0,
@@ -52,17 +51,5 @@ impl Optimizer for Adagrad {
         self.slots.set(name, "sum", sum);
         out
     }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn state(&self) -> OptimState {
-        self.slots.to_state(self.lr)
-    }
-    fn load_state(&mut self, state: OptimState) -> Result<()> {
-        (self.slots, self.lr) = Slots::from_state("adagrad", state)?;
-        Ok(())
-    }
+    slot_state_methods!("adagrad");
 }

@@ -1,8 +1,7 @@
 //! Adam, with torch's update (epsilon added to the bias-corrected root mean square).
 
 use super::fused::{self, AdamStep};
-use super::{OptimState, Optimizer, Slots};
-use crate::error::Result;
+use super::{Optimizer, Slots};
 use crate::tensor::DTensor;
 
 /// Adam (Kingma & Ba 2015) as `torch.optim.Adam`: defaults lr 1e-3, betas (0.9, 0.999),
@@ -115,17 +114,5 @@ impl Optimizer for Adam {
         let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
         adam_update(&mut self.slots, name, p, g, h, None)
     }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn state(&self) -> OptimState {
-        self.slots.to_state(self.lr)
-    }
-    fn load_state(&mut self, state: OptimState) -> Result<()> {
-        (self.slots, self.lr) = Slots::from_state("adam", state)?;
-        Ok(())
-    }
+    slot_state_methods!("adam");
 }

@@ -1,8 +1,7 @@
 //! Pyro's ClippedAdam: Adam with gradient clipping and a per-step learning-rate decay.
 
 use super::adam::adam_update;
-use super::{OptimState, Optimizer, Slots};
-use crate::error::Result;
+use super::{Optimizer, Slots};
 use crate::tensor::DTensor;
 
 /// `pyro.optim.ClippedAdam`, with Pyro's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8,
@@ -65,17 +64,5 @@ impl Optimizer for ClippedAdam {
         let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
         adam_update(&mut self.slots, name, p, g, h, Some(self.clip_norm))
     }
-    fn lr(&self) -> f64 {
-        self.lr
-    }
-    fn set_lr(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn state(&self) -> OptimState {
-        self.slots.to_state(self.lr)
-    }
-    fn load_state(&mut self, state: OptimState) -> Result<()> {
-        (self.slots, self.lr) = Slots::from_state("clipped_adam", state)?;
-        Ok(())
-    }
+    slot_state_methods!("clipped_adam");
 }

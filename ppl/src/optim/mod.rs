@@ -8,6 +8,26 @@
 //! epsilon defaults to 1e-5 where torch's is 1e-8), and because Pyro's ClippedAdam has no burn
 //! counterpart.
 
+/// The `lr`, `set_lr`, `state` and `load_state` methods of an optimiser whose learning rate is
+/// its field `lr` and whose per-parameter state is its field `slots` ([`Slots`]).
+macro_rules! slot_state_methods {
+    ($name:literal) => {
+        fn lr(&self) -> f64 {
+            self.lr
+        }
+        fn set_lr(&mut self, lr: f64) {
+            self.lr = lr;
+        }
+        fn state(&self) -> super::OptimState {
+            self.slots.to_state(self.lr)
+        }
+        fn load_state(&mut self, state: super::OptimState) -> crate::error::Result<()> {
+            (self.slots, self.lr) = super::Slots::from_state($name, state)?;
+            Ok(())
+        }
+    };
+}
+
 mod adagrad;
 mod adam;
 mod clipped_adam;
