@@ -94,8 +94,9 @@ impl VaeConfig {
         let last = *h.last().expect("hidden");
         let mut n = lin(self.pixels + c, h[0]) + 2 * lin(last, self.latent);
         n += lin(self.latent + c, last) + lin(h[0], self.pixels);
+        // Encoder w[0] → w[1], decoder w[1] → w[0]: the biases differ.
         for w in h.windows(2) {
-            n += 2 * lin(w[0], w[1]);
+            n += lin(w[0], w[1]) + lin(w[1], w[0]);
         }
         n
     }
@@ -233,5 +234,25 @@ impl Decoder {
     /// Width of the decoder's input (latent dim, plus classes for the CVAE).
     pub fn latent_dim(&self) -> usize {
         self.layers[0].weight.dims()[0]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parameter_count_is_the_built_networks() {
+        for conditional in [false, true] {
+            let cfg = VaeConfig {
+                pixels: 30,
+                hidden: vec![16, 8, 4],
+                ..VaeConfig::paper(3, conditional)
+            };
+            let built = cfg.init(&Device::flex()).num_params();
+            assert_eq!(cfg.num_params(), built, "conditional {conditional}");
+        }
+        // Table 2 at d = 32: the count Pyro's `sum(p.numel())` gives (bench/pyro_vae.py).
+        assert_eq!(VaeConfig::paper(32, false).num_params(), 104_252_752);
     }
 }
