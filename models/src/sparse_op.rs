@@ -148,7 +148,7 @@ impl SparseBackend for Flex {
         let cols = by_column(&xs, b, n);
         let axpy = axpy();
         let mut out = vec![0f32; b * m];
-        // Transposed output bands: task t owns columns [t·BAND, (t+1)·BAND) of every row.
+        // Task t owns output columns [t·BAND, (t+1)·BAND) of every row, in its own buffer.
         let bands: Vec<(usize, Vec<f32>)> = (0..m.div_ceil(BAND))
             .into_par_iter()
             .map(|t| {
