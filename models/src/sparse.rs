@@ -44,6 +44,11 @@ mod tests {
                 }
             })
             .collect();
+        let nz = px.iter().filter(|v| **v != 0.0).count() as f64 / px.len() as f64;
+        assert!(
+            nz < crate::sparse_op::MAX_SPARSE_DENSITY,
+            "the sparse kernels run"
+        );
         let x = Tensor::<1>::from_floats(px.as_slice(), &device).reshape([b, n]);
         let target = Tensor::<1>::from_floats(
             (0..b * out)
