@@ -2,7 +2,8 @@
 //! (batch 100): forward `x W`, weight gradient `xᵀ dY` and input gradient `dY Wᵀ` for each
 //! layer. It bounds what any training loop on this backend can reach (docs/performance.md).
 //! Then the first encoder layer on a batch of synthetic stamps: burn's dense products against
-//! the sparse kernels of `lobes_models::sparse_op`.
+//! the sparse kernels of `lobes_models::sparse_op`. First of all it measures the machine's own
+//! ceiling: fused multiply-adds from registers on every core, no memory traffic.
 //!
 //! ```sh
 //! cargo bench --bench gemm
@@ -46,8 +47,78 @@ fn gflops(m: usize, k: usize, n: usize, ta: bool, tb: bool, dev: &Device) -> f64
     2.0 * (m * k * n * reps) as f64 / t.elapsed().as_secs_f64() / 1e9
 }
 
+/// Fused multiply-adds per second of one thread for about `secs` seconds: 16 independent
+/// 16-wide AVX-512 accumulators (8-wide AVX2 without AVX-512), nothing read from memory.
+#[cfg(target_arch = "x86_64")]
+fn fma_thread(secs: f64) -> (f64, &'static str) {
+    use std::arch::x86_64::*;
+    #[target_feature(enable = "avx512f")]
+    fn avx512(iters: u64) -> f32 {
+        let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+        let mut acc = [_mm512_set1_ps(1.0); 16];
+        for _ in 0..iters {
+            for r in acc.iter_mut() {
+                *r = _mm512_fmadd_ps(*r, a, b);
+            }
+        }
+        acc.iter().map(|r| _mm512_reduce_add_ps(*r)).sum()
+    }
+    #[target_feature(enable = "avx2,fma")]
+    fn avx2(iters: u64) -> f32 {
+        let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+        let mut acc = [_mm256_set1_ps(1.0); 16];
+        for _ in 0..iters {
+            for r in acc.iter_mut() {
+                *r = _mm256_fmadd_ps(*r, a, b);
+            }
+        }
+        let mut out = [0.0f32; 8];
+        for r in acc {
+            let mut v = [0.0f32; 8];
+            // SAFETY: `v` holds 8 floats.
+            unsafe { _mm256_storeu_ps(v.as_mut_ptr(), r) };
+            out.iter_mut().zip(v).for_each(|(o, v)| *o += v);
+        }
+        out.iter().sum()
+    }
+    let (run, lanes, kind): (&dyn Fn(u64) -> f32, u64, _) =
+        if std::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked above).
+            (&|n| unsafe { avx512(n) }, 16, "AVX-512")
+        } else if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has AVX2 and FMA (checked above).
+            (&|n| unsafe { avx2(n) }, 8, "AVX2")
+        } else {
+            return (0.0, "no AVX2/FMA");
+        };
+    let _ = std::hint::black_box(run(1_000_000));
+    let (mut done, t) = (0u64, Instant::now());
+    while t.elapsed().as_secs_f64() < secs {
+        let _ = std::hint::black_box(run(std::hint::black_box(10_000_000)));
+        done += 10_000_000;
+    }
+    ((done * 16 * lanes) as f64 / t.elapsed().as_secs_f64(), kind)
+}
+
+/// The FP32 fused multiply-add ceiling of all cores together, in GFLOP/s (2 flops each).
+#[cfg(target_arch = "x86_64")]
+fn fma_peak() -> (f64, &'static str) {
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per: Vec<(f64, &str)> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..n).map(|_| s.spawn(|| fma_thread(2.0))).collect();
+        hs.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    (2.0 * per.iter().map(|p| p.0).sum::<f64>() / 1e9, per[0].1)
+}
+
 fn main() {
     lobes::tune_allocator();
+    #[cfg(target_arch = "x86_64")]
+    {
+        let (peak, kind) = fma_peak();
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!("FP32 FMA ceiling of this machine ({kind}, {n} threads): {peak:.1} GFLOP/s");
+    }
     let dev = Device::flex();
     let widths = [10000, 4096, 2048, 1024, 512, 256];
     let b = 100;

@@ -154,7 +154,7 @@ enum Command {
         out: PathBuf,
     },
     /// Images per second of `SVI.step` on the paper's VAE beside a hand-written burn loop on
-    /// the same network, loss and optimiser (docs/performance.md).
+    /// the same network and loss, with the PPL's Adam and with burn's (docs/performance.md).
     Bench {
         /// Encoder hidden widths.
         #[arg(long, value_delimiter = ',', default_value = "4096,2048,1024,512,256")]
