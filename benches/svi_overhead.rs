@@ -27,6 +27,16 @@ fn main() {
     cfg.batch = num("--batch", cfg.batch);
     cfg.steps = num("--steps", cfg.steps);
     cfg.rounds = num("--rounds", cfg.rounds);
+    if let Err(e) = cfg.validate() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
     println!("{}", describe(&cfg));
-    print!("{}", table(&run(&cfg)));
+    match run(&cfg) {
+        Ok(rows) => print!("{}", table(&rows)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
 }

@@ -311,11 +311,6 @@ impl TrainArgs {
         let kind = Kind::parse(&self.model).ok_or_else(|| {
             ModelError::Config(format!("unknown model '{}' (vae, cvae)", self.model))
         })?;
-        if self.hidden.is_empty() {
-            return Err(ModelError::Config(
-                "--hidden needs at least one width".into(),
-            ));
-        }
         Ok(TrainOptions {
             kind,
             net: VaeConfig {
@@ -582,11 +577,6 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             rounds,
         } => {
             use lobes::models::bench::{BenchConfig, describe, run, table};
-            if hidden.is_empty() || batch == 0 || steps == 0 || rounds == 0 {
-                return Err(ModelError::Config(
-                    "bench needs hidden widths and batch, steps, rounds > 0".into(),
-                ));
-            }
             let cfg = BenchConfig {
                 hidden,
                 latent,
@@ -595,8 +585,9 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 rounds,
                 ..Default::default()
             };
+            cfg.validate()?;
             println!("{}", describe(&cfg));
-            print!("{}", table(&run(&cfg)));
+            print!("{}", table(&run(&cfg)?));
         }
         Command::ClassBalance {
             checkpoint,
@@ -868,12 +859,12 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 .enumerate()
                 .map(|(i, img)| {
                     add_noise(
-                        &gaussian_blur(&blank_edges(img, blank), blur),
+                        &gaussian_blur(&blank_edges(img, blank), blur)?,
                         noise,
                         i as u64,
                     )
                 })
-                .collect();
+                .collect::<Result<_, _>>()?;
             let p = clf.probs(&images)?;
             println!("RAMIS {:.4}", ramis(&p, 1e-12));
             if let Some(labels) = labels {

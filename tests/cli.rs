@@ -18,6 +18,22 @@ fn lobes(args: &[&str]) -> String {
     text
 }
 
+/// Runs lobes expecting a clean failure: exit status 1 (an error, not a panic's 101) and
+/// `message` in what it printed.
+fn lobes_fails(args: &[&str], message: &str) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lobes"))
+        .args(args)
+        .output()
+        .expect("run lobes");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(1), "lobes {args:?}:\n{text}");
+    assert!(text.contains(message), "lobes {args:?}:\n{text}");
+}
+
 fn tmp(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("lobes-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -212,21 +228,73 @@ fn train_generate_reconstruct_and_friends() {
     let text = lobes(&["select", "--classifier", k, "--n", "10", r, r]);
     assert_eq!(text.matches("RAMIS").count(), 2, "{text}");
 
-    // Bad input: a class of 7 is refused with a message.
-    let out = Command::new(env!("CARGO_BIN_EXE_lobes"))
-        .args([
-            "generate",
-            "--checkpoint",
-            c,
-            "--class",
-            "7",
-            "--out",
-            gen_dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown class '7'"));
+    // Bad input: a class of 7, an even blur kernel, a NaN noise amplitude are refused with a
+    // message.
+    let g = gen_dir.to_str().unwrap();
+    lobes_fails(
+        &["generate", "--checkpoint", c, "--class", "7", "--out", g],
+        "unknown class '7'",
+    );
+    lobes_fails(
+        &["ramis", "--classifier", k, "--images", g, "--blur", "4"],
+        "odd kernel size",
+    );
+    lobes_fails(
+        &["ramis", "--classifier", k, "--images", g, "--noise", "NaN"],
+        "noise amplitude must be finite",
+    );
+}
+
+/// Options that cannot make a network or a training run are errors naming the option, before
+/// any run folder is written; never a panic.
+#[test]
+fn bad_training_options_are_errors() {
+    let dir = tmp("bad-options");
+    let out = dir.join("run");
+    let o = out.to_str().unwrap();
+    let base = [
+        "train",
+        "--data",
+        "synthetic:4",
+        "--epochs",
+        "1",
+        "--out",
+        o,
+    ];
+    for (extra, message) in [
+        (
+            &["--latent", "0"][..],
+            "latent dimension must be at least 1",
+        ),
+        (
+            &["--hidden", "0"],
+            "hidden widths must be one or more positive",
+        ),
+        (&["--hidden", "16,0,8"], "[16, 0, 8]"),
+        (&["--batch", "0"], "batch needs at least one image"),
+        (
+            &["--lr", "NaN"],
+            "learning rate must be positive and finite",
+        ),
+        (&["--lr=-0.1"], "learning rate must be positive and finite"),
+        (&["--augment-step=-5"], "rotation step must be 0"),
+        (&["--dropout", "1"], "dropout must be in [0, 1)"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        lobes_fails(&args, message);
+        assert!(!out.exists(), "{extra:?} wrote {o}");
+    }
+    lobes_fails(
+        &["bench", "--latent", "0", "--hidden", "16", "--steps", "1"],
+        "latent dimension must be at least 1",
+    );
+    let clf = ["classifier", "train", "--data", "synthetic:4", "--out", o];
+    lobes_fails(
+        &[&clf[..], &["--lr", "NaN"]].concat(),
+        "learning rate must be positive and finite",
+    );
+    assert!(!out.exists(), "the classifier's bad rate wrote {o}");
 }
 
 #[test]

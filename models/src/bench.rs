@@ -6,6 +6,7 @@
 //! over several rounds; the best round of each is reported.
 
 use crate::data::synthetic::Synthetic;
+use crate::error::ModelError;
 use crate::train::batch_of;
 use crate::vae::{Batch, Vae, VaeConfig, vae_guide, vae_model};
 use burn::module::{ModuleMapper, Param};
@@ -41,6 +42,28 @@ impl Default for BenchConfig {
             rounds: 2,
             warmup: 2,
         }
+    }
+}
+
+impl BenchConfig {
+    /// The network this measures (Table 2's with these widths and latent dimension).
+    fn net(&self) -> VaeConfig {
+        VaeConfig {
+            hidden: self.hidden.clone(),
+            ..VaeConfig::paper(self.latent, false)
+        }
+    }
+
+    /// Checks the network's sizes and that batch, steps and rounds are at least 1.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        self.net().validate()?;
+        if self.batch == 0 || self.steps == 0 || self.rounds == 0 {
+            return Err(ModelError::Config(format!(
+                "bench needs batch, steps and rounds of at least 1, got {}, {}, {}",
+                self.batch, self.steps, self.rounds
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -115,10 +138,7 @@ fn ppl_optim_step<O: Optimizer>(v: Vae, optim: &mut O, x: Tensor<2>, eps: Tensor
 
 /// A one-line description of the configuration and the machine.
 pub fn describe(cfg: &BenchConfig) -> String {
-    let net = VaeConfig {
-        hidden: cfg.hidden.clone(),
-        ..VaeConfig::paper(cfg.latent, false)
-    };
+    let net = cfg.net();
     let widths: Vec<String> = cfg.hidden.iter().map(|h| h.to_string()).collect();
     format!(
         "VAE 10000-{}-{}, {} parameters, batch {}, Adam(lr 1e-3, eps 1e-8), dropout {}; {} rounds of {} steps after {}; device {:?}, {} threads",
@@ -136,12 +156,10 @@ pub fn describe(cfg: &BenchConfig) -> String {
 }
 
 /// Runs the hand-written loop (the PPL's Adam, then burn's) and `SVI.step` (validation on and
-/// off), alternating.
-pub fn run(cfg: &BenchConfig) -> Vec<BenchRow> {
-    let net = VaeConfig {
-        hidden: cfg.hidden.clone(),
-        ..VaeConfig::paper(cfg.latent, false)
-    };
+/// off), alternating. Options [`BenchConfig::validate`] refuses are an error.
+pub fn run(cfg: &BenchConfig) -> Result<Vec<BenchRow>, ModelError> {
+    cfg.validate()?;
+    let net = cfg.net();
     let plain = Device::default();
     let dev = plain.clone().autodiff();
     plain.seed(0);
@@ -178,38 +196,43 @@ pub fn run(cfg: &BenchConfig) -> Vec<BenchRow> {
     );
     let was = lobes_ppl::runtime::is_validation_enabled();
     let mut best = [0.0f64; 4];
-    for _ in 0..cfg.rounds {
-        for (k, best) in best.iter_mut().enumerate() {
-            lobes_ppl::enable_validation(k == 2);
-            let mut total = 0.0;
-            for i in 0..cfg.warmup + cfg.steps {
-                let t = Instant::now();
-                match k {
-                    0 => same_optim_step(),
-                    1 => burn_optim_step(),
-                    _ => {
-                        svi.step(&b).expect("step");
+    let mut measure = || -> Result<(), ModelError> {
+        for _ in 0..cfg.rounds {
+            for (k, best) in best.iter_mut().enumerate() {
+                lobes_ppl::enable_validation(k == 2);
+                let mut total = 0.0;
+                for i in 0..cfg.warmup + cfg.steps {
+                    let t = Instant::now();
+                    match k {
+                        0 => same_optim_step(),
+                        1 => burn_optim_step(),
+                        _ => {
+                            svi.step(&b)?;
+                        }
+                    }
+                    if i >= cfg.warmup {
+                        total += t.elapsed().as_secs_f64();
                     }
                 }
-                if i >= cfg.warmup {
-                    total += t.elapsed().as_secs_f64();
-                }
+                *best = best.max((cfg.steps * batch) as f64 / total);
             }
-            *best = best.max((cfg.steps * batch) as f64 / total);
         }
-    }
+        Ok(())
+    };
+    let measured = measure();
     lobes_ppl::enable_validation(was);
+    measured?;
     let names = [
         "hand-written loop, PPL Adam",
         "hand-written loop, burn Adam",
         "SVI.step, validation on",
         "SVI.step, validation off",
     ];
-    names
+    Ok(names
         .iter()
         .zip(best)
         .map(|(&name, images_per_s)| BenchRow { name, images_per_s })
-        .collect()
+        .collect())
 }
 
 /// The table `lobes bench` prints: each row's ratio is to the first, the hand-written loop
@@ -237,7 +260,8 @@ mod tests {
     struct Values(Vec<Vec<f32>>);
     impl ModuleVisitor for Values {
         fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
-            self.0.push(p.val().into_data().try_to_vec::<f32>().expect("f32"));
+            self.0
+                .push(p.val().into_data().try_to_vec::<f32>().expect("f32"));
         }
     }
     fn values(v: &Vae) -> Vec<Vec<f32>> {

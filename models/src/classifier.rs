@@ -217,10 +217,18 @@ pub fn blank_edges(img: &Image, px: usize) -> Image {
 }
 
 /// Gaussian blur with an odd kernel size `k` and OpenCV's default sigma for it,
-/// `0.3 ((k - 1) / 2 - 1) + 0.8` (`cv2.GaussianBlur(img, (k, k), 0)`); `k = 1` is the identity.
-pub fn gaussian_blur(img: &Image, k: usize) -> Image {
+/// `0.3 ((k - 1) / 2 - 1) + 0.8` (`cv2.GaussianBlur(img, (k, k), 0)`); `k = 1` (or 0) is the
+/// identity. An even `k`, or a kernel wider than the image allows, is an error (OpenCV
+/// refuses even sizes too).
+pub fn gaussian_blur(img: &Image, k: usize) -> Result<Image, ModelError> {
     if k <= 1 {
-        return img.clone();
+        return Ok(img.clone());
+    }
+    if k.is_multiple_of(2) || k / 2 >= img.size {
+        return Err(ModelError::Config(format!(
+            "Gaussian blur needs an odd kernel size below twice the image side ({}): got {k}",
+            img.size
+        )));
     }
     let sigma = 0.3 * ((k as f64 - 1.0) * 0.5 - 1.0) + 0.8;
     let r = (k / 2) as isize;
@@ -258,20 +266,32 @@ pub fn gaussian_blur(img: &Image, k: usize) -> Image {
             }
         }
     }
-    Image::new(img.size, cur.iter().map(|&v| v as f32).collect())
+    Ok(Image::new(
+        img.size,
+        cur.iter().map(|&v| v as f32).collect(),
+    ))
 }
 
 /// Adds Gaussian noise of standard deviation `amplitude` to every pixel, clipped to [0, 1].
-pub fn add_noise(img: &Image, amplitude: f64, seed: u64) -> Image {
+/// A negative or non-finite amplitude is an error.
+pub fn add_noise(img: &Image, amplitude: f64, seed: u64) -> Result<Image, ModelError> {
     use rand::SeedableRng;
     use rand_distr::Distribution;
+    let bad = || {
+        ModelError::Config(format!(
+            "the noise amplitude must be finite and non-negative, got {amplitude}"
+        ))
+    };
+    if !amplitude.is_finite() {
+        return Err(bad());
+    }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let d = rand_distr::Normal::new(0.0, amplitude.max(0.0)).expect("non-negative amplitude");
-    Image::new(
+    let d = rand_distr::Normal::new(0.0, amplitude).map_err(|_| bad())?;
+    Ok(Image::new(
         img.size,
         img.pixels
             .iter()
             .map(|&v| (v as f64 + d.sample(&mut rng)).clamp(0.0, 1.0) as f32)
             .collect(),
-    )
+    ))
 }

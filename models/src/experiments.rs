@@ -29,11 +29,11 @@ pub fn settings() -> [(&'static str, Vec<f64>); 3] {
     ]
 }
 
-fn degrade(name: &str, v: f64, img: &Image, i: usize) -> Image {
+fn degrade(name: &str, v: f64, img: &Image, i: usize) -> Result<Image, ModelError> {
     match name {
         "blur" => gaussian_blur(img, v as usize),
         "noise" => add_noise(img, v, i as u64),
-        _ => blank_edges(img, v as usize),
+        _ => Ok(blank_edges(img, v as usize)),
     }
 }
 
@@ -47,7 +47,7 @@ pub fn run(clf: &Classifier, images: &[Image]) -> Result<Vec<Curve>, ModelError>
                 .iter()
                 .enumerate()
                 .map(|(i, img)| degrade(name, v, img, i))
-                .collect();
+                .collect::<Result<_, _>>()?;
             points.push((v, ramis(&clf.probs(&degraded)?, 1e-12)));
         }
         out.push(Curve { name, points });

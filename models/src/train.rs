@@ -58,7 +58,7 @@ pub struct TrainOptions {
     pub batch: usize,
     /// Rotation step in degrees (0: no augmentation).
     pub augment_step: f64,
-    /// Evaluate the test loss every this many epochs.
+    /// Evaluate the test loss every this many epochs (0: never).
     pub eval_every: usize,
     /// Checkpoint every this many epochs (and at the end).
     pub checkpoint_every: usize,
@@ -70,6 +70,33 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Show a progress bar.
     pub progress: bool,
+}
+
+impl TrainOptions {
+    /// Checks the options before anything is read or written: the network's sizes
+    /// ([`VaeConfig::validate`]), a batch of at least one image, a positive finite learning
+    /// rate and a finite, non-negative rotation step.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        self.net.validate()?;
+        if self.batch == 0 {
+            return Err(ModelError::Config(
+                "the batch needs at least one image".into(),
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(ModelError::Config(format!(
+                "the learning rate must be positive and finite, got {}",
+                self.lr
+            )));
+        }
+        if !(self.augment_step.is_finite() && self.augment_step >= 0.0) {
+            return Err(ModelError::Config(format!(
+                "the rotation step must be 0 (no augmentation) or a positive number of degrees, got {}",
+                self.augment_step
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// One row of `metrics.csv`.
@@ -178,6 +205,9 @@ pub fn parse_run_metadata(
         slope: num("slope")?,
         classes: if kind == Kind::Cvae { 2 } else { 0 },
     };
+    net.validate().map_err(|e| {
+        ModelError::Config(format!("{}: checkpoint's network: {e}", path.display()))
+    })?;
     Ok((kind, net, num("epoch")? as usize))
 }
 
@@ -258,12 +288,14 @@ where
 
 /// Trains as `opts` says; returns every epoch's metrics (those before a resume included).
 pub fn train(opts: &TrainOptions) -> Result<Vec<EpochMetrics>, ModelError> {
+    opts.validate()?;
     let ds: DataSet = data::load_spec(&opts.data)?;
     train_on(opts, &ds)
 }
 
 /// [`train`] on an already loaded data set.
 pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, ModelError> {
+    opts.validate()?;
     let mut net = opts.net.clone();
     net.classes = if opts.kind == Kind::Cvae { 2 } else { 0 };
     let crop = (net.pixels as f64).sqrt().round() as usize;

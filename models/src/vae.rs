@@ -3,6 +3,7 @@
 //! The model and guide functions below are the public face of the project: they read line for
 //! line like the paper's Pyro code.
 
+use crate::error::ModelError;
 use burn::nn::{Dropout, DropoutConfig, LeakyRelu, LeakyReluConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softplus};
@@ -39,7 +40,36 @@ impl VaeConfig {
         }
     }
 
-    /// Builds the encoder and decoder on `device`.
+    /// Checks that the sizes make a network: at least one pixel, a latent dimension and
+    /// hidden widths of at least 1, a dropout probability in [0, 1) and a finite slope.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        let bad = |what: String| Err(ModelError::Config(what));
+        if self.pixels == 0 {
+            return bad("the network needs at least one input pixel".into());
+        }
+        if self.latent == 0 {
+            return bad("the latent dimension must be at least 1, got 0".into());
+        }
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return bad(format!(
+                "hidden widths must be one or more positive numbers, got {:?}",
+                self.hidden
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
+        }
+        if !self.slope.is_finite() {
+            return bad(format!(
+                "the leaky-ReLU slope must be finite, got {}",
+                self.slope
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the encoder and decoder on `device` (sizes as [`VaeConfig::validate`] accepts;
+    /// others panic).
     pub fn init(&self, device: &Device) -> Vae {
         let lin = |i, o| LinearConfig::new(i, o).init(device);
         let c = self.classes;

@@ -54,7 +54,7 @@ fn blur_noise_and_blanking_lower_ramis_toward_one() {
     };
     let blur: Vec<f64> = [1, 7, 15]
         .iter()
-        .map(|&k| score(&|im, _| gaussian_blur(im, k)))
+        .map(|&k| score(&|im, _| gaussian_blur(im, k).unwrap()))
         .collect();
     let blank: Vec<f64> = [0, 25, 50]
         .iter()
@@ -62,7 +62,7 @@ fn blur_noise_and_blanking_lower_ramis_toward_one() {
         .collect();
     let noise: Vec<f64> = [0.0, 0.002, 0.05]
         .iter()
-        .map(|&a| score(&|im, i| add_noise(im, a, i as u64)))
+        .map(|&a| score(&|im, i| add_noise(im, a, i as u64).unwrap()))
         .collect();
     for (what, v) in [("blur", &blur), ("blank", &blank), ("noise", &noise)] {
         assert!(v[0] > v[1] && v[1] > v[2], "{what}: {v:?} should fall");
