@@ -50,7 +50,7 @@ enum Command {
         #[arg(long)]
         checkpoint: Option<PathBuf>,
         /// Number of generated images.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, value_parser = at_least_one())]
         n: usize,
         /// Blank an edge strip of this many pixels first.
         #[arg(long, default_value_t = 0)]
@@ -87,7 +87,7 @@ enum Command {
         #[arg(long)]
         classifier: PathBuf,
         /// Images per class.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, value_parser = at_least_one())]
         n: usize,
         /// Seed of the latent draws.
         #[arg(long, default_value_t = 0)]
@@ -103,7 +103,7 @@ enum Command {
         #[arg(long)]
         classifier: PathBuf,
         /// Generated images per run for RAMIS.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, value_parser = at_least_one())]
         n: usize,
         /// Also write the table as CSV here.
         #[arg(long)]
@@ -128,7 +128,7 @@ enum Command {
         #[arg(long)]
         images: Option<PathBuf>,
         /// Images (generated, or the first N).
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 8, value_parser = at_least_one())]
         n: usize,
         /// Output folder: noise.csv and noise.png (top row as is, bottom row log-saturated).
         #[arg(long)]
@@ -141,7 +141,7 @@ enum Command {
         #[arg(long)]
         checkpoint: PathBuf,
         /// Number of pairs.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, value_parser = at_least_one())]
         n: usize,
         /// `prior` or `uniform:LO,HI`.
         #[arg(long, default_value = "prior")]
@@ -192,9 +192,9 @@ enum Command {
         #[arg(long)]
         checkpoint: PathBuf,
         /// Number of stamps.
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 16, value_parser = at_least_one())]
         n: usize,
-        /// Class, for the CVAE (FRI or FRII); alternating when absent.
+        /// Class, for the CVAE (FRI or FRII); alternating when absent. A VAE has no classes.
         #[arg(long)]
         class: Option<String>,
         /// `prior` or `uniform:LO,HI`.
@@ -206,7 +206,8 @@ enum Command {
         /// Seed of the latent draws.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Output folder: stamps and `grid.png`.
+        /// Output folder: `grid.png` and the stamps (a CVAE's in `FRI/` and `FRII/` with
+        /// `labels.csv`; a VAE's, which have no class, in the folder itself).
         #[arg(long)]
         out: PathBuf,
     },
@@ -219,7 +220,7 @@ enum Command {
         #[arg(long, default_value = "synthetic")]
         data: String,
         /// Number of inputs.
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 8, value_parser = at_least_one())]
         n: usize,
         /// Output PNG.
         #[arg(long)]
@@ -246,7 +247,7 @@ enum Command {
         #[arg(long, default_value = "synthetic")]
         data: String,
         /// Number of inputs.
-        #[arg(long, default_value_t = 6)]
+        #[arg(long, default_value_t = 6, value_parser = at_least_one())]
         n: usize,
         /// Output PNG.
         #[arg(long)]
@@ -304,6 +305,11 @@ struct TrainArgs {
     /// Continue the run in `--out` from its last checkpoint.
     #[arg(long)]
     resume: bool,
+}
+
+/// A count that must be at least 1 (`--n`): clap refuses 0 with the option's name.
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
 }
 
 impl TrainArgs {
@@ -420,7 +426,7 @@ enum DataCmd {
         #[arg(long)]
         out: PathBuf,
         /// Sources per class.
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = at_least_one())]
         n: usize,
         /// Seed.
         #[arg(long, default_value_t = 0)]
@@ -431,29 +437,34 @@ enum DataCmd {
     },
 }
 
+/// Writes one stamp as `dir/name.png` or `dir/name.fits` (with the sample's RA/Dec, if any).
+fn write_stamp(dir: &Path, s: &Sample, format: Format) -> Result<PathBuf, DataError> {
+    std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+    Ok(match format {
+        Format::Png => {
+            let f = dir.join(format!("{}.png", s.name));
+            writers::write_png(&f, &s.image)?;
+            f
+        }
+        Format::Fits => {
+            let f = dir.join(format!("{}.fits", s.name));
+            let deg = |k: &str| s.meta.get(k).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            let wcs = Wcs {
+                ra: deg("ra"),
+                dec: deg("dec"),
+                ..Wcs::default()
+            };
+            writers::write_fits(&f, &s.image, &wcs, "normalised")?;
+            f
+        }
+    })
+}
+
+/// Writes labelled stamps into `out/FRI/` and `out/FRII/`, and `out/labels.csv`.
 fn write_stamps(out: &Path, rows: &[(&str, &Sample)], format: Format) -> Result<(), DataError> {
     let mut csv = vec![];
     for (split, s) in rows {
-        let sub = out.join(s.label.name());
-        std::fs::create_dir_all(&sub).map_err(|e| DataError::io(&sub, e))?;
-        let file = match format {
-            Format::Png => {
-                let f = sub.join(format!("{}.png", s.name));
-                writers::write_png(&f, &s.image)?;
-                f
-            }
-            Format::Fits => {
-                let f = sub.join(format!("{}.fits", s.name));
-                let deg = |k: &str| s.meta.get(k).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-                let wcs = Wcs {
-                    ra: deg("ra"),
-                    dec: deg("dec"),
-                    ..Wcs::default()
-                };
-                writers::write_fits(&f, &s.image, &wcs, "normalised")?;
-                f
-            }
-        };
+        let file = write_stamp(&out.join(s.label.name()), s, format)?;
         let rel = file
             .strip_prefix(out)
             .unwrap_or(&file)
@@ -996,6 +1007,12 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                     })
                 })
                 .transpose()?;
+            if g.kind == Kind::Vae && class.is_some() {
+                return Err(ModelError::Config(format!(
+                    "{}: a VAE generates without classes; --class needs a CVAE checkpoint",
+                    checkpoint.display()
+                )));
+            }
             let s = Sampling::parse(&sampling).ok_or_else(|| {
                 ModelError::Config(format!(
                     "unknown sampling '{sampling}' (prior, uniform:LO,HI)"
@@ -1012,8 +1029,14 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                     meta: Default::default(),
                 })
                 .collect();
-            let rows: Vec<(&str, &Sample)> = samples.iter().map(|s| ("generated", s)).collect();
-            write_stamps(&out, &rows, format)?;
+            if g.kind == Kind::Cvae {
+                let rows: Vec<(&str, &Sample)> = samples.iter().map(|s| ("generated", s)).collect();
+                write_stamps(&out, &rows, format)?;
+            } else {
+                for s in &samples {
+                    write_stamp(&out, s, format)?;
+                }
+            }
             writers::write_grid(
                 &out.join("grid.png"),
                 &images,

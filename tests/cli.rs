@@ -323,3 +323,48 @@ fn lr_search_writes_a_table_a_plot_and_the_best_rate() {
     assert_eq!(csv.lines().count(), 4, "{csv}");
     assert!(dir.join("lr_search.png").exists());
 }
+
+/// A VAE's stamps have no class: they go straight into the output folder (no FRI/FRII
+/// folders, no labels.csv), and asking a VAE for a class is an error. `--n 0` is refused.
+#[test]
+fn vae_stamps_have_no_class() {
+    let dir = tmp("vae-gen");
+    let run = dir.join("run");
+    let mut args = vec![
+        "train",
+        "--model",
+        "vae",
+        "--latent",
+        "2",
+        "--epochs",
+        "1",
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    lobes(&args);
+    let ckpt = run.join("checkpoint.safetensors");
+    let c = ckpt.to_str().unwrap();
+    let gen_dir = dir.join("gen");
+    let g = gen_dir.to_str().unwrap();
+    lobes(&["generate", "--checkpoint", c, "--n", "3", "--out", g]);
+    for f in ["grid.png", "generated_00000.png", "generated_00002.png"] {
+        assert!(gen_dir.join(f).exists(), "{f}");
+    }
+    for f in ["FRI", "FRII", "labels.csv"] {
+        assert!(!gen_dir.join(f).exists(), "{f}");
+    }
+    let other = dir.join("other");
+    let o = other.to_str().unwrap();
+    lobes_fails(
+        &["generate", "--checkpoint", c, "--class", "FRI", "--out", o],
+        "--class needs a CVAE checkpoint",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_lobes"))
+        .args(["generate", "--checkpoint", c, "--n", "0", "--out", o])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value '0' for '--n <N>'"));
+    assert!(!other.exists());
+}
