@@ -9,6 +9,7 @@ pub mod error;
 pub mod experiments;
 pub mod generate;
 pub mod hmt;
+pub mod linear;
 pub mod plot;
 pub mod sparse;
 pub mod sparse_op;

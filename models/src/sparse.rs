@@ -16,11 +16,7 @@ use burn::prelude::*;
 /// `l.forward(x)` computed from the non-zero entries of `x`; `x` is data (its own gradient,
 /// if it is tracked, is the dense one).
 pub fn sparse_linear(l: &Linear, x: Tensor<2>) -> Tensor<2> {
-    let y = sparse_matmul(x, l.weight.val());
-    match &l.bias {
-        Some(b) => y + b.val().unsqueeze::<2>(),
-        None => y,
-    }
+    crate::linear::add_bias(l, sparse_matmul(x, l.weight.val()))
 }
 
 #[cfg(test)]

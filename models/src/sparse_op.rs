@@ -232,7 +232,7 @@ impl<B: Backend + SparseBackend, C: CheckpointStrategy> SparseBackend for Autodi
 }
 
 /// Whether `device` is burn's CPU backend, with or without autodiff.
-fn on_flex(device: &Device) -> bool {
+pub(crate) fn on_flex(device: &Device) -> bool {
     *device == Device::flex() || *device == Device::flex().autodiff()
 }
 
@@ -249,7 +249,7 @@ pub fn sparse_matmul(x: Tensor<2>, w: Tensor<2>) -> Tensor<2> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A `[b, n]` batch with about `zeros` per mille exact zeros, the rest in (0, 1].
@@ -267,14 +267,14 @@ mod tests {
         Tensor::<1>::from_floats(px.as_slice(), device).reshape([b, n])
     }
 
-    fn wave(shape: [usize; 2], f: f32, device: &Device) -> Tensor<2> {
+    pub(crate) fn wave(shape: [usize; 2], f: f32, device: &Device) -> Tensor<2> {
         let v: Vec<f32> = (0..shape[0] * shape[1])
             .map(|i| (i as f32 * f).sin())
             .collect();
         Tensor::<1>::from_floats(v.as_slice(), device).reshape(shape)
     }
 
-    fn close(name: &str, a: &[f32], b: &[f32]) {
+    pub(crate) fn close(name: &str, a: &[f32], b: &[f32]) {
         assert_eq!(a.len(), b.len(), "{name}: lengths");
         // f32 rounding of sums in a different order: relative to the vector's scale.
         let scale = 1.0 + a.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -291,7 +291,7 @@ mod tests {
     }
 
     /// Output, weight gradient and input gradient of `op(x, w)` under a fixed loss.
-    fn run(
+    pub(crate) fn run(
         op: fn(Tensor<2>, Tensor<2>) -> Tensor<2>,
         x: &Tensor<2>,
         w: &Tensor<2>,

@@ -4,6 +4,7 @@
 //! line like the paper's Pyro code.
 
 use crate::error::ModelError;
+use crate::linear::linear;
 use burn::nn::{Dropout, DropoutConfig, LeakyRelu, LeakyReluConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softplus};
@@ -150,9 +151,9 @@ impl Encoder {
         let h = crate::sparse::sparse_linear(&self.first, x);
         let mut h = self.dropout.forward(softplus(h, 1.0));
         for l in &self.layers {
-            h = self.dropout.forward(self.leaky.forward(l.forward(h)));
+            h = self.dropout.forward(self.leaky.forward(linear(l, h)));
         }
-        (self.loc.forward(h.clone()), self.scale.forward(h).exp())
+        (linear(&self.loc, h.clone()), linear(&self.scale, h).exp())
     }
 }
 
@@ -170,9 +171,9 @@ impl Decoder {
     pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
         let mut h = z;
         for l in &self.layers {
-            h = self.dropout.forward(self.leaky.forward(l.forward(h)));
+            h = self.dropout.forward(self.leaky.forward(linear(l, h)));
         }
-        sigmoid(self.out.forward(h))
+        sigmoid(linear(&self.out, h))
     }
 }
 
