@@ -48,7 +48,7 @@ pub trait SparseBackend: Backend {
 }
 
 /// Row-major f32 values of a 2-D flex tensor, copied only when not contiguous.
-fn rows_f32(t: &FlexTensor) -> Option<(std::borrow::Cow<'_, [f32]>, usize, usize)> {
+pub(crate) fn rows_f32(t: &FlexTensor) -> Option<(std::borrow::Cow<'_, [f32]>, usize, usize)> {
     if t.dtype() != DType::F32 || t.layout().num_dims() != 2 {
         return None;
     }
@@ -66,7 +66,7 @@ fn rows_f32(t: &FlexTensor) -> Option<(std::borrow::Cow<'_, [f32]>, usize, usize
     }
 }
 
-fn flex_f32(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
+pub(crate) fn flex_f32(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, [rows, cols]))
 }
 
