@@ -126,8 +126,8 @@ fn main() {
     let b = 100;
     println!("burn flex matmul, batch {b}; GFLOP/s (2 flops per multiply-add)");
     println!(
-        "{:>12} {:>10} {:>14} {:>14}",
-        "layer", "x W", "x^T dY (dW)", "dY W^T (dX)"
+        "{:>12} {:>10} {:>14} {:>14} {:>16}",
+        "layer", "x W", "x^T dY (dW)", "dY W^T (dX)", "(W dY^T)^T (dX)"
     );
     let (mut flops, mut secs) = (0.0, 0.0);
     for w in widths.windows(2) {
@@ -135,14 +135,19 @@ fn main() {
         let f = gflops(b, i, o, false, false, &dev);
         let gw = gflops(i, b, o, true, false, &dev);
         let gx = gflops(b, o, i, false, true, &dev);
-        println!("{:>12} {f:10.1} {gw:14.1} {gx:14.1}", format!("{i}-{o}"));
+        // The same dX as `W dYᵀ` (`[i, o] × [o, b]`), transposed: lobes_models::linear's form.
+        let gt = gflops(i, o, b, false, true, &dev);
+        println!(
+            "{:>12} {f:10.1} {gw:14.1} {gx:14.1} {gt:16.1}",
+            format!("{i}-{o}")
+        );
         let mac = (b * i * o) as f64 * 2.0;
         // Encoder and decoder each hold this layer once: three products each.
-        secs += 2.0 * (mac / f + mac / gw + mac / gx) / 1e9;
+        secs += 2.0 * (mac / f + mac / gw + mac / gt) / 1e9;
         flops += 2.0 * 3.0 * mac;
     }
     println!(
-        "all products of one dense step: {:.1} GFLOP in {:.3} s = {:.1} GFLOP/s -> at most {:.0} images/s",
+        "all products of one dense step (dX as lobes computes it): {:.1} GFLOP in {:.3} s = {:.1} GFLOP/s -> at most {:.0} images/s",
         flops / 1e9,
         secs,
         flops / 1e9 / secs,
