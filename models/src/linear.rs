@@ -3,16 +3,16 @@
 //! For `y = x W` (`x`: `[b, n]`, `W`: `[n, m]`, batch `b` = 100) burn's `matmul` computes the
 //! input gradient as `dy Wᵀ`: a `[b, m] × [m, n]` product whose right operand is a transposed
 //! view of the large weight, which burn's GEMM runs at about half the rate of the forward
-//! product here (`cargo bench --bench gemm`, last column). The same numbers come as
-//! `(W dyᵀ)ᵀ`: a `[n, m] × [m, b]` product reading `W` in its own row-major order, as fast as
-//! the forward product; only the small `[n, b]` result is transposed. [`linear`] is
-//! `Linear::forward` with that input gradient, a custom autodiff operation through burn's
-//! backend-extension mechanism (as [`crate::sparse_op`]); the weight gradient is burn's
-//! `xᵀ dy`, computed on the CPU by the same GEMM as burn's but written straight into a new
-//! buffer: burn's CPU `matmul` allocates its output zeroed and then copies it once more to
-//! align it, which for the weight gradients (104M floats per step) costs ~4% of a step.
-//! Values and gradients equal `Linear::forward`'s within f32 summation order (tests below).
-//! Other devices (a GPU) use `Linear::forward` itself.
+//! product here (`cargo bench --bench gemm`, third column against the first). The same numbers
+//! come as `(W dyᵀ)ᵀ`: a `[n, m] × [m, b]` product reading `W` in its own row-major order, as
+//! fast as the forward product (fourth column); only the small `[n, b]` result is transposed.
+//! [`linear`] is `Linear::forward` with that input gradient, a custom autodiff operation
+//! through burn's backend-extension mechanism (as [`crate::sparse_op`]); the weight gradient is
+//! burn's `xᵀ dy`, computed on the CPU by the same GEMM as burn's but written straight into a
+//! new buffer: burn's CPU `matmul` allocates its output zeroed and then copies it once more to
+//! align it, which for the weight gradients (104M floats per step) costs ~4% of a step. Values
+//! and gradients equal `Linear::forward`'s within f32 summation order (tests below). Other
+//! devices (a GPU) use `Linear::forward` itself.
 
 use crate::sparse_op::{flex_f32, on_flex, rows_f32};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
