@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn lobes(args: &[&str]) -> String {
+/// Runs lobes: its exit code and what it printed (stdout, then stderr).
+fn run_lobes(args: &[&str]) -> (Option<i32>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_lobes"))
         .args(args)
         .output()
@@ -14,24 +15,27 @@ fn lobes(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "lobes {args:?} failed:\n{text}");
+    (out.status.code(), text)
+}
+
+/// Runs lobes expecting success; returns what it printed.
+fn lobes(args: &[&str]) -> String {
+    let (code, text) = run_lobes(args);
+    assert_eq!(code, Some(0), "lobes {args:?} failed:\n{text}");
     text
 }
 
-/// Runs lobes expecting a clean failure: exit status 1 (an error, not a panic's 101) and
-/// `message` in what it printed.
-fn lobes_fails(args: &[&str], message: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lobes"))
-        .args(args)
-        .output()
-        .expect("run lobes");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(1), "lobes {args:?}:\n{text}");
+/// Runs lobes expecting a clean failure: exit status `code` (1 for lobes' errors, 2 for
+/// clap's; never a panic's 101) and `message` in what it printed.
+fn lobes_fails_with(code: i32, args: &[&str], message: &str) {
+    let (got, text) = run_lobes(args);
+    assert_eq!(got, Some(code), "lobes {args:?}:\n{text}");
     assert!(text.contains(message), "lobes {args:?}:\n{text}");
+}
+
+/// [`lobes_fails_with`] exit status 1.
+fn lobes_fails(args: &[&str], message: &str) {
+    lobes_fails_with(1, args, message);
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -360,11 +364,10 @@ fn vae_stamps_have_no_class() {
         &["generate", "--checkpoint", c, "--class", "FRI", "--out", o],
         "--class needs a CVAE checkpoint",
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_lobes"))
-        .args(["generate", "--checkpoint", c, "--n", "0", "--out", o])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value '0' for '--n <N>'"));
+    lobes_fails_with(
+        2,
+        &["generate", "--checkpoint", c, "--n", "0", "--out", o],
+        "invalid value '0' for '--n <N>'",
+    );
     assert!(!other.exists());
 }
