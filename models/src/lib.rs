@@ -5,6 +5,7 @@ pub mod analysis;
 pub mod bench;
 pub mod classifier;
 pub mod data;
+pub mod dropout;
 pub mod error;
 pub mod experiments;
 pub mod generate;

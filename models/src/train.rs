@@ -322,7 +322,8 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     let device = Device::default().autodiff();
     let plain = Device::default();
     // burn's CPU generator is seeded through the plain device (seeding the autodiff wrapper
-    // does not reach it); initialisation and dropout both draw from it.
+    // does not reach it); initialisation draws from it. The VAE's dropout draws from the PPL's
+    // generator (crate::dropout), which `with_seed` reseeds every step.
     plain.seed(opts.seed);
     let template = net.init(&device);
     let (mf, gf) = model_guide(opts.kind);

@@ -3,6 +3,7 @@
 //! The model and guide functions below are the public face of the project: they read line for
 //! line like the paper's Pyro code.
 
+use crate::dropout::dropout;
 use crate::error::ModelError;
 use crate::linear::linear;
 use burn::nn::{Dropout, DropoutConfig, LeakyRelu, LeakyReluConfig, Linear, LinearConfig};
@@ -149,9 +150,9 @@ impl Encoder {
     pub fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         // The input is data, ~98% zeros: the first layer skips the all-zero columns.
         let h = crate::sparse::sparse_linear(&self.first, x);
-        let mut h = self.dropout.forward(softplus(h, 1.0));
+        let mut h = dropout(&self.dropout, softplus(h, 1.0));
         for l in &self.layers {
-            h = self.dropout.forward(self.leaky.forward(linear(l, h)));
+            h = dropout(&self.dropout, self.leaky.forward(linear(l, h)));
         }
         (linear(&self.loc, h.clone()), linear(&self.scale, h).exp())
     }
@@ -171,7 +172,7 @@ impl Decoder {
     pub fn forward(&self, z: Tensor<2>) -> Tensor<2> {
         let mut h = z;
         for l in &self.layers {
-            h = self.dropout.forward(self.leaky.forward(linear(l, h)));
+            h = dropout(&self.dropout, self.leaky.forward(linear(l, h)));
         }
         sigmoid(linear(&self.out, h))
     }
