@@ -288,6 +288,7 @@ where
 
 /// Trains as `opts` says; returns every epoch's metrics (those before a resume included).
 pub fn train(opts: &TrainOptions) -> Result<Vec<EpochMetrics>, ModelError> {
+    // Before the data is loaded (or downloaded); `train_on` checks again for its own callers.
     opts.validate()?;
     let ds: DataSet = data::load_spec(&opts.data)?;
     train_on(opts, &ds)
