@@ -6,8 +6,10 @@
 //! `m = 1 / (1 - p)` kept and `0` dropped, drawing the mask in parallel blocks, each from its own
 //! ChaCha8 stream of one seed taken from the PPL's generator. So the mask is reproducible
 //! under `lobes_ppl::rng::set_rng_seed` (as `pyro.set_rng_seed` governs torch's dropout) and
-//! under `Svi::with_seed`, whatever the number of threads.
+//! under `Svi::with_seed`, whatever the number of threads. On other devices (a GPU) it is
+//! burn's `Dropout::forward`, which draws on the device (seeded by `Svi::with_seed` too).
 
+use crate::sparse_op::on_flex;
 use burn::nn::Dropout;
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -22,6 +24,9 @@ const BLOCK: usize = 1 << 14;
 /// autodiff device, the layer not frozen, `p > 0`) each element is kept with probability
 /// `1 - p` and scaled by `1 / (1 - p)`; otherwise `x` unchanged.
 pub fn dropout<const D: usize>(d: &Dropout, x: Tensor<D>) -> Tensor<D> {
+    if !on_flex(&x.device()) {
+        return d.forward(x);
+    }
     if !d.training.is_enabled() || !x.device().is_autodiff() || d.prob == 0.0 {
         return x;
     }
