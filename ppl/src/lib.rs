@@ -2,7 +2,7 @@
 //!
 //! A small effect-handler probabilistic programming language in the style of Pyro, on
 //! [burn](https://burn.dev) tensors. Models and guides are plain Rust functions that call
-//! [`sample`], [`observe`], [`param`], [`module`] and [`plate`]; effect handlers
+//! [`sample`], [`observe`], [`param`], [`module()`] and [`plate()`]; effect handlers
 //! ([`handlers`]) intercept those calls to record, replay, condition, block, scale or mask
 //! them, exactly as `pyro.poutine` does.
 //!
