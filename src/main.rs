@@ -296,6 +296,10 @@ struct TrainArgs {
     /// Checkpoint every K epochs.
     #[arg(long, default_value_t = 1)]
     checkpoint_every: usize,
+    /// Keep only the newest N epoch checkpoints in `checkpoints/` (0: all; a Table-2
+    /// checkpoint is 1.25 GB). The latest, `checkpoint.safetensors`, is always kept.
+    #[arg(long, default_value_t = 0)]
+    keep_checkpoints: usize,
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -335,6 +339,7 @@ impl TrainArgs {
             augment_step: self.augment_step,
             eval_every: self.eval_every,
             checkpoint_every: self.checkpoint_every,
+            keep_checkpoints: self.keep_checkpoints,
             seed: self.seed,
             out: self.out.clone(),
             resume: self.resume,

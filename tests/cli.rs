@@ -328,10 +328,11 @@ fn lr_search_writes_a_table_a_plot_and_the_best_rate() {
     assert!(dir.join("lr_search.png").exists());
 }
 
-/// A VAE's stamps have no class: they go straight into the output folder (no FRI/FRII
-/// folders, no labels.csv), and asking a VAE for a class is an error. `--n 0` is refused.
+/// `--keep-checkpoints 2` keeps the newest two epoch checkpoints. A VAE's stamps have no
+/// class: they go straight into the output folder (no FRI/FRII folders, no labels.csv), and
+/// asking a VAE for a class is an error. `--n 0` is refused.
 #[test]
-fn vae_stamps_have_no_class() {
+fn vae_run_keeps_checkpoints_and_its_stamps_have_no_class() {
     let dir = tmp("vae-gen");
     let run = dir.join("run");
     let mut args = vec![
@@ -341,12 +342,21 @@ fn vae_stamps_have_no_class() {
         "--latent",
         "2",
         "--epochs",
-        "1",
+        "3",
+        "--keep-checkpoints",
+        "2",
         "--out",
         run.to_str().unwrap(),
     ];
     args.extend(TINY);
     lobes(&args);
+    let mut kept: Vec<String> = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(kept, ["epoch_0002.safetensors", "epoch_0003.safetensors"]);
+    assert!(run.join("checkpoint.safetensors").exists());
     let ckpt = run.join("checkpoint.safetensors");
     let c = ckpt.to_str().unwrap();
     let gen_dir = dir.join("gen");

@@ -62,6 +62,10 @@ pub struct TrainOptions {
     pub eval_every: usize,
     /// Checkpoint every this many epochs (and at the end).
     pub checkpoint_every: usize,
+    /// Keep only the newest this many epoch checkpoints in `out/checkpoints/` (0: all). The
+    /// paper's VAE writes 1.25 GB per checkpoint (parameters and Adam's state);
+    /// `out/checkpoint.safetensors`, the latest, is always kept.
+    pub keep_checkpoints: usize,
     /// Seed of everything random.
     pub seed: u64,
     /// Run folder.
@@ -437,6 +441,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
                 &meta,
             )?;
             svi.save_checkpoint_with(&latest, &meta)?;
+            prune_checkpoints(&opts.out.join("checkpoints"), opts.keep_checkpoints)?;
         }
     }
     crate::plot::loss_png(&opts.out.join("loss.png"), &rows)?;
@@ -445,6 +450,32 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             .generate(16, None, crate::generate::Sampling::Prior, opts.seed)?;
     writers::write_grid(&opts.out.join("samples.png"), &samples, 4)?;
     Ok(rows)
+}
+
+/// Removes all but the newest `keep` `epoch_NNNN.safetensors` files of `dir` (`keep` = 0: none
+/// removed). Other files are left alone.
+fn prune_checkpoints(dir: &Path, keep: usize) -> Result<(), ModelError> {
+    if keep == 0 {
+        return Ok(());
+    }
+    let mut epochs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| data::DataError::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("epoch_"))
+                .and_then(|n| n.strip_suffix(".safetensors"))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    // Zero-padded epoch numbers sort in epoch order.
+    epochs.sort();
+    let old = epochs.len().saturating_sub(keep);
+    for p in &epochs[..old] {
+        std::fs::remove_file(p).map_err(|e| data::DataError::io(p, e))?;
+    }
+    Ok(())
 }
 
 /// Images of a batch as 100x100 stamps.

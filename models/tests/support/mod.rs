@@ -51,6 +51,7 @@ pub fn tiny(kind: Kind, out: std::path::PathBuf, epochs: usize) -> TrainOptions 
         augment_step: 90.0,
         eval_every: 1,
         checkpoint_every: 2,
+        keep_checkpoints: 0,
         seed: 3,
         out,
         resume: false,
