@@ -1,11 +1,14 @@
-//! GFLOP/s of burn's CPU matrix products at the shapes of one training step of the paper's VAE
-//! (batch 100): forward `x W`, weight gradient `xᵀ dY` and input gradient `dY Wᵀ` for each
-//! layer. It bounds what any training loop on this backend can reach (docs/performance.md).
-//! Then the first encoder layer on a batch of synthetic stamps: burn's dense products against
-//! the sparse kernels of `lobes_models::sparse_op`. Last, the dense layers' forward and
-//! backward passes with burn's `Linear::forward` against `lobes_models::linear::linear` (the
-//! same layers with the input gradient computed as `(W dyᵀ)ᵀ`). First of all it measures the machine's own
-//! ceiling: fused multiply-adds from registers on every core, no memory traffic.
+//! What bounds a training step of the paper's VAE (batch 100) on burn's CPU backend
+//! (docs/performance.md), in four parts:
+//! 1. the machine's own ceiling: fused multiply-adds from registers on every core, no memory
+//!    traffic;
+//! 2. GFLOP/s of burn's matrix products at each layer's shapes: forward `x W`, weight gradient
+//!    `xᵀ dY`, and the input gradient both as burn computes it (`dY Wᵀ`) and as
+//!    `lobes_models::linear` does (`(W dYᵀ)ᵀ`);
+//! 3. the first encoder layer on a batch of synthetic stamps: burn's dense products against
+//!    the sparse kernels of `lobes_models::sparse_op`;
+//! 4. the dense layers' forward and backward passes with burn's `Linear::forward` against
+//!    `lobes_models::linear::linear`.
 //!
 //! ```sh
 //! cargo bench --bench gemm
@@ -204,12 +207,14 @@ fn dense_passes(reps: usize) -> (f64, f64) {
     let target = Tensor::<2>::random([100, 10000], burn::tensor::Distribution::Default, &dev);
     let pass = |f: &dyn Fn(&Linear, Tensor<2>) -> Tensor<2>| {
         let t = Instant::now();
-        let mut h = x.clone().require_grad();
+        // Tracked, as the encoder's hidden activations are: every layer's input gradient runs.
+        let input = x.clone().require_grad();
+        let mut h = input.clone();
         for l in &layers {
             h = f(l, h);
         }
         let g = (h * target.clone()).sum().backward();
-        let _ = x.grad(&g).map(|g| g.sum().into_scalar::<f32>());
+        let _ = input.grad(&g).map(|g| g.sum().into_scalar::<f32>());
         t.elapsed().as_secs_f64()
     };
     let burn_layer = |l: &Linear, h: Tensor<2>| l.forward(h);

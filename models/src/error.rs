@@ -16,3 +16,14 @@ pub enum ModelError {
     #[error("{0}")]
     Config(String),
 }
+
+/// A learning rate must be positive and finite: a [`ModelError::Config`] naming it otherwise.
+pub(crate) fn check_learning_rate(lr: f64) -> Result<(), ModelError> {
+    if lr.is_finite() && lr > 0.0 {
+        Ok(())
+    } else {
+        Err(ModelError::Config(format!(
+            "the learning rate must be positive and finite, got {lr}"
+        )))
+    }
+}

@@ -323,12 +323,7 @@ pub fn train_classifier_on(
             opts.val_fraction, opts.batch, opts.epochs
         )));
     }
-    if !(opts.lr.is_finite() && opts.lr > 0.0) {
-        return Err(ModelError::Config(format!(
-            "the learning rate must be positive and finite, got {}",
-            opts.lr
-        )));
-    }
+    crate::error::check_learning_rate(opts.lr)?;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut order: Vec<usize> = (0..ds.train.len()).collect();
     order.shuffle(&mut rng);

@@ -66,12 +66,14 @@ pub(crate) fn rows_f32(t: &FlexTensor) -> Option<(std::borrow::Cow<'_, [f32]>, u
     }
 }
 
+/// A `[rows, cols]` flex tensor owning `values` (no copy).
 pub(crate) fn flex_f32(values: Vec<f32>, rows: usize, cols: usize) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, [rows, cols]))
 }
 
-/// The non-zero entries of row-major `x` (`[b, n]`) grouped by column: `(j, [(row, value)])`.
-fn by_column(x: &[f32], b: usize, n: usize) -> Vec<(usize, Vec<(usize, f32)>)> {
+/// The non-zero entries of row-major `x` (`[b, n]`) by column: entry `j` lists `(row, value)`
+/// for column `j` (empty for an all-zero column).
+fn by_column(x: &[f32], b: usize, n: usize) -> Vec<Vec<(usize, f32)>> {
     let mut cols: Vec<Vec<(usize, f32)>> = vec![Vec::new(); n];
     for (i, row) in x.chunks_exact(n).enumerate().take(b) {
         for (j, &v) in row.iter().enumerate() {
@@ -80,10 +82,7 @@ fn by_column(x: &[f32], b: usize, n: usize) -> Vec<(usize, Vec<(usize, f32)>)> {
             }
         }
     }
-    cols.into_iter()
-        .enumerate()
-        .filter(|(_, c)| !c.is_empty())
-        .collect()
+    cols
 }
 
 fn density(x: &[f32]) -> f64 {
@@ -155,7 +154,7 @@ impl SparseBackend for Flex {
                 let (c0, c1) = (t * BAND, ((t + 1) * BAND).min(m));
                 let wd = c1 - c0;
                 let mut acc = vec![0f32; b * wd];
-                for (j, entries) in &cols {
+                for (j, entries) in cols.iter().enumerate() {
                     let wrow = &ws[j * m + c0..j * m + c1];
                     for &(i, v) in entries {
                         axpy(&mut acc[i * wd..(i + 1) * wd], v, wrow);
@@ -180,10 +179,7 @@ impl SparseBackend for Flex {
         if b != b2 || density(&xs) > MAX_SPARSE_DENSITY {
             return Flex::float_matmul(Flex::float_transpose(x), dy);
         }
-        let mut entries: Vec<Vec<(usize, f32)>> = vec![Vec::new(); n];
-        for (j, e) in by_column(&xs, b, n) {
-            entries[j] = e;
-        }
+        let entries = by_column(&xs, b, n);
         let axpy = axpy();
         let mut out = vec![0f32; n * m];
         out.par_chunks_mut(m)

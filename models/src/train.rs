@@ -87,12 +87,7 @@ impl TrainOptions {
                 "the batch needs at least one image".into(),
             ));
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(ModelError::Config(format!(
-                "the learning rate must be positive and finite, got {}",
-                self.lr
-            )));
-        }
+        crate::error::check_learning_rate(self.lr)?;
         if !(self.augment_step.is_finite() && self.augment_step >= 0.0) {
             return Err(ModelError::Config(format!(
                 "the rotation step must be 0 (no augmentation) or a positive number of degrees, got {}",
