@@ -9,7 +9,7 @@ use lobes::models::data::{
 };
 use lobes::models::generate::{Generator, Sampling};
 use lobes::models::train::{self, Kind, TrainOptions};
-use lobes::models::vae::VaeConfig;
+use lobes::models::vae::{GuideScale, VaeConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -281,9 +281,32 @@ struct TrainArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 0.001)]
     lr: f64,
-    /// `adam` or `adagrad`.
+    /// `adam` or `adagrad` (the paper's code uses Adagrad).
     #[arg(long, default_value = "adam")]
     optim: String,
+    /// Clamp each gradient element to [-C, C] (Pyro's ClippedAdam; with `--optim adam`).
+    #[arg(long, value_name = "C")]
+    clip_norm: Option<f64>,
+    /// Stop after this many bad steps (non-finite loss or gradient) in a row; each bad step is
+    /// skipped or rolled back to the last checkpoint, halving the learning rate.
+    #[arg(long, default_value_t = 5)]
+    max_bad_steps: usize,
+    /// The guide's scale: `exp` (the paper) or `softplus` (bounded growth, never overflows).
+    #[arg(long, default_value = "exp")]
+    scale: String,
+    /// The RAMIS classifier (`hmt-frdeepf.safetensors`): measure RAMIS while training.
+    #[arg(long)]
+    classifier: Option<PathBuf>,
+    /// Measure RAMIS every K epochs (and at epoch 0 and the last; default 10); needs
+    /// `--classifier`.
+    #[arg(long, value_parser = at_least_one())]
+    ramis_every: Option<usize>,
+    /// Images generated per RAMIS measurement (the paper: 100).
+    #[arg(long, default_value_t = 100, value_parser = at_least_one())]
+    ramis_n: usize,
+    /// Latents for RAMIS: `uniform:LO,HI` (the paper: uniform:-4,4) or `prior`.
+    #[arg(long, default_value = "uniform:-4,4")]
+    ramis_sampling: String,
     /// Images per step.
     #[arg(long, default_value_t = 100)]
     batch: usize,
@@ -330,11 +353,34 @@ impl TrainArgs {
                 dropout: self.dropout,
                 slope: self.slope,
                 classes: 0,
+                scale: GuideScale::parse(&self.scale)?,
             },
             data: self.data.clone(),
             epochs: self.epochs,
             lr: self.lr,
             optim: self.optim.clone(),
+            clip_norm: self.clip_norm,
+            max_bad_steps: self.max_bad_steps,
+            ramis: match &self.classifier {
+                None if self.ramis_every.is_some() => {
+                    return Err(ModelError::Config(
+                        "--ramis-every measures RAMIS with a classifier: give --classifier too"
+                            .into(),
+                    ));
+                }
+                Some(c) => Some(train::RamisOptions {
+                    classifier: c.clone(),
+                    every: self.ramis_every.unwrap_or(10),
+                    n: self.ramis_n,
+                    sampling: Sampling::parse(&self.ramis_sampling).ok_or_else(|| {
+                        ModelError::Config(format!(
+                            "--ramis-sampling '{}': expected prior or uniform:LO,HI with LO < HI",
+                            self.ramis_sampling
+                        ))
+                    })?,
+                }),
+                None => None,
+            },
             batch: self.batch,
             augment_step: self.augment_step,
             eval_every: self.eval_every,
@@ -669,7 +715,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             let clf = Classifier::load(&classifier)?;
             let mut scores = vec![];
             for run in &runs {
-                let metrics = train::read_metrics(&run.join("metrics.csv"), usize::MAX);
+                let metrics = train::read_metrics(&run.join("metrics.csv"), usize::MAX)?;
                 let test_loss =
                     metrics
                         .iter()
@@ -941,8 +987,20 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                     v.map(|v| format!("{v:9.2}"))
                         .unwrap_or_else(|| "        -".into())
                 };
+                let ramis = match (r.ramis, r.fri_percent, r.frii_percent) {
+                    (Some(v), Some(a), Some(b)) => {
+                        format!("  RAMIS {v:.4}  FRI {a:5.1}%  FRII {b:5.1}%")
+                    }
+                    (Some(v), _, _) => format!("  RAMIS {v:.4}"),
+                    _ => String::new(),
+                };
+                let bad = if r.bad_steps > 0 {
+                    format!("  {} bad steps", r.bad_steps)
+                } else {
+                    String::new()
+                };
                 println!(
-                    "epoch {:3}  train {}  test {}  {:6.1} images/s",
+                    "epoch {:3}  train {}  test {}  {:6.1} images/s{ramis}{bad}",
                     r.epoch,
                     f(r.train_loss),
                     f(r.test_loss),

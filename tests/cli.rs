@@ -283,6 +283,28 @@ fn bad_training_options_are_errors() {
         (&["--lr=-0.1"], "learning rate must be positive and finite"),
         (&["--augment-step=-5"], "rotation step must be 0"),
         (&["--dropout", "1"], "dropout must be in [0, 1)"),
+        (
+            &["--scale", "tanh"],
+            "unknown guide scale 'tanh' (exp, softplus)",
+        ),
+        (
+            &["--optim", "adagrad", "--clip-norm", "5"],
+            "it does not apply to --optim adagrad",
+        ),
+        (&["--clip-norm", "0"], "--clip-norm must be positive"),
+        (
+            &["--max-bad-steps", "0"],
+            "--max-bad-steps must be at least 1",
+        ),
+        (&["--ramis-every", "5"], "give --classifier too"),
+        (
+            &["--classifier", "no/such.safetensors"],
+            "no/such.safetensors",
+        ),
+        (
+            &["--classifier", "x", "--ramis-sampling", "uniform:4,-4"],
+            "--ramis-sampling 'uniform:4,-4'",
+        ),
     ] {
         let mut args = base.to_vec();
         args.extend(extra);
@@ -380,4 +402,95 @@ fn vae_run_keeps_checkpoints_and_its_stamps_have_no_class() {
         "invalid value '0' for '--n <N>'",
     );
     assert!(!other.exists());
+}
+
+/// The classifier beside the checkout (`../shared/data`); `None` skips, except under CI.
+fn shared_classifier() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/ramis-classifier/hmt-frdeepf.safetensors");
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI is set but {} is missing",
+        p.display()
+    );
+    eprintln!("skipping: {} not found", p.display());
+    None
+}
+
+/// A CVAE trained with RAMIS logged every epoch, ClippedAdam and the softplus scale: the
+/// metrics carry RAMIS and Table 4's columns, the scale is stored in the checkpoint and the
+/// commands that load it use it; `--resume` with `--clip-norm` dropped is refused (another
+/// optimiser).
+#[test]
+fn train_with_ramis_clipping_and_a_softplus_scale() {
+    let Some(clf) = shared_classifier() else {
+        return;
+    };
+    let dir = tmp("ramis-train");
+    let run = dir.join("run");
+    let r = run.to_str().unwrap();
+    let c = clf.to_str().unwrap();
+    let mut args = vec![
+        "train",
+        "--model",
+        "cvae",
+        "--latent",
+        "2",
+        "--epochs",
+        "2",
+        "--out",
+        r,
+        "--classifier",
+        c,
+        "--ramis-every",
+        "1",
+        "--ramis-n",
+        "10",
+        "--clip-norm",
+        "5",
+        "--scale",
+        "softplus",
+    ];
+    args.extend(TINY);
+    let text = lobes(&args);
+    assert!(text.contains("RAMIS") && text.contains("FRII"), "{text}");
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 4, "{csv}");
+    for row in &rows[1..] {
+        let f: Vec<&str> = row.split(',').collect();
+        assert!(
+            !f[5].is_empty() && !f[6].is_empty() && !f[7].is_empty(),
+            "{row}"
+        );
+    }
+    let ckpt = run.join("checkpoint.safetensors");
+    let (_, meta) = lobes::ppl::io::load_tensors(&ckpt, &burn::prelude::Device::flex()).unwrap();
+    assert_eq!(meta["lobes.scale"], "softplus");
+    assert_eq!(meta["optimizer"], "clipped_adam");
+    let rec = dir.join("rec.png");
+    lobes(&[
+        "reconstruct",
+        "--checkpoint",
+        ckpt.to_str().unwrap(),
+        "--data",
+        "synthetic:12",
+        "--n",
+        "2",
+        "--out",
+        rec.to_str().unwrap(),
+    ]);
+    assert!(rec.exists());
+    let mut resume: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--clip-norm" && *a != "5")
+        .chain(["--resume"])
+        .collect();
+    let at = resume.iter().position(|a| *a == "--epochs").unwrap();
+    resume[at + 1] = "3";
+    lobes_fails(&resume, "written by optimiser 'clipped_adam'");
 }

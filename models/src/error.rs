@@ -15,6 +15,25 @@ pub enum ModelError {
     /// Options that cannot work together.
     #[error("{0}")]
     Config(String),
+    /// Training met too many bad steps (non-finite losses or gradients) in a row.
+    #[error(
+        "training stopped in epoch {epoch} after {bad} bad steps in a row; the last: {cause}\n\
+         the last good checkpoint, {} (epoch {good_epoch}), is intact: resume from it with a \
+         lower --lr, --clip-norm or --scale softplus",
+        checkpoint.display()
+    )]
+    Diverged {
+        /// Bad steps in a row.
+        bad: usize,
+        /// The epoch of the last one.
+        epoch: usize,
+        /// The last bad step's error.
+        cause: Box<PplError>,
+        /// The latest checkpoint, from before the bad steps.
+        checkpoint: std::path::PathBuf,
+        /// Its epoch.
+        good_epoch: usize,
+    },
 }
 
 /// A learning rate must be positive and finite: a [`ModelError::Config`] naming it otherwise.

@@ -11,6 +11,45 @@ use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softplus};
 use lobes_ppl::prelude::*;
 
+/// How the guide's encoder head becomes the Normal scale of q(z | x).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GuideScale {
+    /// `exp(head)`, the paper's code. Unbounded: a head above ~88 overflows f32.
+    #[default]
+    Exp,
+    /// `softplus(head)`: grows linearly, never overflows (a departure from the paper, offered
+    /// against diverging runs).
+    Softplus,
+}
+
+impl GuideScale {
+    /// Every choice, by [`GuideScale::name`].
+    pub const ALL: [GuideScale; 2] = [GuideScale::Exp, GuideScale::Softplus];
+
+    /// `exp` or `softplus`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GuideScale::Exp => "exp",
+            GuideScale::Softplus => "softplus",
+        }
+    }
+
+    /// Parses [`GuideScale::name`]; an unknown name is an error listing the choices.
+    pub fn parse(s: &str) -> Result<Self, ModelError> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.name() == s)
+            .ok_or_else(|| ModelError::Config(format!("unknown guide scale '{s}' (exp, softplus)")))
+    }
+
+    fn apply(self, head: Tensor<2>) -> Tensor<2> {
+        match self {
+            GuideScale::Exp => head.exp(),
+            GuideScale::Softplus => softplus(head, 1.0),
+        }
+    }
+}
+
 /// Network sizes (Table 2 by default; everything is a parameter so tests run tiny nets).
 #[derive(Clone, Debug, PartialEq)]
 pub struct VaeConfig {
@@ -26,6 +65,8 @@ pub struct VaeConfig {
     pub slope: f64,
     /// Number of classes conditioned on (0: VAE, 2: CVAE).
     pub classes: usize,
+    /// The guide's scale function (the paper: `exp`).
+    pub scale: GuideScale,
 }
 
 impl VaeConfig {
@@ -39,6 +80,7 @@ impl VaeConfig {
             dropout: 0.2,
             slope: 0.001,
             classes: if conditional { 2 } else { 0 },
+            scale: GuideScale::Exp,
         }
     }
 
@@ -91,6 +133,7 @@ impl VaeConfig {
                 layers: enc,
                 loc: lin(last, self.latent),
                 scale: lin(last, self.latent),
+                scale_fn: self.scale,
                 dropout: DropoutConfig::new(self.dropout).init(),
                 leaky: LeakyReluConfig::new()
                     .with_negative_slope(self.slope)
@@ -141,12 +184,15 @@ pub struct Encoder {
     layers: Vec<Linear>,
     loc: Linear,
     scale: Linear,
+    #[module(skip)]
+    scale_fn: GuideScale,
     dropout: Dropout,
     leaky: LeakyRelu,
 }
 
 impl Encoder {
-    /// `(loc, scale)` of q(z | x), `scale = exp(head)` as in the paper's code.
+    /// `(loc, scale)` of q(z | x), `scale = exp(head)` as in the paper's code (or as
+    /// [`VaeConfig::scale`] says).
     pub fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         // The input is data, ~98% zeros: the first layer skips the all-zero columns.
         let h = crate::sparse::sparse_linear(&self.first, x);
@@ -154,7 +200,10 @@ impl Encoder {
         for l in &self.layers {
             h = dropout(&self.dropout, self.leaky.forward(linear(l, h)));
         }
-        (linear(&self.loc, h.clone()), linear(&self.scale, h).exp())
+        (
+            linear(&self.loc, h.clone()),
+            self.scale_fn.apply(linear(&self.scale, h)),
+        )
     }
 }
 

@@ -28,7 +28,9 @@ fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
     }
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert!(
-        csv.starts_with("epoch,train_loss,test_loss,seconds,images_per_s\n0,,"),
+        csv.starts_with(
+            "epoch,train_loss,test_loss,seconds,images_per_s,ramis,fri_percent,frii_percent,bad_steps,lr\n0,,"
+        ),
         "{csv}"
     );
 

@@ -130,6 +130,22 @@ pub enum PplError {
         /// The shape table of the traces.
         table: String,
     },
+    /// A gradient holding NaN or infinite values, found by the optimiser while it applied the
+    /// step (the loss itself was finite). The parameters and optimiser state named then hold
+    /// non-finite values: restore a checkpoint before stepping again.
+    #[error(
+        "step {step}: the gradient of {} held NaN or infinite values (the loss was finite, {loss}); \
+         the update has made these parameters non-finite: restore a checkpoint",
+        params.join(", ")
+    )]
+    NonFiniteGradient {
+        /// The step (the number of steps completed before it).
+        step: u64,
+        /// The loss of that step.
+        loss: f64,
+        /// The parameters whose gradient was not finite.
+        params: Vec<String>,
+    },
     /// Reading or writing a file.
     #[error("{path}: {source}")]
     Io {

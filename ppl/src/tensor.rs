@@ -541,6 +541,11 @@ impl DTensor {
     pub fn is_require_grad(&self) -> bool {
         self.inner.is_require_grad()
     }
+    /// Whether this tensor takes part in an autodiff graph (a tracked leaf or computed from
+    /// one); a backward pass from an untracked tensor has nothing to differentiate.
+    pub fn is_tracked(&self) -> bool {
+        self.inner.is_tracked()
+    }
     /// Runs the backward pass from this (rank-0) tensor.
     pub fn backward(&self) -> Gradients {
         self.inner.backward()

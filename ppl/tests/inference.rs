@@ -457,6 +457,104 @@ fn a_non_finite_loss_stops_step_names_the_site_and_leaves_parameters_alone() {
     assert_eq!(svi.steps(), 3);
 }
 
+fn empty_guide(_x: &DTensor) -> Result<()> {
+    Ok(())
+}
+
+/// Pyro's `test_nonempty_model_empty_guide_ok` model: one observed site.
+fn observed_only(x: &DTensor) -> Result<()> {
+    plate("data", x.numel())
+        .run(|_| observe::<DTensor>("x", Normal::new(s(0.0), s(1.0))?, x.clone()))?;
+    Ok(())
+}
+
+fn unused_param_model(x: &DTensor) -> Result<()> {
+    let _w: DTensor = param("w", s(1.0))?;
+    observed_only(x)
+}
+
+/// Pyro's `test_nonempty_model_empty_guide_ok` (tests/infer/test_valid_models.py): a model
+/// with an observed site and an empty guide trains nothing and `step` returns the loss, as
+/// does a step whose only parameter does not reach the loss.
+#[test]
+fn a_step_that_touches_no_parameter_returns_the_loss() {
+    let x = data();
+    let mut svi = Svi::new(
+        observed_only,
+        empty_guide,
+        Adam::new(0.05),
+        TraceElbo::default(),
+    )
+    .with_seed(0, None);
+    let loss = svi.step(&x).unwrap();
+    // -log N(x | 0, 1) summed over the ten points.
+    let expected: f64 = x
+        .to_vec()
+        .iter()
+        .map(|&v| 0.5 * (v as f64).powi(2) + 0.5 * (2.0 * std::f64::consts::PI).ln())
+        .sum();
+    assert!(
+        (loss - expected).abs() < 1e-3 * expected,
+        "{loss} vs {expected}"
+    );
+    assert_eq!(svi.steps(), 1);
+    assert!(svi.store().names().is_empty());
+
+    let mut svi = Svi::new(
+        unused_param_model,
+        empty_guide,
+        Adam::new(0.05),
+        TraceElbo::default(),
+    );
+    svi.step(&x).unwrap();
+    assert_eq!(svi.store().get("w").unwrap().to_vec(), [1.0]);
+}
+
+/// `sqrt(0 * w)` has value 0 and gradient `0 * inf = NaN`: a finite loss, a NaN gradient.
+fn nan_grad_model(args: &(DTensor, bool)) -> Result<()> {
+    nn_model(&args.0)?;
+    if args.1 {
+        let w: DTensor = param("w", s(2.0))?;
+        factor("kink", w.mul_scalar(0.0).sqrt())?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_non_finite_gradient_is_an_error_naming_the_parameter() {
+    let x = data();
+    let opts: [Box<dyn Optimizer>; 3] = [
+        Box::new(Adam::new(0.05)),
+        Box::new(ClippedAdam::new(0.05)),
+        Box::new(Adagrad::new(0.05)),
+    ];
+    for opt in opts {
+        let name = opt.name();
+        let mut svi = Svi::new(nan_grad_model, nan_guide, opt, TraceElbo::default());
+        svi.step(&(x.clone(), false)).unwrap();
+        let e = svi.step(&(x.clone(), true)).unwrap_err();
+        let PplError::NonFiniteGradient {
+            step, loss, params, ..
+        } = &e
+        else {
+            panic!("{name}: expected NonFiniteGradient, got {e}");
+        };
+        assert_eq!(
+            (*step, params.as_slice()),
+            (1, ["w".to_string()].as_slice()),
+            "{name}"
+        );
+        assert!(loss.is_finite(), "{name}");
+        assert!(
+            e.to_string().contains("restore a checkpoint"),
+            "{name}: {e}"
+        );
+        assert_eq!(svi.steps(), 1, "{name}: the bad step is not counted");
+        // The flag is cleared: the next good step succeeds (on the parameters left finite).
+        svi.step(&(x.clone(), false)).unwrap();
+    }
+}
+
 #[test]
 fn model_and_guide_that_disagree_are_errors_naming_the_site() {
     let z_model = |_: &()| -> Result<()> {

@@ -114,8 +114,21 @@ where
     }
 
     /// One step: estimates the ELBO, differentiates, updates the parameters; returns the loss
-    /// (`-ELBO`). A NaN or infinite loss is an error naming the first site whose log-prob is
-    /// not finite, with both traces' shape tables; the parameters are then left unchanged.
+    /// (`-ELBO`).
+    ///
+    /// A step that touches no parameter (a model with latents and an empty guide, or an
+    /// auxiliary loss with nothing to train on this batch) returns its loss and updates
+    /// nothing, as Pyro's `SVI.step` does.
+    ///
+    /// # Errors
+    /// - [`PplError::NonFiniteLoss`] for a NaN or infinite loss, naming the first site whose
+    ///   log-prob is not finite, with both traces' shape tables; the parameters are then left
+    ///   unchanged and the step is not counted.
+    /// - [`PplError::NonFiniteGradient`] when the loss was finite but a gradient held NaN or
+    ///   infinite values: the optimiser finds this while it applies the update (in the fused
+    ///   CPU pass, at no extra cost), so the parameters it names are then non-finite. Restore a
+    ///   checkpoint before stepping again (`lobes train` rolls back to its last checkpoint and
+    ///   lowers the learning rate).
     pub fn step(&mut self, args: &A) -> Result<f64> {
         if let Some(s) = &self.schedule {
             let lr = s(self.steps);
@@ -128,6 +141,13 @@ where
         if !loss.is_finite() {
             self.store.clear_leaves();
             return Err(nonfinite(loss, &mut est));
+        }
+        if !est.surrogate.is_tracked() {
+            // Nothing tracked: no parameter took part (Pyro skips `backward` then too).
+            drop(est);
+            self.store.clear_leaves();
+            self.steps += 1;
+            return Ok(loss);
         }
         let mut grads = est.surrogate.neg().backward();
         drop(est);
@@ -154,6 +174,14 @@ where
                 .expect("a leaf comes from the store");
             let new = self.optim.update(&name, p, g);
             self.store.set_unconstrained(&name, new, constraint);
+        }
+        let params = self.optim.take_nonfinite();
+        if !params.is_empty() {
+            return Err(PplError::NonFiniteGradient {
+                step: self.steps,
+                loss,
+                params,
+            });
         }
         self.steps += 1;
         Ok(loss)

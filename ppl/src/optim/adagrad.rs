@@ -37,12 +37,14 @@ impl Optimizer for Adagrad {
         let t = self.slots.tick(name);
         let clr = self.lr / (1.0 + (t as f64 - 1.0) * self.lr_decay);
         let (p, g, sum) = match fused::adagrad(p, g, self.slots.take(name, "sum"), clr, self.eps) {
-            Ok((p, sum)) => {
+            Ok((p, sum, bad)) => {
                 self.slots.set(name, "sum", sum);
+                self.slots.flag(name, bad);
                 return p;
             }
             Err(inputs) => inputs,
         };
+        self.slots.flag(name, !g.all_finite());
         let sum = match sum {
             Some(s) => s.add(&g.square()),
             None => g.square(),

@@ -73,13 +73,15 @@ pub(crate) fn adam_update(
         t,
     };
     let (p, g, m, v) = match fused::adam(p, g, m, v, h) {
-        Ok((p, m, v)) => {
+        Ok((p, m, v, bad)) => {
             slots.set(name, "exp_avg", m);
             slots.set(name, "exp_avg_sq", v);
+            slots.flag(name, bad);
             return p;
         }
         Err(inputs) => inputs,
     };
+    slots.flag(name, !g.all_finite());
     let g = match clip {
         Some(c) => g.clamp(-c, c),
         None => g,

@@ -33,23 +33,31 @@ fn back(d: TensorData, shape: &[usize], device: &Device) -> DTensor {
     DTensor::from_data(d, shape, device)
 }
 
-/// Runs `f(i, p, g, a, b)` over chunks of the four arrays, in parallel when they are large.
+/// Runs `f(p, g, a, b)` over chunks of the four arrays, in parallel when they are large;
+/// returns whether any call returned true (a non-finite gradient element).
 fn for_chunks(
     p: &mut [f32],
     g: &[f32],
     a: &mut [f32],
     b: &mut [f32],
-    f: impl Fn(&mut [f32], &[f32], &mut [f32], &mut [f32]) + Sync,
-) {
+    f: impl Fn(&mut [f32], &[f32], &mut [f32], &mut [f32]) -> bool + Sync,
+) -> bool {
     if p.len() < 2 * CHUNK {
-        f(p, g, a, b);
-        return;
+        return f(p, g, a, b);
     }
     p.par_chunks_mut(CHUNK)
         .zip(g.par_chunks(CHUNK))
         .zip(a.par_chunks_mut(CHUNK))
         .zip(b.par_chunks_mut(CHUNK))
-        .for_each(|(((p, g), a), b)| f(p, g, a, b));
+        .map(|(((p, g), a), b)| f(p, g, a, b))
+        .reduce(|| false, |x, y| x | y)
+}
+
+/// 1 when `g` is NaN or infinite (all exponent bits set), else 0: an integer test that
+/// vectorises as an OR reduction inside the update loops.
+#[inline(always)]
+fn nonfinite_bit(g: f32) -> u32 {
+    u32::from(g.to_bits() & 0x7f80_0000 == 0x7f80_0000)
 }
 
 /// Adam's coefficients for one step.
@@ -66,8 +74,9 @@ pub(crate) struct AdamStep {
     pub t: i32,
 }
 
-/// One Adam step in a single pass: returns `(param, exp_avg, exp_avg_sq)`, or the inputs back
-/// (`Err`) when they are not f32 CPU tensors of one shape.
+/// One Adam step in a single pass: returns `(param, exp_avg, exp_avg_sq, nonfinite)` (the last:
+/// whether the gradient held a NaN or an infinity), or the inputs back (`Err`) when they are not
+/// f32 CPU tensors of one shape.
 // The error hands the inputs back by value for the tensor-operation path (no copies).
 #[allow(clippy::type_complexity, clippy::result_large_err)]
 pub(crate) fn adam(
@@ -76,7 +85,8 @@ pub(crate) fn adam(
     m: Option<DTensor>,
     v: Option<DTensor>,
     h: AdamStep,
-) -> Result<(DTensor, DTensor, DTensor), (DTensor, DTensor, Option<DTensor>, Option<DTensor>)> {
+) -> Result<(DTensor, DTensor, DTensor, bool), (DTensor, DTensor, Option<DTensor>, Option<DTensor>)>
+{
     let shape = p.shape().to_vec();
     let same = |t: &Option<DTensor>| t.as_ref().is_none_or(|t| fits(t, &shape));
     if !fits(&p, &shape) || !fits(&g, &shape) || !same(&m) || !same(&v) {
@@ -95,29 +105,33 @@ pub(crate) fn adam(
     let inv_sqrt_bc2 = (1.0 / (1.0 - h.beta2.powi(h.t)).sqrt()) as f32;
     let (eps, wd) = (h.eps as f32, h.weight_decay as f32);
     let clip = h.clip.map_or(f32::INFINITY, |c| c as f32);
-    {
+    let bad = {
         let ps = pd.as_mut_slice::<f32>().expect("f32 checked");
         let gs = gd.as_slice::<f32>().expect("f32 checked");
         let ms = md.as_mut_slice::<f32>().expect("f32 state");
         let vs = vd.as_mut_slice::<f32>().expect("f32 state");
         for_chunks(ps, gs, ms, vs, |p, g, m, v| {
+            let mut bad = 0u32;
             for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+                bad |= nonfinite_bit(g);
                 let g = g.clamp(-clip, clip) + *p * wd;
                 *m = *m * b1 + g * c1;
                 *v = *v * b2 + g * g * c2;
                 *p -= *m / (v.sqrt() * inv_sqrt_bc2 + eps) * step;
             }
-        });
-    }
+            bad != 0
+        })
+    };
     Ok((
         back(pd, &shape, &device),
         back(md, &shape, &device),
         back(vd, &shape, &device),
+        bad,
     ))
 }
 
 /// One Adagrad step (learning rate `clr` already decayed) in a single pass: returns
-/// `(param, sum)`, or the inputs back when they are not f32 CPU tensors of one shape.
+/// `(param, sum, nonfinite)`, or the inputs back when they are not f32 CPU tensors of one shape.
 // The error hands the inputs back by value for the tensor-operation path (no copies).
 #[allow(clippy::type_complexity, clippy::result_large_err)]
 pub(crate) fn adagrad(
@@ -126,7 +140,7 @@ pub(crate) fn adagrad(
     sum: Option<DTensor>,
     clr: f64,
     eps: f64,
-) -> Result<(DTensor, DTensor), (DTensor, DTensor, Option<DTensor>)> {
+) -> Result<(DTensor, DTensor, bool), (DTensor, DTensor, Option<DTensor>)> {
     let shape = p.shape().to_vec();
     if !fits(&p, &shape) || !fits(&g, &shape) || sum.as_ref().is_some_and(|s| !fits(s, &shape)) {
         return Err((p, g, sum));
@@ -136,27 +150,32 @@ pub(crate) fn adagrad(
     let (mut pd, gd) = (p.into_data(), g.into_data());
     let mut sd = sum.map_or_else(|| zeros(n, &shape), DTensor::into_data);
     let (clr, eps) = (clr as f32, eps as f32);
-    {
+    let bad = {
         let ps = pd.as_mut_slice::<f32>().expect("f32 checked");
         let gs = gd.as_slice::<f32>().expect("f32 checked");
         let ss = sd.as_mut_slice::<f32>().expect("f32 state");
         if ps.len() < 2 * CHUNK {
-            adagrad_chunk(ps, gs, ss, clr, eps);
+            adagrad_chunk(ps, gs, ss, clr, eps)
         } else {
             ps.par_chunks_mut(CHUNK)
                 .zip(gs.par_chunks(CHUNK))
                 .zip(ss.par_chunks_mut(CHUNK))
-                .for_each(|((p, g), s)| adagrad_chunk(p, g, s, clr, eps));
+                .map(|((p, g), s)| adagrad_chunk(p, g, s, clr, eps))
+                .reduce(|| false, |x, y| x | y)
         }
-    }
-    Ok((back(pd, &shape, &device), back(sd, &shape, &device)))
+    };
+    Ok((back(pd, &shape, &device), back(sd, &shape, &device), bad))
 }
 
-fn adagrad_chunk(p: &mut [f32], g: &[f32], s: &mut [f32], clr: f32, eps: f32) {
+/// One Adagrad chunk; returns whether the gradient held a NaN or an infinity.
+fn adagrad_chunk(p: &mut [f32], g: &[f32], s: &mut [f32], clr: f32, eps: f32) -> bool {
+    let mut bad = 0u32;
     for ((p, &g), s) in p.iter_mut().zip(g).zip(s.iter_mut()) {
+        bad |= nonfinite_bit(g);
         *s += g * g;
         *p -= g / (s.sqrt() + eps) * clr;
     }
+    bad != 0
 }
 
 #[cfg(test)]
@@ -227,6 +246,37 @@ mod tests {
     fn fused_clipped_adam_matches_tensor_operations() {
         let c = || ClippedAdam::new(0.01).with_clip_norm(1.5).with_lrd(0.9);
         same_both_ways(c(), c());
+    }
+
+    /// Every optimiser, on the fused path (sequential and parallel sizes) and the
+    /// tensor-operation path, names the parameters whose gradient held a NaN or an infinity,
+    /// once; finite gradients are never flagged.
+    #[test]
+    fn non_finite_gradients_are_flagged_on_both_paths() {
+        let plain = Device::flex();
+        let ad = plain.clone().autodiff();
+        for n in [5, 3 * super::CHUNK + 1] {
+            for dev in [&plain, &ad] {
+                let opts: [Box<dyn Optimizer>; 3] = [
+                    Box::new(Adam::new(0.01)),
+                    Box::new(ClippedAdam::new(0.01)),
+                    Box::new(Adagrad::new(0.01)),
+                ];
+                for mut opt in opts {
+                    let t = |v: Vec<f32>| DTensor::from_floats(v, &[n], dev).unwrap();
+                    let mut g = vec![0.5f32; n];
+                    opt.update("ok", t(vec![1.0; n]), t(g.clone()));
+                    assert!(opt.take_nonfinite().is_empty(), "{}", opt.name());
+                    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                        g[n - 1] = bad;
+                        opt.update("a", t(vec![1.0; n]), t(g.clone()));
+                        opt.update("b", t(vec![1.0; n]), t(vec![0.5; n]));
+                        assert_eq!(opt.take_nonfinite(), ["a"], "{} {bad} n={n}", opt.name());
+                        assert!(opt.take_nonfinite().is_empty());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -25,6 +25,9 @@ macro_rules! slot_state_methods {
             (self.slots, self.lr) = super::Slots::from_state($name, state)?;
             Ok(())
         }
+        fn take_nonfinite(&mut self) -> Vec<String> {
+            std::mem::take(&mut self.slots.nonfinite)
+        }
     };
 }
 
@@ -67,6 +70,12 @@ pub trait Optimizer {
     fn state(&self) -> OptimState;
     /// Restores a state returned by [`Optimizer::state`].
     fn load_state(&mut self, state: OptimState) -> Result<()>;
+    /// The parameters whose gradient held a NaN or an infinity in an update since the last
+    /// call, in update order; the list is then cleared. The fused CPU updates find them in the
+    /// pass they make anyway (no extra memory traffic); other devices check each gradient.
+    fn take_nonfinite(&mut self) -> Vec<String> {
+        vec![]
+    }
 }
 
 /// Per-parameter slots shared by the optimisers: a step count and named tensors.
@@ -74,6 +83,8 @@ pub trait Optimizer {
 pub(crate) struct Slots {
     pub steps: BTreeMap<String, u64>,
     pub tensors: BTreeMap<String, DTensor>,
+    /// Parameters whose gradient was not finite since [`Optimizer::take_nonfinite`].
+    pub nonfinite: Vec<String>,
 }
 
 impl Slots {
@@ -82,6 +93,12 @@ impl Slots {
     }
     pub fn set(&mut self, param: &str, slot: &str, t: DTensor) {
         self.tensors.insert(format!("{param}/{slot}"), t);
+    }
+    /// Records that `param`'s gradient was not finite when `bad` is true.
+    pub fn flag(&mut self, param: &str, bad: bool) {
+        if bad {
+            self.nonfinite.push(param.to_string());
+        }
     }
     pub fn tick(&mut self, param: &str) -> u64 {
         let s = self.steps.entry(param.to_string()).or_insert(0);
@@ -117,6 +134,7 @@ impl Slots {
             Slots {
                 steps,
                 tensors: state.tensors,
+                nonfinite: vec![],
             },
             lr,
         ))
@@ -144,5 +162,8 @@ impl Optimizer for Box<dyn Optimizer> {
     }
     fn load_state(&mut self, state: OptimState) -> Result<()> {
         (**self).load_state(state)
+    }
+    fn take_nonfinite(&mut self) -> Vec<String> {
+        (**self).take_nonfinite()
     }
 }

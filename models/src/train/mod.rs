@@ -1,12 +1,21 @@
 //! Training the VAE/CVAE with SVI: rotation-augmented epochs, per-image test loss (-ELBO) in
-//! evaluation mode, `metrics.csv`, checkpoints that resume exactly, a sample grid.
+//! evaluation mode, RAMIS while training, `metrics.csv`, checkpoints that resume exactly, bad
+//! steps survived by rolling back, a sample grid.
+
+mod metrics;
+mod monitor;
+mod recovery;
+
+pub use metrics::{EpochMetrics, read_metrics, write_metrics};
+pub use monitor::{Monitor, RamisMeasure, RamisOptions};
+pub use recovery::{LR_BACKOFF, Recovery, recovery};
 
 use crate::data::augment::{Augmented, Interp};
 use crate::data::{self, Class, DataSet, Image, Sample, writers};
 use crate::error::ModelError;
-use crate::vae::{Batch, Vae, VaeConfig, cvae_guide, cvae_model, vae_guide, vae_model};
+use crate::vae::{Batch, GuideScale, Vae, VaeConfig, cvae_guide, cvae_model, vae_guide, vae_model};
 use burn::prelude::*;
-use lobes_ppl::optim::{Adagrad, Adam, Optimizer};
+use lobes_ppl::optim::{Adagrad, Adam, ClippedAdam, Optimizer};
 use lobes_ppl::prelude::{Svi, TraceElbo};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -54,6 +63,13 @@ pub struct TrainOptions {
     pub lr: f64,
     /// `adam` or `adagrad`.
     pub optim: String,
+    /// Pyro's `ClippedAdam` gradient clamp (each gradient element clamped to
+    /// `[-clip_norm, clip_norm]`); only with `adam`, which it turns into `ClippedAdam`.
+    pub clip_norm: Option<f64>,
+    /// Stop after this many bad steps in a row (see [`recovery`]); at least 1.
+    pub max_bad_steps: usize,
+    /// RAMIS while training (`None`: not measured).
+    pub ramis: Option<RamisOptions>,
     /// Images per step.
     pub batch: usize,
     /// Rotation step in degrees (0: no augmentation).
@@ -88,6 +104,27 @@ impl TrainOptions {
             ));
         }
         crate::error::check_learning_rate(self.lr)?;
+        if let Some(c) = self.clip_norm {
+            if !(c.is_finite() && c > 0.0) {
+                return Err(ModelError::Config(format!(
+                    "--clip-norm must be positive and finite, got {c}"
+                )));
+            }
+            if self.optim != "adam" {
+                return Err(ModelError::Config(format!(
+                    "--clip-norm clips Adam's gradients (Pyro's ClippedAdam); it does not apply to --optim {}",
+                    self.optim
+                )));
+            }
+        }
+        if self.max_bad_steps == 0 {
+            return Err(ModelError::Config(
+                "--max-bad-steps must be at least 1".into(),
+            ));
+        }
+        if let Some(r) = &self.ramis {
+            r.validate()?;
+        }
         if !(self.augment_step.is_finite() && self.augment_step >= 0.0) {
             return Err(ModelError::Config(format!(
                 "the rotation step must be 0 (no augmentation) or a positive number of degrees, got {}",
@@ -96,22 +133,6 @@ impl TrainOptions {
         }
         Ok(())
     }
-}
-
-/// One row of `metrics.csv`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EpochMetrics {
-    /// Epoch number, from 1.
-    pub epoch: usize,
-    /// Mean training loss per image (-ELBO), dropout on; `None` for epoch 0, the untrained
-    /// network's evaluation.
-    pub train_loss: Option<f64>,
-    /// Test loss per image (-ELBO), evaluation mode; `None` when not evaluated.
-    pub test_loss: Option<f64>,
-    /// Wall time of the epoch's training steps.
-    pub seconds: f64,
-    /// Training images per second.
-    pub images_per_s: f64,
 }
 
 /// The flattened central 100x100 (`crop`) of each sample and one-hot labels, as a batch.
@@ -171,6 +192,7 @@ pub fn run_metadata(
     );
     m.insert("lobes.dropout".into(), net.dropout.to_string());
     m.insert("lobes.slope".into(), net.slope.to_string());
+    m.insert("lobes.scale".into(), net.scale.name().into());
     m.insert("lobes.epoch".into(), epoch.to_string());
     for (k, v) in extra {
         m.insert(format!("lobes.{k}"), v.clone());
@@ -203,6 +225,12 @@ pub fn parse_run_metadata(
         dropout: num("dropout")?,
         slope: num("slope")?,
         classes: if kind == Kind::Cvae { 2 } else { 0 },
+        // Checkpoints written before the choice existed use the paper's `exp`.
+        scale: match meta.get("lobes.scale") {
+            Some(s) => GuideScale::parse(s)
+                .map_err(|e| ModelError::Config(format!("{}: {e}", path.display())))?,
+            None => GuideScale::Exp,
+        },
     };
     net.validate().map_err(|e| {
         ModelError::Config(format!("{}: checkpoint's network: {e}", path.display()))
@@ -210,12 +238,13 @@ pub fn parse_run_metadata(
     Ok((kind, net, num("epoch")? as usize))
 }
 
-fn optimizer(name: &str, lr: f64) -> Result<Box<dyn Optimizer>, ModelError> {
-    match name {
-        "adam" => Ok(Box::new(Adam::new(lr))),
-        "adagrad" => Ok(Box::new(Adagrad::new(lr))),
-        o => Err(ModelError::Config(format!(
-            "unknown optimiser '{o}' (adam, adagrad)"
+fn optimizer(opts: &TrainOptions) -> Result<Box<dyn Optimizer>, ModelError> {
+    match (opts.optim.as_str(), opts.clip_norm) {
+        ("adam", None) => Ok(Box::new(Adam::new(opts.lr))),
+        ("adam", Some(c)) => Ok(Box::new(ClippedAdam::new(opts.lr).with_clip_norm(c))),
+        ("adagrad", None) => Ok(Box::new(Adagrad::new(opts.lr))),
+        (o, _) => Err(ModelError::Config(format!(
+            "unknown optimiser '{o}' (adam, adagrad; --clip-norm only with adam)"
         ))),
     }
 }
@@ -223,44 +252,6 @@ fn optimizer(name: &str, lr: f64) -> Result<Box<dyn Optimizer>, ModelError> {
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed.wrapping_mul(0x2545_F491_4F6C_DD1D)
         .wrapping_add(epoch as u64)
-}
-
-fn write_metrics(path: &Path, rows: &[EpochMetrics]) -> Result<(), ModelError> {
-    let mut s = String::from("epoch,train_loss,test_loss,seconds,images_per_s\n");
-    for r in rows {
-        let opt = |v: Option<f64>| v.map(|t| format!("{t:.4}")).unwrap_or_default();
-        s.push_str(&format!(
-            "{},{},{},{:.2},{:.1}\n",
-            r.epoch,
-            opt(r.train_loss),
-            opt(r.test_loss),
-            r.seconds,
-            r.images_per_s
-        ));
-    }
-    lobes_ppl::io::write_atomic(path, s.as_bytes())?;
-    Ok(())
-}
-
-/// The rows of a run's `metrics.csv` up to epoch `upto` (none when the file is missing).
-pub fn read_metrics(path: &Path, upto: usize) -> Vec<EpochMetrics> {
-    let Ok(s) = std::fs::read_to_string(path) else {
-        return vec![];
-    };
-    s.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            Some(EpochMetrics {
-                epoch: f.first()?.parse().ok()?,
-                train_loss: f.get(1)?.parse().ok(),
-                test_loss: f.get(2)?.parse().ok(),
-                seconds: f.get(3)?.parse().ok()?,
-                images_per_s: f.get(4)?.parse().ok()?,
-            })
-        })
-        .filter(|m| m.epoch <= upto)
-        .collect()
 }
 
 /// Per-image test loss over `samples` in evaluation mode.
@@ -277,6 +268,9 @@ where
     O: Optimizer,
     L: lobes_ppl::infer::Elbo,
 {
+    // The guide's draws come from the PPL's generator: seed it so the evaluation is
+    // reproducible (SVI reseeds it before every training step, so this shifts nothing).
+    lobes_ppl::rng::set_rng_seed(0x7e57_1055);
     let mut total = 0.0;
     for chunk in samples.chunks(batch.max(1)) {
         let refs: Vec<&Sample> = chunk.iter().collect();
@@ -294,6 +288,11 @@ pub fn train(opts: &TrainOptions) -> Result<Vec<EpochMetrics>, ModelError> {
 }
 
 /// [`train`] on an already loaded data set.
+///
+/// Bad steps (see [`recovery`]) are skipped or rolled back to the latest checkpoint
+/// (`out/checkpoint.safetensors`, written before the first epoch too) with the learning rate
+/// multiplied by [`LR_BACKOFF`]; [`TrainOptions::max_bad_steps`] in a row stop the run with
+/// [`ModelError::Diverged`].
 pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, ModelError> {
     opts.validate()?;
     let mut net = opts.net.clone();
@@ -317,6 +316,11 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             ds.name
         )));
     }
+    // The classifier is read before anything is written: a bad path fails early.
+    let monitor = match &opts.ramis {
+        Some(r) => Some(Monitor::new(r.clone(), opts.seed)?),
+        None => None,
+    };
     std::fs::create_dir_all(opts.out.join("checkpoints"))
         .map_err(|e| data::DataError::io(&opts.out, e))?;
     let device = Device::default().autodiff();
@@ -329,15 +333,22 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     let (mf, gf) = model_guide(opts.kind);
     let model = |b: &Batch| mf(&template, b);
     let guide = |b: &Batch| gf(&template, b);
-    let mut svi = Svi::new(
-        model,
-        guide,
-        optimizer(&opts.optim, opts.lr)?,
-        TraceElbo::default(),
-    )
-    .with_seed(opts.seed, Some(device.clone()));
+    let mut svi = Svi::new(model, guide, optimizer(opts)?, TraceElbo::default())
+        .with_seed(opts.seed, Some(device.clone()));
 
     let latest = opts.out.join("checkpoint.safetensors");
+    let metrics_path = opts.out.join("metrics.csv");
+    let mut extra = vec![
+        ("data", opts.data.clone()),
+        ("seed", opts.seed.to_string()),
+        ("lr", opts.lr.to_string()),
+        ("optim", opts.optim.clone()),
+        ("batch", opts.batch.to_string()),
+        ("augment_step", opts.augment_step.to_string()),
+    ];
+    if let Some(c) = opts.clip_norm {
+        extra.push(("clip_norm", c.to_string()));
+    }
     let mut start = 0;
     let mut rows = vec![];
     if opts.resume {
@@ -354,29 +365,34 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             )));
         }
         svi.load_checkpoint(&latest, &plain)?;
+        // The checkpoint holds the rate in use (lowered after bad steps); a --lr other than
+        // the one the run was started or last resumed with replaces it.
+        let configured: Option<f64> = meta.get("lobes.lr").and_then(|v| v.parse().ok());
+        if configured != Some(opts.lr) {
+            svi.optim.set_lr(opts.lr);
+        }
         start = epoch;
-        rows = read_metrics(&opts.out.join("metrics.csv"), epoch);
-    }
-
-    if start == 0 && opts.eval_every > 0 && !ds.test.is_empty() {
-        let t = test_loss(&mut svi, &ds.test, opts.batch, crop, &plain)?;
-        rows.push(EpochMetrics {
+        rows = read_metrics(&metrics_path, epoch)?;
+    } else {
+        let mut row = EpochMetrics {
             epoch: 0,
-            train_loss: None,
-            test_loss: Some(t),
-            seconds: 0.0,
-            images_per_s: 0.0,
-        });
+            lr: Some(opts.lr),
+            ..Default::default()
+        };
+        if opts.eval_every > 0 && !ds.test.is_empty() {
+            row.test_loss = Some(test_loss(&mut svi, &ds.test, opts.batch, crop, &plain)?);
+        }
+        if let Some(m) = &monitor {
+            record(&mut row, m.measure(opts.kind, &net, svi.store().clone())?);
+        }
+        rows.push(row);
+        write_metrics(&metrics_path, &rows)?;
+        // The state a bad step in the first epoch rolls back to.
+        svi.save_checkpoint_with(&latest, &run_metadata(opts.kind, &net, 0, &extra))?;
     }
-    let extra = [
-        ("data", opts.data.clone()),
-        ("seed", opts.seed.to_string()),
-        ("lr", opts.lr.to_string()),
-        ("optim", opts.optim.clone()),
-        ("batch", opts.batch.to_string()),
-        ("augment_step", opts.augment_step.to_string()),
-    ];
-    for epoch in start + 1..=opts.epochs {
+    let (mut pending_bad, mut in_a_row) = (0usize, 0usize);
+    let mut epoch = start + 1;
+    'epochs: while epoch <= opts.epochs {
         let mut aug = Augmented::new(
             &ds.train,
             opts.augment_step,
@@ -400,33 +416,87 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             let k = b.labels.len();
             let y: Vec<f32> = b.labels.iter().flat_map(|&c| one_hot(c)).collect();
             let batch = make_batch(b.pixels, y, k, net.pixels, &plain);
-            sum += svi.step(&batch)?;
-            n += k;
-            bar.inc(k as u64);
-            let secs = t0.elapsed().as_secs_f64();
-            bar.set_message(format!(
-                "loss {:.1}  {:.0} images/s",
-                sum / n as f64,
-                n as f64 / secs
-            ));
+            let e = match svi.step(&batch) {
+                Ok(loss) => {
+                    in_a_row = 0;
+                    sum += loss;
+                    n += k;
+                    bar.inc(k as u64);
+                    let secs = t0.elapsed().as_secs_f64();
+                    bar.set_message(format!(
+                        "loss {:.1}  {:.0} images/s",
+                        sum / n.max(1) as f64,
+                        n as f64 / secs
+                    ));
+                    continue;
+                }
+                Err(e) => e,
+            };
+            let Some(action) = recovery(&e) else {
+                return Err(e.into());
+            };
+            pending_bad += 1;
+            in_a_row += 1;
+            let good_epoch = checkpoint_epoch(&latest, &plain)?;
+            if in_a_row >= opts.max_bad_steps {
+                bar.finish_and_clear();
+                return Err(ModelError::Diverged {
+                    bad: in_a_row,
+                    epoch,
+                    cause: Box::new(e),
+                    checkpoint: latest,
+                    good_epoch,
+                });
+            }
+            let lr = svi.optim.lr();
+            let msg = match action {
+                Recovery::Skip => {
+                    svi.optim.set_lr(lr * LR_BACKOFF);
+                    "skipped the batch".to_string()
+                }
+                Recovery::RollBack => {
+                    svi.load_checkpoint(&latest, &plain)?;
+                    // The checkpoint may hold a higher rate than the one just used.
+                    svi.optim.set_lr(svi.optim.lr().min(lr) * LR_BACKOFF);
+                    format!("rolled back to {} (epoch {good_epoch})", latest.display())
+                }
+            };
+            bar.suspend(|| {
+                eprintln!(
+                    "epoch {epoch}: bad step ({e}); {msg}; learning rate {lr:e} -> {:e} ({in_a_row} in a row, {} allowed)",
+                    svi.optim.lr(),
+                    opts.max_bad_steps - 1
+                )
+            });
+            if action == Recovery::RollBack {
+                bar.finish_and_clear();
+                rows.retain(|r| r.epoch <= good_epoch);
+                epoch = good_epoch + 1;
+                continue 'epochs;
+            }
         }
         bar.finish_and_clear();
         let seconds = t0.elapsed().as_secs_f64();
         let evaluate =
             opts.eval_every > 0 && (epoch % opts.eval_every == 0 || epoch == opts.epochs);
-        let test = if evaluate && !ds.test.is_empty() {
-            Some(test_loss(&mut svi, &ds.test, opts.batch, crop, &plain)?)
-        } else {
-            None
-        };
-        rows.push(EpochMetrics {
+        let mut row = EpochMetrics {
             epoch,
             train_loss: Some(sum / n.max(1) as f64),
-            test_loss: test,
+            test_loss: None,
             seconds,
             images_per_s: n as f64 / seconds,
-        });
-        write_metrics(&opts.out.join("metrics.csv"), &rows)?;
+            bad_steps: std::mem::take(&mut pending_bad),
+            lr: Some(svi.optim.lr()),
+            ..Default::default()
+        };
+        if evaluate && !ds.test.is_empty() {
+            row.test_loss = Some(test_loss(&mut svi, &ds.test, opts.batch, crop, &plain)?);
+        }
+        if let Some(m) = monitor.as_ref().filter(|m| m.due(epoch, opts.epochs)) {
+            record(&mut row, m.measure(opts.kind, &net, svi.store().clone())?);
+        }
+        rows.push(row);
+        write_metrics(&metrics_path, &rows)?;
         if epoch % opts.checkpoint_every.max(1) == 0 || epoch == opts.epochs {
             let meta = run_metadata(opts.kind, &net, epoch, &extra);
             svi.save_checkpoint_with(
@@ -438,6 +508,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             svi.save_checkpoint_with(&latest, &meta)?;
             prune_checkpoints(&opts.out.join("checkpoints"), opts.keep_checkpoints)?;
         }
+        epoch += 1;
     }
     crate::plot::loss_png(&opts.out.join("loss.png"), &rows)?;
     let samples =
@@ -445,6 +516,20 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             .generate(16, None, crate::generate::Sampling::Prior, opts.seed)?;
     writers::write_grid(&opts.out.join("samples.png"), &samples, 4)?;
     Ok(rows)
+}
+
+fn record(row: &mut EpochMetrics, m: RamisMeasure) {
+    row.ramis = Some(m.ramis);
+    if let Some((fri, frii)) = m.class_percent {
+        row.fri_percent = Some(fri);
+        row.frii_percent = Some(frii);
+    }
+}
+
+/// The epoch a checkpoint was written at (its metadata).
+fn checkpoint_epoch(path: &Path, device: &Device) -> Result<usize, ModelError> {
+    let (_, meta) = lobes_ppl::io::load_tensors(path, device)?;
+    Ok(parse_run_metadata(&meta, path)?.2)
 }
 
 /// Removes all but the newest `keep` `epoch_NNNN.safetensors` files of `dir` (`keep` = 0: none
