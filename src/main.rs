@@ -96,6 +96,26 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// A run's curve beside the paper's own log (test loss and RAMIS against epoch): a figure
+    /// and a Markdown table at matching epochs.
+    ComparePaper {
+        /// Our run's `metrics.csv`.
+        #[arg(long)]
+        metrics: PathBuf,
+        /// Your copy of the paper's log (joshen1307/RAGA, e.g.
+        /// `PYTHON/OUTPUT_LOGS/data_unsupervised_d32.csv`).
+        #[arg(long)]
+        paper_log: PathBuf,
+        /// The figure (PNG).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write the table here (Markdown); it is printed either way.
+        #[arg(long)]
+        table: Option<PathBuf>,
+        /// Title of the panels.
+        #[arg(long, default_value = "VAE, d = 32, FRDEEP-F")]
+        title: String,
+    },
     /// Model selection (§5.3): RAMIS and final test loss of each run; keeps the runs above the
     /// mean RAMIS and below the mean test loss.
     Select {
@@ -968,6 +988,30 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 println!("{:5} {}", c.name, pts.join(" "));
             }
             println!("wrote {}", out.join("ramis_experiments.png").display());
+        }
+        Command::ComparePaper {
+            metrics,
+            paper_log,
+            out,
+            table,
+            title,
+        } => {
+            use lobes::models::compare::{comparison_figure, comparison_table, read_paper_log};
+            let ours = train::read_metrics(&metrics, usize::MAX)?;
+            if ours.is_empty() {
+                return Err(ModelError::Config(format!(
+                    "{}: no rows (missing or empty)",
+                    metrics.display()
+                )));
+            }
+            let paper = read_paper_log(&paper_log)?;
+            let t = comparison_table(&ours, &paper);
+            print!("{t}");
+            if let Some(p) = table {
+                lobes::ppl::io::write_atomic(&p, t.as_bytes())?;
+            }
+            comparison_figure(&out, &ours, &paper, &title)?;
+            println!("wrote {}", out.display());
         }
         Command::Train(args) => {
             let opts = args.options()?;

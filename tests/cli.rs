@@ -494,3 +494,58 @@ fn train_with_ramis_clipping_and_a_softplus_scale() {
     resume[at + 1] = "3";
     lobes_fails(&resume, "written by optimiser 'clipped_adam'");
 }
+
+/// `compare-paper` prints and writes the table and draws the figure; a log without the
+/// paper's columns is an error naming the file and the column.
+#[test]
+fn compare_paper_draws_our_curve_beside_the_papers_log() {
+    let dir = tmp("compare");
+    let m = dir.join("metrics.csv");
+    std::fs::write(
+        &m,
+        "epoch,train_loss,test_loss,seconds,images_per_s,ramis,fri_percent,frii_percent,bad_steps,lr\n\
+         0,,6932.3,0,0,1.0,,,0,0.001\n5,166.1,146.9,80,248,1.068,,,0,0.001\n10,164.4,138.5,80,248,1.12,,,1,0.0005\n",
+    )
+    .unwrap();
+    let log = dir.join("paper.csv");
+    std::fs::write(
+        &log,
+        ",Epoch,Train_Loss,Test_Loss,Sigma_clipped,Inception_score\n\
+         0,0.0,290.4,161.56,0.0,1.0039\n5,5.0,170.1,153.43,0.0,1.0040\n10,10.0,168.2,153.47,0.0,1.0050\n",
+    )
+    .unwrap();
+    let (fig, table) = (dir.join("fig.png"), dir.join("table.md"));
+    let text = lobes(&[
+        "compare-paper",
+        "--metrics",
+        m.to_str().unwrap(),
+        "--paper-log",
+        log.to_str().unwrap(),
+        "--out",
+        fig.to_str().unwrap(),
+        "--table",
+        table.to_str().unwrap(),
+    ]);
+    assert!(
+        text.contains("| 10 | 138.50 | 153.47 | 1.120 | 1.005 |"),
+        "{text}"
+    );
+    assert!(text.contains("| ≤ 140 | 10 | not yet |"), "{text}");
+    assert_eq!(std::fs::read_to_string(&table).unwrap().lines().count(), 11);
+    let img = image::open(&fig).unwrap();
+    assert_eq!((img.width(), img.height()), (1280, 440));
+    std::fs::write(&log, "Epoch,Test_Loss\n0,1\n").unwrap();
+    lobes_fails(
+        &[
+            "compare-paper",
+            "--metrics",
+            m.to_str().unwrap(),
+            "--paper-log",
+            log.to_str().unwrap(),
+            "--out",
+            dir.join("f2.png").to_str().unwrap(),
+        ],
+        "paper.csv: no column 'Train_Loss'",
+    );
+    assert!(!dir.join("f2.png").exists());
+}

@@ -15,6 +15,14 @@ pub enum ModelError {
     /// Options that cannot work together.
     #[error("{0}")]
     Config(String),
+    /// A chart that cannot be drawn (no point to draw, or a drawing failure).
+    #[error("{}: cannot draw the chart: {reason}", path.display())]
+    Chart {
+        /// The picture being written.
+        path: std::path::PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// Training met too many bad steps (non-finite losses or gradients) in a row.
     #[error(
         "training stopped in epoch {epoch} after {bad} bad steps in a row; the last: {cause}\n\

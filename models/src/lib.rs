@@ -3,7 +3,9 @@
 
 pub mod analysis;
 pub mod bench;
+pub mod chart;
 pub mod classifier;
+pub mod compare;
 pub mod data;
 pub mod dropout;
 pub mod error;

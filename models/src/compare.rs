@@ -1,0 +1,262 @@
+//! Our training curve beside the paper's own (Bastien et al. 2021, per-epoch logs in the
+//! authors' repository, `PYTHON/OUTPUT_LOGS/data_unsupervised_d32.csv` and
+//! `data_supervised_d32.csv` of joshen1307/RAGA): a table at matching epochs, the epochs each
+//! run took to reach given test losses, and a two-panel figure (test loss and RAMIS against a
+//! logarithmic epoch axis). The paper's file is the user's copy; it is never shipped.
+
+use crate::chart::{Panel, Series, write_png};
+use crate::error::ModelError;
+use crate::train::EpochMetrics;
+use std::path::Path;
+
+/// One epoch of the paper's log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaperEpoch {
+    /// Epoch (from 0).
+    pub epoch: usize,
+    /// Training loss per image.
+    pub train_loss: f64,
+    /// Test loss per image.
+    pub test_loss: f64,
+    /// RAMIS (the log's `Inception_score`).
+    pub ramis: f64,
+    /// CVAE logs: of the 100 images scored, how many the classifier put in FRI and in FRII.
+    pub fr_counts: Option<(f64, f64)>,
+}
+
+/// Reads the paper's log: a CSV with columns `Epoch`, `Train_Loss`, `Test_Loss`,
+/// `Inception_score` and, for the CVAE, `number_FR1` and `number_FR2`, found by name.
+///
+/// # Errors
+/// The file missing, a missing column, or a value that is not a number: naming the file, the
+/// column and the line.
+pub fn read_paper_log(path: &Path) -> Result<Vec<PaperEpoch>, ModelError> {
+    let bad = |what: String| ModelError::Config(format!("{}: {what}", path.display()));
+    let mut r = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+    let header = r.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let col = |name: &str| header.iter().position(|h| h == name);
+    let need = |name: &str| col(name).ok_or_else(|| bad(format!("no column '{name}'")));
+    let (ep, tr, te, ra) = (
+        need("Epoch")?,
+        need("Train_Loss")?,
+        need("Test_Loss")?,
+        need("Inception_score")?,
+    );
+    let counts = col("number_FR1").zip(col("number_FR2"));
+    let mut out = vec![];
+    // The authors' script pre-allocates every row of its data frame; epochs it never reached
+    // stay all zeros, and are left out.
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let num = |c: usize| -> Result<f64, ModelError> {
+            rec.get(c)
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "line {}: column '{}' is not a number",
+                        i + 2,
+                        &header[c]
+                    ))
+                })
+        };
+        if num(tr)? == 0.0 && num(te)? == 0.0 {
+            continue;
+        }
+        out.push(PaperEpoch {
+            epoch: num(ep)? as usize,
+            train_loss: num(tr)?,
+            test_loss: num(te)?,
+            ramis: num(ra)?,
+            fr_counts: match counts {
+                Some((a, b)) => Some((num(a)?, num(b)?)),
+                None => None,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// The first epoch whose test loss is at or below `target`.
+pub fn epochs_to(points: impl IntoIterator<Item = (usize, f64)>, target: f64) -> Option<usize> {
+    points.into_iter().find(|p| p.1 <= target).map(|p| p.0)
+}
+
+/// The epochs a comparison table shows: ours with a RAMIS value among 0, 1, 2, 5, 10, 20, 30,
+/// 50, 75, 100, 150, 200, 300, 400, and our last measured epoch.
+fn table_epochs(ours: &[EpochMetrics]) -> Vec<usize> {
+    const SHOW: [usize; 14] = [0, 1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 400];
+    let measured: Vec<usize> = ours
+        .iter()
+        .filter(|r| r.ramis.is_some() && r.test_loss.is_some())
+        .map(|r| r.epoch)
+        .collect();
+    let mut e: Vec<usize> = measured
+        .iter()
+        .copied()
+        .filter(|x| SHOW.contains(x))
+        .collect();
+    if let Some(&last) = measured.last()
+        && !e.contains(&last)
+    {
+        e.push(last);
+    }
+    e
+}
+
+/// A Markdown table: epoch, our test loss and RAMIS, the paper's at the same epoch; then the
+/// epochs each run needed to reach test loss 140, 130 and 125.
+pub fn comparison_table(ours: &[EpochMetrics], paper: &[PaperEpoch]) -> String {
+    let f = |v: Option<f64>, d: usize| v.map_or("–".to_string(), |v| format!("{v:.d$}"));
+    let cvae = ours.iter().any(|r| r.fri_percent.is_some());
+    let mut s =
+        String::from("| epoch | test loss, ours | test loss, paper | RAMIS, ours | RAMIS, paper |");
+    s.push_str(if cvae {
+        " FRI / FRII % correct, ours | FRI / FRII of 100, paper |\n| --- | --- | --- | --- | --- | --- | --- |\n"
+    } else {
+        "\n| --- | --- | --- | --- | --- |\n"
+    });
+    for e in table_epochs(ours) {
+        let o = ours.iter().find(|r| r.epoch == e);
+        let p = paper.iter().find(|r| r.epoch == e);
+        s.push_str(&format!(
+            "| {e} | {} | {} | {} | {} |",
+            f(o.and_then(|r| r.test_loss), 2),
+            f(p.map(|r| r.test_loss), 2),
+            f(o.and_then(|r| r.ramis), 3),
+            f(p.map(|r| r.ramis), 3),
+        ));
+        if cvae {
+            let ours_pc = match o.and_then(|r| r.fri_percent.zip(r.frii_percent)) {
+                Some((a, b)) => format!("{a:.0} / {b:.0}"),
+                None => "–".into(),
+            };
+            let paper_n = match p.and_then(|r| r.fr_counts) {
+                Some((a, b)) => format!("{a:.0} / {b:.0}"),
+                None => "–".into(),
+            };
+            s.push_str(&format!(" {ours_pc} | {paper_n} |"));
+        }
+        s.push('\n');
+    }
+    s.push_str("\n| test loss reached | ours, epoch | paper, epoch |\n| --- | --- | --- |\n");
+    let ours_pts = || ours.iter().filter_map(|r| Some((r.epoch, r.test_loss?)));
+    let paper_pts = || paper.iter().map(|r| (r.epoch, r.test_loss));
+    for t in [140.0, 130.0, 125.0] {
+        let g = |v: Option<usize>| v.map_or("not yet".to_string(), |e| e.to_string());
+        s.push_str(&format!(
+            "| ≤ {t} | {} | {} |\n",
+            g(epochs_to(ours_pts(), t)),
+            g(epochs_to(paper_pts(), t))
+        ));
+    }
+    s
+}
+
+/// The figure: test loss and RAMIS against epoch (logarithmic, so epoch 0 is left out), ours and the
+/// paper's, `title` above each panel's name.
+pub fn comparison_figure(
+    path: &Path,
+    ours: &[EpochMetrics],
+    paper: &[PaperEpoch],
+    title: &str,
+) -> Result<(), ModelError> {
+    let ep = |e: usize| e as f64;
+    let loss = Panel {
+        title: format!("{title}: test loss"),
+        x_label: "epoch".into(),
+        y_label: "test -ELBO per image (nats)".into(),
+        log_x: true,
+        log_y: false,
+        series: vec![
+            Series::new(
+                "lobes",
+                ours.iter()
+                    .filter_map(|r| Some((ep(r.epoch), r.test_loss?)))
+                    .collect(),
+                0,
+            ),
+            Series::new(
+                "paper (authors' log)",
+                paper.iter().map(|r| (ep(r.epoch), r.test_loss)).collect(),
+                1,
+            ),
+        ],
+    };
+    let ramis = Panel {
+        title: format!("{title}: RAMIS"),
+        x_label: "epoch".into(),
+        y_label: "RAMIS (100 images, uniform(-4, 4) latents)".into(),
+        log_x: true,
+        log_y: false,
+        series: vec![
+            Series::new(
+                "lobes",
+                ours.iter()
+                    .filter_map(|r| Some((ep(r.epoch), r.ramis?)))
+                    .collect(),
+                0,
+            )
+            .with_markers(),
+            Series::new(
+                "paper (authors' log)",
+                paper.iter().map(|r| (ep(r.epoch), r.ramis)).collect(),
+                1,
+            ),
+        ],
+    };
+    write_png(path, &[loss, ramis], 640, 440)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_paper_log_is_read_by_column_name_and_compared() {
+        let dir = std::env::temp_dir().join(format!("lobes-compare-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("log.csv");
+        std::fs::write(
+            &p,
+            ",Epoch,Train_Loss,Test_Loss,Sigma_clipped,Inception_score\n\
+             0,0.0,290.4,161.5,0.0,1.0038\n1,1.0,187.1,166.3,0.0,1.0031\n\
+             5,5.0,170.0,139.0,0.0,1.01\n10,10.0,160.0,129.0,0.0,1.02\n\
+             11,0.0,0.0,0.0,0.0,0.0\n",
+        )
+        .unwrap();
+        let paper = read_paper_log(&p).unwrap();
+        assert_eq!(paper.len(), 4);
+        assert_eq!(
+            (paper[2].epoch, paper[2].test_loss, paper[2].ramis),
+            (5, 139.0, 1.01)
+        );
+        assert_eq!(paper[0].fr_counts, None);
+        let row = |epoch, test: f64, ramis: Option<f64>| EpochMetrics {
+            epoch,
+            test_loss: Some(test),
+            ramis,
+            ..Default::default()
+        };
+        let ours = vec![
+            row(0, 6932.3, Some(1.0)),
+            row(1, 151.6, None),
+            row(5, 135.0, Some(1.07)),
+            row(7, 126.0, Some(1.1)),
+        ];
+        let t = comparison_table(&ours, &paper);
+        assert!(t.contains("| 5 | 135.00 | 139.00 | 1.070 | 1.010 |"), "{t}");
+        assert!(t.contains("| 7 | 126.00 | – | 1.100 | – |"), "{t}");
+        assert!(t.contains("| ≤ 130 | 7 | 10 |"), "{t}");
+        assert!(t.contains("| ≤ 125 | not yet | not yet |"), "{t}");
+        comparison_figure(&dir.join("f.png"), &ours, &paper, "VAE d = 32").unwrap();
+        assert!(dir.join("f.png").exists());
+
+        std::fs::write(&p, ",Epoch,Train_Loss\n0,0,1\n").unwrap();
+        let e = read_paper_log(&p).unwrap_err().to_string();
+        assert!(e.contains("log.csv") && e.contains("'Test_Loss'"), "{e}");
+        std::fs::write(&p, "Epoch,Train_Loss,Test_Loss,Inception_score\n0,1,x,1\n").unwrap();
+        let e = read_paper_log(&p).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("'Test_Loss'"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
