@@ -1,0 +1,378 @@
+//! The distributions added for Pyro parity (issue #12): `log_prob` against `statrs` or a
+//! closed form at random points and broadcast batch shapes, moments of 20k seeded draws,
+//! support checks and parameter validation naming the parameter.
+
+use lobes_ppl::prelude::*;
+use rand::{Rng, SeedableRng};
+use statrs::distribution::Continuous;
+use std::f64::consts::LN_2;
+
+fn dev() -> Device {
+    Device::flex()
+}
+
+fn t(v: &[f64]) -> DTensor {
+    DTensor::from_floats(v.iter().map(|&x| x as f32).collect(), &[v.len()], &dev()).unwrap()
+}
+
+fn ts(v: &[f64], shape: &[usize]) -> DTensor {
+    DTensor::from_floats(v.iter().map(|&x| x as f32).collect(), shape, &dev()).unwrap()
+}
+
+fn full(shape: &[usize], v: f64) -> DTensor {
+    DTensor::full(shape, v as f32, &dev())
+}
+
+fn rng() -> rand::rngs::StdRng {
+    rand::rngs::StdRng::seed_from_u64(1212)
+}
+
+/// A value rounded to f32 and back, so tensors and the reference see the same input.
+fn f(x: f64) -> f64 {
+    x as f32 as f64
+}
+
+/// |got - want| <= tol * max(|want|, 1).
+fn assert_close_tol(got: &[f32], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            ((*g as f64) - w).abs() <= tol * w.abs().max(1.0),
+            "{what}[{i}]: got {g}, want {w}"
+        );
+    }
+}
+
+fn assert_close(got: &[f32], want: &[f64], what: &str) {
+    assert_close_tol(got, want, 1e-5, what);
+}
+
+fn mean_var(v: &[f32]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let var = v.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n;
+    (m, var)
+}
+
+fn median(v: &[f32]) -> f64 {
+    let mut s: Vec<f32> = v.to_vec();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    s[s.len() / 2] as f64
+}
+
+/// The message of a validation error at a sample site.
+fn param_error(d: impl Distribution) -> String {
+    sample::<DTensor>("z", d).unwrap_err().to_string()
+}
+
+/// The message of a support error at an observed site.
+fn support_error(d: impl Distribution, x: DTensor) -> String {
+    observe::<DTensor>("x", d, x).unwrap_err().to_string()
+}
+
+const N: usize = 40;
+const DRAWS: usize = 20000;
+
+// ---------------------------------------------------------------------------------------
+// HalfNormal, Cauchy, HalfCauchy, Exponential, StudentT
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn half_normal_matches_statrs_and_is_minus_inf_below_zero() {
+    let mut r = rng();
+    let (mut s, mut x) = (vec![], vec![]);
+    for _ in 0..N {
+        s.push(f(r.random_range(0.2..3.0)));
+        x.push(f(r.random_range(0.0..6.0)));
+    }
+    let want: Vec<f64> = (0..N)
+        .map(|i| {
+            statrs::distribution::Normal::new(0.0, s[i])
+                .unwrap()
+                .ln_pdf(x[i])
+                + LN_2
+        })
+        .collect();
+    let d = HalfNormal::new(t(&s)).unwrap();
+    assert_eq!(d.batch_shape(), vec![N]);
+    assert_close(&d.log_prob(&t(&x)).unwrap().to_vec(), &want, "HalfNormal");
+    // Broadcasting: scale [2, 1] against values [3] gives a [2, 3] log_prob.
+    let d = HalfNormal::new(ts(&[0.5, 2.0], &[2, 1])).unwrap();
+    let lp = d.log_prob(&t(&[0.1, 1.0, 3.0])).unwrap();
+    assert_eq!(lp.shape(), &[2, 3]);
+    let want: Vec<f64> = [0.5, 2.0]
+        .iter()
+        .flat_map(|&s| {
+            [0.1, 1.0, 3.0].map(|x| {
+                statrs::distribution::Normal::new(0.0, s)
+                    .unwrap()
+                    .ln_pdf(f(x))
+                    + LN_2
+            })
+        })
+        .collect();
+    assert_close(&lp.to_vec(), &want, "HalfNormal broadcast");
+    let below = HalfNormal::new(t(&[1.0])).unwrap().log_prob(&t(&[-0.5]));
+    assert_eq!(below.unwrap().to_vec(), vec![f32::NEG_INFINITY]);
+    assert!(HalfNormal::new(t(&[1.0])).unwrap().has_rsample());
+}
+
+#[test]
+fn cauchy_and_half_cauchy_match_statrs() {
+    let mut r = rng();
+    let (mut loc, mut s, mut x) = (vec![], vec![], vec![]);
+    for _ in 0..N {
+        loc.push(f(r.random_range(-3.0..3.0)));
+        s.push(f(r.random_range(0.2..3.0)));
+        x.push(f(r.random_range(0.0..10.0)));
+    }
+    let want: Vec<f64> = (0..N)
+        .map(|i| {
+            statrs::distribution::Cauchy::new(loc[i], s[i])
+                .unwrap()
+                .ln_pdf(x[i])
+        })
+        .collect();
+    let d = Cauchy::new(t(&loc), t(&s)).unwrap();
+    assert_close(&d.log_prob(&t(&x)).unwrap().to_vec(), &want, "Cauchy");
+    let want: Vec<f64> = (0..N)
+        .map(|i| {
+            statrs::distribution::Cauchy::new(0.0, s[i])
+                .unwrap()
+                .ln_pdf(x[i])
+                + LN_2
+        })
+        .collect();
+    let d = HalfCauchy::new(t(&s)).unwrap();
+    assert_close(&d.log_prob(&t(&x)).unwrap().to_vec(), &want, "HalfCauchy");
+    let below = d.log_prob(&full(&[N], -1.0)).unwrap().to_vec();
+    assert!(below.iter().all(|&v| v == f32::NEG_INFINITY));
+    // A scalar Cauchy against a [2, 3] value.
+    let d = Cauchy::new(DTensor::scalar(1.0, &dev()), DTensor::scalar(2.0, &dev())).unwrap();
+    let lp = d.log_prob(&full(&[2, 3], 0.0)).unwrap();
+    assert_eq!(lp.shape(), &[2, 3]);
+    let w = statrs::distribution::Cauchy::new(1.0, 2.0)
+        .unwrap()
+        .ln_pdf(0.0);
+    assert_close(&lp.to_vec(), &[w; 6], "Cauchy broadcast");
+    // Entropy: ln(4π s) and ln(2π s).
+    let e = Cauchy::new(t(&[0.0]), t(&[1.5]))
+        .unwrap()
+        .entropy()
+        .unwrap();
+    assert_close(
+        &e.to_vec(),
+        &[(4.0 * std::f64::consts::PI * 1.5).ln()],
+        "Cauchy entropy",
+    );
+    let e = HalfCauchy::new(t(&[1.5])).unwrap().entropy().unwrap();
+    assert_close(
+        &e.to_vec(),
+        &[(2.0 * std::f64::consts::PI * 1.5).ln()],
+        "HalfCauchy entropy",
+    );
+}
+
+#[test]
+fn exponential_matches_statrs() {
+    let mut r = rng();
+    let (mut rate, mut x) = (vec![], vec![]);
+    for _ in 0..N {
+        rate.push(f(r.random_range(0.1..5.0)));
+        x.push(f(r.random_range(0.0..8.0)));
+    }
+    let want: Vec<f64> = (0..N)
+        .map(|i| {
+            statrs::distribution::Exp::new(rate[i])
+                .unwrap()
+                .ln_pdf(x[i])
+        })
+        .collect();
+    let d = Exponential::new(t(&rate)).unwrap();
+    assert_close(&d.log_prob(&t(&x)).unwrap().to_vec(), &want, "Exponential");
+    assert_close(
+        &d.mean().to_vec(),
+        &rate.iter().map(|r| 1.0 / r).collect::<Vec<_>>(),
+        "Exponential mean",
+    );
+    let e = Exponential::new(t(&[2.0])).unwrap().entropy().unwrap();
+    assert_close(&e.to_vec(), &[1.0 - 2f64.ln()], "Exponential entropy");
+}
+
+#[test]
+fn student_t_matches_statrs() {
+    let mut r = rng();
+    let (mut df, mut loc, mut s, mut x) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..N {
+        df.push(f(r.random_range(0.5..30.0)));
+        loc.push(f(r.random_range(-2.0..2.0)));
+        s.push(f(r.random_range(0.3..3.0)));
+        x.push(f(r.random_range(-6.0..6.0)));
+    }
+    let want: Vec<f64> = (0..N)
+        .map(|i| {
+            statrs::distribution::StudentsT::new(loc[i], s[i], df[i])
+                .unwrap()
+                .ln_pdf(x[i])
+        })
+        .collect();
+    let d = StudentT::new(t(&df), t(&loc), t(&s)).unwrap();
+    assert_eq!(d.batch_shape(), vec![N]);
+    assert_close(&d.log_prob(&t(&x)).unwrap().to_vec(), &want, "StudentT");
+    // df [2, 1] with a scalar loc and scale against values [3].
+    let d = StudentT::standard(ts(&[1.0, 4.0], &[2, 1])).unwrap();
+    let lp = d.log_prob(&t(&[-1.0, 0.0, 2.5])).unwrap();
+    assert_eq!(lp.shape(), &[2, 3]);
+    let want: Vec<f64> = [1.0, 4.0]
+        .iter()
+        .flat_map(|&nu| {
+            [-1.0, 0.0, 2.5].map(|x| {
+                statrs::distribution::StudentsT::new(0.0, 1.0, nu)
+                    .unwrap()
+                    .ln_pdf(x)
+            })
+        })
+        .collect();
+    assert_close(&lp.to_vec(), &want, "StudentT broadcast");
+    // Moments as torch: NaN mean for df <= 1, infinite variance for 1 < df <= 2.
+    let d = StudentT::new(t(&[0.5, 1.5, 5.0]), t(&[1.0]), t(&[2.0])).unwrap();
+    let m = d.mean().to_vec();
+    assert!(m[0].is_nan() && m[1] == 1.0 && m[2] == 1.0, "{m:?}");
+    let v = d.variance().to_vec();
+    assert!(v[0].is_nan() && v[1] == f32::INFINITY, "{v:?}");
+    assert_close(&v[2..], &[4.0 * 5.0 / 3.0], "StudentT variance");
+}
+
+#[test]
+fn continuous_draws_have_the_right_moments() {
+    lobes_ppl::rng::set_rng_seed(12);
+    let n = [DRAWS];
+    let v = HalfNormal::new(full(&n, 2.0)).unwrap().sample().to_vec();
+    let (m, var) = mean_var(&v);
+    let pi = std::f64::consts::PI;
+    assert!(
+        (m - 2.0 * (2.0 / pi).sqrt()).abs() < 0.03,
+        "HalfNormal mean {m}"
+    );
+    assert!(
+        (var - 4.0 * (1.0 - 2.0 / pi)).abs() < 0.05,
+        "HalfNormal var {var}"
+    );
+    assert!(v.iter().all(|&x| x >= 0.0));
+
+    let v = Exponential::new(full(&n, 0.5)).unwrap().sample().to_vec();
+    let (m, var) = mean_var(&v);
+    assert!((m - 2.0).abs() < 0.05, "Exponential mean {m}");
+    assert!((var - 4.0).abs() < 0.25, "Exponential var {var}");
+    assert!(v.iter().all(|&x| x >= 0.0 && x.is_finite()));
+
+    let v = StudentT::new(full(&n, 6.0), full(&[], 1.0), full(&[], 2.0))
+        .unwrap()
+        .sample()
+        .to_vec();
+    let (m, var) = mean_var(&v);
+    assert!((m - 1.0).abs() < 0.05, "StudentT mean {m}");
+    assert!(
+        (var - 4.0 * 6.0 / 4.0).abs() < 0.4,
+        "StudentT var {var} vs 6"
+    );
+
+    // No moments for the Cauchys: their median and quartiles instead.
+    let v = Cauchy::new(full(&n, 1.0), full(&n, 2.0))
+        .unwrap()
+        .sample()
+        .to_vec();
+    assert!((median(&v) - 1.0).abs() < 0.08, "Cauchy median");
+    let in_iqr = v.iter().filter(|&&x| (x - 1.0).abs() < 2.0).count() as f64 / DRAWS as f64;
+    assert!((in_iqr - 0.5).abs() < 0.015, "Cauchy IQR {in_iqr}");
+    let v = HalfCauchy::new(full(&n, 2.0)).unwrap().sample().to_vec();
+    assert!(v.iter().all(|&x| x >= 0.0));
+    assert!((median(&v) - 2.0).abs() < 0.1, "HalfCauchy median");
+}
+
+#[test]
+fn rsample_gradients_reach_the_parameters() {
+    let d = Device::flex().autodiff();
+    let leaf = |v: f32| DTensor::full(&[3], v, &d).require_grad();
+    // d/dscale |scale ε| = |ε| = x / scale.
+    let s = leaf(2.0);
+    let x = HalfNormal::new(s.clone()).unwrap().rsample().unwrap();
+    let g = s.grad(&x.sum().backward()).unwrap().to_vec();
+    let want: Vec<f64> = x.to_vec().iter().map(|&x| x as f64 / 2.0).collect();
+    assert_close(&g, &want, "HalfNormal d/dscale");
+    // d/drate (ε / rate) = -x / rate.
+    let r = leaf(0.5);
+    let x = Exponential::new(r.clone()).unwrap().rsample().unwrap();
+    let g = r.grad(&x.sum().backward()).unwrap().to_vec();
+    let want: Vec<f64> = x.to_vec().iter().map(|&x| -(x as f64) / 0.5).collect();
+    assert_close(&g, &want, "Exponential d/drate");
+    // StudentT: d/dloc = 1, d/dscale = (x - loc) / scale.
+    let (loc, sc) = (leaf(1.0), leaf(2.0));
+    let x = StudentT::new(DTensor::full(&[3], 5.0, &d), loc.clone(), sc.clone())
+        .unwrap()
+        .rsample()
+        .unwrap();
+    let grads = x.sum().backward();
+    assert_eq!(loc.grad(&grads).unwrap().to_vec(), vec![1.0; 3]);
+    let want: Vec<f64> = x.to_vec().iter().map(|&x| (x as f64 - 1.0) / 2.0).collect();
+    assert_close(
+        &sc.grad(&grads).unwrap().to_vec(),
+        &want,
+        "StudentT d/dscale",
+    );
+    let (loc, sc) = (leaf(0.0), leaf(1.0));
+    let x = Cauchy::new(loc.clone(), sc.clone())
+        .unwrap()
+        .rsample()
+        .unwrap();
+    let grads = x.sum().backward();
+    assert_eq!(loc.grad(&grads).unwrap().to_vec(), vec![1.0; 3]);
+    let s = leaf(1.0);
+    let x = HalfCauchy::new(s.clone()).unwrap().rsample().unwrap();
+    let g = s.grad(&x.sum().backward()).unwrap().to_vec();
+    assert_close(
+        &g,
+        &x.to_vec().iter().map(|&x| x as f64).collect::<Vec<_>>(),
+        "HalfCauchy d/dscale",
+    );
+}
+
+#[test]
+fn continuous_parameters_and_supports_are_validated() {
+    let neg = || t(&[1.0, -0.5]);
+    let e = param_error(HalfNormal::new(neg()).unwrap());
+    assert_eq!(
+        e,
+        "site 'z': invalid HalfNormal parameter 'scale': must be positive, found values in [-0.5, 1]"
+    );
+    assert!(param_error(Cauchy::new(t(&[0.0, 0.0]), neg()).unwrap()).contains("'scale'"));
+    assert!(param_error(HalfCauchy::new(neg()).unwrap()).contains("HalfCauchy parameter 'scale'"));
+    assert!(param_error(Exponential::new(neg()).unwrap()).contains("Exponential parameter 'rate'"));
+    let e = param_error(StudentT::new(neg(), t(&[0.0]), t(&[1.0])).unwrap());
+    assert!(e.contains("StudentT parameter 'df'"), "{e}");
+    let e = param_error(StudentT::new(t(&[3.0]), t(&[0.0]), neg()).unwrap());
+    assert!(e.contains("StudentT parameter 'scale'"), "{e}");
+
+    let x = t(&[0.5, -1.0]);
+    let e = support_error(HalfNormal::new(t(&[1.0, 1.0])).unwrap(), x.clone());
+    assert_eq!(
+        e,
+        "site 'x': HalfNormal: value outside the support (non-negative reals); values range over [-1, 0.5]"
+    );
+    assert!(
+        support_error(HalfCauchy::new(t(&[1.0, 1.0])).unwrap(), x.clone()).contains("HalfCauchy")
+    );
+    assert!(
+        support_error(Exponential::new(t(&[1.0, 1.0])).unwrap(), x.clone()).contains("Exponential")
+    );
+    // Zero is in the support of all three, as torch's `nonnegative`; reals for the others.
+    let zero = t(&[0.0, 0.0]);
+    assert!(
+        observe::<DTensor>("a", HalfNormal::new(t(&[1.0, 1.0])).unwrap(), zero.clone()).is_ok()
+    );
+    assert!(observe::<DTensor>("b", Exponential::new(t(&[1.0, 1.0])).unwrap(), zero).is_ok());
+    assert!(
+        observe::<DTensor>("c", StudentT::standard(t(&[2.0, 2.0])).unwrap(), x.clone()).is_ok()
+    );
+    assert!(observe::<DTensor>("d", Cauchy::new(t(&[0.0]), t(&[1.0])).unwrap(), x).is_ok());
+}
