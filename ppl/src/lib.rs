@@ -66,7 +66,9 @@ pub mod prelude {
         Bernoulli, Beta, Categorical, ContinuousBernoulli, Delta, DistExt, Distribution, Gamma,
         Independent, Laplace, LogNormal, Normal, OneHotCategorical, Uniform,
     };
-    pub use crate::dist::{Cauchy, Exponential, HalfCauchy, HalfNormal, StudentT};
+    pub use crate::dist::{
+        Binomial, Cauchy, Exponential, HalfCauchy, HalfNormal, Poisson, StudentT,
+    };
     pub use crate::error::{PplError, Result};
     pub use crate::handlers::*;
     pub use crate::infer::{Elbo, Predictive, Svi, TraceElbo, TraceMeanFieldElbo};

@@ -4,7 +4,7 @@
 
 use lobes_ppl::prelude::*;
 use rand::{Rng, SeedableRng};
-use statrs::distribution::Continuous;
+use statrs::distribution::{Continuous, Discrete};
 use std::f64::consts::LN_2;
 
 fn dev() -> Device {
@@ -375,4 +375,149 @@ fn continuous_parameters_and_supports_are_validated() {
         observe::<DTensor>("c", StudentT::standard(t(&[2.0, 2.0])).unwrap(), x.clone()).is_ok()
     );
     assert!(observe::<DTensor>("d", Cauchy::new(t(&[0.0]), t(&[1.0])).unwrap(), x).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// Poisson, Binomial
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn poisson_matches_statrs() {
+    let mut r = rng();
+    let (mut rate, mut k) = (vec![], vec![]);
+    for _ in 0..N {
+        rate.push(f(r.random_range(0.1..20.0)));
+        k.push(r.random_range(0..30u64) as f64);
+    }
+    let want: Vec<f64> = (0..N)
+        .map(|i| {
+            statrs::distribution::Poisson::new(rate[i])
+                .unwrap()
+                .ln_pmf(k[i] as u64)
+        })
+        .collect();
+    let d = Poisson::new(t(&rate)).unwrap();
+    assert_close(&d.log_prob(&t(&k)).unwrap().to_vec(), &want, "Poisson");
+    // Rate [2, 1] against counts [3]; and 0 ln 0 = 0 at rate zero.
+    let d = Poisson::new(ts(&[0.5, 4.0], &[2, 1])).unwrap();
+    let lp = d.log_prob(&t(&[0.0, 1.0, 7.0])).unwrap();
+    assert_eq!(lp.shape(), &[2, 3]);
+    let want: Vec<f64> = [0.5, 4.0]
+        .iter()
+        .flat_map(|&l| {
+            [0u64, 1, 7].map(|k| statrs::distribution::Poisson::new(l).unwrap().ln_pmf(k))
+        })
+        .collect();
+    assert_close(&lp.to_vec(), &want, "Poisson broadcast");
+    let at_zero = Poisson::new(t(&[0.0])).unwrap().log_prob(&t(&[0.0]));
+    assert_close(&at_zero.unwrap().to_vec(), &[0.0], "Poisson(0) at 0");
+    assert!(!Poisson::new(t(&[1.0])).unwrap().has_rsample());
+    assert!(Poisson::new(t(&[1.0])).unwrap().rsample().is_err());
+}
+
+#[test]
+fn binomial_matches_statrs_from_probs_and_logits() {
+    let mut r = rng();
+    let (mut n, mut p, mut k) = (vec![], vec![], vec![]);
+    for _ in 0..N {
+        let nn = r.random_range(0..40u64);
+        n.push(nn as f64);
+        p.push(f(r.random_range(0.02..0.98)));
+        k.push(r.random_range(0..=nn) as f64);
+    }
+    let want: Vec<f64> = (0..N)
+        .map(|i| {
+            statrs::distribution::Binomial::new(p[i], n[i] as u64)
+                .unwrap()
+                .ln_pmf(k[i] as u64)
+        })
+        .collect();
+    let d = Binomial::from_probs(t(&n), t(&p)).unwrap();
+    assert_close_tol(
+        &d.log_prob(&t(&k)).unwrap().to_vec(),
+        &want,
+        2e-5,
+        "Binomial(probs)",
+    );
+    let logits: Vec<f64> = p.iter().map(|p| (p / (1.0 - p)).ln()).collect();
+    let d = Binomial::from_logits(t(&n), t(&logits)).unwrap();
+    assert_close_tol(
+        &d.log_prob(&t(&k)).unwrap().to_vec(),
+        &want,
+        2e-5,
+        "Binomial(logits)",
+    );
+    // A scalar total_count with probs [2, 1] against counts [3].
+    let d = Binomial::from_probs(DTensor::scalar(10.0, &dev()), ts(&[0.2, 0.6], &[2, 1])).unwrap();
+    assert_eq!(d.batch_shape(), vec![2, 1]);
+    let lp = d.log_prob(&t(&[0.0, 3.0, 10.0])).unwrap();
+    assert_eq!(lp.shape(), &[2, 3]);
+    let want: Vec<f64> = [0.2, 0.6]
+        .iter()
+        .flat_map(|&p| {
+            [0u64, 3, 10].map(|k| {
+                statrs::distribution::Binomial::new(f(p), 10)
+                    .unwrap()
+                    .ln_pmf(k)
+            })
+        })
+        .collect();
+    assert_close_tol(&lp.to_vec(), &want, 2e-5, "Binomial broadcast");
+    assert_close(&d.mean().to_vec(), &[2.0, 6.0], "Binomial mean");
+}
+
+#[test]
+fn discrete_draws_have_the_right_moments() {
+    lobes_ppl::rng::set_rng_seed(13);
+    let v = Poisson::new(full(&[DRAWS], 3.5)).unwrap().sample().to_vec();
+    let (m, var) = mean_var(&v);
+    assert!((m - 3.5).abs() < 0.05, "Poisson mean {m}");
+    assert!((var - 3.5).abs() < 0.15, "Poisson var {var}");
+    assert!(v.iter().all(|x| x.fract() == 0.0 && *x >= 0.0));
+    let v = Poisson::new(full(&[DRAWS], 0.0)).unwrap().sample().to_vec();
+    assert!(v.iter().all(|&x| x == 0.0));
+    let d = Binomial::from_probs(full(&[], 10.0), full(&[DRAWS], 0.3)).unwrap();
+    let v = d.sample().to_vec();
+    let (m, var) = mean_var(&v);
+    assert!((m - 3.0).abs() < 0.05, "Binomial mean {m}");
+    assert!((var - 2.1).abs() < 0.1, "Binomial var {var}");
+    assert!(
+        v.iter()
+            .all(|x| x.fract() == 0.0 && (0.0..=10.0).contains(x))
+    );
+    let d = Binomial::from_logits(full(&[DRAWS], 4.0), full(&[], 0.0)).unwrap();
+    let (m, _) = mean_var(&d.sample().to_vec());
+    assert!((m - 2.0).abs() < 0.05, "Binomial(logits) mean {m}");
+}
+
+#[test]
+fn discrete_parameters_and_supports_are_validated() {
+    let e = param_error(Poisson::new(t(&[1.0, -2.0])).unwrap());
+    assert_eq!(
+        e,
+        "site 'z': invalid Poisson parameter 'rate': must be non-negative, found values in [-2, 1]"
+    );
+    let e = param_error(Binomial::from_probs(t(&[2.5]), t(&[0.5])).unwrap());
+    assert!(
+        e.contains("invalid Binomial parameter 'total_count': must be a non-negative integer"),
+        "{e}"
+    );
+    let e = param_error(Binomial::from_probs(t(&[-1.0]), t(&[0.5])).unwrap());
+    assert!(e.contains("'total_count'"), "{e}");
+    let e = param_error(Binomial::from_probs(t(&[3.0]), t(&[1.5])).unwrap());
+    assert!(e.contains("invalid Binomial parameter 'probs'"), "{e}");
+    assert!(Binomial::from_probs(t(&[1.0, 2.0]), t(&[0.1, 0.2, 0.3])).is_err());
+
+    let e = support_error(Poisson::new(t(&[1.0, 1.0])).unwrap(), t(&[2.0, 1.5]));
+    assert_eq!(
+        e,
+        "site 'x': Poisson: value outside the support (non-negative integers); values range over [1.5, 2]"
+    );
+    assert!(support_error(Poisson::new(t(&[1.0])).unwrap(), t(&[-1.0])).contains("Poisson"));
+    let b = || Binomial::from_probs(t(&[5.0, 5.0]), t(&[0.5, 0.5])).unwrap();
+    let e = support_error(b(), t(&[6.0, 0.0]));
+    assert!(e.contains("integers 0..=total_count"), "{e}");
+    assert!(support_error(b(), t(&[0.5, 0.0])).contains("Binomial"));
+    assert!(observe::<DTensor>("ok", b(), t(&[5.0, 0.0])).is_ok());
+    assert!(observe::<DTensor>("ok2", Poisson::new(t(&[0.0])).unwrap(), t(&[0.0])).is_ok());
 }

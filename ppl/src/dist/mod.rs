@@ -8,6 +8,7 @@
 
 mod bernoulli;
 mod beta;
+mod binomial;
 mod categorical;
 mod cauchy;
 mod continuous_bernoulli;
@@ -22,12 +23,14 @@ mod laplace;
 mod lognormal;
 mod masked;
 mod normal;
+mod poisson;
 mod student_t;
 mod uniform;
 mod unit;
 
 pub use bernoulli::Bernoulli;
 pub use beta::Beta;
+pub use binomial::Binomial;
 pub use categorical::{Categorical, OneHotCategorical};
 pub use cauchy::Cauchy;
 pub use continuous_bernoulli::ContinuousBernoulli;
@@ -42,6 +45,7 @@ pub use laplace::Laplace;
 pub use lognormal::LogNormal;
 pub use masked::Masked;
 pub use normal::Normal;
+pub use poisson::Poisson;
 pub use student_t::StudentT;
 pub use uniform::Uniform;
 pub use unit::Unit;
