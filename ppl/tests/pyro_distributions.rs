@@ -3,6 +3,7 @@
 //! support checks and parameter validation naming the parameter.
 
 use lobes_ppl::prelude::*;
+use lobes_ppl::{ParamStore, with_param_store};
 use rand::{Rng, SeedableRng};
 use statrs::distribution::{Continuous, Discrete};
 use std::f64::consts::LN_2;
@@ -520,4 +521,102 @@ fn discrete_parameters_and_supports_are_validated() {
     assert!(support_error(b(), t(&[0.5, 0.0])).contains("Binomial"));
     assert!(observe::<DTensor>("ok", b(), t(&[5.0, 0.0])).is_ok());
     assert!(observe::<DTensor>("ok2", Poisson::new(t(&[0.0])).unwrap(), t(&[0.0])).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------
+// Constraints: interval, greater_than, simplex
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn new_constraints_check_transform_and_round_trip() {
+    let iv = Constraint::interval(-1.0, 3.0);
+    assert!(iv.check(&t(&[-1.0, 0.0, 3.0])));
+    assert!(!iv.check(&t(&[0.0, 3.5])));
+    assert!(!iv.check(&t(&[-1.5])));
+    let u = t(&[-30.0, -1.0, 0.0, 2.0, 30.0]);
+    let x = iv.transform(&u);
+    assert!(iv.check(&x));
+    assert_close(&x.to_vec()[2..3], &[1.0], "interval midpoint");
+    let back = iv.inverse(&iv.transform(&t(&[-1.0, 0.5, 2.0])));
+    assert_close_tol(&back.to_vec(), &[-1.0, 0.5, 2.0], 1e-4, "interval inverse");
+    // End points map to finite unconstrained values, as torch's clamped sigmoid inverse.
+    assert!(iv.inverse(&t(&[-1.0, 3.0])).all_finite());
+
+    let gt = Constraint::greater_than(2.0);
+    assert!(gt.check(&t(&[2.5, 100.0])));
+    assert!(!gt.check(&t(&[2.0])));
+    let x = gt.transform(&t(&[-5.0, 0.0, 3.0]));
+    assert!(gt.check(&x));
+    assert_close(
+        &x.to_vec(),
+        &[2.0 + (-5f64).exp(), 3.0, 2.0 + 3f64.exp()],
+        "greater_than",
+    );
+    assert_close(
+        &gt.inverse(&t(&[3.0, 7.0])).to_vec(),
+        &[0.0, 5f64.ln()],
+        "greater_than inverse",
+    );
+
+    let s = Constraint::Simplex;
+    assert!(s.check(&ts(&[0.2, 0.3, 0.5, 1.0, 0.0, 0.0], &[2, 3])));
+    assert!(!s.check(&t(&[0.2, 0.3, 0.6])));
+    assert!(!s.check(&t(&[-0.2, 0.7, 0.5])));
+    assert!(!s.check(&DTensor::scalar(1.0, &dev())));
+    let x = s.transform(&ts(&[0.0, 1.0, 2.0, -5.0, 0.0, 5.0], &[2, 3]));
+    assert!(s.check(&x));
+    let e: Vec<f64> = [0.0f64, 1.0, 2.0].iter().map(|v| v.exp()).collect();
+    let z: f64 = e.iter().sum();
+    assert_close(&x.to_vec()[..3], &[e[0] / z, e[1] / z, e[2] / z], "softmax");
+    // softmax(ln x) = x.
+    let p = ts(&[0.1, 0.6, 0.3], &[3]);
+    assert_close(
+        &s.transform(&s.inverse(&p)).to_vec(),
+        &[0.1, 0.6, 0.3],
+        "simplex",
+    );
+
+    for c in [
+        Constraint::Real,
+        Constraint::Positive,
+        Constraint::UnitInterval,
+        Constraint::Simplex,
+        iv,
+        gt,
+        Constraint::interval(0.1, 1e-3),
+        Constraint::greater_than(-0.3),
+    ] {
+        assert_eq!(Constraint::parse(c.as_str()), Some(c), "{}", c.as_str());
+    }
+    assert_eq!(iv.as_str(), "interval(-1, 3)");
+    assert_eq!(gt.as_str(), "greater_than(2)");
+    assert_eq!(Constraint::parse("simplex"), Some(Constraint::Simplex));
+    assert_eq!(Constraint::parse("interval(1)"), None);
+    assert_eq!(Constraint::parse("greater_than(x)"), None);
+    assert_ne!(iv, Constraint::interval(-1.0, 4.0));
+}
+
+#[test]
+fn params_with_the_new_constraints_stay_in_their_support() {
+    let mut store = ParamStore::new();
+    with_param_store(&mut store, || {
+        let a: DTensor =
+            param_constrained("a", t(&[0.5, 2.5]), Constraint::interval(0.0, 3.0)).unwrap();
+        assert_close_tol(&a.to_vec(), &[0.5, 2.5], 1e-5, "interval param");
+        let b: DTensor = param_constrained("b", t(&[1.5]), Constraint::greater_than(1.0)).unwrap();
+        assert_close(&b.to_vec(), &[1.5], "greater_than param");
+        let p: DTensor = param_constrained("p", t(&[0.2, 0.8]), Constraint::Simplex).unwrap();
+        assert_close(&p.to_vec(), &[0.2, 0.8], "simplex param");
+        let e = param_constrained::<DTensor>("bad", t(&[0.5]), Constraint::greater_than(1.0));
+        let e = e.unwrap_err().to_string();
+        assert!(
+            e.contains("param 'bad'") && e.contains("greater_than(1)"),
+            "{e}"
+        );
+    });
+    // Any unconstrained value maps into the support.
+    store.set_unconstrained("a", t(&[-80.0, 80.0]), Constraint::interval(0.0, 3.0));
+    assert!(Constraint::interval(0.0, 3.0).check(&store.get("a").unwrap()));
+    store.set_unconstrained("p", t(&[40.0, -40.0]), Constraint::Simplex);
+    assert!(Constraint::Simplex.check(&store.get("p").unwrap()));
 }
