@@ -188,7 +188,7 @@ impl Constraint {
             Constraint::Simplex => {
                 x.rank() >= 1
                     && x.all_ge(0.0)
-                    && x.sum_last_keepdim().add_scalar(-1.0).abs().all_le(1e-5)
+                    && x.sum_rightmost(1).add_scalar(-1.0).abs().all_le(1e-5)
             }
         }
     }

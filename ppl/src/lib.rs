@@ -67,7 +67,8 @@ pub mod prelude {
         Independent, Laplace, LogNormal, Normal, OneHotCategorical, Uniform,
     };
     pub use crate::dist::{
-        Binomial, Cauchy, Exponential, HalfCauchy, HalfNormal, Poisson, StudentT,
+        Binomial, Cauchy, Dirichlet, Exponential, HalfCauchy, HalfNormal, MultivariateNormal,
+        Poisson, StudentT,
     };
     pub use crate::error::{PplError, Result};
     pub use crate::handlers::*;

@@ -620,3 +620,288 @@ fn params_with_the_new_constraints_stay_in_their_support() {
     store.set_unconstrained("p", t(&[40.0, -40.0]), Constraint::Simplex);
     assert!(Constraint::Simplex.check(&store.get("p").unwrap()));
 }
+
+// ---------------------------------------------------------------------------------------
+// Dirichlet, MultivariateNormal
+// ---------------------------------------------------------------------------------------
+
+fn ln_gamma(x: f64) -> f64 {
+    statrs::function::gamma::ln_gamma(x)
+}
+
+fn dirichlet_ln_pdf(a: &[f64], x: &[f64]) -> f64 {
+    let a0: f64 = a.iter().sum();
+    ln_gamma(a0) - a.iter().map(|&a| ln_gamma(a)).sum::<f64>()
+        + a.iter()
+            .zip(x)
+            .map(|(a, x)| (a - 1.0) * x.ln())
+            .sum::<f64>()
+}
+
+#[test]
+fn dirichlet_matches_its_closed_form() {
+    let mut r = rng();
+    let (b, k) = (6, 4);
+    let (mut a, mut x) = (vec![], vec![]);
+    for _ in 0..b {
+        let row: Vec<f64> = (0..k).map(|_| f(r.random_range(0.3..6.0))).collect();
+        let raw: Vec<f64> = (0..k).map(|_| r.random_range(0.05..1.0)).collect();
+        let s: f64 = raw.iter().sum();
+        a.extend(row);
+        x.extend(raw.iter().map(|v| f(v / s)));
+    }
+    let d = Dirichlet::new(ts(&a, &[2, 3, k])).unwrap();
+    assert_eq!((d.batch_shape(), d.event_shape()), (vec![2, 3], vec![k]));
+    let lp = d.log_prob(&ts(&x, &[2, 3, k])).unwrap();
+    assert_eq!(lp.shape(), &[2, 3]);
+    let want: Vec<f64> = (0..b)
+        .map(|i| dirichlet_ln_pdf(&a[i * k..(i + 1) * k], &x[i * k..(i + 1) * k]))
+        .collect();
+    assert_close_tol(&lp.to_vec(), &want, 2e-5, "Dirichlet");
+    // One value against the whole batch broadcasts.
+    let lp = d.log_prob(&ts(&x[..k], &[k])).unwrap();
+    assert_eq!(lp.shape(), &[2, 3]);
+    // Two categories: a Beta.
+    let d2 = Dirichlet::new(t(&[2.5, 4.0])).unwrap();
+    let beta = statrs::distribution::Beta::new(2.5, 4.0)
+        .unwrap()
+        .ln_pdf(f(0.3));
+    let v = t(&[0.3, 1.0 - f(0.3)]);
+    assert_close(
+        &d2.log_prob(&v).unwrap().to_vec(),
+        &[beta],
+        "Dirichlet as Beta",
+    );
+    // Concentration one on a corner: xlogy(0, 0) = 0, as torch.
+    let flat = Dirichlet::new(t(&[1.0, 1.0, 1.0])).unwrap();
+    let lp = flat.log_prob(&t(&[1.0, 0.0, 0.0])).unwrap().to_vec();
+    assert_close(&lp, &[2f64.ln()], "flat Dirichlet at a corner");
+}
+
+#[test]
+fn dirichlet_draws_have_the_right_moments() {
+    lobes_ppl::rng::set_rng_seed(14);
+    let a = [2.0, 3.0, 5.0];
+    let d = Dirichlet::new(t(&a)).unwrap().expand(&[DRAWS]).unwrap();
+    let s = d.sample();
+    assert_eq!(s.shape(), &[DRAWS, 3]);
+    assert!(Constraint::Simplex.check(&s));
+    let v = s.to_vec();
+    let a0: f64 = a.iter().sum();
+    for (j, &aj) in a.iter().enumerate() {
+        let col: Vec<f32> = v.iter().skip(j).step_by(3).copied().collect();
+        let (m, var) = mean_var(&col);
+        let (wm, wv) = (aj / a0, aj * (a0 - aj) / (a0 * a0 * (a0 + 1.0)));
+        assert!((m - wm).abs() < 0.005, "Dirichlet mean[{j}] {m} vs {wm}");
+        assert!(
+            (var - wv).abs() < 0.1 * wv,
+            "Dirichlet var[{j}] {var} vs {wv}"
+        );
+    }
+    let dd = Dirichlet::new(t(&a)).unwrap();
+    assert_close(&dd.mean().to_vec(), &[0.2, 0.3, 0.5], "Dirichlet mean()");
+}
+
+#[test]
+fn dirichlet_parameters_and_support_are_validated() {
+    let e = param_error(Dirichlet::new(t(&[1.0, -1.0, 2.0])).unwrap());
+    assert_eq!(
+        e,
+        "site 'z': invalid Dirichlet parameter 'concentration': must be positive, found values in [-1, 2]"
+    );
+    assert!(Dirichlet::new(DTensor::scalar(1.0, &dev())).is_err());
+    let d = || Dirichlet::new(t(&[1.0, 1.0, 1.0])).unwrap();
+    let e = support_error(d(), t(&[0.5, 0.5, 0.5]));
+    assert!(
+        e.contains("Dirichlet: value outside the support (the simplex"),
+        "{e}"
+    );
+    assert!(support_error(d(), t(&[1.2, -0.2, 0.0])).contains("simplex"));
+    assert!(observe::<DTensor>("ok", d(), t(&[0.2, 0.3, 0.5])).is_ok());
+}
+
+/// ln N(x; μ, Σ) for a 2-D Gaussian, from Σ's closed-form inverse and determinant.
+fn mvn2_ln_pdf(mu: [f64; 2], l: [f64; 4], x: [f64; 2]) -> f64 {
+    // Σ = L Lᵀ for L = [[a, 0], [b, c]]
+    let (a, b, c) = (l[0], l[2], l[3]);
+    let (s11, s12, s22) = (a * a, a * b, b * b + c * c);
+    let det = s11 * s22 - s12 * s12;
+    let (d0, d1) = (x[0] - mu[0], x[1] - mu[1]);
+    let q = (s22 * d0 * d0 - 2.0 * s12 * d0 * d1 + s11 * d1 * d1) / det;
+    -0.5 * q - 0.5 * det.ln() - (2.0 * std::f64::consts::PI).ln()
+}
+
+#[test]
+fn multivariate_normal_matches_closed_forms() {
+    let mut r = rng();
+    let (mut mu, mut l, mut x, mut want) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..N {
+        let m = [f(r.random_range(-2.0..2.0)), f(r.random_range(-2.0..2.0))];
+        let ll = [
+            f(r.random_range(0.3..2.0)),
+            0.0,
+            f(r.random_range(-1.5..1.5)),
+            f(r.random_range(0.3..2.0)),
+        ];
+        let xx = [f(r.random_range(-4.0..4.0)), f(r.random_range(-4.0..4.0))];
+        want.push(mvn2_ln_pdf(m, ll, xx));
+        mu.extend(m);
+        l.extend(ll);
+        x.extend(xx);
+    }
+    let d = MultivariateNormal::new(ts(&mu, &[N, 2]), ts(&l, &[N, 2, 2])).unwrap();
+    assert_eq!((d.batch_shape(), d.event_shape()), (vec![N], vec![2]));
+    let lp = d.log_prob(&ts(&x, &[N, 2])).unwrap();
+    assert_eq!(lp.shape(), &[N]);
+    assert_close(&lp.to_vec(), &want, "MultivariateNormal 2-D");
+
+    // A diagonal scale_tril is a product of Normals, in 4-D.
+    let (m4, s4, x4) = (
+        [0.5, -1.0, 2.0, 0.0],
+        [0.5, 1.0, 2.0, 3.0],
+        [1.0, 0.0, -1.0, 2.0],
+    );
+    let mut diag = vec![0.0; 16];
+    for i in 0..4 {
+        diag[i * 5] = s4[i];
+    }
+    let d = MultivariateNormal::new(t(&m4), ts(&diag, &[4, 4])).unwrap();
+    let want: f64 = (0..4)
+        .map(|i| {
+            statrs::distribution::Normal::new(m4[i], s4[i])
+                .unwrap()
+                .ln_pdf(x4[i])
+        })
+        .sum();
+    assert_close(
+        &d.log_prob(&t(&x4)).unwrap().to_vec(),
+        &[want],
+        "MVN diagonal",
+    );
+    let ent: f64 = (0..4)
+        .map(|i| 0.5 + 0.5 * (2.0 * std::f64::consts::PI).ln() + s4[i].ln())
+        .sum();
+    assert_close(&d.entropy().unwrap().to_vec(), &[ent], "MVN entropy");
+
+    // Batch shapes broadcast: loc [3, 2] with one scale_tril [2, 2], values [4, 1, 2].
+    let l1 = [1.0, 0.0, 0.5, 0.8];
+    let locs = [0.0, 0.0, 1.0, -1.0, -2.0, 0.5];
+    let d = MultivariateNormal::new(ts(&locs, &[3, 2]), ts(&l1, &[2, 2])).unwrap();
+    assert_eq!(d.batch_shape(), vec![3]);
+    let xs = [0.1, 0.2, -1.0, 1.0, 2.0, 0.0, 0.3, -0.7];
+    let lp = d.log_prob(&ts(&xs, &[4, 1, 2])).unwrap();
+    assert_eq!(lp.shape(), &[4, 3]);
+    let want: Vec<f64> = (0..4)
+        .flat_map(|i| {
+            (0..3).map(move |j| {
+                mvn2_ln_pdf(
+                    [locs[2 * j], locs[2 * j + 1]],
+                    l1,
+                    [f(xs[2 * i]), f(xs[2 * i + 1])],
+                )
+            })
+        })
+        .collect();
+    assert_close(&lp.to_vec(), &want, "MVN broadcast");
+    let cov = d.covariance_matrix().unwrap();
+    assert_eq!(cov.shape(), &[3, 2, 2]);
+    assert_close(
+        &cov.to_vec()[..4],
+        &[1.0, 0.5, 0.5, 0.25 + f(0.8) * f(0.8)],
+        "covariance",
+    );
+}
+
+#[test]
+fn multivariate_normal_draws_have_the_right_moments_and_gradients() {
+    lobes_ppl::rng::set_rng_seed(15);
+    let l = [2.0, 0.0, 0.0, -1.0, 0.5, 0.0, 0.5, 0.3, 1.0];
+    let mu = [1.0, -1.0, 0.5];
+    let d = MultivariateNormal::new(t(&mu), ts(&l, &[3, 3]))
+        .unwrap()
+        .expand(&[DRAWS])
+        .unwrap();
+    let s = d.sample();
+    assert_eq!(s.shape(), &[DRAWS, 3]);
+    let v = s.to_vec();
+    let col = |j: usize| -> Vec<f64> { v.iter().skip(j).step_by(3).map(|&x| x as f64).collect() };
+    let cols: Vec<Vec<f64>> = (0..3).map(col).collect();
+    let means: Vec<f64> = cols
+        .iter()
+        .map(|c| c.iter().sum::<f64>() / DRAWS as f64)
+        .collect();
+    for j in 0..3 {
+        assert!(
+            (means[j] - mu[j]).abs() < 0.05,
+            "MVN mean[{j}] {}",
+            means[j]
+        );
+    }
+    for i in 0..3 {
+        for j in 0..3 {
+            let c = (0..DRAWS)
+                .map(|n| (cols[i][n] - means[i]) * (cols[j][n] - means[j]))
+                .sum::<f64>()
+                / DRAWS as f64;
+            let w: f64 = (0..3).map(|k| l[3 * i + k] * l[3 * j + k]).sum();
+            assert!(
+                (c - w).abs() < 0.05 * w.abs().max(1.0),
+                "MVN cov[{i}{j}] {c} vs {w}"
+            );
+        }
+    }
+
+    let dev = Device::flex().autodiff();
+    let loc = DTensor::from_floats(vec![0.0, 0.0], &[2], &dev)
+        .unwrap()
+        .require_grad();
+    let lt = DTensor::from_floats(vec![1.0, 0.0, 0.5, 2.0], &[2, 2], &dev)
+        .unwrap()
+        .require_grad();
+    let m = MultivariateNormal::new(loc.clone(), lt.clone()).unwrap();
+    assert!(m.has_rsample());
+    let x = m.rsample().unwrap();
+    let g = x.sum().backward();
+    assert_eq!(loc.grad(&g).unwrap().to_vec(), vec![1.0, 1.0]);
+    // log_prob's gradient in loc is Σ⁻¹ (x - μ); at x = μ + L e₁ it is L⁻ᵀ e₁.
+    let lp = m
+        .log_prob(&DTensor::from_floats(vec![1.0, 0.5], &[2], &dev).unwrap())
+        .unwrap();
+    let g = lp.sum().backward();
+    // L⁻ᵀ e₁ for L = [[1, 0], [0.5, 2]]: L⁻¹ = [[1, 0], [-0.25, 0.5]], so L⁻ᵀ e₁ = (1, 0).
+    assert_close(&loc.grad(&g).unwrap().to_vec(), &[1.0, 0.0], "MVN d/dloc");
+    assert!(lt.grad(&g).is_some());
+}
+
+#[test]
+fn multivariate_normal_parameters_are_validated() {
+    let loc = || t(&[0.0, 0.0]);
+    let e =
+        param_error(MultivariateNormal::new(loc(), ts(&[1.0, 0.3, 0.0, 1.0], &[2, 2])).unwrap());
+    assert!(
+        e.starts_with(
+            "site 'z': invalid MultivariateNormal parameter 'scale_tril': must be lower triangular"
+        ),
+        "{e}"
+    );
+    let e =
+        param_error(MultivariateNormal::new(loc(), ts(&[1.0, 0.0, 0.3, -1.0], &[2, 2])).unwrap());
+    assert!(
+        e.contains("'scale_tril': must be lower triangular with a positive diagonal"),
+        "{e}"
+    );
+    let e = MultivariateNormal::new(t(&[0.0, 0.0, 0.0]), ts(&[1.0, 0.0, 0.0, 1.0], &[2, 2]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'scale_tril'") && e.contains("[2, 2]"), "{e}");
+    assert!(MultivariateNormal::new(DTensor::scalar(0.0, &dev()), ts(&[1.0], &[1, 1])).is_err());
+    assert!(
+        MultivariateNormal::new(
+            DTensor::zeros(&[3, 2], &dev()),
+            DTensor::zeros(&[4, 2, 2], &dev())
+        )
+        .is_err()
+    );
+    let d = MultivariateNormal::new(loc(), ts(&[1.0, 0.0, 0.0, 1.0], &[2, 2])).unwrap();
+    assert!(observe::<DTensor>("wrong", d, t(&[1.0, 2.0, 3.0])).is_err());
+}
