@@ -63,6 +63,10 @@ pub use trace::Trace;
 pub mod prelude {
     pub use crate::constraints::Constraint;
     pub use crate::dist::{
+        AffineTransform, ExpTransform, MixtureSameFamily, SigmoidTransform, SoftplusTransform,
+        Transform, TransformedDistribution,
+    };
+    pub use crate::dist::{
         Bernoulli, Beta, Categorical, ContinuousBernoulli, Delta, DistExt, Distribution, Gamma,
         Independent, Laplace, LogNormal, Normal, OneHotCategorical, Uniform,
     };

@@ -905,3 +905,296 @@ fn multivariate_normal_parameters_are_validated() {
     let d = MultivariateNormal::new(loc(), ts(&[1.0, 0.0, 0.0, 1.0], &[2, 2])).unwrap();
     assert!(observe::<DTensor>("wrong", d, t(&[1.0, 2.0, 3.0])).is_err());
 }
+
+// ---------------------------------------------------------------------------------------
+// MixtureSameFamily, TransformedDistribution
+// ---------------------------------------------------------------------------------------
+
+fn ln_normal(m: f64, s: f64, x: f64) -> f64 {
+    statrs::distribution::Normal::new(m, s).unwrap().ln_pdf(x)
+}
+
+#[test]
+fn mixture_same_family_matches_its_closed_form() {
+    let (w, mu, sd) = ([0.3, 0.7], [-1.0, 2.0], [0.5, 1.5]);
+    let mix = Categorical::from_probs(t(&w)).unwrap();
+    let comp = Normal::new(t(&mu), t(&sd)).unwrap().boxed();
+    let d = MixtureSameFamily::new(mix, comp).unwrap();
+    assert_eq!((d.batch_shape(), d.event_shape()), (vec![], vec![]));
+    let xs = [-3.0, -1.0, 0.4, 2.0, 6.0, -40.0];
+    let lp = d.log_prob(&t(&xs)).unwrap();
+    assert_eq!(lp.shape(), &[6]);
+    // Reference by a stable logsumexp in f64: the far tail (-40) underflows every density.
+    let want: Vec<f64> = xs
+        .iter()
+        .map(|&x| {
+            let a: Vec<f64> = (0..2)
+                .map(|k| w[k].ln() + ln_normal(mu[k], sd[k], x))
+                .collect();
+            let mx = a.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            mx + a.iter().map(|v| (v - mx).exp()).sum::<f64>().ln()
+        })
+        .collect();
+    assert_close(&lp.to_vec(), &want, "mixture");
+    assert!(lp.to_vec()[5].is_finite());
+
+    // Batched: mixture weights [3, 2] and components [3, 2]; values [4, 1].
+    let wb = [0.5, 0.5, 0.1, 0.9, 0.8, 0.2];
+    let mb = [0.0, 1.0, -2.0, 2.0, 3.0, -3.0];
+    let d = MixtureSameFamily::new(
+        Categorical::from_probs(ts(&wb, &[3, 2])).unwrap(),
+        Normal::new(ts(&mb, &[3, 2]), DTensor::scalar(1.0, &dev()))
+            .unwrap()
+            .boxed(),
+    )
+    .unwrap();
+    assert_eq!(d.batch_shape(), vec![3]);
+    let xv = [0.0, 1.0, -1.0, 2.5];
+    let lp = d.log_prob(&ts(&xv, &[4, 1])).unwrap();
+    assert_eq!(lp.shape(), &[4, 3]);
+    let want: Vec<f64> = xv
+        .iter()
+        .flat_map(|&x| {
+            (0..3).map(move |b| {
+                (0..2)
+                    .map(|k| wb[2 * b + k] * ln_normal(mb[2 * b + k], 1.0, x).exp())
+                    .sum::<f64>()
+                    .ln()
+            })
+        })
+        .collect();
+    assert_close(&lp.to_vec(), &want, "batched mixture");
+}
+
+#[test]
+fn mixture_same_family_samples_and_multivariate_components() {
+    lobes_ppl::rng::set_rng_seed(16);
+    let d = MixtureSameFamily::new(
+        Categorical::from_probs(t(&[0.25, 0.75])).unwrap(),
+        Normal::new(t(&[-2.0, 2.0]), t(&[0.5, 1.0]))
+            .unwrap()
+            .boxed(),
+    )
+    .unwrap();
+    assert!(!d.has_rsample());
+    let v = d.expand(&[DRAWS]).unwrap().sample().to_vec();
+    assert_eq!(v.len(), DRAWS);
+    let (m, var) = mean_var(&v);
+    // mean Σπμ = 1; variance Σπ(σ² + μ²) - mean² = 0.25 * 4.25 + 0.75 * 5 - 1 = 3.8125.
+    assert!((m - 1.0).abs() < 0.05, "mixture mean {m}");
+    assert!((var - 3.8125).abs() < 0.12, "mixture var {var}");
+
+    // A mixture of two 2-D Gaussians (event shape [2]): log_prob is the log of the weighted
+    // sum of the components' densities.
+    let locs = [0.0, 0.0, 3.0, -1.0];
+    let l = [1.0, 0.0, 0.5, 0.7, 2.0, 0.0, -0.4, 0.5];
+    let comp = MultivariateNormal::new(ts(&locs, &[2, 2]), ts(&l, &[2, 2, 2])).unwrap();
+    let d = MixtureSameFamily::new(
+        Categorical::from_probs(t(&[0.4, 0.6])).unwrap(),
+        comp.boxed(),
+    )
+    .unwrap();
+    assert_eq!((d.batch_shape(), d.event_shape()), (vec![], vec![2]));
+    let x = [[0.5, -0.5], [2.0, 0.0]];
+    let lp = d.log_prob(&ts(&[0.5, -0.5, 2.0, 0.0], &[2, 2])).unwrap();
+    assert_eq!(lp.shape(), &[2]);
+    let want: Vec<f64> = x
+        .iter()
+        .map(|xx| {
+            let c0 = mvn2_ln_pdf([0.0, 0.0], [1.0, 0.0, 0.5, f(0.7)], *xx);
+            let c1 = mvn2_ln_pdf([3.0, -1.0], [2.0, 0.0, f(-0.4), 0.5], *xx);
+            (0.4 * c0.exp() + 0.6 * c1.exp()).ln()
+        })
+        .collect();
+    assert_close(&lp.to_vec(), &want, "MVN mixture");
+    let s = d.expand(&[DRAWS]).unwrap().sample();
+    assert_eq!(s.shape(), &[DRAWS, 2]);
+    let v = s.to_vec();
+    let m0 = v.iter().step_by(2).map(|&x| x as f64).sum::<f64>() / DRAWS as f64;
+    assert!((m0 - 1.8).abs() < 0.05, "MVN mixture mean[0] {m0}");
+}
+
+#[test]
+fn mixture_same_family_rejects_mismatched_components() {
+    let e = MixtureSameFamily::new(
+        Categorical::from_probs(t(&[0.5, 0.5])).unwrap(),
+        Normal::new(t(&[0.0, 1.0, 2.0]), t(&[1.0])).unwrap().boxed(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("MixtureSameFamily parameter 'component_distribution'"),
+        "{e}"
+    );
+    let e = MixtureSameFamily::new(
+        Categorical::from_probs(ts(&[0.5; 8], &[4, 2])).unwrap(),
+        Normal::new(DTensor::zeros(&[3, 2], &dev()), t(&[1.0]))
+            .unwrap()
+            .boxed(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("'mixture_distribution'"), "{e}");
+    // Component parameters are validated at the site.
+    let d = MixtureSameFamily::new(
+        Categorical::from_probs(t(&[0.5, 0.5])).unwrap(),
+        Normal::new(t(&[0.0, 1.0]), t(&[1.0, -1.0]))
+            .unwrap()
+            .boxed(),
+    )
+    .unwrap();
+    assert!(param_error(d).contains("Normal parameter 'scale'"));
+    let d = MixtureSameFamily::new(
+        Categorical::from_probs(t(&[0.5, 0.5])).unwrap(),
+        Exponential::new(t(&[1.0, 2.0])).unwrap().boxed(),
+    )
+    .unwrap();
+    assert!(support_error(d, t(&[-1.0])).contains("Exponential"));
+}
+
+#[test]
+fn transformed_distributions_match_closed_forms() {
+    let normal = || {
+        Normal::new(t(&[0.3, -0.5, 1.0]), t(&[0.8, 1.2, 0.5]))
+            .unwrap()
+            .boxed()
+    };
+    let (m, s) = ([0.3, -0.5, 1.0], [0.8, 1.2, 0.5].map(f));
+    let m = m.map(f);
+    // exp(Normal) is LogNormal.
+    let d = TransformedDistribution::with(normal(), ExpTransform).unwrap();
+    let y = [0.5, 1.0, 4.0];
+    let want: Vec<f64> = (0..3)
+        .map(|i| {
+            statrs::distribution::LogNormal::new(m[i], s[i])
+                .unwrap()
+                .ln_pdf(y[i])
+        })
+        .collect();
+    assert_close(&d.log_prob(&t(&y)).unwrap().to_vec(), &want, "Exp");
+    assert!(support_error(d, t(&[1.0, -1.0, 2.0])).contains("positive"));
+
+    // loc + scale Normal is a Normal; a negative scale too (|scale| in the Jacobian).
+    let d = TransformedDistribution::with(normal(), AffineTransform::new(t(&[1.0]), t(&[-2.0])))
+        .unwrap();
+    let y = [0.0, 2.0, -3.0];
+    let want: Vec<f64> = (0..3)
+        .map(|i| ln_normal(1.0 - 2.0 * m[i], 2.0 * s[i], y[i]))
+        .collect();
+    assert_close(&d.log_prob(&t(&y)).unwrap().to_vec(), &want, "Affine");
+
+    // sigmoid(Normal), the logit-normal: N(logit y) - ln(y (1 - y)).
+    let d = TransformedDistribution::with(normal(), SigmoidTransform).unwrap();
+    let y = [0.2, 0.5, 0.9];
+    let want: Vec<f64> = (0..3)
+        .map(|i| {
+            let yi = f(y[i]);
+            ln_normal(m[i], s[i], (yi / (1.0 - yi)).ln()) - (yi * (1.0 - yi)).ln()
+        })
+        .collect();
+    assert_close_tol(
+        &d.log_prob(&t(&y)).unwrap().to_vec(),
+        &want,
+        1e-4,
+        "Sigmoid",
+    );
+    assert!(support_error(d, t(&[0.2, 1.5, 0.5])).contains("unit_interval"));
+
+    // softplus(Normal): x = ln(e^y - 1), ln|dy/dx| = ln σ(x).
+    let d = TransformedDistribution::with(normal(), SoftplusTransform).unwrap();
+    let y = [0.05, 1.0, 3.0];
+    let want: Vec<f64> = (0..3)
+        .map(|i| {
+            let x = (f(y[i]).exp() - 1.0).ln();
+            ln_normal(m[i], s[i], x) - (1.0 / (1.0 + (-x).exp())).ln()
+        })
+        .collect();
+    assert_close_tol(
+        &d.log_prob(&t(&y)).unwrap().to_vec(),
+        &want,
+        1e-4,
+        "Softplus",
+    );
+
+    // A chain, y = 2 + 3 exp(x): ln p(y) = N(ln((y - 2)/3)) - ln(y - 2).
+    let d = TransformedDistribution::new(
+        normal(),
+        vec![
+            std::sync::Arc::new(ExpTransform),
+            std::sync::Arc::new(AffineTransform::new(t(&[2.0]), t(&[3.0]))),
+        ],
+    )
+    .unwrap();
+    let y: [f64; 3] = [2.5, 3.0, 10.0];
+    let want: Vec<f64> = (0..3)
+        .map(|i| ln_normal(m[i], s[i], ((y[i] - 2.0) / 3.0).ln()) - (y[i] - 2.0).ln())
+        .collect();
+    assert_close(
+        &d.log_prob(&t(&y)).unwrap().to_vec(),
+        &want,
+        "Exp then Affine",
+    );
+
+    // Transform parameters broadcast the batch shape; event dims are summed over.
+    let scalar = Normal::new(DTensor::scalar(0.0, &dev()), DTensor::scalar(1.0, &dev())).unwrap();
+    let d = TransformedDistribution::with(
+        scalar.boxed(),
+        AffineTransform::new(t(&[0.0, 1.0, 2.0]), t(&[1.0])),
+    )
+    .unwrap();
+    assert_eq!(d.batch_shape(), vec![3]);
+    assert_eq!(d.sample().shape(), &[3]);
+    let base = Normal::new(t(&[0.0, 0.0]), t(&[1.0, 1.0]))
+        .unwrap()
+        .to_event(1);
+    let d = TransformedDistribution::with(base.boxed(), ExpTransform).unwrap();
+    assert_eq!((d.batch_shape(), d.event_shape()), (vec![], vec![2]));
+    let want = ln_normal(0.0, 1.0, 0.0) + ln_normal(0.0, 1.0, 2f64.ln()) - 2f64.ln();
+    assert_close(
+        &d.log_prob(&t(&[1.0, 2.0])).unwrap().to_vec(),
+        &[want],
+        "event Exp",
+    );
+}
+
+#[test]
+fn transformed_draws_and_gradients() {
+    lobes_ppl::rng::set_rng_seed(17);
+    let base = Normal::new(full(&[DRAWS], 0.2), full(&[DRAWS], 0.5)).unwrap();
+    let d = TransformedDistribution::with(base.boxed(), ExpTransform).unwrap();
+    assert!(d.has_rsample());
+    let (m, _) = mean_var(&d.sample().to_vec());
+    let want = (0.2f64 + 0.125).exp();
+    assert!((m - want).abs() < 0.02, "exp(Normal) mean {m} vs {want}");
+    let base = Normal::new(full(&[DRAWS], 0.0), full(&[DRAWS], 1.0)).unwrap();
+    let d = TransformedDistribution::with(base.boxed(), SigmoidTransform).unwrap();
+    let v = d.sample().to_vec();
+    let (m, _) = mean_var(&v);
+    assert!(
+        (m - 0.5).abs() < 0.01 && v.iter().all(|&x| x > 0.0 && x < 1.0),
+        "{m}"
+    );
+    // Poisson has no rsample, so neither does its transform.
+    let d = TransformedDistribution::with(Poisson::new(t(&[1.0])).unwrap().boxed(), ExpTransform)
+        .unwrap();
+    assert!(!d.has_rsample() && d.rsample().is_err());
+
+    let dev = Device::flex().autodiff();
+    let loc = DTensor::full(&[2], 0.5, &dev).require_grad();
+    let n = Normal::new(loc.clone(), DTensor::full(&[2], 1.0, &dev)).unwrap();
+    let d = TransformedDistribution::with(n.boxed(), SoftplusTransform).unwrap();
+    let y = d.rsample().unwrap();
+    let g = y.sum().backward();
+    // d softplus(x) / d loc = σ(x), x = softplus⁻¹(y).
+    let want: Vec<f64> = y
+        .to_vec()
+        .iter()
+        .map(|&y| 1.0 - (-(y as f64)).exp())
+        .collect();
+    assert_close_tol(
+        &loc.grad(&g).unwrap().to_vec(),
+        &want,
+        1e-4,
+        "Softplus d/dloc",
+    );
+}

@@ -23,10 +23,13 @@ mod kl;
 mod laplace;
 mod lognormal;
 mod masked;
+mod mixture_same_family;
 mod multivariate_normal;
 mod normal;
 mod poisson;
 mod student_t;
+mod transformed;
+mod transforms;
 mod uniform;
 mod unit;
 
@@ -47,10 +50,15 @@ pub use kl::{kl_divergence, register_kl};
 pub use laplace::Laplace;
 pub use lognormal::LogNormal;
 pub use masked::Masked;
+pub use mixture_same_family::MixtureSameFamily;
 pub use multivariate_normal::MultivariateNormal;
 pub use normal::Normal;
 pub use poisson::Poisson;
 pub use student_t::StudentT;
+pub use transformed::TransformedDistribution;
+pub use transforms::{
+    AffineTransform, ExpTransform, SigmoidTransform, SoftplusTransform, Transform,
+};
 pub use uniform::Uniform;
 pub use unit::Unit;
 
