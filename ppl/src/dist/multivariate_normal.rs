@@ -4,6 +4,7 @@ use super::{DistError, Distribution, check_expand, check_value, normal_noise, re
 use crate::shape::broadcast_shapes;
 use crate::tensor::DTensor;
 use burn::prelude::Tensor;
+use burn::tensor::TensorData;
 use std::any::Any;
 use std::sync::Arc;
 
@@ -61,6 +62,48 @@ impl MultivariateNormal {
             dim,
         })
     }
+    /// A MultivariateNormal with mean `loc` (`batch + [D]`) and covariance
+    /// `covariance_matrix` (`batch + [D, D]`, symmetric positive definite), as torch's
+    /// `covariance_matrix=` argument: the Cholesky factor is computed in tensor ops, so
+    /// gradients reach the covariance. A matrix that is not symmetric, or whose factorisation
+    /// breaks down (not positive definite), is an error naming `covariance_matrix`.
+    pub fn from_covariance_matrix(
+        loc: impl Into<DTensor>,
+        covariance_matrix: impl Into<DTensor>,
+    ) -> Result<Self, DistError> {
+        let cov = covariance_matrix.into();
+        let r = cov.rank();
+        if r < 2 || cov.shape()[r - 1] != cov.shape()[r - 2] {
+            return Err(bad_shape(
+                "covariance_matrix",
+                "a batch of D x D matrices",
+                &cov,
+            ));
+        }
+        let d = cov.shape()[r - 1];
+        let b: usize = cov.shape()[..r - 2].iter().product();
+        let a: Tensor<3> = cov.reshape(&[b, d, d])?.to_tensor()?;
+        let asym = DTensor::from_tensor(a.clone() - a.clone().swap_dims(1, 2)).abs();
+        let tol = 1e-6 * f64::from(cov.abs().max_value()).max(1.0);
+        require(
+            asym.all_le(tol),
+            "MultivariateNormal",
+            "covariance_matrix",
+            "symmetric",
+            &asym,
+        )?;
+        let l = DTensor::from_tensor(cholesky(a)).reshape(cov.shape())?;
+        let mvn = Self::new(loc, l)?;
+        let diag = mvn.diag();
+        require(
+            diag.all_finite() && diag.all_gt(0.0),
+            "MultivariateNormal",
+            "covariance_matrix",
+            "positive definite",
+            &diag,
+        )?;
+        Ok(mvn)
+    }
     /// The diagonal of `scale_tril`, shape `batch' + [D]`.
     fn diag(&self) -> DTensor {
         let d = self.dim;
@@ -98,6 +141,27 @@ impl MultivariateNormal {
         let cov = l.clone().matmul(l.swap_dims(1, 2));
         Ok(DTensor::from_tensor(cov).reshape(&full)?)
     }
+}
+
+/// The lower Cholesky factor of symmetric positive-definite matrices `a` (`[B, D, D]`), column
+/// by column in tensor ops (Cholesky–Crout), so gradients flow into `a`. A non-positive pivot
+/// gives NaN entries.
+fn cholesky(a: Tensor<3>) -> Tensor<3> {
+    let [b, d, _] = a.dims();
+    let device = a.device();
+    let mut cols: Vec<Tensor<2>> = Vec::with_capacity(d);
+    for j in 0..d {
+        // v = A[:, :, j] - Σ_{k<j} L[:, :, k] L[:, j, k]
+        let mut v = a.clone().narrow(2, j, 1).reshape([b, d]);
+        for c in &cols {
+            v = v - c.clone() * c.clone().narrow(1, j, 1);
+        }
+        let pivot = v.clone().narrow(1, j, 1).sqrt();
+        let below: Vec<f32> = (0..d).map(|i| if i >= j { 1.0 } else { 0.0 }).collect();
+        let mask = Tensor::<2>::from_data(TensorData::new(below, [1, d]), &device);
+        cols.push(v / pivot * mask);
+    }
+    Tensor::stack(cols, 2)
 }
 
 /// Solves `L z = y` for lower-triangular `L` (`[B, D, D]`) and `y` (`[B, D]`) by forward
