@@ -2,6 +2,7 @@
 //! closed form at random points and broadcast batch shapes, moments of 20k seeded draws,
 //! support checks and parameter validation naming the parameter.
 
+use lobes_ppl::dist::kl_divergence;
 use lobes_ppl::prelude::*;
 use lobes_ppl::{ParamStore, with_param_store};
 use rand::{Rng, SeedableRng};
@@ -1271,4 +1272,78 @@ fn multivariate_normal_from_a_covariance_matrix() {
         .backward();
     let g = c.grad(&g).unwrap().to_vec();
     assert_close(&[g[0], g[3]], &[-0.125, -2.0], "d log_prob / d diag Σ");
+}
+
+#[test]
+fn kl_registry_covers_the_new_pairs() {
+    let kl = |p: &dyn Distribution, q: &dyn Distribution| -> Vec<f32> {
+        kl_divergence(p, q).unwrap().unwrap().to_vec()
+    };
+    let (a, b) = (t(&[0.5, 2.0]), t(&[1.5, 1.0]));
+    let want: Vec<f64> = [(0.5, 1.5), (2.0, 1.0)]
+        .iter()
+        .map(|&(p, q): &(f64, f64)| (p / q).ln() + q / p - 1.0)
+        .collect();
+    let got = kl(
+        &Exponential::new(a.clone()).unwrap(),
+        &Exponential::new(b.clone()).unwrap(),
+    );
+    assert_close(&got, &want, "KL Exponential");
+    let want: Vec<f64> = [(0.5, 1.5), (2.0, 1.0)]
+        .iter()
+        .map(|&(p, q): &(f64, f64)| p * (p / q).ln() - p + q)
+        .collect();
+    let got = kl(
+        &Poisson::new(a.clone()).unwrap(),
+        &Poisson::new(b.clone()).unwrap(),
+    );
+    assert_close(&got, &want, "KL Poisson");
+    let want: Vec<f64> = [(0.5, 1.5), (2.0, 1.0)]
+        .iter()
+        .map(|&(p, q): &(f64, f64)| (q / p).ln() + (p * p / (q * q) - 1.0) / 2.0)
+        .collect();
+    let got = kl(
+        &HalfNormal::new(a.clone()).unwrap(),
+        &HalfNormal::new(b.clone()).unwrap(),
+    );
+    assert_close(&got, &want, "KL HalfNormal");
+    let got = kl(
+        &Cauchy::new(t(&[0.0]), t(&[1.0])).unwrap(),
+        &Cauchy::new(t(&[1.0]), t(&[2.0])).unwrap(),
+    );
+    assert_close(&got, &[(10f64).ln() - 8f64.ln()], "KL Cauchy");
+
+    // MultivariateNormal against a Monte Carlo estimate and against the closed form for
+    // diagonal factors (a sum of Normal KLs).
+    lobes_ppl::rng::set_rng_seed(18);
+    let p = MultivariateNormal::new(t(&[0.5, -0.5]), ts(&[1.0, 0.0, 0.6, 0.8], &[2, 2])).unwrap();
+    let q = MultivariateNormal::new(t(&[0.0, 0.3]), ts(&[1.5, 0.0, -0.4, 0.7], &[2, 2])).unwrap();
+    let got = kl(&p, &q)[0] as f64;
+    let pe = p.clone().expand(&[DRAWS]).unwrap();
+    let x = pe.sample();
+    let mc = pe
+        .log_prob(&x)
+        .unwrap()
+        .sub(&q.log_prob(&x).unwrap())
+        .mean()
+        .item() as f64;
+    assert!((got - mc).abs() < 0.05, "KL MVN {got} vs Monte Carlo {mc}");
+    assert!(kl(&p, &p)[0].abs() < 1e-5);
+    let pd = MultivariateNormal::new(ts(&[0.3, -1.0], &[2]), ts(&[0.7, 0.0, 0.0, 2.0], &[2, 2]))
+        .unwrap();
+    let qd = MultivariateNormal::new(
+        ts(&[0.0, 0.5, 1.0, 1.0], &[2, 2]),
+        ts(&[1.0, 0.0, 0.0, 1.5], &[2, 2]),
+    )
+    .unwrap();
+    let got = kl(&pd, &qd);
+    assert_eq!(got.len(), 2, "batch shapes broadcast");
+    let nk = |m1: f64, s1: f64, m2: f64, s2: f64| {
+        (s2 / s1).ln() + (s1 * s1 + (m1 - m2).powi(2)) / (2.0 * s2 * s2) - 0.5
+    };
+    let want = [
+        nk(f(0.3), f(0.7), 0.0, 1.0) + nk(-1.0, 2.0, 0.5, 1.5),
+        nk(f(0.3), f(0.7), 1.0, 1.0) + nk(-1.0, 2.0, 1.0, 1.5),
+    ];
+    assert_close(&got, &want, "KL MVN diagonal");
 }

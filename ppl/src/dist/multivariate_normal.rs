@@ -21,7 +21,7 @@ pub struct MultivariateNormal {
     /// Lower Cholesky factor of the covariance, shape `batch + [D, D]`.
     pub scale_tril: DTensor,
     batch: Vec<usize>,
-    dim: usize,
+    pub(crate) dim: usize,
 }
 
 fn bad_shape(param: &'static str, constraint: &'static str, t: &DTensor) -> DistError {
@@ -105,7 +105,7 @@ impl MultivariateNormal {
         Ok(mvn)
     }
     /// The diagonal of `scale_tril`, shape `batch' + [D]`.
-    fn diag(&self) -> DTensor {
+    pub(crate) fn diag(&self) -> DTensor {
         let d = self.dim;
         let eye: Vec<f32> = (0..d * d)
             .map(|i| if i / d == i % d { 1.0 } else { 0.0 })
@@ -166,7 +166,7 @@ fn cholesky(a: Tensor<3>) -> Tensor<3> {
 
 /// Solves `L z = y` for lower-triangular `L` (`[B, D, D]`) and `y` (`[B, D]`) by forward
 /// substitution in tensor ops, so gradients flow into both.
-fn solve_lower(l: Tensor<3>, y: Tensor<2>) -> Tensor<2> {
+pub(crate) fn solve_lower(l: Tensor<3>, y: Tensor<2>) -> Tensor<2> {
     let [b, d, _] = l.dims();
     let mut cols: Vec<Tensor<2>> = Vec::with_capacity(d);
     for i in 0..d {
