@@ -63,16 +63,13 @@ pub use trace::Trace;
 pub mod prelude {
     pub use crate::constraints::Constraint;
     pub use crate::dist::{
-        AffineTransform, ExpTransform, MixtureSameFamily, SigmoidTransform, SoftplusTransform,
-        Transform, TransformedDistribution,
+        AffineTransform, Binomial, Cauchy, Dirichlet, ExpTransform, Exponential, HalfCauchy,
+        HalfNormal, MixtureSameFamily, MultivariateNormal, Poisson, SigmoidTransform,
+        SoftplusTransform, StudentT, Transform, TransformedDistribution,
     };
     pub use crate::dist::{
         Bernoulli, Beta, Categorical, ContinuousBernoulli, Delta, DistExt, Distribution, Gamma,
         Independent, Laplace, LogNormal, Normal, OneHotCategorical, Uniform,
-    };
-    pub use crate::dist::{
-        Binomial, Cauchy, Dirichlet, Exponential, HalfCauchy, HalfNormal, MultivariateNormal,
-        Poisson, StudentT,
     };
     pub use crate::error::{PplError, Result};
     pub use crate::handlers::*;
