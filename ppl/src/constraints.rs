@@ -1,10 +1,16 @@
 //! Parameter constraints. A parameter is stored unconstrained and mapped into its support on
-//! every use, so gradient steps never leave the support (Pyro's `constraints` + `biject_to`).
+//! every use, so gradient steps never leave the support (Pyro's `constraints` +
+//! `transform_to`, which is what Pyro's parameter store uses).
 
 use crate::tensor::DTensor;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 /// The support of a parameter.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+///
+/// Bounds are compared bit for bit, so equality is an equivalence even for NaN bounds (which
+/// no support should have).
+#[derive(Clone, Copy, Debug, Default)]
 pub enum Constraint {
     /// All reals: stored as is.
     #[default]
@@ -13,25 +19,121 @@ pub enum Constraint {
     Positive,
     /// `(0, 1)`: stored as its logit.
     UnitInterval,
+    /// `[lower, upper]` (torch's `constraints.interval`): `x = lower + (upper - lower)
+    /// sigmoid(u)`, as torch's `transform_to(interval)`.
+    Interval {
+        /// Lower bound.
+        lower: f32,
+        /// Upper bound (> lower).
+        upper: f32,
+    },
+    /// `(lower, ∞)` (torch's `constraints.greater_than`): `x = lower + exp(u)`, as torch's
+    /// `transform_to(greater_than)`.
+    GreaterThan {
+        /// Lower bound (excluded).
+        lower: f32,
+    },
+    /// Vectors in the probability simplex along the last dim (non-negative, summing to one):
+    /// `x = softmax(u)`, as torch's `transform_to(simplex)` (the softmax keeps the shape, so
+    /// the unconstrained value is one dim longer than a stick-breaking one would be; the
+    /// inverse is `ln x`, defined up to a constant per vector).
+    Simplex,
+}
+
+impl PartialEq for Constraint {
+    fn eq(&self, other: &Self) -> bool {
+        use Constraint::*;
+        match (self, other) {
+            (Real, Real)
+            | (Positive, Positive)
+            | (UnitInterval, UnitInterval)
+            | (Simplex, Simplex) => true,
+            (
+                Interval { lower, upper },
+                Interval {
+                    lower: l2,
+                    upper: u2,
+                },
+            ) => lower.to_bits() == l2.to_bits() && upper.to_bits() == u2.to_bits(),
+            (GreaterThan { lower }, GreaterThan { lower: l2 }) => lower.to_bits() == l2.to_bits(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Constraint {}
+
+/// Interned names of parameterised constraints, so [`Constraint::as_str`] can hand out a
+/// `&'static str` for each distinct one (each is leaked once).
+fn intern(s: String) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(&n) = names.get(&s) {
+        return n;
+    }
+    let leaked: &'static str = Box::leak(s.clone().into_boxed_str());
+    names.insert(s, leaked);
+    leaked
+}
+
+/// Parses `name(a, b, ...)` into its float arguments.
+fn args(s: &str, name: &str) -> Option<Vec<f32>> {
+    let inner = s
+        .strip_prefix(name)?
+        .trim()
+        .strip_prefix('(')?
+        .strip_suffix(')')?;
+    inner.split(',').map(|a| a.trim().parse().ok()).collect()
 }
 
 impl Constraint {
-    /// The name used in files and messages.
+    /// `[lower, upper]`, torch's `constraints.interval(lower, upper)`.
+    pub fn interval(lower: f32, upper: f32) -> Self {
+        Constraint::Interval { lower, upper }
+    }
+
+    /// `(lower, ∞)`, torch's `constraints.greater_than(lower)`.
+    pub fn greater_than(lower: f32) -> Self {
+        Constraint::GreaterThan { lower }
+    }
+
+    /// The name used in files and messages: `real`, `positive`, `unit_interval`, `simplex`,
+    /// `interval(lower, upper)` or `greater_than(lower)` (bounds printed so that they parse
+    /// back exactly).
     pub fn as_str(self) -> &'static str {
         match self {
             Constraint::Real => "real",
             Constraint::Positive => "positive",
             Constraint::UnitInterval => "unit_interval",
+            Constraint::Simplex => "simplex",
+            Constraint::Interval { lower, upper } => intern(format!("interval({lower}, {upper})")),
+            Constraint::GreaterThan { lower } => intern(format!("greater_than({lower})")),
         }
     }
 
     /// Parses [`Constraint::as_str`].
     pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
         match s {
             "real" => Some(Constraint::Real),
             "positive" => Some(Constraint::Positive),
             "unit_interval" => Some(Constraint::UnitInterval),
-            _ => None,
+            "simplex" => Some(Constraint::Simplex),
+            _ => {
+                if let Some(a) = args(s, "interval") {
+                    return match a[..] {
+                        [lower, upper] => Some(Constraint::Interval { lower, upper }),
+                        _ => None,
+                    };
+                }
+                match args(s, "greater_than")?[..] {
+                    [lower] => Some(Constraint::GreaterThan { lower }),
+                    _ => None,
+                }
+            }
         }
     }
 
@@ -41,24 +143,53 @@ impl Constraint {
             Constraint::Real => u.clone(),
             Constraint::Positive => u.exp(),
             Constraint::UnitInterval => u.sigmoid(),
+            Constraint::Interval { lower, upper } => u
+                .sigmoid()
+                .mul_scalar(upper as f64 - lower as f64)
+                .add_scalar(lower as f64),
+            Constraint::GreaterThan { lower } => u.exp().add_scalar(lower as f64),
+            Constraint::Simplex => u.log_softmax_last().exp(),
         }
     }
 
-    /// Maps a value in the support to unconstrained space.
+    /// Maps a value in the support to unconstrained space. For an interval, values are first
+    /// clamped into the open interval as torch's `SigmoidTransform` inverse does, so the end
+    /// points map to finite values.
     pub fn inverse(self, x: &DTensor) -> DTensor {
         match self {
             Constraint::Real => x.clone(),
             Constraint::Positive => x.log(),
             Constraint::UnitInterval => x.log().sub(&x.neg().log1p()),
+            Constraint::Interval { lower, upper } => {
+                let (lo, hi) = (lower as f64, upper as f64);
+                let y = x
+                    .add_scalar(-lo)
+                    .mul_scalar(1.0 / (hi - lo))
+                    .clamp(f32::MIN_POSITIVE as f64, 1.0 - f32::EPSILON as f64);
+                y.log().sub(&y.neg().log1p())
+            }
+            Constraint::GreaterThan { lower } => x.add_scalar(-(lower as f64)).log(),
+            Constraint::Simplex => x.log(),
         }
     }
 
-    /// Whether every element of `x` lies in the support.
+    /// Whether every element of `x` lies in the support. A simplex needs rank >= 1, every
+    /// element `>= 0` and each vector along the last dim summing to one within `1e-5` (torch
+    /// uses `1e-6`; f32 sums of normalised vectors need a little more).
     pub fn check(self, x: &DTensor) -> bool {
         match self {
             Constraint::Real => !x.any_nan(),
             Constraint::Positive => x.all_gt(0.0),
             Constraint::UnitInterval => x.all_gt(0.0) && x.lt_scalar(1.0).all_eq(1.0),
+            Constraint::Interval { lower, upper } => {
+                x.all_ge(lower as f64) && x.all_le(upper as f64)
+            }
+            Constraint::GreaterThan { lower } => x.all_gt(lower as f64),
+            Constraint::Simplex => {
+                x.rank() >= 1
+                    && x.all_ge(0.0)
+                    && x.sum_rightmost(1).add_scalar(-1.0).abs().all_le(1e-5)
+            }
         }
     }
 }

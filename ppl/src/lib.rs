@@ -63,6 +63,11 @@ pub use trace::Trace;
 pub mod prelude {
     pub use crate::constraints::Constraint;
     pub use crate::dist::{
+        AffineTransform, Binomial, Cauchy, Dirichlet, ExpTransform, Exponential, HalfCauchy,
+        HalfNormal, MixtureSameFamily, MultivariateNormal, Poisson, SigmoidTransform,
+        SoftplusTransform, StudentT, Transform, TransformedDistribution,
+    };
+    pub use crate::dist::{
         Bernoulli, Beta, Categorical, ContinuousBernoulli, Delta, DistExt, Distribution, Gamma,
         Independent, Laplace, LogNormal, Normal, OneHotCategorical, Uniform,
     };

@@ -1,8 +1,14 @@
 //! The KL-divergence registry: closed forms keyed by the pair of distribution types, as
 //! `torch.distributions.kl`. Users may register their own pairs with [`register_kl`].
 
-use super::{Categorical, DistError, Distribution, Independent, Normal, OneHotCategorical};
+use super::multivariate_normal::solve_lower;
+use super::{
+    Categorical, Cauchy, DistError, Distribution, Exponential, HalfNormal, Independent,
+    MultivariateNormal, Normal, OneHotCategorical, Poisson,
+};
+use crate::shape::broadcast_shapes;
 use crate::tensor::DTensor;
+use burn::prelude::Tensor;
 use std::any::{Any, TypeId};
 use std::sync::RwLock;
 
@@ -36,9 +42,92 @@ fn kl_categorical(p: &Categorical, q: &Categorical) -> DTensor {
     lp.exp().mul(&lp.sub(&q.log_probs())).sum_rightmost(1)
 }
 
+fn kl_exponential(p: &Exponential, q: &Exponential) -> DTensor {
+    // ln(λp/λq) + λq/λp - 1
+    let ratio = q.rate.div(&p.rate);
+    ratio.sub(&ratio.log()).add_scalar(-1.0)
+}
+
+fn kl_poisson(p: &Poisson, q: &Poisson) -> DTensor {
+    // λp ln(λp/λq) - (λp - λq), with 0 ln 0 = 0
+    let t = p
+        .rate
+        .mul(&p.rate.log().sub(&q.rate.log()))
+        .where_zero(&p.rate, 0.0);
+    t.sub(&p.rate.sub(&q.rate))
+}
+
+fn kl_half_normal(p: &HalfNormal, q: &HalfNormal) -> DTensor {
+    // ln(σq/σp) + (σp²/σq² - 1) / 2
+    let var_ratio = p.scale.div(&q.scale).square();
+    var_ratio
+        .sub(&var_ratio.log())
+        .add_scalar(-1.0)
+        .mul_scalar(0.5)
+}
+
+fn kl_cauchy(p: &Cauchy, q: &Cauchy) -> DTensor {
+    // ln((σp + σq)² + (μp - μq)²) - ln(4 σp σq)
+    let num = p
+        .scale
+        .add(&q.scale)
+        .square()
+        .add(&p.loc.sub(&q.loc).square());
+    num.log().sub(&p.scale.mul(&q.scale).mul_scalar(4.0).log())
+}
+
+fn kl_mvn(p: &MultivariateNormal, q: &MultivariateNormal) -> Result<DTensor, DistError> {
+    // Σ ln diag Lq - Σ ln diag Lp + (‖Lq⁻¹ Lp‖²_F + ‖Lq⁻¹ (μq - μp)‖² - D) / 2
+    let d = p.dim;
+    if q.dim != d {
+        return Err(DistError::ParamShapes {
+            dist: "MultivariateNormal",
+            source: crate::shape::ShapeError::Broadcast {
+                a: vec![d].into(),
+                b: vec![q.dim].into(),
+            },
+        });
+    }
+    let batch = broadcast_shapes(&p.batch_shape(), &q.batch_shape())?;
+    let b: usize = batch.iter().product();
+    let mat = |t: &DTensor| -> Result<Tensor<3>, DistError> {
+        Ok(t.expand(&[&batch[..], &[d, d]].concat())?
+            .reshape(&[b, d, d])?
+            .to_tensor()?)
+    };
+    let (lp, lq) = (mat(&p.scale_tril)?, mat(&q.scale_tril)?);
+    // Every column of Lp against Lq: D right-hand sides per batch element.
+    let lq_rep = lq
+        .clone()
+        .unsqueeze_dim::<4>(1)
+        .expand([b, d, d, d])
+        .reshape([b * d, d, d]);
+    let cols = lp.swap_dims(1, 2).reshape([b * d, d]);
+    let m = solve_lower(lq_rep, cols)
+        .square()
+        .reshape([b, d * d])
+        .sum_dim(1);
+    let diff: Tensor<2> = q
+        .loc
+        .sub(&p.loc)
+        .expand(&[&batch[..], &[d]].concat())?
+        .reshape(&[b, d])?
+        .to_tensor()?;
+    let maha = solve_lower(lq, diff).square().sum_dim(1);
+    let quad = DTensor::from_tensor(m + maha).reshape(&batch)?;
+    let log_det = q
+        .diag()
+        .log()
+        .sum_rightmost(1)
+        .sub(&p.diag().log().sum_rightmost(1));
+    Ok(quad.add_scalar(-(d as f64)).mul_scalar(0.5).add(&log_det))
+}
+
 /// `KL(p ‖ q)` of the batch shape, when a closed form is registered for the pair of types
 /// (Normal–Normal, Categorical–Categorical, OneHotCategorical–OneHotCategorical,
-/// Independent–Independent over a registered pair, and user rules). `None` otherwise.
+/// MultivariateNormal–MultivariateNormal, Exponential–Exponential, Poisson–Poisson,
+/// HalfNormal–HalfNormal, Cauchy–Cauchy, Independent–Independent over a registered pair, and
+/// user rules). `None` otherwise.
 pub fn kl_divergence(
     p: &dyn Distribution,
     q: &dyn Distribution,
@@ -67,6 +156,30 @@ pub fn kl_divergence(
         qa.downcast_ref::<OneHotCategorical>(),
     ) {
         return Some(Ok(kl_categorical(&p.base, &q.base)));
+    }
+    if let (Some(p), Some(q)) = (
+        pa.downcast_ref::<MultivariateNormal>(),
+        qa.downcast_ref::<MultivariateNormal>(),
+    ) {
+        return Some(kl_mvn(p, q));
+    }
+    if let (Some(p), Some(q)) = (
+        pa.downcast_ref::<Exponential>(),
+        qa.downcast_ref::<Exponential>(),
+    ) {
+        return Some(Ok(kl_exponential(p, q)));
+    }
+    if let (Some(p), Some(q)) = (pa.downcast_ref::<Poisson>(), qa.downcast_ref::<Poisson>()) {
+        return Some(Ok(kl_poisson(p, q)));
+    }
+    if let (Some(p), Some(q)) = (
+        pa.downcast_ref::<HalfNormal>(),
+        qa.downcast_ref::<HalfNormal>(),
+    ) {
+        return Some(Ok(kl_half_normal(p, q)));
+    }
+    if let (Some(p), Some(q)) = (pa.downcast_ref::<Cauchy>(), qa.downcast_ref::<Cauchy>()) {
+        return Some(Ok(kl_cauchy(p, q)));
     }
     if let (Some(p), Some(q)) = (
         pa.downcast_ref::<Independent>(),

@@ -8,31 +8,57 @@
 
 mod bernoulli;
 mod beta;
+mod binomial;
 mod categorical;
+mod cauchy;
 mod continuous_bernoulli;
 mod delta;
+mod dirichlet;
+mod exponential;
 mod gamma;
+mod half_cauchy;
+mod half_normal;
 mod independent;
 mod kl;
 mod laplace;
 mod lognormal;
 mod masked;
+mod mixture_same_family;
+mod multivariate_normal;
 mod normal;
+mod poisson;
+mod student_t;
+mod transformed;
+mod transforms;
 mod uniform;
 mod unit;
 
 pub use bernoulli::Bernoulli;
 pub use beta::Beta;
+pub use binomial::Binomial;
 pub use categorical::{Categorical, OneHotCategorical};
+pub use cauchy::Cauchy;
 pub use continuous_bernoulli::ContinuousBernoulli;
 pub use delta::Delta;
+pub use dirichlet::Dirichlet;
+pub use exponential::Exponential;
 pub use gamma::Gamma;
+pub use half_cauchy::HalfCauchy;
+pub use half_normal::HalfNormal;
 pub use independent::Independent;
 pub use kl::{kl_divergence, register_kl};
 pub use laplace::Laplace;
 pub use lognormal::LogNormal;
 pub use masked::Masked;
+pub use mixture_same_family::MixtureSameFamily;
+pub use multivariate_normal::MultivariateNormal;
 pub use normal::Normal;
+pub use poisson::Poisson;
+pub use student_t::StudentT;
+pub use transformed::TransformedDistribution;
+pub use transforms::{
+    AffineTransform, ExpTransform, SigmoidTransform, SoftplusTransform, Transform,
+};
 pub use uniform::Uniform;
 pub use unit::Unit;
 

@@ -1,0 +1,96 @@
+//! The Cauchy distribution.
+
+use super::{DistError, Distribution, broadcast_params, check_expand, check_value, require};
+use crate::tensor::DTensor;
+use std::any::Any;
+use std::f64::consts::PI;
+use std::sync::Arc;
+
+/// Standard Cauchy noise `tan(π (u - ½))` of `shape` on the device of `like`.
+pub(crate) fn cauchy_noise(shape: &[usize], like: &DTensor) -> DTensor {
+    let n = shape.iter().product();
+    let v = crate::rng::uniforms(n)
+        .into_iter()
+        .map(|u| (PI * (u as f64 - 0.5)).tan() as f32)
+        .collect();
+    DTensor::from_floats(v, shape, &like.device()).expect("noise has the shape it was drawn for")
+}
+
+/// Cauchy(loc, scale), reparameterisable: density `1 / (π scale (1 + ((x - loc)/scale)²))`.
+/// Its mean is undefined and its variance infinite.
+#[derive(Clone, Debug)]
+pub struct Cauchy {
+    /// Location (median).
+    pub loc: DTensor,
+    /// Scale, the half width at half maximum (> 0).
+    pub scale: DTensor,
+    batch: Vec<usize>,
+}
+
+impl Cauchy {
+    /// A Cauchy with location `loc` and scale `scale` (shapes broadcast).
+    pub fn new(loc: impl Into<DTensor>, scale: impl Into<DTensor>) -> Result<Self, DistError> {
+        let (loc, scale) = (loc.into(), scale.into());
+        let batch = broadcast_params("Cauchy", &[&loc, &scale])?;
+        Ok(Cauchy { loc, scale, batch })
+    }
+}
+
+impl Distribution for Cauchy {
+    fn name(&self) -> String {
+        "Cauchy".into()
+    }
+    fn batch_shape(&self) -> Vec<usize> {
+        self.batch.clone()
+    }
+    fn event_shape(&self) -> Vec<usize> {
+        vec![]
+    }
+    fn has_rsample(&self) -> bool {
+        true
+    }
+    fn sample(&self) -> DTensor {
+        self.rsample().expect("Cauchy has rsample").detach()
+    }
+    fn rsample(&self) -> Result<DTensor, DistError> {
+        let eps = cauchy_noise(&self.batch, &self.loc);
+        Ok(self.loc.add(&self.scale.mul(&eps)))
+    }
+    fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
+        check_value(self, value)?;
+        let z = value.sub(&self.loc).div(&self.scale);
+        Ok(z.square()
+            .log1p()
+            .add(&self.scale.log())
+            .add_scalar(PI.ln())
+            .neg())
+    }
+    fn validate(&self) -> Result<(), DistError> {
+        require(
+            self.scale.all_gt(0.0),
+            "Cauchy",
+            "scale",
+            "positive",
+            &self.scale,
+        )?;
+        require(self.loc.all_finite(), "Cauchy", "loc", "finite", &self.loc)
+    }
+    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
+        check_expand(self, batch)?;
+        Ok(Arc::new(Cauchy::new(
+            self.loc.expand(batch)?,
+            self.scale.expand(batch)?,
+        )?))
+    }
+    fn entropy(&self) -> Option<DTensor> {
+        // ln(4π scale)
+        self.scale
+            .log()
+            .add_scalar((4.0 * PI).ln())
+            .expand(&self.batch)
+            .ok()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

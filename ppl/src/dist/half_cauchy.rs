@@ -1,0 +1,82 @@
+//! The HalfCauchy distribution: `|X|` for `X ~ Cauchy(0, scale)`.
+
+use super::cauchy::cauchy_noise;
+use super::{DistError, Distribution, check_expand, check_value, require, support};
+use crate::tensor::DTensor;
+use std::any::Any;
+use std::f64::consts::{LN_2, PI};
+use std::sync::Arc;
+
+/// HalfCauchy(scale) on `[0, ∞)`, reparameterisable: density `2 Cauchy(x; 0, scale)` for
+/// `x >= 0`. Its mean and variance are infinite.
+#[derive(Clone, Debug)]
+pub struct HalfCauchy {
+    /// Scale of the underlying Cauchy (> 0).
+    pub scale: DTensor,
+}
+
+impl HalfCauchy {
+    /// A HalfCauchy folding `Cauchy(0, scale)`.
+    pub fn new(scale: impl Into<DTensor>) -> Result<Self, DistError> {
+        Ok(HalfCauchy {
+            scale: scale.into(),
+        })
+    }
+}
+
+impl Distribution for HalfCauchy {
+    fn name(&self) -> String {
+        "HalfCauchy".into()
+    }
+    fn batch_shape(&self) -> Vec<usize> {
+        self.scale.shape().to_vec()
+    }
+    fn event_shape(&self) -> Vec<usize> {
+        vec![]
+    }
+    fn has_rsample(&self) -> bool {
+        true
+    }
+    fn sample(&self) -> DTensor {
+        self.rsample().expect("HalfCauchy has rsample").detach()
+    }
+    fn rsample(&self) -> Result<DTensor, DistError> {
+        let eps = cauchy_noise(self.scale.shape(), &self.scale);
+        Ok(self.scale.mul(&eps).abs())
+    }
+    fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
+        check_value(self, value)?;
+        // As torch: Cauchy(0, scale).log_prob(x) + ln 2, and -inf below zero.
+        let lp = value
+            .div(&self.scale)
+            .square()
+            .log1p()
+            .add(&self.scale.log())
+            .add_scalar(PI.ln() - LN_2)
+            .neg();
+        Ok(lp.where_zero(&value.ge_scalar(0.0), f64::NEG_INFINITY))
+    }
+    fn validate(&self) -> Result<(), DistError> {
+        require(
+            self.scale.all_gt(0.0),
+            "HalfCauchy",
+            "scale",
+            "positive",
+            &self.scale,
+        )
+    }
+    fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
+        support(value.all_ge(0.0), self, "non-negative reals", value)
+    }
+    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
+        check_expand(self, batch)?;
+        Ok(Arc::new(HalfCauchy::new(self.scale.expand(batch)?)?))
+    }
+    fn entropy(&self) -> Option<DTensor> {
+        // ln(2π scale)
+        Some(self.scale.log().add_scalar((2.0 * PI).ln()))
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

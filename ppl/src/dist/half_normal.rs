@@ -1,0 +1,94 @@
+//! The HalfNormal distribution: `|X|` for `X ~ Normal(0, scale)`.
+
+use super::{DistError, Distribution, check_expand, check_value, normal_noise, require, support};
+use crate::tensor::DTensor;
+use std::any::Any;
+use std::sync::Arc;
+
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// HalfNormal(scale) on `[0, ∞)`, reparameterisable: density `2 N(x; 0, scale)` for `x >= 0`.
+#[derive(Clone, Debug)]
+pub struct HalfNormal {
+    /// Scale of the underlying Normal (> 0).
+    pub scale: DTensor,
+}
+
+impl HalfNormal {
+    /// A HalfNormal folding `Normal(0, scale)`.
+    pub fn new(scale: impl Into<DTensor>) -> Result<Self, DistError> {
+        Ok(HalfNormal {
+            scale: scale.into(),
+        })
+    }
+    /// The mean, `scale √(2/π)`.
+    pub fn mean(&self) -> DTensor {
+        self.scale.mul_scalar((2.0 / std::f64::consts::PI).sqrt())
+    }
+    /// The variance, `scale² (1 - 2/π)`.
+    pub fn variance(&self) -> DTensor {
+        self.scale
+            .square()
+            .mul_scalar(1.0 - 2.0 / std::f64::consts::PI)
+    }
+}
+
+impl Distribution for HalfNormal {
+    fn name(&self) -> String {
+        "HalfNormal".into()
+    }
+    fn batch_shape(&self) -> Vec<usize> {
+        self.scale.shape().to_vec()
+    }
+    fn event_shape(&self) -> Vec<usize> {
+        vec![]
+    }
+    fn has_rsample(&self) -> bool {
+        true
+    }
+    fn sample(&self) -> DTensor {
+        self.rsample().expect("HalfNormal has rsample").detach()
+    }
+    fn rsample(&self) -> Result<DTensor, DistError> {
+        let eps = normal_noise(self.scale.shape(), &self.scale);
+        Ok(self.scale.mul(&eps).abs())
+    }
+    fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
+        check_value(self, value)?;
+        // As torch: Normal(0, scale).log_prob(x) + ln 2, and -inf below zero.
+        let lp = value
+            .div(&self.scale)
+            .square()
+            .mul_scalar(-0.5)
+            .sub(&self.scale.log())
+            .add_scalar(std::f64::consts::LN_2 - HALF_LN_2PI);
+        Ok(lp.where_zero(&value.ge_scalar(0.0), f64::NEG_INFINITY))
+    }
+    fn validate(&self) -> Result<(), DistError> {
+        require(
+            self.scale.all_gt(0.0),
+            "HalfNormal",
+            "scale",
+            "positive",
+            &self.scale,
+        )
+    }
+    fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
+        support(value.all_ge(0.0), self, "non-negative reals", value)
+    }
+    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
+        check_expand(self, batch)?;
+        Ok(Arc::new(HalfNormal::new(self.scale.expand(batch)?)?))
+    }
+    fn entropy(&self) -> Option<DTensor> {
+        // ½ ln(π σ² / 2) + ½
+        Some(
+            self.scale
+                .log()
+                .add_scalar(0.5 * (std::f64::consts::PI / 2.0).ln() + 0.5),
+        )
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,149 @@
+//! Student's t distribution.
+
+use super::gamma::gamma_draws;
+use super::{DistError, Distribution, broadcast_params, check_expand, check_value, require};
+use crate::tensor::DTensor;
+use std::any::Any;
+use std::sync::Arc;
+
+/// StudentT(df, loc, scale): `loc + scale T` for `T` a standard t variable with `df` degrees
+/// of freedom. Reparameterisable in `loc` and `scale`: `rsample` draws `T = X / √(Z/df)`
+/// (`X ~ Normal(0, 1)`, `Z ~ Chi²(df)`) on the host, so no pathwise gradient reaches `df`
+/// (torch's reaches it through Gamma's implicit reparameterisation).
+#[derive(Clone, Debug)]
+pub struct StudentT {
+    /// Degrees of freedom ν (> 0).
+    pub df: DTensor,
+    /// Location.
+    pub loc: DTensor,
+    /// Scale (> 0).
+    pub scale: DTensor,
+    batch: Vec<usize>,
+}
+
+impl StudentT {
+    /// A StudentT with `df` degrees of freedom, location `loc` and scale `scale` (shapes
+    /// broadcast).
+    pub fn new(
+        df: impl Into<DTensor>,
+        loc: impl Into<DTensor>,
+        scale: impl Into<DTensor>,
+    ) -> Result<Self, DistError> {
+        let (df, loc, scale) = (df.into(), loc.into(), scale.into());
+        let batch = broadcast_params("StudentT", &[&df, &loc, &scale])?;
+        Ok(StudentT {
+            df,
+            loc,
+            scale,
+            batch,
+        })
+    }
+    /// A standard StudentT (`loc = 0`, `scale = 1`) with `df` degrees of freedom.
+    pub fn standard(df: impl Into<DTensor>) -> Result<Self, DistError> {
+        let df = df.into();
+        let dev = df.device();
+        Self::new(df, DTensor::scalar(0.0, &dev), DTensor::scalar(1.0, &dev))
+    }
+    /// The mean: `loc` where `df > 1`, NaN elsewhere (as torch).
+    pub fn mean(&self) -> DTensor {
+        self.loc
+            .expand(&self.batch)
+            .expect("batch shape broadcasts")
+            .where_zero(&self.df.gt_scalar(1.0), f64::NAN)
+    }
+    /// The variance: `scale² df / (df - 2)` where `df > 2`, infinite where `1 < df <= 2`,
+    /// NaN where `df <= 1` (as torch).
+    pub fn variance(&self) -> DTensor {
+        self.scale
+            .square()
+            .mul(&self.df.div(&self.df.add_scalar(-2.0)))
+            .expand(&self.batch)
+            .expect("batch shape broadcasts")
+            .where_zero(&self.df.gt_scalar(2.0), f64::INFINITY)
+            .where_zero(&self.df.gt_scalar(1.0), f64::NAN)
+    }
+}
+
+impl Distribution for StudentT {
+    fn name(&self) -> String {
+        "StudentT".into()
+    }
+    fn batch_shape(&self) -> Vec<usize> {
+        self.batch.clone()
+    }
+    fn event_shape(&self) -> Vec<usize> {
+        vec![]
+    }
+    fn has_rsample(&self) -> bool {
+        true
+    }
+    fn sample(&self) -> DTensor {
+        self.rsample().expect("StudentT has rsample").detach()
+    }
+    fn rsample(&self) -> Result<DTensor, DistError> {
+        let df = self
+            .df
+            .expand(&self.batch)
+            .expect("batch shape broadcasts")
+            .to_vec();
+        let half: Vec<f32> = df.iter().map(|d| d / 2.0).collect();
+        let chi2 = gamma_draws(&half);
+        let x = crate::rng::normals(df.len());
+        let t: Vec<f32> = x
+            .iter()
+            .zip(&chi2)
+            .zip(&df)
+            .map(|((x, z), d)| x / (2.0 * z / d).sqrt())
+            .collect();
+        let t =
+            DTensor::from_floats(t, &self.batch, &self.loc.device()).expect("one draw per element");
+        Ok(self.loc.add(&self.scale.mul(&t)))
+    }
+    fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
+        check_value(self, value)?;
+        let y = value.sub(&self.loc).div(&self.scale);
+        let df = &self.df;
+        // ln Z = ln scale + ½ ln ν + ½ ln π + ln Γ(ν/2) - ln Γ((ν+1)/2)
+        let log_z = self
+            .scale
+            .log()
+            .add(&df.log().mul_scalar(0.5))
+            .add_scalar(0.5 * std::f64::consts::PI.ln())
+            .add(&df.mul_scalar(0.5).lgamma())
+            .sub(&df.add_scalar(1.0).mul_scalar(0.5).lgamma());
+        Ok(y.square()
+            .div(df)
+            .log1p()
+            .mul(&df.add_scalar(1.0))
+            .mul_scalar(-0.5)
+            .sub(&log_z))
+    }
+    fn validate(&self) -> Result<(), DistError> {
+        require(self.df.all_gt(0.0), "StudentT", "df", "positive", &self.df)?;
+        require(
+            self.scale.all_gt(0.0),
+            "StudentT",
+            "scale",
+            "positive",
+            &self.scale,
+        )?;
+        require(
+            self.loc.all_finite(),
+            "StudentT",
+            "loc",
+            "finite",
+            &self.loc,
+        )
+    }
+    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
+        check_expand(self, batch)?;
+        Ok(Arc::new(StudentT::new(
+            self.df.expand(batch)?,
+            self.loc.expand(batch)?,
+            self.scale.expand(batch)?,
+        )?))
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
