@@ -195,8 +195,14 @@ impl Elbo for TraceElbo {
             if reparam {
                 add(&mut surrogate, lp.neg());
             } else {
+                // The downstream cost carries the scale (subsampling, `scale`); the score
+                // `ln q` must not carry it again: Pyro's `ScoreParts.scale_and_mask` leaves
+                // the score-function part unscaled and unmasked.
                 let log_r = log_r_for(&model_tr, &guide_tr, &s.plates);
-                let score = s.log_prob.as_ref().expect("log-probs were computed");
+                let score = s
+                    .unscaled_log_prob
+                    .as_ref()
+                    .expect("log-probs were computed");
                 add(&mut surrogate, log_r.mul(score).sum());
             }
         }
