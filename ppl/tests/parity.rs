@@ -76,3 +76,48 @@ fn score_function_gradient_is_unbiased_under_subsampling_and_scale() {
         );
     }
 }
+
+// ------------------------------------------- block(hide_types=["param"]) freezes params
+// Pyro's SVI optimises the params its trace records; a param hidden by `block` is read from
+// the store but not trained (the GMM tutorial's `poutine.block(model, hide_types=["param"])`).
+
+fn blk_model(x: &DTensor) -> Result<()> {
+    let w: DTensor = param("w", s(0.5))?;
+    let mu: DTensor = sample("mu", Normal::new(s(0.0), s(1.0))?)?;
+    observe::<DTensor>("x", Normal::new(mu.mul(&w), s(1.0))?, x.clone())?;
+    Ok(())
+}
+
+fn blk_guide(_: &DTensor) -> Result<()> {
+    let loc: DTensor = param("loc", s(0.0))?;
+    sample::<DTensor>("mu", Normal::new(loc, s(1.0))?)?;
+    Ok(())
+}
+
+#[test]
+fn params_hidden_by_block_are_not_updated_by_svi() {
+    let hidden = |x: &DTensor| block_with(BlockSpec::HideKinds(vec![SiteKind::Param]), || blk_model(x));
+    let mut svi = Svi::new(hidden, blk_guide, Adam::new(0.1), TraceElbo::default()).with_seed(3, None);
+    let x = s(2.0);
+    for _ in 0..3 {
+        svi.step(&x).unwrap();
+    }
+    let w = svi.store().get("w").unwrap().item();
+    let loc = svi.store().get("loc").unwrap().item();
+    assert_eq!(w, 0.5, "the blocked param 'w' must stay frozen");
+    assert!((loc - 0.0).abs() > 0.1, "the guide's visible param 'loc' must train ({loc})");
+
+    // The same model unblocked trains 'w'.
+    let mut svi = Svi::new(blk_model, blk_guide, Adam::new(0.1), TraceElbo::default()).with_seed(3, None);
+    svi.step(&x).unwrap();
+    assert_ne!(svi.store().get("w").unwrap().item(), 0.5);
+}
+
+#[test]
+fn a_param_hidden_by_name_is_frozen_and_the_others_train() {
+    let model = |x: &DTensor| block_with(BlockSpec::hide(["w"]), || blk_model(x));
+    let mut svi = Svi::new(model, blk_guide, Adam::new(0.1), TraceElbo::default()).with_seed(4, None);
+    svi.step(&s(2.0)).unwrap();
+    assert_eq!(svi.store().get("w").unwrap().item(), 0.5);
+    assert_ne!(svi.store().get("loc").unwrap().item(), 0.0);
+}

@@ -8,6 +8,7 @@ use crate::handlers::{replay, trace};
 use crate::site::{PlateFrame, Site};
 use crate::tensor::DTensor;
 use crate::trace::Trace;
+use std::collections::HashSet;
 
 /// One ELBO estimate.
 pub struct ElboEstimate {
@@ -57,6 +58,12 @@ pub trait Elbo {
     ) -> Result<(DTensor, DTensor, Trace, Trace)>;
 
     /// The ELBO and its surrogate, averaged over `num_particles` particles.
+    ///
+    /// Afterwards the active store keeps autodiff leaves only for the parameters some trace
+    /// recorded (see [`ParamStore::retain_leaves`]): a parameter hidden by `block` (Pyro's
+    /// `poutine.block(model, hide_types=["param"])`) is not updated by `Svi`.
+    ///
+    /// [`ParamStore::retain_leaves`]: crate::params::ParamStore::retain_leaves
     fn estimate<A: ?Sized, RM, RG>(
         &self,
         model: &impl Fn(&A) -> Result<RM>,
@@ -64,13 +71,22 @@ pub trait Elbo {
         args: &A,
     ) -> Result<ElboEstimate> {
         let n = self.num_particles().max(1);
+        let mut visible = HashSet::new();
+        let mut record = |m: &Trace, g: &Trace| {
+            for s in m.param_sites().chain(g.param_sites()) {
+                visible.insert(s.name.clone());
+            }
+        };
         let (mut elbo, mut sur, mut mt, mut gt) = self.particle(model, guide, args)?;
+        record(&mt, &gt);
         for _ in 1..n {
             let (e, s, m, g) = self.particle(model, guide, args)?;
+            record(&m, &g);
             elbo = elbo.add(&e);
             sur = sur.add(&s);
             (mt, gt) = (m, g);
         }
+        crate::params::with_active_store(|s| s.retain_leaves(|name| visible.contains(name)));
         let k = 1.0 / n as f64;
         Ok(ElboEstimate {
             elbo: elbo.mul_scalar(k),
