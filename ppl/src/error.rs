@@ -111,6 +111,14 @@ pub enum PplError {
         /// What is wrong.
         reason: String,
     },
+    /// A `factor` in the guide that does not say whether it is reparameterised.
+    #[error(
+        "At guide site pyro.factor(\"{site}\",...), missing specification of has_rsample. Please either set has_rsample=True if the factor statement arises from reparametrized sampling or has_rsample=False otherwise (lobes: factor_with(\"{site}\", log_factor, has_rsample))"
+    )]
+    GuideFactorRsample {
+        /// The factor site.
+        site: String,
+    },
     /// Model and guide disagree (a missing site, or different shapes at one site).
     #[error("{0}")]
     ModelGuideMismatch(String),

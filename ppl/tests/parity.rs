@@ -96,8 +96,10 @@ fn blk_guide(_: &DTensor) -> Result<()> {
 
 #[test]
 fn params_hidden_by_block_are_not_updated_by_svi() {
-    let hidden = |x: &DTensor| block_with(BlockSpec::HideKinds(vec![SiteKind::Param]), || blk_model(x));
-    let mut svi = Svi::new(hidden, blk_guide, Adam::new(0.1), TraceElbo::default()).with_seed(3, None);
+    let hidden =
+        |x: &DTensor| block_with(BlockSpec::HideKinds(vec![SiteKind::Param]), || blk_model(x));
+    let mut svi =
+        Svi::new(hidden, blk_guide, Adam::new(0.1), TraceElbo::default()).with_seed(3, None);
     let x = s(2.0);
     for _ in 0..3 {
         svi.step(&x).unwrap();
@@ -105,10 +107,14 @@ fn params_hidden_by_block_are_not_updated_by_svi() {
     let w = svi.store().get("w").unwrap().item();
     let loc = svi.store().get("loc").unwrap().item();
     assert_eq!(w, 0.5, "the blocked param 'w' must stay frozen");
-    assert!((loc - 0.0).abs() > 0.1, "the guide's visible param 'loc' must train ({loc})");
+    assert!(
+        (loc - 0.0).abs() > 0.1,
+        "the guide's visible param 'loc' must train ({loc})"
+    );
 
     // The same model unblocked trains 'w'.
-    let mut svi = Svi::new(blk_model, blk_guide, Adam::new(0.1), TraceElbo::default()).with_seed(3, None);
+    let mut svi =
+        Svi::new(blk_model, blk_guide, Adam::new(0.1), TraceElbo::default()).with_seed(3, None);
     svi.step(&x).unwrap();
     assert_ne!(svi.store().get("w").unwrap().item(), 0.5);
 }
@@ -116,8 +122,85 @@ fn params_hidden_by_block_are_not_updated_by_svi() {
 #[test]
 fn a_param_hidden_by_name_is_frozen_and_the_others_train() {
     let model = |x: &DTensor| block_with(BlockSpec::hide(["w"]), || blk_model(x));
-    let mut svi = Svi::new(model, blk_guide, Adam::new(0.1), TraceElbo::default()).with_seed(4, None);
+    let mut svi =
+        Svi::new(model, blk_guide, Adam::new(0.1), TraceElbo::default()).with_seed(4, None);
     svi.step(&s(2.0)).unwrap();
     assert_eq!(svi.store().get("w").unwrap().item(), 0.5);
     assert_ne!(svi.store().get("loc").unwrap().item(), 0.0);
+}
+
+// ------------------------------------------- a factor in the guide is a term of log q
+// Pyro: ELBO = E_q[log p - log q]; a guide `factor("f", f)` adds f to log q, so it adds -f to
+// the ELBO and +f to the loss. With has_rsample=true its gradient is pathwise (-df/dθ); with
+// has_rsample=false it is a score term, log_r · df/dθ, where log_r is the model's log p minus
+// the guide's latent log q (Pyro's _compute_log_r); without has_rsample, validation refuses.
+
+const X_OBS: f32 = 0.5;
+
+fn fac_model(_: &bool) -> Result<()> {
+    observe::<DTensor>("x", Normal::new(s(0.0), s(1.0))?, s(X_OBS))?;
+    Ok(())
+}
+
+fn fac_guide(rsample: &bool) -> Result<()> {
+    let t: DTensor = param("t", s(0.3))?;
+    factor_with("f", t.square(), *rsample)
+}
+
+fn ln_n(x: f64) -> f64 {
+    -0.5 * x * x - 0.5 * (2.0 * std::f64::consts::PI).ln()
+}
+
+#[test]
+fn a_guide_factor_adds_its_value_to_the_loss() {
+    let mut store = ParamStore::new();
+    let loss = with_param_store(&mut store, || {
+        TraceElbo::default().loss(
+            &|_: &()| Ok(()),
+            &|_: &()| factor_with("f", s(-1.0), true),
+            &(),
+        )
+    })
+    .unwrap();
+    assert!(
+        (loss - (-1.0)).abs() < 1e-6,
+        "loss {loss}, Pyro gives -1 for a guide factor of -1"
+    );
+    for rsample in [true, false] {
+        let loss = with_param_store(&mut store, || {
+            TraceElbo::default().loss(&fac_model, &fac_guide, &rsample)
+        })
+        .unwrap();
+        let want = -(ln_n(X_OBS as f64) - 0.09);
+        assert!((loss - want).abs() < 1e-5, "loss {loss} vs {want}");
+    }
+}
+
+#[test]
+fn a_guide_factor_gradient_is_pathwise_or_score_function_as_declared() {
+    let g = surrogate_grad(&fac_model, &fac_guide, &true, "t");
+    assert!(
+        (g - (-0.6)).abs() < 1e-5,
+        "pathwise: d(-t²)/dt = -0.6, got {g}"
+    );
+    let g = surrogate_grad(&fac_model, &fac_guide, &false, "t");
+    let want = ln_n(X_OBS as f64) * 0.6;
+    assert!(
+        (g - want).abs() < 1e-5,
+        "score function: log_r · 2t = {want}, got {g}"
+    );
+}
+
+#[test]
+fn a_guide_factor_without_has_rsample_is_refused_under_validation() {
+    let mut store = ParamStore::new();
+    let err = with_param_store(&mut store, || {
+        TraceElbo::default().loss(&fac_model, &|_: &bool| factor("g", s(1.0)), &true)
+    })
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("factor(\"g\"") && msg.contains("has_rsample"),
+        "{msg}"
+    );
 }

@@ -6,7 +6,8 @@ use crate::site::SiteKind;
 use crate::trace::Trace;
 
 /// Checks that every latent site of the model is sampled by the guide and vice versa, that no
-/// guide site is observed in the model, and that the shapes agree.
+/// guide site is observed in the model, that the shapes agree, and (under validation) that
+/// every `factor` in the guide says whether it is reparameterised.
 pub fn check_model_guide_match(model: &Trace, guide: &Trace) -> Result<()> {
     for m in model.stochastic_sites().filter(|s| !s.infer.is_auxiliary) {
         match guide.get(&m.name) {
@@ -51,6 +52,21 @@ pub fn check_model_guide_match(model: &Trace, guide: &Trace) -> Result<()> {
                 Dims(model_shape),
                 Dims(guide_shape)
             )));
+        }
+    }
+    // A factor in the guide must say whether it is reparameterised (Pyro checks this under
+    // validation; without validation it is taken as not reparameterised, as in Pyro).
+    if crate::runtime::is_validation_enabled() {
+        for g in guide.sample_sites().filter(|s| s.infer.is_auxiliary) {
+            let unit = g
+                .dist
+                .as_ref()
+                .and_then(|d| d.as_any().downcast_ref::<crate::dist::Unit>());
+            if unit.is_some_and(|u| u.rsample.is_none()) {
+                return Err(PplError::GuideFactorRsample {
+                    site: g.name.clone(),
+                });
+            }
         }
     }
     Ok(())

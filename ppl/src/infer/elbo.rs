@@ -156,8 +156,9 @@ fn sum_to(value: &DTensor, frames: &[PlateFrame], target: &[PlateFrame]) -> DTen
 }
 
 /// The downstream cost `log p - log q` seen by a site inside the plates `target`: every
-/// site's log-prob, summed over the dims of plates the target is not in (Pyro's `_compute_log_r`
-/// followed by `sum_to`).
+/// model sample site's and guide latent site's log-prob (not the guide's factors), summed
+/// over the dims of plates the target is not in (Pyro's `_compute_log_r` followed by
+/// `sum_to`).
 fn log_r_for(model: &Trace, guide: &Trace, target: &[PlateFrame]) -> DTensor {
     let mut total: Option<DTensor> = None;
     let sites = model
@@ -172,7 +173,13 @@ fn log_r_for(model: &Trace, guide: &Trace, target: &[PlateFrame]) -> DTensor {
             Some(t) => t.add(&part),
         });
     }
-    total.expect("a guide site with a score term means the traces are not empty")
+    total.unwrap_or_else(|| {
+        let device = guide
+            .device()
+            .or_else(|| model.device())
+            .unwrap_or_default();
+        DTensor::scalar(0.0, &device)
+    })
 }
 
 fn lp_sum(s: &Site) -> &DTensor {
@@ -204,7 +211,9 @@ impl Elbo for TraceElbo {
             add(&mut elbo, lp.detach());
             add(&mut surrogate, lp.clone());
         }
-        for s in guide_tr.stochastic_sites() {
+        // Every guide sample site is a term of log q, the guide's `factor`s (observed Unit
+        // sites) included, as in Pyro's Trace_ELBO.
+        for s in guide_tr.sample_sites() {
             let lp = lp_sum(s);
             add(&mut elbo, lp.detach().neg());
             let reparam = s.dist.as_ref().is_some_and(|d| d.has_rsample());
