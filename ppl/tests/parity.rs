@@ -129,6 +129,119 @@ fn a_param_hidden_by_name_is_frozen_and_the_others_train() {
     assert_ne!(svi.store().get("loc").unwrap().item(), 0.0);
 }
 
+// ------------------------------------------- modules are shared by name, as Pyro's params
+// Model and guide both register module "net" (Pyro's examples/cvae shares networks so); the
+// gradient from both must reach the one set of stored parameters. The reference is the same
+// model written with `param` sites of the same names.
+
+#[derive(Module, Debug)]
+struct Net {
+    fc: burn::nn::Linear,
+}
+
+impl Net {
+    fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.fc.forward(x)
+    }
+}
+
+fn net_template(d: &Device) -> Net {
+    Net {
+        fc: burn::nn::LinearConfig::new(1, 1).init(d),
+    }
+}
+
+fn one() -> Tensor<2> {
+    Tensor::<2>::ones([1, 1], &dev())
+}
+
+fn shared_model(net: &Net) -> Result<()> {
+    let h = DTensor::from_tensor(module("net", net)?.forward(one().mul_scalar(2.0)));
+    let z: DTensor = sample("z", Normal::new(s(0.0), s(1.0))?)?;
+    observe::<DTensor>(
+        "x",
+        Normal::new(z.add(&h), s(1.0))?,
+        DTensor::full(&[1, 1], 1.5, &dev()),
+    )?;
+    Ok(())
+}
+
+fn shared_guide(net: &Net) -> Result<()> {
+    let loc = DTensor::from_tensor(module("net", net)?.forward(one()));
+    sample::<DTensor>("z", Normal::new(loc, s(1.0))?)?;
+    Ok(())
+}
+
+/// `net.forward(x)` written with param sites named as `module` names them.
+fn by_params(net: &Net, x: f32) -> Result<DTensor> {
+    let w0 = DTensor::from_tensor(net.fc.weight.val());
+    let b0 = DTensor::from_tensor(net.fc.bias.as_ref().unwrap().val());
+    let w: DTensor = param("net.fc.weight", w0)?;
+    let b: DTensor = param("net.fc.bias", b0)?;
+    Ok(w.mul_scalar(x as f64).add(&b))
+}
+
+fn ref_model(net: &Net) -> Result<()> {
+    let h = by_params(net, 2.0)?;
+    let z: DTensor = sample("z", Normal::new(s(0.0), s(1.0))?)?;
+    observe::<DTensor>(
+        "x",
+        Normal::new(z.add(&h), s(1.0))?,
+        DTensor::full(&[1, 1], 1.5, &dev()),
+    )?;
+    Ok(())
+}
+
+fn ref_guide(net: &Net) -> Result<()> {
+    let loc = by_params(net, 1.0)?;
+    sample::<DTensor>("z", Normal::new(loc, s(1.0))?)?;
+    Ok(())
+}
+
+#[test]
+fn a_module_shared_by_model_and_guide_trains_its_stored_parameters() {
+    check_shared_module(&dev());
+}
+
+#[test]
+fn a_module_shared_by_model_and_guide_trains_from_an_autodiff_template() {
+    check_shared_module(&dev().autodiff());
+}
+
+fn check_shared_module(d: &Device) {
+    let net = net_template(d);
+    let mut svi = Svi::new(
+        shared_model,
+        shared_guide,
+        Adam::new(0.05),
+        TraceElbo::default(),
+    )
+    .with_seed(11, None);
+    let mut reference =
+        Svi::new(ref_model, ref_guide, Adam::new(0.05), TraceElbo::default()).with_seed(11, None);
+    for _ in 0..3 {
+        let a = svi.step(&net).unwrap();
+        let b = reference.step(&net).unwrap();
+        assert!((a - b).abs() < 1e-5, "losses {a} vs {b}");
+    }
+    for name in ["net.fc.weight", "net.fc.bias"] {
+        let got = svi.store().get(name).unwrap().to_vec();
+        let want = reference.store().get(name).unwrap().to_vec();
+        let init = if name.ends_with("weight") {
+            DTensor::from_tensor(net.fc.weight.val()).to_vec()
+        } else {
+            DTensor::from_tensor(net.fc.bias.as_ref().unwrap().val()).to_vec()
+        };
+        assert_ne!(got, init, "{name} must train");
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (g - w).abs() < 1e-5,
+                "{name}: {got:?} vs reference {want:?}"
+            );
+        }
+    }
+}
+
 // ------------------------------------------- a factor in the guide is a term of log q
 // Pyro: ELBO = E_q[log p - log q]; a guide `factor("f", f)` adds f to log q, so it adds -f to
 // the ELBO and +f to the loss. With has_rsample=true its gradient is pathwise (-df/dθ); with
