@@ -43,6 +43,20 @@ pub enum PplError {
         /// The distribution's batch shape.
         batch: Dims,
     },
+    /// A log-prob with batch dims its plates do not declare (Pyro's `check_site_shape`).
+    #[error(
+        "at site '{site}', invalid log_prob shape. Expected {expected}, actual {actual}: {reason}"
+    )]
+    LogProbShape {
+        /// The site.
+        site: String,
+        /// The shape its plates declare, `-1` where any size is allowed.
+        expected: String,
+        /// The log-prob's shape.
+        actual: Dims,
+        /// Which dim is wrong, naming its plate where it has one.
+        reason: String,
+    },
     /// A plate asked for a dim an enclosing plate already holds.
     #[error("plate('{plate}') asks for dim {dim}, already used by the enclosing plate('{other}')")]
     PlateDimCollision {

@@ -317,3 +317,63 @@ fn a_guide_factor_without_has_rsample_is_refused_under_validation() {
         "{msg}"
     );
 }
+
+// ------------------------------------------- a batch dim no plate declares is an error
+// Pyro's check_site_shape (under validation): a log-prob with more dims than the traces' plate
+// nesting, or the wrong size at a plate's dim, is refused, naming the site (and the plate).
+
+fn batched_model(in_plate: &bool) -> Result<()> {
+    let d = dev();
+    let prior = || Normal::new(DTensor::zeros(&[2, 3], &d), DTensor::ones(&[2, 3], &d));
+    if *in_plate {
+        plate("p", 3).run(|_| sample::<DTensor>("z", prior()?))?;
+    } else {
+        sample::<DTensor>("z", prior()?)?;
+    }
+    Ok(())
+}
+
+fn batched_guide(in_plate: &bool) -> Result<()> {
+    let loc: DTensor = param("loc", DTensor::zeros(&[2, 3], &dev()))?;
+    let guide = || Normal::new(loc.clone(), DTensor::ones(&[2, 3], &dev()));
+    if *in_plate {
+        plate("p", 3).run(|_| sample::<DTensor>("z", guide()?))?;
+    } else {
+        sample::<DTensor>("z", guide()?)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn a_log_prob_batch_dim_no_plate_declares_is_an_error() {
+    for in_plate in [false, true] {
+        let mut store = ParamStore::new();
+        let err = with_param_store(&mut store, || {
+            TraceElbo::default().loss(&batched_model, &batched_guide, &in_plate)
+        })
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(err, PplError::LogProbShape { .. })
+                && msg.contains("site 'z'")
+                && msg.contains("invalid log_prob shape")
+                && msg.contains("[2, 3]"),
+            "{msg}"
+        );
+    }
+    // Declared as an event, or by two plates, the same site is fine.
+    let ok = |_: &()| {
+        let d = dev();
+        plate("a", 2).dim(-2).run(|_| {
+            plate("b", 3).run(|_| {
+                sample::<DTensor>(
+                    "z",
+                    Normal::new(DTensor::zeros(&[2, 3], &d), DTensor::ones(&[2, 3], &d))?,
+                )
+            })
+        })?;
+        Ok(())
+    };
+    let mut store = ParamStore::new();
+    with_param_store(&mut store, || TraceElbo::default().loss(&ok, &ok, &())).unwrap();
+}

@@ -2,7 +2,7 @@
 //! reparameterised sites and score-function (REINFORCE) terms for the others, Rao-Blackwellised
 //! along plates as Pyro does.
 
-use super::checks::check_model_guide_match;
+use super::checks::{check_model_guide_match, check_site_shape, max_plate_nesting};
 use crate::error::Result;
 use crate::handlers::{replay, trace};
 use crate::site::{PlateFrame, Site};
@@ -30,7 +30,8 @@ impl ElboEstimate {
 }
 
 /// Runs the guide under `trace`, then the model under `trace(replay(model, guide_trace))`, and
-/// checks that they agree.
+/// checks that they agree; under validation, also that every sample site's log-prob has only
+/// the batch dims its plates declare (Pyro's `check_site_shape`).
 pub fn get_traces<A: ?Sized, RM, RG>(
     model: &impl Fn(&A) -> Result<RM>,
     guide: &impl Fn(&A) -> Result<RG>,
@@ -41,6 +42,12 @@ pub fn get_traces<A: ?Sized, RM, RG>(
     check_model_guide_match(&model_tr, &guide_tr)?;
     model_tr.compute_log_prob()?;
     guide_tr.compute_log_prob()?;
+    if crate::runtime::is_validation_enabled() {
+        let nesting = max_plate_nesting(&model_tr, &guide_tr);
+        for s in model_tr.sample_sites().chain(guide_tr.sample_sites()) {
+            check_site_shape(s, nesting)?;
+        }
+    }
     Ok((model_tr, guide_tr))
 }
 
