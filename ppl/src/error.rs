@@ -57,6 +57,22 @@ pub enum PplError {
         /// Which dim is wrong, naming its plate where it has one.
         reason: String,
     },
+    /// An observed value whose size at a plate's dim is neither 1 nor the plate's size.
+    #[error(
+        "Shape mismatch inside plate('{plate}') at site '{site}' dim {dim}: plate size {size} vs observed value shape {value}"
+    )]
+    ObservedPlateShape {
+        /// The site.
+        site: String,
+        /// The plate.
+        plate: String,
+        /// The plate's (negative) dim.
+        dim: isize,
+        /// The plate's size (its subsample size when subsampled).
+        size: usize,
+        /// The observed value's shape.
+        value: Dims,
+    },
     /// A plate asked for a dim an enclosing plate already holds.
     #[error("plate('{plate}') asks for dim {dim}, already used by the enclosing plate('{other}')")]
     PlateDimCollision {

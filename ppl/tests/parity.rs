@@ -377,3 +377,42 @@ fn a_log_prob_batch_dim_no_plate_declares_is_an_error() {
     let mut store = ParamStore::new();
     with_param_store(&mut store, || TraceElbo::default().loss(&ok, &ok, &())).unwrap();
 }
+
+// ------------------------------------------- plate-shape errors name the plate
+// Pyro: "Shape mismatch inside plate('data') at site x dim -1, 3 vs 4".
+
+#[test]
+fn an_observed_value_that_does_not_fit_its_plate_names_the_plate() {
+    let e = plate("data", 3)
+        .run(|_| {
+            observe::<DTensor>(
+                "x",
+                Normal::new(s(0.0), s(1.0))?,
+                DTensor::zeros(&[4], &dev()),
+            )
+        })
+        .unwrap_err();
+    assert!(matches!(e, PplError::ObservedPlateShape { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "Shape mismatch inside plate('data') at site 'x' dim -1: plate size 3 vs observed value shape [4]"
+    );
+    // Nested: the inner plate at dim -1 is fine, the outer one at dim -2 is not.
+    let e = plate("outer", 2)
+        .dim(-2)
+        .run(|_| {
+            plate("inner", 3).run(|_| {
+                observe::<DTensor>(
+                    "y",
+                    Normal::new(s(0.0), s(1.0))?,
+                    DTensor::zeros(&[5, 3], &dev()),
+                )
+            })
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("plate('outer')") && e.contains("dim -2") && e.contains("[5, 3]"),
+        "{e}"
+    );
+}
