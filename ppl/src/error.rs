@@ -43,6 +43,36 @@ pub enum PplError {
         /// The distribution's batch shape.
         batch: Dims,
     },
+    /// A log-prob with batch dims its plates do not declare (Pyro's `check_site_shape`).
+    #[error(
+        "at site '{site}', invalid log_prob shape. Expected {expected}, actual {actual}: {reason}"
+    )]
+    LogProbShape {
+        /// The site.
+        site: String,
+        /// The shape its plates declare, `-1` where any size is allowed.
+        expected: String,
+        /// The log-prob's shape.
+        actual: Dims,
+        /// Which dim is wrong, naming its plate where it has one.
+        reason: String,
+    },
+    /// An observed value whose size at a plate's dim is neither 1 nor the plate's size.
+    #[error(
+        "Shape mismatch inside plate('{plate}') at site '{site}' dim {dim}: plate size {size} vs observed value shape {value}"
+    )]
+    ObservedPlateShape {
+        /// The site.
+        site: String,
+        /// The plate.
+        plate: String,
+        /// The plate's (negative) dim.
+        dim: isize,
+        /// The plate's size (its subsample size when subsampled).
+        size: usize,
+        /// The observed value's shape.
+        value: Dims,
+    },
     /// A plate asked for a dim an enclosing plate already holds.
     #[error("plate('{plate}') asks for dim {dim}, already used by the enclosing plate('{other}')")]
     PlateDimCollision {
@@ -110,6 +140,14 @@ pub enum PplError {
         handler: &'static str,
         /// What is wrong.
         reason: String,
+    },
+    /// A `factor` in the guide that does not say whether it is reparameterised.
+    #[error(
+        "At guide site pyro.factor(\"{site}\",...), missing specification of has_rsample. Please either set has_rsample=True if the factor statement arises from reparametrized sampling or has_rsample=False otherwise (lobes: factor_with(\"{site}\", log_factor, has_rsample))"
+    )]
+    GuideFactorRsample {
+        /// The factor site.
+        site: String,
     },
     /// Model and guide disagree (a missing site, or different shapes at one site).
     #[error("{0}")]

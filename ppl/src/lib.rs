@@ -52,7 +52,8 @@ pub use module::module;
 pub use params::{ParamStore, clear_param_store, with_active_store, with_param_store};
 pub use plate::{Plate, PlateContext, plate};
 pub use primitives::{
-    deterministic, factor, get_param, observe, param, param_constrained, sample, sample_with,
+    deterministic, factor, factor_with, get_param, observe, param, param_constrained, sample,
+    sample_with,
 };
 pub use runtime::{enable_validation, no_grad};
 pub use site::{InferConfig, PlateFrame, Site, SiteKind};
@@ -76,8 +77,8 @@ pub mod prelude {
     pub use crate::infer::{Elbo, Predictive, Svi, TraceElbo, TraceMeanFieldElbo};
     pub use crate::optim::{Adagrad, Adam, ClippedAdam, Optimizer};
     pub use crate::{
-        DTensor, Trace, deterministic, factor, get_param, module, no_grad, observe, param,
-        param_constrained, plate, sample,
+        DTensor, Trace, deterministic, factor, factor_with, get_param, module, no_grad, observe,
+        param, param_constrained, plate, sample,
     };
     pub use burn::prelude::{Device, Int, Module, Tensor};
 }

@@ -120,6 +120,14 @@ impl ParamStore {
     pub fn clear_leaves(&mut self) {
         self.leaves.clear();
     }
+    /// Forgets the leaves of the parameters `keep` rejects, keeping their stored values.
+    ///
+    /// The ELBO estimators call this with the names of the param sites their traces recorded,
+    /// so that a parameter a [`crate::handlers::block`] hid is read but not trained: Pyro's
+    /// `SVI` optimises only the params its param-capture trace sees.
+    pub fn retain_leaves(&mut self, keep: impl Fn(&str) -> bool) {
+        self.leaves.retain(|name, _| keep(name));
+    }
 
     /// The unconstrained value to hand out: an autodiff leaf (the same one for every call
     /// until [`ParamStore::clear_leaves`]) when gradients are on, the plain tensor otherwise.

@@ -109,9 +109,25 @@ pub fn deterministic<T: FromDTensor>(
     sample_with(name, Arc::new(dist), Some(value), infer)
 }
 
-/// Adds `log_factor` to the model's log-density (`pyro.factor`).
+/// Adds `log_factor` to the model's log-density (`pyro.factor`). In a guide, use
+/// [`factor_with`], which says whether the factor is reparameterised.
 pub fn factor(name: &str, log_factor: impl Into<DTensor>) -> Result<()> {
-    let unit = Unit::new(log_factor);
+    factor_site(name, Unit::new(log_factor))
+}
+
+/// `pyro.factor(name, log_factor, has_rsample=...)`. In a guide a factor is a term of
+/// `log q`: it adds `-log_factor` to the ELBO, with a pathwise gradient when `has_rsample`
+/// (e.g. the log-Jacobian of a transform of a reparameterised draw) and a score-function
+/// gradient otherwise (e.g. from discrete draws). In a model `has_rsample` is ignored.
+pub fn factor_with(name: &str, log_factor: impl Into<DTensor>, has_rsample: bool) -> Result<()> {
+    factor_site(name, Unit::with_rsample(log_factor, has_rsample))
+}
+
+fn factor_site(name: &str, unit: Unit) -> Result<()> {
     let obs = unit.sample();
-    sample_with::<DTensor>(name, Arc::new(unit), Some(obs), InferConfig::default()).map(|_| ())
+    let infer = InferConfig {
+        is_auxiliary: true,
+        ..Default::default()
+    };
+    sample_with::<DTensor>(name, Arc::new(unit), Some(obs), infer).map(|_| ())
 }

@@ -195,6 +195,25 @@ fn check_observed(
         && vs[vs.len() - event.len()..] == event[..]
         && crate::shape::broadcast_shapes(&vs[..vs.len() - event.len()], &batch).is_ok();
     if !fits {
+        // Inside plates, name the plate whose dim the value gets wrong.
+        let value_batch = &vs[..vs.len().saturating_sub(event.len())];
+        for f in &site.plates {
+            let from_right = (-f.dim) as usize;
+            let n = if from_right <= value_batch.len() {
+                value_batch[value_batch.len() - from_right]
+            } else {
+                1
+            };
+            if n != 1 && n != f.subsample_size {
+                return Err(PplError::ObservedPlateShape {
+                    site: site.name.clone(),
+                    plate: f.name.clone(),
+                    dim: f.dim,
+                    size: f.subsample_size,
+                    value: value.dims(),
+                });
+            }
+        }
         return Err(PplError::ObservedShape {
             site: site.name.clone(),
             value: value.dims(),

@@ -1,12 +1,14 @@
-//! Model/guide agreement (Pyro's `check_model_guide_match`).
+//! Model/guide agreement (Pyro's `check_model_guide_match`) and log-prob shapes (Pyro's
+//! `check_site_shape`).
 
 use crate::error::{PplError, Result};
 use crate::shape::{Dims, broadcast_shapes};
-use crate::site::SiteKind;
+use crate::site::{PlateFrame, Site, SiteKind};
 use crate::trace::Trace;
 
 /// Checks that every latent site of the model is sampled by the guide and vice versa, that no
-/// guide site is observed in the model, and that the shapes agree.
+/// guide site is observed in the model, that the shapes agree, and (under validation) that
+/// every `factor` in the guide says whether it is reparameterised.
 pub fn check_model_guide_match(model: &Trace, guide: &Trace) -> Result<()> {
     for m in model.stochastic_sites().filter(|s| !s.infer.is_auxiliary) {
         match guide.get(&m.name) {
@@ -51,6 +53,95 @@ pub fn check_model_guide_match(model: &Trace, guide: &Trace) -> Result<()> {
                 Dims(model_shape),
                 Dims(guide_shape)
             )));
+        }
+    }
+    // A factor in the guide must say whether it is reparameterised (Pyro checks this under
+    // validation; without validation it is taken as not reparameterised, as in Pyro).
+    if crate::runtime::is_validation_enabled() {
+        for g in guide.sample_sites().filter(|s| s.infer.is_auxiliary) {
+            let unit = g
+                .dist
+                .as_ref()
+                .and_then(|d| d.as_any().downcast_ref::<crate::dist::Unit>());
+            if unit.is_some_and(|u| u.rsample.is_none()) {
+                return Err(PplError::GuideFactorRsample {
+                    site: g.name.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The largest number of plate dims any site of the two traces sits in (Pyro's
+/// `_guess_max_plate_nesting`).
+pub fn max_plate_nesting(model: &Trace, guide: &Trace) -> usize {
+    model
+        .sites()
+        .iter()
+        .chain(guide.sites())
+        .flat_map(|s| s.plates.iter().map(|f| (-f.dim) as usize))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Checks that a sample site's log-prob has only the batch dims its plates declare (Pyro's
+/// `check_site_shape`): no more dims than `max_plate_nesting` (leftover dims of size one
+/// excepted), and the plate's size at every dim a plate holds. A batch dim no plate accounts
+/// for would otherwise be summed silently.
+pub fn check_site_shape(site: &Site, max_plate_nesting: usize) -> Result<()> {
+    let Some(lp) = &site.log_prob else {
+        return Ok(());
+    };
+    let actual = lp.shape();
+    let width = site
+        .plates
+        .iter()
+        .map(|f| (-f.dim) as usize)
+        .max()
+        .unwrap_or(0);
+    let mut expected: Vec<Option<&PlateFrame>> = vec![None; width];
+    for f in &site.plates {
+        expected[(width as isize + f.dim) as usize] = Some(f);
+    }
+    let show_expected = || {
+        let parts: Vec<String> = expected
+            .iter()
+            .map(|e| e.map_or("-1".to_string(), |f| f.subsample_size.to_string()))
+            .collect();
+        format!("[{}]", parts.join(", "))
+    };
+    // Unlike Pyro, leftover dims of size one are allowed: summing over them changes nothing.
+    let extra = actual.len().saturating_sub(max_plate_nesting);
+    if actual[..extra].iter().any(|&n| n != 1) {
+        return Err(PplError::LogProbShape {
+            site: site.name.clone(),
+            expected: show_expected(),
+            actual: Dims(actual.to_vec()),
+            reason: format!(
+                "its leftmost {extra} batch dim(s) {} are declared by no plate (the model and guide nest at most {max_plate_nesting} plate(s)); use .to_event() to make them event dims, or declare them with plate()",
+                Dims(actual[..extra].to_vec())
+            ),
+        });
+    }
+    for (i, f) in expected.iter().enumerate() {
+        let Some(f) = f else { continue };
+        let from_right = width - i;
+        let size = if from_right <= actual.len() {
+            actual[actual.len() - from_right]
+        } else {
+            1
+        };
+        if size != f.subsample_size {
+            return Err(PplError::LogProbShape {
+                site: site.name.clone(),
+                expected: show_expected(),
+                actual: Dims(actual.to_vec()),
+                reason: format!(
+                    "dim {} belongs to plate('{}') of size {} but has size {size}",
+                    f.dim, f.name, f.subsample_size
+                ),
+            });
         }
     }
     Ok(())

@@ -2,12 +2,13 @@
 //! reparameterised sites and score-function (REINFORCE) terms for the others, Rao-Blackwellised
 //! along plates as Pyro does.
 
-use super::checks::check_model_guide_match;
+use super::checks::{check_model_guide_match, check_site_shape, max_plate_nesting};
 use crate::error::Result;
 use crate::handlers::{replay, trace};
 use crate::site::{PlateFrame, Site};
 use crate::tensor::DTensor;
 use crate::trace::Trace;
+use std::collections::HashSet;
 
 /// One ELBO estimate.
 pub struct ElboEstimate {
@@ -29,7 +30,8 @@ impl ElboEstimate {
 }
 
 /// Runs the guide under `trace`, then the model under `trace(replay(model, guide_trace))`, and
-/// checks that they agree.
+/// checks that they agree; under validation, also that every sample site's log-prob has only
+/// the batch dims its plates declare (Pyro's `check_site_shape`).
 pub fn get_traces<A: ?Sized, RM, RG>(
     model: &impl Fn(&A) -> Result<RM>,
     guide: &impl Fn(&A) -> Result<RG>,
@@ -40,6 +42,12 @@ pub fn get_traces<A: ?Sized, RM, RG>(
     check_model_guide_match(&model_tr, &guide_tr)?;
     model_tr.compute_log_prob()?;
     guide_tr.compute_log_prob()?;
+    if crate::runtime::is_validation_enabled() {
+        let nesting = max_plate_nesting(&model_tr, &guide_tr);
+        for s in model_tr.sample_sites().chain(guide_tr.sample_sites()) {
+            check_site_shape(s, nesting)?;
+        }
+    }
     Ok((model_tr, guide_tr))
 }
 
@@ -57,6 +65,12 @@ pub trait Elbo {
     ) -> Result<(DTensor, DTensor, Trace, Trace)>;
 
     /// The ELBO and its surrogate, averaged over `num_particles` particles.
+    ///
+    /// Afterwards the active store keeps autodiff leaves only for the parameters some trace
+    /// recorded (see [`ParamStore::retain_leaves`]): a parameter hidden by `block` (Pyro's
+    /// `poutine.block(model, hide_types=["param"])`) is not updated by `Svi`.
+    ///
+    /// [`ParamStore::retain_leaves`]: crate::params::ParamStore::retain_leaves
     fn estimate<A: ?Sized, RM, RG>(
         &self,
         model: &impl Fn(&A) -> Result<RM>,
@@ -64,13 +78,22 @@ pub trait Elbo {
         args: &A,
     ) -> Result<ElboEstimate> {
         let n = self.num_particles().max(1);
+        let mut visible = HashSet::new();
+        let mut record = |m: &Trace, g: &Trace| {
+            for s in m.param_sites().chain(g.param_sites()) {
+                visible.insert(s.name.clone());
+            }
+        };
         let (mut elbo, mut sur, mut mt, mut gt) = self.particle(model, guide, args)?;
+        record(&mt, &gt);
         for _ in 1..n {
             let (e, s, m, g) = self.particle(model, guide, args)?;
+            record(&m, &g);
             elbo = elbo.add(&e);
             sur = sur.add(&s);
             (mt, gt) = (m, g);
         }
+        crate::params::with_active_store(|s| s.retain_leaves(|name| visible.contains(name)));
         let k = 1.0 / n as f64;
         Ok(ElboEstimate {
             elbo: elbo.mul_scalar(k),
@@ -140,8 +163,9 @@ fn sum_to(value: &DTensor, frames: &[PlateFrame], target: &[PlateFrame]) -> DTen
 }
 
 /// The downstream cost `log p - log q` seen by a site inside the plates `target`: every
-/// site's log-prob, summed over the dims of plates the target is not in (Pyro's `_compute_log_r`
-/// followed by `sum_to`).
+/// model sample site's and guide latent site's log-prob (not the guide's factors), summed
+/// over the dims of plates the target is not in (Pyro's `_compute_log_r` followed by
+/// `sum_to`).
 fn log_r_for(model: &Trace, guide: &Trace, target: &[PlateFrame]) -> DTensor {
     let mut total: Option<DTensor> = None;
     let sites = model
@@ -156,7 +180,13 @@ fn log_r_for(model: &Trace, guide: &Trace, target: &[PlateFrame]) -> DTensor {
             Some(t) => t.add(&part),
         });
     }
-    total.expect("a guide site with a score term means the traces are not empty")
+    total.unwrap_or_else(|| {
+        let device = guide
+            .device()
+            .or_else(|| model.device())
+            .unwrap_or_default();
+        DTensor::scalar(0.0, &device)
+    })
 }
 
 fn lp_sum(s: &Site) -> &DTensor {
@@ -188,15 +218,23 @@ impl Elbo for TraceElbo {
             add(&mut elbo, lp.detach());
             add(&mut surrogate, lp.clone());
         }
-        for s in guide_tr.stochastic_sites() {
+        // Every guide sample site is a term of log q, the guide's `factor`s (observed Unit
+        // sites) included, as in Pyro's Trace_ELBO.
+        for s in guide_tr.sample_sites() {
             let lp = lp_sum(s);
             add(&mut elbo, lp.detach().neg());
             let reparam = s.dist.as_ref().is_some_and(|d| d.has_rsample());
             if reparam {
                 add(&mut surrogate, lp.neg());
             } else {
+                // The downstream cost carries the scale (subsampling, `scale`); the score
+                // `ln q` must not carry it again: Pyro's `ScoreParts.scale_and_mask` leaves
+                // the score-function part unscaled and unmasked.
                 let log_r = log_r_for(&model_tr, &guide_tr, &s.plates);
-                let score = s.log_prob.as_ref().expect("log-probs were computed");
+                let score = s
+                    .unscaled_log_prob
+                    .as_ref()
+                    .expect("log-probs were computed");
                 add(&mut surrogate, log_r.mul(score).sum());
             }
         }

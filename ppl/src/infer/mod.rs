@@ -6,7 +6,7 @@ mod mean_field;
 mod predictive;
 mod svi;
 
-pub use checks::check_model_guide_match;
+pub use checks::{check_model_guide_match, check_site_shape, max_plate_nesting};
 pub use elbo::{Elbo, ElboEstimate, TraceElbo, get_traces};
 pub use mean_field::TraceMeanFieldElbo;
 pub use predictive::{Predictive, Samples};
