@@ -948,3 +948,32 @@ fn checkpoint_metadata_declaring_a_huge_network_is_refused() {
     let r = lobes_models::train::parse_run_metadata(&meta, Path::new("huge.safetensors"));
     assert!(r.is_err(), "a 10^12-pixel network was accepted");
 }
+
+/// A mirror that streams without end (it declares 1 GiB and keeps sending): the download
+/// stops after `fetch::MAX_DOWNLOAD` bytes with an error naming the URL, and leaves nothing.
+#[test]
+fn an_endless_download_is_cut_off_and_leaves_nothing() {
+    use lobes_models::data::fetch;
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Some(Ok(mut s)) = listener.incoming().next() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\nConnection: close\r\n\r\n",
+            );
+            let zeros = vec![0u8; 1 << 16];
+            while s.write_all(&zeros).is_ok() {}
+        }
+    });
+    let dir = common::tmp("endless");
+    let a = fetch::archive("frdeep-f").unwrap();
+    let base = format!("http://{addr}");
+    let err = refused("endless download", || fetch::fetch(&a, &dir, Some(&base)));
+    assert!(err.contains(&base), "{err}");
+    assert!(err.contains("more than 64 MiB"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
