@@ -272,3 +272,708 @@ fn mirabest_style_batches_with_2d_arrays_load() {
     assert_eq!(ds.train[1].image.to_u8()[0], 100);
     assert_eq!(ds.train[1].label, lobes_models::data::Class::FRII);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile inputs: memory bombs, code-execution pickles, truncation at every byte (issue #14).
+// ---------------------------------------------------------------------------------------------
+
+use lobes_models::data::pickle;
+
+/// Runs `f`, which must return an error (not a panic, not success); returns its message.
+fn refused<T>(what: &str, f: impl FnOnce() -> Result<T, DataError>) -> String {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Err(e)) => e.to_string(),
+        Ok(Ok(_)) => panic!("{what}: accepted"),
+        Err(_) => panic!("{what}: panicked"),
+    }
+}
+
+/// Asserts that the error names the file and says `needle`.
+fn says(what: &str, err: &str, file: &str, needle: &str) {
+    assert!(
+        err.contains(file),
+        "{what}: error does not name {file}: {err}"
+    );
+    assert!(
+        err.contains(needle),
+        "{what}: error does not say '{needle}': {err}"
+    );
+}
+
+fn unicode(p: &mut Vec<u8>, s: &str) {
+    p.push(b'X');
+    p.extend((s.len() as u32).to_le_bytes());
+    p.extend(s.as_bytes());
+}
+
+/// One numpy array pickled the numpy way (`_reconstruct`, then BUILD with the state), with
+/// the shape written as given (so it may be negative or huge).
+fn array_pickle(shape: &[i64], dtype: &str, data: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x80, 3];
+    p.extend(b"cnumpy.core.multiarray\n_reconstruct\n");
+    p.extend(b"cnumpy\nndarray\n");
+    p.extend([b'K', 0, 0x85, b'C', 1, b'b', 0x87, b'R']);
+    p.extend([b'(', b'K', 1, b'(']);
+    for &d in shape {
+        p.push(0x8a); // LONG1, 8 bytes: any i64
+        p.push(8);
+        p.extend(d.to_le_bytes());
+    }
+    p.push(b't');
+    p.extend(b"cnumpy\ndtype\n");
+    unicode(&mut p, dtype);
+    p.extend([0x89, 0x88, 0x87, b'R', 0x89, b'B']);
+    p.extend((data.len() as u32).to_le_bytes());
+    p.extend(data);
+    p.extend([b't', b'b', b'.']);
+    p
+}
+
+#[test]
+fn pickle_memory_bombs_are_refused_before_allocating() {
+    let file = "bomb.pkl";
+    let path = Path::new(file);
+    let load = |b: &[u8]| pickle::load(b, path);
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = vec![];
+    // Lengths larger than the rest of the file.
+    let mut p = vec![0x80, 3, b'X'];
+    p.extend(u32::MAX.to_le_bytes());
+    p.extend(b"abc.");
+    cases.push((
+        "BINUNICODE of 4 GiB",
+        p,
+        "BINUNICODE length 4294967295 at byte 2 is larger than the 4 bytes left",
+    ));
+    let mut p = vec![0x80, 3, b'B'];
+    p.extend(0x7fff_ffffu32.to_le_bytes());
+    p.push(b'.');
+    cases.push(("BINBYTES of 2 GiB", p, "BINBYTES length 2147483647"));
+    cases.push((
+        "SHORT_BINBYTES past the end",
+        vec![0x80, 3, b'C', 255, 1, 2, 3],
+        "SHORT_BINBYTES length 255",
+    ));
+    let mut p = vec![0x80, 3, b'T'];
+    p.extend(u32::MAX.to_le_bytes());
+    cases.push(("BINSTRING of 4 GiB", p, "BINSTRING length 4294967295"));
+    cases.push((
+        "LONG1 of 200 bytes",
+        vec![0x80, 3, 0x8a, 200, 0, 0],
+        "LONG1 length 200",
+    ));
+    // Array shapes: 10^12 elements declared over 5 bytes, overflowing, negative, 33-D.
+    cases.push((
+        "10^12-element array",
+        array_pickle(&[1_000_000_000_000], "u1", &[1, 2, 3, 4, 5]),
+        "needs 1000000000000 bytes, has 5",
+    ));
+    cases.push((
+        "10^6 x 10^6 float64 array",
+        array_pickle(&[1_000_000, 1_000_000], "<f8", &[0; 8]),
+        "needs 8000000000000 bytes",
+    ));
+    cases.push((
+        "shape whose product overflows",
+        array_pickle(&[1 << 62, 1 << 62], "u1", &[]),
+        "overflows",
+    ));
+    cases.push((
+        "negative shape",
+        array_pickle(&[-1], "u1", &[]),
+        "negative size -1",
+    ));
+    cases.push((
+        "33-dimensional array",
+        array_pickle(&[1; 33], "u1", &[0]),
+        "33 dimensions",
+    ));
+    // A memo bomb: 5 bytes per step double a tuple's size; 40 steps would be 10^12 values.
+    let mut p = vec![0x80, 3, b']', b'q', 0];
+    for _ in 0..40 {
+        p.extend([b'h', 0, b'h', 0, 0x86, b'q', 0]);
+    }
+    p.push(b'.');
+    cases.push(("memo doubling bomb", p, "memo expansion bomb"));
+    // Nesting a million lists deep would overflow the stack when the value is dropped.
+    let mut p = vec![0x80, 3];
+    p.extend(std::iter::repeat_n(b']', 1_000_000));
+    p.extend(std::iter::repeat_n(b'a', 999_999));
+    p.push(b'.');
+    cases.push(("a million nested lists", p, "nest deeper than 64 levels"));
+    // The same with tuples and dicts.
+    let mut p = vec![0x80, 3, b'N'];
+    p.extend(std::iter::repeat_n(0x85, 100_000)); // TUPLE1
+    p.push(b'.');
+    cases.push(("nested tuples", p, "nest deeper"));
+    let mut p = vec![0x80, 3];
+    p.extend(std::iter::repeat_n(b'}', 10_000));
+    p.push(b'N');
+    p.extend(std::iter::repeat_n(b's', 9_999)); // d[None] = inner dict
+    cases.push(("nested dicts", p, "nest deeper"));
+
+    for (what, bytes, needle) in &cases {
+        let err = refused(what, || load(bytes));
+        says(what, &err, file, needle);
+    }
+    // An (N, 0) matrix of "images" is no pixels at all, not 10^12 empty rows.
+    let dir = common::tmp("bombs");
+    let mut p = vec![0x80, 3, b'}', b'('];
+    unicode(&mut p, "labels");
+    p.extend([b']', b'K', 0, b'a']);
+    unicode(&mut p, "data");
+    let arr = array_pickle(&[1_000_000_000_000, 0], "u1", &[]);
+    p.extend(&arr[2..arr.len() - 1]);
+    p.extend([b'u', b'.']);
+    let f = write(&dir, "empty_rows", &p);
+    let err = refused("(10^12, 0) matrix", || frdeep::load_batch(&f));
+    says("(10^12, 0) matrix", &err, "empty_rows", "x0 matrix");
+}
+
+#[test]
+fn pickle_globals_outside_the_numpy_allow_list_are_refused() {
+    let file = "evil.pkl";
+    let path = Path::new(file);
+    for (module, name) in [
+        ("os", "system"),
+        ("posix", "system"),
+        ("builtins", "eval"),
+        ("builtins", "exec"),
+        ("__builtin__", "eval"),
+        ("subprocess", "Popen"),
+        ("numpy", "load"),
+        ("numpy.core.multiarray", "_reconstructX"),
+        ("numpy.core", "multiarray._reconstruct"),
+        ("numpy.core.multiarray ", "_reconstruct"),
+    ] {
+        // GLOBAL then the usual call: the reader must stop at the GLOBAL.
+        let mut p = vec![0x80, 2, b'c'];
+        p.extend(format!("{module}\n{name}\n").as_bytes());
+        unicode(&mut p, "echo pwned");
+        p.extend([0x85, b'R', b'.']);
+        let err = refused(name, || pickle::load(&p, path));
+        says(
+            name,
+            &err,
+            file,
+            &format!("global '{module}.{name}' is not allowed"),
+        );
+        // STACK_GLOBAL (protocol 4) names it with two strings.
+        let mut p = vec![0x80, 3];
+        unicode(&mut p, module);
+        unicode(&mut p, name);
+        p.push(0x93);
+        unicode(&mut p, "echo pwned");
+        p.extend([0x85, b'R', b'.']);
+        let err = refused(name, || pickle::load(&p, path));
+        says(
+            name,
+            &err,
+            file,
+            &format!("global '{module}.{name}' (STACK_GLOBAL) is not allowed"),
+        );
+    }
+    // Every other way of calling or building objects is an unknown opcode.
+    for (op, what) in [
+        (b'i', "INST"),
+        (b'o', "OBJ"),
+        (0x81, "NEWOBJ"),
+        (0x92, "NEWOBJ_EX"),
+        (0x82, "EXT1"),
+        (b'P', "PERSID"),
+        (b'Q', "BINPERSID"),
+    ] {
+        let mut p = vec![0x80, 2, op];
+        p.extend(b"os\nsystem\n.");
+        let err = refused(what, || pickle::load(&p, path));
+        says(what, &err, file, &format!("opcode 0x{op:02x}"));
+    }
+    // The allowed names themselves still work: a numpy array and a numpy str scalar.
+    let v = pickle::load(&array_pickle(&[2, 2], "u1", &[1, 2, 3, 4]), path).unwrap();
+    assert!(matches!(v, pickle::Value::Array { ref shape, .. } if shape == &[2, 2]));
+    let mut p = vec![0x80, 3];
+    p.extend(b"cnumpy.core.multiarray\nscalar\n");
+    p.extend(b"cnumpy\ndtype\n");
+    unicode(&mut p, "U2");
+    p.extend([0x89, 0x88, 0x87, b'R', b'C', 8]);
+    p.extend("ab".chars().flat_map(|c| (c as u32).to_le_bytes()));
+    p.extend([0x86, b'R', b'.']);
+    assert_eq!(
+        pickle::load(&p, path).unwrap(),
+        pickle::Value::Str("ab".into())
+    );
+    // Allowed globals used the wrong way are errors too, not panics.
+    let mut p = vec![0x80, 3];
+    p.extend(b"cnumpy\nndarray\n");
+    p.extend([b')', b'R', b'.']);
+    let err = refused("REDUCE of ndarray", || pickle::load(&p, path));
+    says(
+        "REDUCE of ndarray",
+        &err,
+        file,
+        "REDUCE of ndarray is not allowed",
+    );
+}
+
+/// A small valid batch: two 8x8 images.
+fn small_batch() -> Vec<u8> {
+    batch_pickle(
+        &[0, 1],
+        &[(vec![64], vec![7; 64]), (vec![8, 8], vec![9; 64])],
+    )
+}
+
+#[test]
+fn truncated_pickles_and_fits_files_are_errors_at_every_byte_offset() {
+    let good = small_batch();
+    let path = Path::new("cut.pkl");
+    assert!(pickle::load(&good, path).is_ok());
+    for n in 0..good.len() {
+        let err = refused(&format!("pickle cut at {n}"), || {
+            pickle::load(&good[..n], path)
+        });
+        assert!(err.contains("cut.pkl"), "{err}");
+    }
+    // Through the batch loader too, and with one byte changed at every offset (never a
+    // panic; some changes are harmless).
+    let dir = common::tmp("cut");
+    let f = write(&dir, "cut_batch", &good);
+    assert_eq!(frdeep::load_batch(&f).unwrap().len(), 2);
+    for n in 0..good.len() {
+        std::fs::write(&f, &good[..n]).unwrap();
+        refused(&format!("batch cut at {n}"), || frdeep::load_batch(&f));
+        for flip in [0x00, 0xff, b'.', b'(', 0x80] {
+            let mut b = good.clone();
+            b[n] = flip;
+            std::fs::write(&f, &b).unwrap();
+            let r = std::panic::catch_unwind(|| frdeep::load_batch(&f));
+            assert!(r.is_ok(), "byte {n} set to {flip:#x}: panicked");
+        }
+    }
+
+    let img = Image::new(8, (0..64).map(|v| v as f32 / 63.0).collect());
+    let good = fits::encode(&img, &Wcs::default(), "JY/BEAM");
+    let path = Path::new("cut.fits");
+    let ok = fits::decode(&good, path).unwrap();
+    assert_eq!((ok.width, ok.height), (8, 8));
+    // The header and the 256 data bytes must be there; the zero padding after them may not.
+    let need = 2880 + 8 * 8 * 4;
+    for n in 0..good.len() {
+        let r = std::panic::catch_unwind(|| fits::decode(&good[..n], path));
+        match r {
+            Ok(Err(e)) => assert!(n < need && e.to_string().contains("cut.fits"), "{e}"),
+            Ok(Ok(f)) => assert!(n >= need && f.data == ok.data, "cut at {n} accepted"),
+            Err(_) => panic!("FITS cut at {n}: panicked"),
+        }
+    }
+    // Every header byte changed: an error or the same kind of image, never a panic.
+    for n in 0..2880 {
+        for flip in [0x00, b' ', b'9', b'-', b'\'', b'='] {
+            let mut b = good.clone();
+            b[n] = flip;
+            let r = std::panic::catch_unwind(|| fits::decode(&b, path));
+            assert!(r.is_ok(), "FITS byte {n} set to {flip:#x}: panicked");
+        }
+    }
+    // Zero-length files.
+    let empty = write(&dir, "empty_file", &[]);
+    says(
+        "empty pickle",
+        &refused("empty pickle", || frdeep::load_batch(&empty)),
+        "empty_file",
+        "truncated",
+    );
+    says(
+        "empty FITS",
+        &refused("empty FITS", || fits::read(&empty)),
+        "empty_file",
+        "not a FITS file",
+    );
+    says(
+        "empty PNG",
+        &refused("empty PNG", || png::decode_png(&[], &empty)),
+        "empty_file",
+        "not a readable PNG",
+    );
+}
+
+/// Sets (or, with `new_key`, renames) the card `key` of a FITS header to `value`.
+fn put_card(b: &mut [u8], key: &str, new_key: &str, value: &str) {
+    let i = (0..36)
+        .find(|i| b[i * 80..i * 80 + 8] == *format!("{key:<8}").as_bytes())
+        .expect("card");
+    let card = format!("{new_key:<8}= {value:>20}");
+    b[i * 80..i * 80 + 80].fill(b' ');
+    b[i * 80..i * 80 + card.len()].copy_from_slice(card.as_bytes());
+}
+
+#[test]
+fn fits_headers_declaring_huge_or_bad_sizes_are_refused() {
+    let img = Image::new(8, vec![0.25; 64]);
+    let good = fits::encode(&img, &Wcs::default(), "JY/BEAM");
+    let file = "bomb.fits";
+    let path = Path::new(file);
+    let cases: Vec<(&str, &str, &str, &str)> = vec![
+        // (card, new name, value, the error says)
+        ("NAXIS1", "NAXIS1", "1000000", "need 32000000 bytes"),
+        ("NAXIS2", "NAXIS2", "1000000000000", "cut short"),
+        ("NAXIS", "NAXIS", "999", "NAXIS = 999"),
+        ("NAXIS", "NAXIS", "0", "NAXIS = 0"),
+        ("NAXIS", "NAXIS", "-2", "NAXIS = -2"),
+        ("NAXIS1", "NAXIS1", "-5", "NAXIS1 = -5"),
+        ("NAXIS2", "NAXIS2", "0", "NAXIS2 = 0"),
+        ("NAXIS1", "NAXIS1", "9223372036854775807", "overflow"),
+        (
+            "NAXIS1",
+            "NAXIS1",
+            "99999999999999999999",
+            "is not an integer",
+        ),
+        (
+            "NAXIS1",
+            "NAXIS1",
+            "8.5",
+            "NAXIS1 = '8.5' is not an integer",
+        ),
+        ("BITPIX", "BITPIX", "-99", "BITPIX = -99"),
+        ("BITPIX", "BITPIX", "0", "BITPIX = 0"),
+        (
+            "BITPIX",
+            "BITPIX",
+            "'abc'",
+            "BITPIX = ''abc'' is not an integer",
+        ),
+        ("BITPIX", "BITPIX", "", "BITPIX = '' is not an integer"),
+        ("BITPIX", "COMMENT", "x", "no BITPIX card"),
+        ("NAXIS2", "COMMENT", "x", "no NAXIS2 card"),
+        ("ORIGIN", "NAXIS1", "16", "NAXIS1 appears twice"),
+    ];
+    for (key, new_key, value, needle) in cases {
+        let what = format!("{new_key} = {value}");
+        let mut b = good.clone();
+        put_card(&mut b, key, new_key, value);
+        let err = refused(&what, || fits::decode(&b, path));
+        says(&what, &err, file, needle);
+    }
+    // Found by fuzzing (fuzz/artifacts/fits/crash-3ad1d352...): a card whose value is a
+    // lone quote made fitsrs 0.4.1 slice a string [1..0] and panic. Also as CONTINUE,
+    // XTENSION and HIERARCH cards, which fitsrs parses the same way.
+    for raw in [
+        "BUNIT   = '",
+        "BUNIT   =                    '      ",
+        "CONTINUE  '",
+        "XTENSION= '",
+        "HIERARCH ESO DET = '",
+    ] {
+        let mut b = good.clone();
+        let i = (0..36)
+            .find(|i| b[i * 80..].starts_with(b"ORIGIN"))
+            .unwrap();
+        b[i * 80..i * 80 + 80].copy_from_slice(format!("{raw:<80}").as_bytes());
+        let err = refused(raw, || fits::decode(&b, path));
+        says(raw, &err, file, "lone quote");
+    }
+    // The crash file's own shape: the lone quote in BUNIT, END missing, data after.
+    let mut b = good.clone();
+    put_card(&mut b, "BUNIT", "BUNIT", "'");
+    says(
+        "BUNIT = '",
+        &refused("BUNIT '", || fits::decode(&b, path)),
+        file,
+        "BUNIT",
+    );
+    // 10^6 x 10^6 = 10^12 pixels declared over 2880 bytes of data.
+    let mut b = good.clone();
+    put_card(&mut b, "NAXIS1", "NAXIS1", "1000000");
+    put_card(&mut b, "NAXIS2", "NAXIS2", "1000000");
+    says(
+        "10^12 pixels",
+        &refused("10^12 pixels", || fits::decode(&b, path)),
+        file,
+        "1000000x1000000 pixels of BITPIX -32 need 4000000000000 bytes of data, the file has 2880",
+    );
+    // BITPIX 64 (8x8x8 = 512 bytes) with the data of a float32 image: cut short.
+    let mut b = good.clone();
+    put_card(&mut b, "BITPIX", "BITPIX", "64");
+    b.truncate(2880 + 300);
+    says(
+        "BITPIX 64",
+        &refused("BITPIX 64", || fits::decode(&b, path)),
+        file,
+        "need 512",
+    );
+    // No END card in a file that is only a header.
+    let mut b = good[..2880].to_vec();
+    let end = (0..36).find(|i| b[i * 80..].starts_with(b"END ")).unwrap();
+    b[end * 80..end * 80 + 3].copy_from_slice(b"XND");
+    says(
+        "no END",
+        &refused("no END", || fits::decode(&b, path)),
+        file,
+        "no END card",
+    );
+    // A control byte in a card that gives the layout (NAXIS2), or in a keyword.
+    let mut b = good.clone();
+    b[4 * 80 + 40] = 0x07;
+    says(
+        "control byte",
+        &refused("control", || fits::decode(&b, path)),
+        file,
+        "printable",
+    );
+    let mut b = good.clone();
+    b[5 * 80 + 2] = 0xff;
+    says(
+        "keyword byte",
+        &refused("keyword", || fits::decode(&b, path)),
+        file,
+        "keyword",
+    );
+    // A tab in another card's text, as real SkyView COMMENT cards have: read.
+    let mut b = good.clone();
+    b[5 * 80 + 40] = b'\t';
+    assert_eq!(fits::decode(&b, path).unwrap().data.len(), 64);
+    // A header of 1000 blocks of blank cards, then END: read, not looped over forever.
+    let mut b = good[..2880].to_vec();
+    let end = (0..36).find(|i| b[i * 80..].starts_with(b"END ")).unwrap();
+    b[end * 80..end * 80 + 3].copy_from_slice(b"   ");
+    b.extend(std::iter::repeat_n(b' ', 2880 * 1000));
+    says(
+        "endless header",
+        &refused("endless", || fits::decode(&b, path)),
+        file,
+        "no END card",
+    );
+}
+
+#[test]
+fn fits_data_with_nan_and_inf_is_prepared_or_refused_never_nan() {
+    let dir = common::tmp("naninf");
+    let mut px: Vec<f32> = (0..256).map(|i| ((i * 37) % 11) as f32 / 1000.0).collect();
+    px[100] = 5.0;
+    px[101] = f32::NAN;
+    px[102] = f32::INFINITY;
+    px[103] = f32::NEG_INFINITY;
+    px[104] = f32::MAX;
+    let img = Image::new(16, px);
+    let f = fits_with(&dir, "100_000.000+000.000_0.1_0010.00.fits", &img, |_| {});
+    let s = prepare::prepare_file(&f, 8).unwrap();
+    assert!(
+        s.image.pixels.iter().all(|v| (0.0..=1.0).contains(v)),
+        "{:?}",
+        s.image.pixels
+    );
+    // Raw reading keeps NaN and infinities as they are.
+    let raw = fits::read(&f).unwrap();
+    assert_eq!(raw.data.iter().filter(|v| !v.is_finite()).count(), 3);
+    // Only infinities: refused.
+    let f = fits_with(
+        &dir,
+        "100_001.000+000.000_0.1_0010.00.fits",
+        &Image::new(16, vec![f32::INFINITY; 256]),
+        |_| {},
+    );
+    says(
+        "all infinite",
+        &refused("all inf", || prepare::prepare_file(&f, 8)),
+        "100_001",
+        "NaN or infinite",
+    );
+    // As an unlabelled stamp, a non-finite pixel is an error naming the file.
+    let stamps = dir.join("stamps");
+    std::fs::create_dir_all(&stamps).unwrap();
+    fits_with(&stamps, "s.fits", &img, |_| {});
+    says(
+        "stamp with NaN",
+        &refused("stamp", || png::load_images(&stamps)),
+        "s.fits",
+        "must be finite",
+    );
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in data {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+fn png_of(img: image::DynamicImage) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(vec![]);
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn png_stamps_odd_formats_sizes_and_bombs() {
+    let path = Path::new("odd.png");
+    // 8-bit grey: the values themselves.
+    let grey = png_of(image::DynamicImage::ImageLuma8(image::GrayImage::from_fn(
+        4,
+        4,
+        |x, y| image::Luma([(x * 16 + y) as u8]),
+    )));
+    let g = png::decode_png(&grey, path).unwrap();
+    assert_eq!(g.size, 4);
+    assert_eq!(g.to_u8()[1], 16);
+    // 16-bit grey: scaled to 8 bits. RGB and grey+alpha: luma, alpha dropped.
+    let g16 = png_of(image::DynamicImage::ImageLuma16(
+        image::ImageBuffer::from_pixel(4, 4, image::Luma([65535u16])),
+    ));
+    assert!(
+        png::decode_png(&g16, path)
+            .unwrap()
+            .pixels
+            .iter()
+            .all(|&v| v == 1.0)
+    );
+    let rgb = png_of(image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+        4,
+        4,
+        image::Rgb([255, 255, 255]),
+    )));
+    assert!(
+        png::decode_png(&rgb, path)
+            .unwrap()
+            .pixels
+            .iter()
+            .all(|&v| v == 1.0)
+    );
+    let la = png_of(image::DynamicImage::ImageLumaA8(
+        image::ImageBuffer::from_pixel(4, 4, image::LumaA([128u8, 0])),
+    ));
+    assert_eq!(png::decode_png(&la, path).unwrap().to_u8()[0], 128);
+    // A 99x100 stamp.
+    let rect = png_of(image::DynamicImage::ImageLuma8(image::GrayImage::new(
+        99, 100,
+    )));
+    says(
+        "99x100",
+        &refused("99x100", || png::decode_png(&rect, path)),
+        "odd.png",
+        "99x100",
+    );
+    // A header declaring 100000x100000 (10^10 pixels): refused before decoding.
+    let mut bomb = grey.clone();
+    bomb[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    bomb[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let crc = crc32(&bomb[12..29]);
+    bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+    says(
+        "PNG bomb",
+        &refused("bomb", || png::decode_png(&bomb, path)),
+        "odd.png",
+        "100000x100000, larger than",
+    );
+    // Not a PNG, and a PNG cut at every offset: errors, never panics.
+    says(
+        "JPEG-ish bytes",
+        &refused("jpeg", || {
+            png::decode_png(b"\xff\xd8\xff\xe0 not a png", path)
+        }),
+        "odd.png",
+        "not a readable PNG",
+    );
+    for n in 0..grey.len() {
+        let r = std::panic::catch_unwind(|| png::decode_png(&grey[..n], path));
+        match r {
+            Ok(Err(e)) => assert!(e.to_string().contains("odd.png")),
+            // The IEND chunk carries no data: a file cut inside it may still decode.
+            Ok(Ok(img)) => assert!(n >= grey.len() - 12 && img == g, "cut at {n}"),
+            Err(_) => panic!("PNG cut at {n}: panicked"),
+        }
+    }
+}
+
+#[test]
+fn data_specs_that_are_empty_or_unknown_are_errors_naming_the_spec() {
+    use lobes_models::data::load_spec;
+    for (spec, needle) in [
+        ("", "empty data spec"),
+        ("   ", "empty data spec"),
+        ("frdeep:", "'frdeep:' needs a folder"),
+        ("mirabest:", "'mirabest:' needs a folder"),
+        ("png:", "'png:' needs a folder"),
+        ("hdf5:/data/x", "unknown data kind 'hdf5'"),
+        ("synthetic:", "synthetic"),
+        ("synthetic:0", "must be 1..="),
+        ("synthetic:-3", "needs a number"),
+        ("synthetic:abc", "needs a number"),
+        ("synthetic:99999999999999999999999", "needs a number"),
+        ("synthetic:1000000000", "must be 1..="),
+        ("frdeep:/no/such/folder", "/no/such/folder"),
+        ("/no/such/folder", "/no/such/folder"),
+    ] {
+        if spec == "synthetic:" {
+            continue; // the default size: valid, and slow to make
+        }
+        let err = refused(spec, || load_spec(spec));
+        assert!(err.contains(needle), "'{spec}': {err}");
+    }
+    // A folder whose name holds a colon is read as a folder.
+    let dir = common::tmp("spec").join("run:1");
+    std::fs::create_dir_all(&dir).unwrap();
+    writers::write_png(&dir.join("FRI_a.png"), &Image::new(8, vec![0.5; 64])).unwrap();
+    let ds = load_spec(dir.to_str().unwrap()).unwrap();
+    assert_eq!(ds.train.len(), 1);
+    assert_eq!(load_spec("synthetic:1").unwrap().train.len(), 2);
+}
+
+/// A checkpoint's metadata declaring a network of 10^12 input pixels passes
+/// `parse_run_metadata` today, and `Generator::load` would then build (allocate) it.
+/// `VaeConfig::validate` (models/src/vae.rs) needs an upper bound; until it has one this
+/// documents the gap.
+#[test]
+#[ignore = "needs a size cap in VaeConfig::validate (models/src/vae.rs, not this branch's files)"]
+fn checkpoint_metadata_declaring_a_huge_network_is_refused() {
+    let mut meta = std::collections::HashMap::new();
+    for (k, v) in [
+        ("model", "vae"),
+        ("pixels", "1000000000000"),
+        ("latent", "4"),
+        ("hidden", "1000000000,1000000000"),
+        ("dropout", "0.1"),
+        ("slope", "0.01"),
+        ("epoch", "1"),
+    ] {
+        meta.insert(format!("lobes.{k}"), v.to_string());
+    }
+    let r = lobes_models::train::parse_run_metadata(&meta, Path::new("huge.safetensors"));
+    assert!(r.is_err(), "a 10^12-pixel network was accepted");
+}
+
+/// A mirror that streams without end (it declares 1 GiB and keeps sending): the download
+/// stops after `fetch::MAX_DOWNLOAD` bytes with an error naming the URL, and leaves nothing.
+#[test]
+fn an_endless_download_is_cut_off_and_leaves_nothing() {
+    use lobes_models::data::fetch;
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Some(Ok(mut s)) = listener.incoming().next() {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\nConnection: close\r\n\r\n",
+            );
+            let zeros = vec![0u8; 1 << 16];
+            while s.write_all(&zeros).is_ok() {}
+        }
+    });
+    let dir = common::tmp("endless");
+    let a = fetch::archive("frdeep-f").unwrap();
+    let base = format!("http://{addr}");
+    let err = refused("endless download", || fetch::fetch(&a, &dir, Some(&base)));
+    assert!(err.contains(&base), "{err}");
+    assert!(err.contains("more than 64 MiB"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}

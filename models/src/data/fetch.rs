@@ -40,6 +40,10 @@ pub const ARCHIVES: [Archive; 2] = [
     },
 ];
 
+/// The most bytes a download may bring (the published archives are about 0.3 MB): a mirror
+/// that streams without end is cut off with an error instead of filling the disk.
+pub const MAX_DOWNLOAD: u64 = 64 << 20;
+
 /// Finds an archive by name.
 pub fn archive(name: &str) -> Option<Archive> {
     ARCHIVES
@@ -87,12 +91,21 @@ pub fn fetch(a: &Archive, dir: &Path, base_url: Option<&str>) -> Result<PathBuf,
     let mut f = std::fs::File::create(&part).map_err(|e| DataError::io(&part, e))?;
     let mut md5 = Md5::new();
     let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
     loop {
         let n = body
             .read(&mut buf)
             .map_err(|e| http(format!("download interrupted: {e}")))?;
         if n == 0 {
             break;
+        }
+        total += n as u64;
+        if total > MAX_DOWNLOAD {
+            return Err(http(format!(
+                "more than {} MiB: not the {} archive (about 0.3 MB); the download was discarded",
+                MAX_DOWNLOAD >> 20,
+                a.name
+            )));
         }
         md5.update(&buf[..n]);
         f.write_all(&buf[..n])

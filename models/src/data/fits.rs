@@ -17,26 +17,193 @@ pub struct FitsImage {
     pub bitpix: i64,
 }
 
-/// Reads the primary image of a FITS file. BITPIX must be 8, 16, 32, -32 or -64 and the image
-/// two-dimensional; anything else, or a file cut short, is an error naming the file.
+/// Reads the primary image of a FITS file. BITPIX must be 8, 16, 32, 64, -32 or -64 and the
+/// image two-dimensional; anything else, or a file cut short, is an error naming the file.
 pub fn read(path: &Path) -> Result<FitsImage, DataError> {
-    use fitsrs::{Fits, HDU, Pixels};
     let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    decode(&bytes, path)
+}
+
+/// The structural cards of a primary header, checked before anything is allocated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    /// BITPIX.
+    pub bitpix: i64,
+    /// NAXIS1.
+    pub width: usize,
+    /// NAXIS2.
+    pub height: usize,
+    /// Byte offset of the data unit (the header's end, rounded up to 2880).
+    pub data_start: usize,
+    /// Bytes of pixel data the header declares.
+    pub data_len: usize,
+}
+
+/// The most header blocks read before giving up (a real header has one or two).
+const MAX_HEADER_BLOCKS: usize = 1000;
+
+/// Scans the primary header of `bytes` and checks what it declares against the file: printable
+/// ASCII cards ending in END, one BITPIX of a FITS pixel type, NAXIS = 2, NAXIS1 and NAXIS2
+/// positive, and as many data bytes after the header as they declare (so a header claiming
+/// 10^12 pixels is refused, never allocated). Errors name the file and the card.
+pub fn layout(bytes: &[u8], path: &Path) -> Result<Layout, DataError> {
+    let err = |reason: String| DataError::format(path, reason);
     if bytes.len() < 2880 || !bytes.starts_with(b"SIMPLE  =") {
-        return Err(DataError::format(
-            path,
-            "not a FITS file (no SIMPLE card in a 2880-byte header)",
+        return Err(err(
+            "not a FITS file (no SIMPLE card in a 2880-byte header)".into(),
         ));
     }
-    if let Some(b) = header_int(&bytes, "BITPIX")
-        && ![8, 16, 32, 64, -32, -64].contains(&b)
-    {
-        return Err(DataError::format(
-            path,
-            format!("BITPIX = {b} is not a FITS pixel type (8, 16, 32, 64, -32, -64)"),
-        ));
+    let mut found: Vec<(String, i64)> = vec![];
+    let mut end = None;
+    for (i, card) in bytes.chunks_exact(80).enumerate() {
+        if i >= MAX_HEADER_BLOCKS * 36 {
+            break;
+        }
+        // The keyword must be printable ASCII (it is how cards are found); so must the
+        // whole of a card this reader interprets. Elsewhere, real headers (SkyView's COMMENT
+        // cards) hold tabs: tolerated, fitsrs copes.
+        let unprintable = |bytes: &[u8]| bytes.iter().position(|c| !(0x20..=0x7e).contains(c));
+        if let Some(j) = unprintable(&card[..8]) {
+            return Err(err(format!(
+                "header card {} holds byte 0x{:02x} in its keyword (column {}): FITS \
+                 keywords are printable ASCII",
+                i + 1,
+                card[j],
+                j + 1
+            )));
+        }
+        // Printable ASCII, so this is valid UTF-8.
+        let key = std::str::from_utf8(&card[..8])
+            .unwrap_or_default()
+            .trim_end();
+        if key == "END" {
+            end = Some(i);
+            break;
+        }
+        if let Some(field) = lone_quote(card) {
+            return Err(err(format!(
+                "header card {} ({key}) has a lone quote (') as its {field}: an unterminated \
+                 string",
+                i + 1
+            )));
+        }
+        let structural = key == "BITPIX"
+            || key == "NAXIS"
+            || key
+                .strip_prefix("NAXIS")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()));
+        if !structural {
+            continue;
+        }
+        if let Some(j) = unprintable(card) {
+            return Err(err(format!(
+                "header card {key} holds byte 0x{:02x} at column {}: FITS headers are \
+                 printable ASCII",
+                card[j],
+                j + 1
+            )));
+        }
+        let text = std::str::from_utf8(card).unwrap_or_default();
+        if &text[8..10] != "= " {
+            return Err(err(format!("header card {key} has no value")));
+        }
+        let raw = text[10..].split('/').next().unwrap_or_default().trim();
+        let v: i64 = raw
+            .parse()
+            .map_err(|_| err(format!("{key} = '{raw}' is not an integer")))?;
+        if found.iter().any(|(k, _)| k == key) {
+            return Err(err(format!("{key} appears twice in the header")));
+        }
+        found.push((key.to_string(), v));
     }
-    let mut fits = Fits::from_reader(std::io::Cursor::new(&bytes[..]));
+    let Some(end) = end else {
+        return Err(err(
+            "header has no END card (file cut short, or not a FITS file)".into(),
+        ));
+    };
+    let get = |k: &str| {
+        found
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| err(format!("header has no {k} card")))
+    };
+    let bitpix = get("BITPIX")?;
+    if ![8, 16, 32, 64, -32, -64].contains(&bitpix) {
+        return Err(err(format!(
+            "BITPIX = {bitpix} is not a FITS pixel type (8, 16, 32, 64, -32, -64)"
+        )));
+    }
+    let naxis = get("NAXIS")?;
+    if naxis != 2 {
+        return Err(err(format!("expected a 2-D image, NAXIS = {naxis}")));
+    }
+    let axis = |k: &str| -> Result<usize, DataError> {
+        let v = get(k)?;
+        if v <= 0 {
+            return Err(err(format!("{k} = {v}: an image axis must be at least 1")));
+        }
+        usize::try_from(v).map_err(|_| err(format!("{k} = {v} is too large")))
+    };
+    let (w, h) = (axis("NAXIS1")?, axis("NAXIS2")?);
+    let item = bitpix.unsigned_abs() as usize / 8;
+    let data_len = w
+        .checked_mul(h)
+        .and_then(|n| n.checked_mul(item))
+        .ok_or_else(|| {
+            err(format!(
+                "NAXIS1 x NAXIS2 = {w} x {h} pixels of BITPIX {bitpix} overflow: no file is \
+                 that large"
+            ))
+        })?;
+    let data_start = ((end + 1) * 80).div_ceil(2880) * 2880;
+    let left = bytes.len().saturating_sub(data_start);
+    if left < data_len {
+        return Err(err(format!(
+            "file cut short: NAXIS1 x NAXIS2 = {w}x{h} pixels of BITPIX {bitpix} need \
+             {data_len} bytes of data, the file has {left} after the header"
+        )));
+    }
+    Ok(Layout {
+        bitpix,
+        width: w,
+        height: h,
+        data_start,
+        data_len,
+    })
+}
+
+/// Whether a card's value, as fitsrs 0.4.1 splits it off its comment, is a single `'`: fitsrs
+/// slices such a string `[1..0]` and panics (found by fuzzing, `fuzz/` target `fits`). Returns
+/// which field it is in. The slices are the ones fitsrs parses: after `= ` for value cards and
+/// XTENSION, after the keyword for CONTINUE, after the first `=` for HIERARCH.
+fn lone_quote(card: &[u8]) -> Option<&'static str> {
+    let value = if card.starts_with(b"CONTINUE") {
+        &card[8..]
+    } else if card.starts_with(b"HIERARCH") {
+        let eq = card[9..].iter().position(|&b| b == b'=')?;
+        &card[9 + eq + 1..]
+    } else if &card[8..10] == b"= " {
+        &card[10..]
+    } else {
+        return None;
+    };
+    match fitsrs::card::split_value_and_comment(value) {
+        Ok((v, _)) if v == "'" => Some("value"),
+        _ => None,
+    }
+}
+
+/// Decodes the primary image of FITS `bytes` (`path` names the file in errors). The header is
+/// checked by [`layout`] first, then parsed by `fitsrs`, whose reading must agree with it.
+pub fn decode(bytes: &[u8], path: &Path) -> Result<FitsImage, DataError> {
+    use fitsrs::{Fits, HDU, Pixels};
+    let lay = layout(bytes, path)?;
+    let (w, h) = (lay.width, lay.height);
+    // Only the header and the declared data go to fitsrs.
+    let mut fits = Fits::from_reader(std::io::Cursor::new(
+        &bytes[..lay.data_start + lay.data_len],
+    ));
     let hdu = match fits.next() {
         Some(Ok(hdu)) => hdu,
         Some(Err(e)) => return Err(DataError::format(path, format!("bad FITS header: {e}"))),
@@ -49,34 +216,30 @@ pub fn read(path: &Path) -> Result<FitsImage, DataError> {
         ));
     };
     let x = hdu.get_header().get_xtension();
-    let naxis = x.get_naxis();
     let bitpix = x.get_bitpix() as i64;
-    if naxis.len() != 2 {
+    if x.get_naxis() != [w as u64, h as u64] || bitpix != lay.bitpix {
         return Err(DataError::format(
             path,
-            format!("expected a 2-D image, NAXIS = {}", naxis.len()),
+            format!(
+                "header read two ways: BITPIX {bitpix}, NAXIS {:?} vs BITPIX {}, {w}x{h}",
+                x.get_naxis(),
+                lay.bitpix
+            ),
         ));
     }
-    let (w, h) = (naxis[0] as usize, naxis[1] as usize);
-    let need = w * h * (bitpix.unsigned_abs() as usize / 8);
-    if bytes.len() < 2880 + need {
-        return Err(DataError::format(
-            path,
-            format!("file cut short: {w}x{h} pixels of BITPIX {bitpix} need {need} bytes of data"),
-        ));
-    }
+    let n = w * h;
     let data: Vec<f32> = match fits.get_data(&hdu).pixels() {
-        Pixels::U8(it) => it.map(|v| v as f32).collect(),
-        Pixels::I16(it) => it.map(|v| v as f32).collect(),
-        Pixels::I32(it) => it.map(|v| v as f32).collect(),
-        Pixels::I64(it) => it.map(|v| v as f32).collect(),
-        Pixels::F32(it) => it.collect(),
-        Pixels::F64(it) => it.map(|v| v as f32).collect(),
+        Pixels::U8(it) => it.take(n).map(|v| v as f32).collect(),
+        Pixels::I16(it) => it.take(n).map(|v| v as f32).collect(),
+        Pixels::I32(it) => it.take(n).map(|v| v as f32).collect(),
+        Pixels::I64(it) => it.take(n).map(|v| v as f32).collect(),
+        Pixels::F32(it) => it.take(n).collect(),
+        Pixels::F64(it) => it.take(n).map(|v| v as f32).collect(),
     };
-    if data.len() != w * h {
+    if data.len() != n {
         return Err(DataError::format(
             path,
-            format!("expected {} pixels, read {}", w * h, data.len()),
+            format!("expected {n} pixels, read {}", data.len()),
         ));
     }
     Ok(FitsImage {
@@ -85,23 +248,6 @@ pub fn read(path: &Path) -> Result<FitsImage, DataError> {
         data,
         bitpix,
     })
-}
-
-/// The integer value of a card in the primary header, if present.
-fn header_int(bytes: &[u8], key: &str) -> Option<i64> {
-    for card in bytes.chunks(80).take(36 * 10) {
-        let k = std::str::from_utf8(&card[..8.min(card.len())])
-            .ok()?
-            .trim_end();
-        if k == "END" {
-            return None;
-        }
-        if k == key && card.len() > 10 && card[8] == b'=' {
-            let v = std::str::from_utf8(&card[10..]).ok()?;
-            return v.split('/').next()?.trim().parse().ok();
-        }
-    }
-    None
 }
 
 /// World coordinates for a written stamp.

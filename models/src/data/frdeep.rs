@@ -20,8 +20,15 @@ pub fn load_batch(path: &Path) -> Result<Vec<Sample>, DataError> {
     let data: Vec<Value> = match field("data")? {
         Value::List(d) => d.clone(),
         Value::Array { shape, dtype, data } if shape.len() == 2 => {
-            // A CIFAR-style (N, pixels) matrix.
+            // A CIFAR-style (N, pixels) matrix. The pickle reader checked that the bytes
+            // match the shape; an (N, 0) matrix would make N empty rows out of no bytes.
             let n = shape[1];
+            if n == 0 {
+                return Err(DataError::format(
+                    path,
+                    format!("'data' is a {}x0 matrix: images of no pixels", shape[0]),
+                ));
+            }
             (0..shape[0])
                 .map(|i| Value::Array {
                     shape: vec![n],
@@ -67,7 +74,7 @@ pub fn load_batch(path: &Path) -> Result<Vec<Sample>, DataError> {
             other => {
                 return Err(DataError::format(
                     path,
-                    format!("label {i} is {other:?}, not an integer"),
+                    format!("label {i} is {}, not an integer", other.kind()),
                 ));
             }
         };
@@ -139,11 +146,17 @@ fn batch_files(dir: &Path) -> Result<(Vec<PathBuf>, Option<PathBuf>), DataError>
 /// keeping the data set's own train/test split. A downloaded folder with the data one level
 /// down (`FIRST_PNG_dataset/`) is found too.
 pub fn load_dir(dir: &Path) -> Result<DataSet, DataError> {
+    load_dir_at(dir, 0)
+}
+
+fn load_dir_at(dir: &Path, level: usize) -> Result<DataSet, DataError> {
     let (train_files, test) = batch_files(dir)?;
     if train_files.is_empty() {
+        // One level down only: a `FIRST_PNG_dataset` link back to its own folder must not
+        // recurse.
         for sub in ["FIRST_PNG_dataset", "NVSS_PNG_dataset"] {
-            if dir.join(sub).is_dir() {
-                return load_dir(&dir.join(sub));
+            if level == 0 && dir.join(sub).is_dir() {
+                return load_dir_at(&dir.join(sub), level + 1);
             }
         }
         return Err(DataError::format(
@@ -160,9 +173,21 @@ pub fn load_dir(dir: &Path) -> Result<DataSet, DataError> {
                 .iter()
                 .all(|v| matches!(v, Value::Str(s) if Class::parse(s).is_some()));
             if !ok || names.len() != 2 {
+                let shown: Vec<String> = names
+                    .iter()
+                    .take(4)
+                    .map(|v| match v {
+                        Value::Str(s) => format!("{:?}", s.chars().take(40).collect::<String>()),
+                        other => other.kind().to_string(),
+                    })
+                    .collect();
                 return Err(DataError::format(
                     &meta,
-                    format!("label_names {names:?} are not FRI, FRII"),
+                    format!(
+                        "label_names [{}{}] are not FRI, FRII",
+                        shown.join(", "),
+                        if names.len() > 4 { ", ..." } else { "" }
+                    ),
                 ));
             }
         }

@@ -164,28 +164,47 @@ impl DataSet {
     }
 }
 
+/// The most synthetic sources per class `synthetic:N` makes (a 150x150 stamp is 90 kB).
+pub const MAX_SYNTHETIC: usize = 100_000;
+
 /// Loads a data spec: `synthetic[:N]` (N sources per class for training, N/10 for testing,
-/// default 300), `frdeep:DIR` (also `frdeep-f:`, `frdeep-n:`, `mirabest:`), `png:DIR`, or a bare
-/// folder (pickle batches or PNGs, detected).
+/// default 300, 1..=[`MAX_SYNTHETIC`]), `frdeep:DIR` (also `frdeep-f:`, `frdeep-n:`,
+/// `mirabest:`), `png:DIR`, or a bare folder (pickle batches or PNGs, detected; a folder whose
+/// name holds a `:` is read as a folder when it exists). An empty spec or path, or an unknown
+/// kind, is an error naming the spec.
 pub fn load_spec(spec: &str) -> Result<DataSet, DataError> {
+    let bad = |reason: String| DataError::format(Path::new(spec), reason);
+    if spec.trim().is_empty() {
+        return Err(bad(
+            "empty data spec (synthetic[:N], frdeep:DIR, mirabest:DIR, png:DIR or a folder)".into(),
+        ));
+    }
     let (kind, path) = spec.split_once(':').unwrap_or((spec, ""));
+    let dir = |kind: &str| {
+        if path.is_empty() {
+            Err(bad(format!("'{kind}:' needs a folder after the colon")))
+        } else {
+            Ok(Path::new(path))
+        }
+    };
     match kind {
         "synthetic" => {
-            let n = if path.is_empty() {
+            let n: usize = if path.is_empty() {
                 300
             } else {
-                path.parse().map_err(|_| {
-                    DataError::format(
-                        Path::new(spec),
-                        "synthetic:N needs a number of sources per class",
-                    )
-                })?
+                path.parse()
+                    .map_err(|_| bad("synthetic:N needs a number of sources per class".into()))?
             };
+            if !(1..=MAX_SYNTHETIC).contains(&n) {
+                return Err(bad(format!(
+                    "synthetic:{n}: the number of sources per class must be 1..={MAX_SYNTHETIC}"
+                )));
+            }
             Ok(synthetic::Synthetic::default().dataset(n, (n / 10).max(1), 0))
         }
-        "frdeep" | "frdeep-f" | "frdeep-n" | "mirabest" => frdeep::load_dir(Path::new(path)),
-        "png" => png::load_dir(Path::new(path)),
-        _ if path.is_empty() => {
+        "frdeep" | "frdeep-f" | "frdeep-n" | "mirabest" => frdeep::load_dir(dir(kind)?),
+        "png" => png::load_dir(dir(kind)?),
+        _ if path.is_empty() || Path::new(spec).is_dir() => {
             let p = Path::new(spec);
             if p.join("data_batch_1").exists()
                 || p.join("FIRST_PNG_dataset").exists()
@@ -196,9 +215,8 @@ pub fn load_spec(spec: &str) -> Result<DataSet, DataError> {
                 png::load_dir(p)
             }
         }
-        other => Err(DataError::format(
-            Path::new(spec),
-            format!("unknown data kind '{other}' (synthetic, frdeep, mirabest, png)"),
-        )),
+        other => Err(bad(format!(
+            "unknown data kind '{other}' (synthetic, frdeep, mirabest, png)"
+        ))),
     }
 }

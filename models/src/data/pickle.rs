@@ -1,6 +1,12 @@
 //! A pickle reader that treats the file as data: it understands the opcodes of protocol <= 3
 //! that CIFAR-style batches use, numpy arrays through `_reconstruct` / `dtype` / `scalar`, and
 //! refuses everything else. Nothing in the file is ever executed.
+//!
+//! The file is also untrusted as to size: every length it declares (BINUNICODE, BINBYTES,
+//! LONG1, array shapes) is checked against the bytes that remain or against overflow before
+//! anything is allocated; values copied through the memo are charged to a budget (so a few
+//! bytes that double a list forty times are refused, not expanded); and nesting is limited
+//! to [`MAX_DEPTH`] levels, so dropping or printing a value never overflows the stack.
 
 use super::DataError;
 use std::collections::HashMap;
@@ -45,7 +51,68 @@ pub enum Value {
     EmptyArray,
 }
 
+/// The deepest nesting of lists, tuples and dicts a pickle may build (FRDEEP needs 3).
+pub const MAX_DEPTH: usize = 64;
+
+/// Values (plus string bytes) that memo PUT/GET may copy, beyond one per byte of the file.
+const COPY_BUDGET: usize = 1 << 20;
+
 impl Value {
+    /// A one-word description of the value, for error messages (never the whole value).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::None => "None",
+            Value::Bool(_) => "a bool",
+            Value::Int(_) => "an int",
+            Value::Float(_) => "a float",
+            Value::Str(_) => "a str",
+            Value::Bytes(_) => "a bytes object",
+            Value::List(_) => "a list",
+            Value::Tuple(_) => "a tuple",
+            Value::Dict(_) => "a dict",
+            Value::Global(g) => g,
+            Value::Dtype(_) => "a numpy dtype",
+            Value::Array { .. } => "a numpy array",
+            Value::EmptyArray => "an unbuilt numpy array",
+        }
+    }
+
+    /// The nesting depth: 0 for a scalar, 1 for a flat list, ...
+    fn depth(&self) -> usize {
+        match self {
+            Value::List(v) | Value::Tuple(v) => 1 + v.iter().map(Value::depth).max().unwrap_or(0),
+            Value::Dict(v) => {
+                1 + v
+                    .iter()
+                    .map(|(k, v)| k.depth().max(v.depth()))
+                    .max()
+                    .unwrap_or(0)
+            }
+            _ => 0,
+        }
+    }
+
+    /// What copying the value costs: one per value plus the bytes of its strings (bytes and
+    /// array data are shared, not copied). Stops counting once past `limit`.
+    fn cost(&self, limit: usize) -> usize {
+        let mut total = 0usize;
+        let mut todo = vec![self];
+        while let Some(v) = todo.pop() {
+            total += 1;
+            match v {
+                Value::Str(s) | Value::Dtype(s) => total += s.len(),
+                Value::Array { shape, dtype, .. } => total += shape.len() + dtype.len(),
+                Value::List(l) | Value::Tuple(l) => todo.extend(l.iter()),
+                Value::Dict(d) => todo.extend(d.iter().flat_map(|(k, v)| [k, v])),
+                _ => {}
+            }
+            if total > limit {
+                break;
+            }
+        }
+        total
+    }
+
     /// Looks a string key up in a dict.
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
@@ -58,7 +125,10 @@ impl Value {
     }
 }
 
-const ALLOWED: [(&str, &str, &str); 6] = [
+/// The only globals a pickle may name (module, name, what it becomes): numpy's array,
+/// dtype and scalar reconstruction, under numpy 1 and numpy 2 module names. Anything else
+/// (`os.system`, `builtins.eval`, ...) is refused before it is looked at further.
+pub const ALLOWED: [(&str, &str, &str); 6] = [
     ("numpy.core.multiarray", "_reconstruct", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct", "_reconstruct"),
     ("numpy.core.multiarray", "scalar", "scalar"),
@@ -71,6 +141,15 @@ struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
     path: &'a Path,
+    /// What memo copies may still cost.
+    budget: usize,
+}
+
+fn allowed_global(module: &str, name: &str) -> Option<&'static str> {
+    ALLOWED
+        .iter()
+        .find(|(m, n, _)| *m == module && *n == name)
+        .map(|(_, _, id)| *id)
 }
 
 impl<'a> Reader<'a> {
@@ -88,6 +167,42 @@ impl<'a> Reader<'a> {
         let s = &self.buf[self.pos..self.pos + n];
         self.pos += n;
         Ok(s)
+    }
+    /// `n` bytes declared by the field `what` (e.g. `BINUNICODE length`) of the opcode at
+    /// `at`: refused, naming the field, when the file does not hold them.
+    fn take_len(&mut self, n: usize, what: &str, at: usize) -> Result<&'a [u8], DataError> {
+        let left = self.buf.len() - self.pos;
+        if n > left {
+            return Err(self.err(format!(
+                "truncated: {what} {n} at byte {at} is larger than the {left} bytes left in the file"
+            )));
+        }
+        self.take(n)
+    }
+    /// Charges a memo copy of `v` to the budget.
+    fn charge(&mut self, v: &Value, op: &str, at: usize) -> Result<(), DataError> {
+        let c = v.cost(self.budget);
+        if c > self.budget {
+            return Err(self.err(format!(
+                "{op} at byte {at} copies more values than the file could hold \
+                 (a memo expansion bomb?)"
+            )));
+        }
+        self.budget -= c;
+        Ok(())
+    }
+    /// Refuses to put `items` into a container if that nests deeper than [`MAX_DEPTH`].
+    fn nest<'v>(
+        &self,
+        items: impl IntoIterator<Item = &'v Value>,
+        at: usize,
+    ) -> Result<(), DataError> {
+        if items.into_iter().any(|v| v.depth() + 1 > MAX_DEPTH) {
+            return Err(self.err(format!(
+                "containers at byte {at} nest deeper than {MAX_DEPTH} levels"
+            )));
+        }
+        Ok(())
     }
     fn u8(&mut self) -> Result<u8, DataError> {
         Ok(self.take(1)?[0])
@@ -118,6 +233,7 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
         buf: bytes,
         pos: 0,
         path,
+        budget: COPY_BUDGET.saturating_add(bytes.len()),
     };
     let mut stack: Vec<Value> = vec![];
     let mut marks: Vec<usize> = vec![];
@@ -157,10 +273,12 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
             b'J' => stack.push(Value::Int(r.u32()? as i32 as i64)),
             0x8a => {
                 let n = r.u8()? as usize;
-                let b = r.take(n)?;
                 if n > 8 {
-                    return Err(r.err(format!("LONG1 of {n} bytes is too large")));
+                    return Err(r.err(format!(
+                        "LONG1 length {n} at byte {at} is too large (at most 8 bytes)"
+                    )));
                 }
+                let b = r.take_len(n, "LONG1 length", at)?;
                 let mut v: i64 = 0;
                 for (i, &byte) in b.iter().enumerate() {
                     v |= (byte as i64) << (8 * i);
@@ -178,59 +296,76 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
             }
             b'X' => {
                 let n = r.u32()? as usize;
-                let s = std::str::from_utf8(r.take(n)?)
-                    .map_err(|_| r.err("BINUNICODE is not UTF-8"))?;
+                let s = std::str::from_utf8(r.take_len(n, "BINUNICODE length", at)?)
+                    .map_err(|_| r.err(format!("BINUNICODE at byte {at} is not UTF-8")))?;
                 stack.push(Value::Str(s.to_string()));
             }
             b'T' | b'U' => {
-                let n = if op == b'T' {
-                    r.u32()? as usize
+                let (n, what) = if op == b'T' {
+                    (r.u32()? as usize, "BINSTRING length")
                 } else {
-                    r.u8()? as usize
+                    (r.u8()? as usize, "SHORT_BINSTRING length")
                 };
-                let b = r.take(n)?;
+                let b = r.take_len(n, what, at)?;
                 stack.push(Value::Str(String::from_utf8_lossy(b).into_owned()));
             }
             b'B' | b'C' => {
-                let n = if op == b'B' {
-                    r.u32()? as usize
+                let (n, what) = if op == b'B' {
+                    (r.u32()? as usize, "BINBYTES length")
                 } else {
-                    r.u8()? as usize
+                    (r.u8()? as usize, "SHORT_BINBYTES length")
                 };
-                stack.push(Value::Bytes(Rc::new(r.take(n)?.to_vec())));
+                stack.push(Value::Bytes(Rc::new(r.take_len(n, what, at)?.to_vec())));
             }
             b'q' | b'r' => {
                 let k = if op == b'q' { r.u8()? as u32 } else { r.u32()? };
                 let v = stack
                     .last()
-                    .ok_or_else(|| r.err("BINPUT on an empty stack"))?
-                    .clone();
-                memo.insert(k, v);
+                    .ok_or_else(|| r.err("BINPUT on an empty stack"))?;
+                r.charge(v, "BINPUT", at)?;
+                memo.insert(k, v.clone());
             }
             b'h' | b'j' => {
                 let k = if op == b'h' { r.u8()? as u32 } else { r.u32()? };
                 let v = memo
                     .get(&k)
-                    .ok_or_else(|| r.err(format!("memo key {k} missing")))?
-                    .clone();
-                stack.push(v);
+                    .ok_or_else(|| r.err(format!("memo key {k} missing")))?;
+                r.charge(v, "BINGET", at)?;
+                stack.push(v.clone());
             }
             b'c' => {
                 let module = r.line()?;
                 let name = r.line()?;
-                let g = ALLOWED
-                    .iter()
-                    .find(|(m, n, _)| *m == module && *n == name)
-                    .map(|(_, _, id)| *id)
-                    .ok_or_else(|| {
-                        r.err(format!(
-                            "global '{module}.{name}' is not allowed (only numpy arrays are read)"
-                        ))
-                    })?;
+                let g = allowed_global(&module, &name).ok_or_else(|| {
+                    r.err(format!(
+                        "global '{module}.{name}' is not allowed (only numpy arrays are read)"
+                    ))
+                })?;
+                stack.push(Value::Global(g));
+            }
+            // STACK_GLOBAL (protocol 4 names a global with two strings on the stack): read
+            // under the same allow-list.
+            0x93 => {
+                let name = pop(&mut stack, &r)?;
+                let module = pop(&mut stack, &r)?;
+                let (Value::Str(module), Value::Str(name)) = (&module, &name) else {
+                    return Err(r.err(format!(
+                        "STACK_GLOBAL at byte {at} on {} and {}, not two strings",
+                        module.kind(),
+                        name.kind()
+                    )));
+                };
+                let g = allowed_global(module, name).ok_or_else(|| {
+                    r.err(format!(
+                        "global '{module}.{name}' (STACK_GLOBAL) is not allowed (only numpy \
+                         arrays are read)"
+                    ))
+                })?;
                 stack.push(Value::Global(g));
             }
             b't' => {
                 let items = pop_mark(&mut stack, &mut marks, &r)?;
+                r.nest(&items, at)?;
                 stack.push(Value::Tuple(items));
             }
             0x85..=0x87 => {
@@ -239,10 +374,12 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
                     return Err(r.err("stack underflow in TUPLEn"));
                 }
                 let items = stack.split_off(stack.len() - n);
+                r.nest(&items, at)?;
                 stack.push(Value::Tuple(items));
             }
             b'a' => {
                 let v = pop(&mut stack, &r)?;
+                r.nest([&v], at)?;
                 match stack.last_mut() {
                     Some(Value::List(l)) => l.push(v),
                     _ => return Err(r.err("APPEND to a non-list")),
@@ -250,6 +387,7 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
             }
             b'e' => {
                 let items = pop_mark(&mut stack, &mut marks, &r)?;
+                r.nest(&items, at)?;
                 match stack.last_mut() {
                     Some(Value::List(l)) => l.extend(items),
                     _ => return Err(r.err("APPENDS to a non-list")),
@@ -258,6 +396,7 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
             b's' => {
                 let v = pop(&mut stack, &r)?;
                 let k = pop(&mut stack, &r)?;
+                r.nest([&k, &v], at)?;
                 match stack.last_mut() {
                     Some(Value::Dict(d)) => d.push((k, v)),
                     _ => return Err(r.err("SETITEM on a non-dict")),
@@ -268,6 +407,7 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
                 if items.len() % 2 != 0 {
                     return Err(r.err("SETITEMS with an odd number of items"));
                 }
+                r.nest(&items, at)?;
                 match stack.last_mut() {
                     Some(Value::Dict(d)) => {
                         let mut it = items.into_iter();
@@ -326,7 +466,7 @@ fn reduce(f: Value, args: Value, r: &Reader) -> Result<Value, DataError> {
             },
             _ => Err(r.err("malformed numpy scalar")),
         },
-        other => Err(r.err(format!("REDUCE of {other:?} is not allowed"))),
+        other => Err(r.err(format!("REDUCE of {} is not allowed", other.kind()))),
     }
 }
 
@@ -354,16 +494,34 @@ fn build(obj: Value, state: Value, r: &Reader) -> Result<Value, DataError> {
                     return Err(r.err("array state is not (version, shape, dtype, fortran, bytes)"));
                 }
             };
+            if shape.len() > 32 {
+                return Err(r.err(format!(
+                    "array shape has {} dimensions (numpy allows at most 32)",
+                    shape.len()
+                )));
+            }
             let shape = shape
                 .iter()
                 .map(|v| match v {
                     Value::Int(n) if *n >= 0 => Ok(*n as usize),
-                    _ => Err(r.err("array shape holds a non-integer")),
+                    Value::Int(n) => Err(r.err(format!("array shape holds a negative size {n}"))),
+                    other => Err(r.err(format!(
+                        "array shape holds {}, not an integer",
+                        other.kind()
+                    ))),
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let size = itemsize(dtype)
                 .ok_or_else(|| r.err(format!("array dtype '{dtype}' is not supported")))?;
-            let want = shape.iter().product::<usize>() * size;
+            let want = shape
+                .iter()
+                .try_fold(size, |a, &d| a.checked_mul(d))
+                .ok_or_else(|| {
+                    r.err(format!(
+                        "array shape {shape:?} of dtype {dtype} overflows (more bytes than \
+                         any file holds)"
+                    ))
+                })?;
             if data.len() != want {
                 return Err(r.err(format!(
                     "array of shape {shape:?} and dtype {dtype} needs {want} bytes, has {}",
@@ -376,6 +534,6 @@ fn build(obj: Value, state: Value, r: &Reader) -> Result<Value, DataError> {
                 data: data.clone(),
             })
         }
-        other => Err(r.err(format!("BUILD on {other:?} is not allowed"))),
+        other => Err(r.err(format!("BUILD on {} is not allowed", other.kind()))),
     }
 }

@@ -6,9 +6,43 @@ use super::{Class, DataError, DataSet, Image, Sample};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// The largest stamp side read from a PNG: a few bytes of deflate can declare a
+/// 100000x100000 image, refused before it is decoded.
+pub const MAX_PNG_SIDE: u32 = 4096;
+
 fn read_png(path: &Path) -> Result<Image, DataError> {
-    let img = image::open(path)
-        .map_err(|e| DataError::format(path, format!("not a readable PNG: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    decode_png(&bytes, path)
+}
+
+/// Decodes one PNG stamp from `bytes` (`path` names it in errors). The size is checked from
+/// the header before decoding (square, at most [`MAX_PNG_SIDE`] pixels a side); colour or
+/// 16-bit images are converted to 8-bit grey (luma), alpha is dropped.
+pub fn decode_png(bytes: &[u8], path: &Path) -> Result<Image, DataError> {
+    let bad = |e: image::ImageError| DataError::format(path, format!("not a readable PNG: {e}"));
+    let reader =
+        || image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Png);
+    let (w, h) = reader().into_dimensions().map_err(bad)?;
+    if w > MAX_PNG_SIDE || h > MAX_PNG_SIDE {
+        return Err(DataError::format(
+            path,
+            format!("image is {w}x{h}, larger than the {MAX_PNG_SIDE}x{MAX_PNG_SIDE} stamps read"),
+        ));
+    }
+    if w != h {
+        return Err(DataError::format(
+            path,
+            format!("image is {w}x{h}, expected a square stamp"),
+        ));
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_PNG_SIDE);
+    limits.max_image_height = Some(MAX_PNG_SIDE);
+    // RGBA16 at the largest side, the most a PNG of that size decodes to.
+    limits.max_alloc = Some(MAX_PNG_SIDE as u64 * MAX_PNG_SIDE as u64 * 8 + (1 << 20));
+    let mut r = reader();
+    r.limits(limits);
+    let img = r.decode().map_err(bad)?;
     let g = img.to_luma8();
     let (w, h) = g.dimensions();
     if w != h {

@@ -69,7 +69,13 @@ pub fn mirabest_recipe(
             format!("no emission above 3 rms ({thr:.3e}): a blank image"),
         ));
     }
-    let scaled: Vec<f32> = clipped.iter().map(|&v| (v - lo) / (hi - lo)).collect();
+    // In f64: `hi - lo` of two large f32 values of opposite sign overflows f32 to infinity
+    // and would turn the brightest pixel into NaN.
+    let (lo, span) = (lo as f64, hi as f64 - lo as f64);
+    let scaled: Vec<f32> = clipped
+        .iter()
+        .map(|&v| ((v as f64 - lo) / span) as f32)
+        .collect();
     Ok(Image::new(size, scaled).centre_crop(crop))
 }
 
