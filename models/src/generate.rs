@@ -62,6 +62,21 @@ impl Generator {
         let (_, meta) = lobes_ppl::io::load_tensors(checkpoint, &device)?;
         let (kind, net, _) = parse_run_metadata(&meta, checkpoint)?;
         let store = ParamStore::load(checkpoint, &device)?;
+        // The metadata must describe the tensors the file holds before the network is built.
+        let held: usize = store
+            .names()
+            .iter()
+            .filter_map(|n| store.get(n))
+            .map(|t| t.numel())
+            .sum();
+        if held != net.num_params() {
+            return Err(ModelError::Config(format!(
+                "{}: the metadata describes a {} of {} parameters, the file holds {held}",
+                checkpoint.display(),
+                kind.name(),
+                net.num_params()
+            )));
+        }
         Ok(Self::from_store(kind, net, store))
     }
 

@@ -103,6 +103,20 @@ impl VaeConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
         }
+        match self.checked_num_params() {
+            Some(n) if n <= Self::MAX_PARAMS => {}
+            n => {
+                return bad(format!(
+                    "a network of {} parameters is more than the {} this build accepts \
+                     ({} pixels, latent {}, hidden {:?})",
+                    n.map_or("too many to count".to_string(), |n| n.to_string()),
+                    Self::MAX_PARAMS,
+                    self.pixels,
+                    self.latent,
+                    self.hidden
+                ));
+            }
+        }
         if !self.slope.is_finite() {
             return bad(format!(
                 "the leaky-ReLU slope must be finite, got {}",
@@ -161,19 +175,35 @@ impl VaeConfig {
         vae
     }
 
-    /// Number of parameters.
+    /// The most parameters a network may have: 2^32 (16 GiB of f32 weights, 40 times the
+    /// paper's largest). Sizes read from a file (a checkpoint's metadata) above it are refused
+    /// before anything is allocated.
+    pub const MAX_PARAMS: usize = 1 << 32;
+
+    /// Number of parameters (sizes as [`VaeConfig::validate`] accepts).
     pub fn num_params(&self) -> usize {
+        self.checked_num_params()
+            .expect("a validated network's size fits a usize")
+    }
+
+    /// Number of parameters, `None` when the count overflows (or there is no hidden layer).
+    pub fn checked_num_params(&self) -> Option<usize> {
         let c = self.classes;
         let h = &self.hidden;
-        let lin = |i: usize, o: usize| i * o + o;
-        let last = *h.last().expect("hidden");
-        let mut n = lin(self.pixels + c, h[0]) + 2 * lin(last, self.latent);
-        n += lin(self.latent + c, last) + lin(h[0], self.pixels);
+        let lin = |i: usize, o: usize| i.checked_mul(o)?.checked_add(o);
+        let last = *h.last()?;
+        let first = *h.first()?;
+        let mut n = lin(self.pixels.checked_add(c)?, first)?
+            .checked_add(lin(last, self.latent)?.checked_mul(2)?)?
+            .checked_add(lin(self.latent.checked_add(c)?, last)?)?
+            .checked_add(lin(first, self.pixels)?)?;
         // Encoder w[0] → w[1], decoder w[1] → w[0]: the biases differ.
         for w in h.windows(2) {
-            n += lin(w[0], w[1]) + lin(w[1], w[0]);
+            n = n
+                .checked_add(lin(w[0], w[1])?)?
+                .checked_add(lin(w[1], w[0])?)?;
         }
-        n
+        Some(n)
     }
 }
 

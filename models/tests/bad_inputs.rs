@@ -931,7 +931,6 @@ fn data_specs_that_are_empty_or_unknown_are_errors_naming_the_spec() {
 /// `VaeConfig::validate` (models/src/vae.rs) needs an upper bound; until it has one this
 /// documents the gap.
 #[test]
-#[ignore = "needs a size cap in VaeConfig::validate (models/src/vae.rs, not this branch's files)"]
 fn checkpoint_metadata_declaring_a_huge_network_is_refused() {
     let mut meta = std::collections::HashMap::new();
     for (k, v) in [
@@ -946,7 +945,43 @@ fn checkpoint_metadata_declaring_a_huge_network_is_refused() {
         meta.insert(format!("lobes.{k}"), v.to_string());
     }
     let r = lobes_models::train::parse_run_metadata(&meta, Path::new("huge.safetensors"));
-    assert!(r.is_err(), "a 10^12-pixel network was accepted");
+    let e = r
+        .expect_err("a 10^12-pixel network was accepted")
+        .to_string();
+    assert!(
+        e.contains("huge.safetensors") && e.contains("more than the 4294967296"),
+        "{e}"
+    );
+    // Sizes whose count overflows a usize are refused the same way.
+    meta.insert("lobes.pixels".into(), usize::MAX.to_string());
+    let r = lobes_models::train::parse_run_metadata(&meta, Path::new("huge.safetensors"));
+    assert!(
+        r.expect_err("overflow")
+            .to_string()
+            .contains("too many to count")
+    );
+}
+
+/// A checkpoint whose metadata describes another network than the tensors it holds is refused
+/// by `Generator::load` before the declared network is built.
+#[test]
+fn a_checkpoint_whose_metadata_lies_about_its_network_is_refused() {
+    use lobes_models::generate::Generator;
+    use lobes_models::train::{Kind, train_on};
+    let ds = lobes_models::data::synthetic::Synthetic::default().dataset(8, 2, 1);
+    let out = common::tmp("lying-ckpt");
+    train_on(&common::tiny(Kind::Vae, out.clone(), 1), &ds).unwrap();
+    let ckpt = out.join("checkpoint.safetensors");
+    let dev = burn::prelude::Device::flex();
+    let (tensors, mut meta) = lobes_ppl::io::load_tensors(&ckpt, &dev).unwrap();
+    meta.insert("lobes.hidden".into(), "4096,4096".into());
+    let lie = out.join("lie.safetensors");
+    lobes_ppl::io::save_tensors(&lie, &tensors, meta).unwrap();
+    let e = Generator::load(&lie).err().expect("refused").to_string();
+    assert!(
+        e.contains("lie.safetensors") && e.contains("the file holds"),
+        "{e}"
+    );
 }
 
 /// A mirror that streams without end (it declares 1 GiB and keeps sending): the download
