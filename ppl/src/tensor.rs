@@ -617,6 +617,23 @@ impl<const D: usize> From<Tensor<D>> for DTensor {
     }
 }
 
+/// A plain number as a rank-0 tensor on burn's default device, so a distribution can be built
+/// from numbers as in Pyro (`Normal::new(0.0, 5.0)` for `dist.Normal(0., 5.)`). Tensors that a
+/// model computes on another device need parameters on that device: use
+/// [`DTensor::scalar`] with it.
+impl From<f32> for DTensor {
+    fn from(v: f32) -> Self {
+        DTensor::scalar(v, &Device::default())
+    }
+}
+
+/// As `From<f32>` (the value is stored as f32).
+impl From<f64> for DTensor {
+    fn from(v: f64) -> Self {
+        DTensor::scalar(v as f32, &Device::default())
+    }
+}
+
 /// Conversion from a site's [`DTensor`] value into what a model asked for
 /// (`DTensor` itself, or a burn `Tensor<D>`).
 pub trait FromDTensor: Sized {

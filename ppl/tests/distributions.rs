@@ -459,3 +459,19 @@ fn kl_registry_closed_forms() {
     );
     assert!(kl_divergence(&p, &pc).is_none());
 }
+
+/// Pyro's `dist.Normal(0., 5.)`: distributions take plain numbers (rank-0 tensors on the
+/// default device), f64 or f32, mixed with tensors.
+#[test]
+fn distributions_are_built_from_plain_numbers() {
+    let d = Normal::new(0.0, 5.0).unwrap();
+    let x = DTensor::scalar(1.0, &Device::default());
+    let expected =
+        -0.5 * (1.0f64 / 5.0).powi(2) - (5.0f64).ln() - 0.5 * (2.0 * std::f64::consts::PI).ln();
+    assert!((d.log_prob(&x).unwrap().item() as f64 - expected).abs() < 1e-5);
+    let g = Gamma::new(2.0f32, 3.0f32).unwrap();
+    assert!(g.log_prob(&x).unwrap().item().is_finite());
+    let loc = DTensor::from_floats(vec![0.0, 1.0], &[2], &Device::default()).unwrap();
+    let n = Normal::new(loc, 1.0).unwrap();
+    assert_eq!(n.batch_shape(), [2]);
+}
