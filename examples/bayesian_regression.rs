@@ -27,7 +27,7 @@ fn model(d: &Data) -> Result<()> {
             .matmul(w.reshape([k, 1]))
             .reshape([d.y.dims()[0]]);
     plate("data", d.y.dims()[0]).run(|_| {
-        observe::<DTensor>(
+        observe(
             "y",
             Normal::new(mean.clone(), DTensor::scalar(SIGMA, &dev))?,
             d.y.clone(),

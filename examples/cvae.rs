@@ -25,7 +25,7 @@ fn model(vae: &Vae, batch: &Batch) -> Result<()> {
         )?;
         let z: Tensor<2> = sample("latent", prior.to_event(1))?;
         let loc_img = decoder.forward(Tensor::cat(vec![z, y], 1));
-        observe::<DTensor>(
+        observe(
             "obs",
             Bernoulli::from_probs(loc_img)?.to_event(1),
             batch.x.clone(),

@@ -24,7 +24,7 @@ fn model(flips: &Tensor<2>) -> Result<()> {
             .add_scalar(P[0])
             .reshape([n, 1])
             .expand([n, FLIPS]);
-        observe::<DTensor>(
+        observe(
             "flips",
             Bernoulli::from_probs(p)?.to_event(1),
             flips.clone(),

@@ -15,7 +15,7 @@ fn model(sigma: &Tensor<1>, y: &Tensor<1>) -> Result<Tensor<1>> {
     let tau: DTensor = sample("tau", LogNormal::new(scalar(0.0), scalar(1.0))?)?;
     plate("schools", y.dims()[0]).run(|_| {
         let theta: Tensor<1> = sample("theta", Normal::new(mu.clone(), tau.clone())?)?;
-        observe::<DTensor>("obs", Normal::new(theta.clone(), sigma.clone())?, y.clone())?;
+        observe("obs", Normal::new(theta.clone(), sigma.clone())?, y.clone())?;
         Ok(theta)
     })
 }

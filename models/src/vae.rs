@@ -289,7 +289,7 @@ pub fn vae_model(vae: &Vae, batch: &Batch) -> Result<()> {
         let z: Tensor<2> = sample("latent", Normal::new(z_loc, z_scale)?.to_event(1))?;
         // Likelihood: each pixel a Bernoulli of its decoded brightness.
         let loc_img = decoder.forward(z);
-        observe::<DTensor>(
+        observe(
             "obs",
             Bernoulli::from_probs(loc_img)?.to_event(1),
             batch.x.clone(),
@@ -321,7 +321,7 @@ pub fn cvae_model(vae: &Vae, batch: &Batch) -> Result<()> {
         let z_scale = Tensor::<2>::ones([b, d], &dev);
         let z: Tensor<2> = sample("latent", Normal::new(z_loc, z_scale)?.to_event(1))?;
         let loc_img = decoder.forward(Tensor::cat(vec![z, y], 1));
-        observe::<DTensor>(
+        observe(
             "obs",
             Bernoulli::from_probs(loc_img)?.to_event(1),
             batch.x.clone(),

@@ -13,7 +13,7 @@
 //!     let d = data.device();
 //!     let mu: Tensor<1> = sample("mu", Normal::new(Tensor::<1>::zeros([1], &d), Tensor::<1>::ones([1], &d))?)?;
 //!     plate("data", data.dims()[0]).run(|_| {
-//!         observe::<DTensor>("obs", Normal::new(mu.clone(), Tensor::<1>::ones([1], &d))?, data.clone())?;
+//!         observe("obs", Normal::new(mu.clone(), Tensor::<1>::ones([1], &d))?, data.clone())?;
 //!         Ok(())
 //!     })
 //! }

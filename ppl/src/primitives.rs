@@ -50,12 +50,14 @@ pub fn sample<T: FromDTensor>(name: &str, dist: impl Distribution) -> Result<T> 
     sample_with(name, Arc::new(dist), None, InferConfig::default())
 }
 
-/// Scores observed data: `pyro.sample(name, dist, obs=value)`.
-pub fn observe<T: FromDTensor>(
+/// Scores observed data: `pyro.sample(name, dist, obs=value)`. Returns the site's value as
+/// the observation's own type (a `Tensor<D>` or a `DTensor`): the observation itself, or a
+/// draw where a handler (`uncondition`) makes the site latent.
+pub fn observe<V: Into<DTensor> + FromDTensor>(
     name: &str,
     dist: impl Distribution,
-    obs: impl Into<DTensor>,
-) -> Result<T> {
+    obs: V,
+) -> Result<V> {
     sample_with(
         name,
         Arc::new(dist),

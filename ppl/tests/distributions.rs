@@ -475,3 +475,22 @@ fn distributions_are_built_from_plain_numbers() {
     let n = Normal::new(loc, 1.0).unwrap();
     assert_eq!(n.batch_shape(), [2]);
 }
+
+/// `observe` returns the observation's own type, with no annotation (Pyro's
+/// `pyro.sample(name, d, obs=x)` returns `x`); under `uncondition` it returns a draw of the
+/// same type and shape.
+#[test]
+fn observe_returns_the_observations_type() {
+    let dev = Device::default();
+    let x = Tensor::<2>::zeros([3, 2], &dev);
+    let d = || Normal::new(Tensor::<2>::zeros([3, 2], &dev), 1.0).unwrap();
+    let (y, _) = trace(|| observe("x", d(), x.clone())).unwrap();
+    let y: Tensor<2> = y;
+    assert_eq!(y.dims(), [3, 2]);
+    let (u, _) = trace(|| uncondition(|| observe("x", d(), x.clone()))).unwrap();
+    assert_eq!(u.dims(), [3, 2]);
+    assert!(
+        u.abs().sum().into_scalar::<f32>() > 0.0,
+        "a draw, not the observation"
+    );
+}

@@ -30,7 +30,7 @@ fn observed_value_shape_vs_distribution_shape() {
         .unwrap()
         .to_event(1);
     let x = DTensor::zeros(&[100, 9999], &dev());
-    let e = observe::<DTensor>("obs", d, x).unwrap_err().to_string();
+    let e = observe("obs", d, x).unwrap_err().to_string();
     assert_eq!(
         e,
         "site 'obs': observed value shape [100, 9999] does not match the distribution's shape, batch [100] + event [10000]"
@@ -109,7 +109,7 @@ fn to_event_with_too_few_batch_dims() {
 #[test]
 fn nan_in_a_log_prob() {
     let x = DTensor::from_floats(vec![0.0, f32::NAN], &[2], &dev()).unwrap();
-    let (_, mut tr) = trace(|| observe::<DTensor>("x", normal(&[2]), x.clone())).unwrap();
+    let (_, mut tr) = trace(|| observe("x", normal(&[2]), x.clone())).unwrap();
     let e = tr.log_prob_sum_checked().unwrap_err().to_string();
     assert_eq!(
         e,
@@ -121,7 +121,7 @@ fn nan_in_a_log_prob() {
 fn observed_value_outside_the_support() {
     let d = Bernoulli::from_probs(DTensor::full(&[2], 0.5, &dev())).unwrap();
     let x = DTensor::from_floats(vec![0.0, 7.0], &[2], &dev()).unwrap();
-    let e = observe::<DTensor>("label", d, x).unwrap_err().to_string();
+    let e = observe("label", d, x).unwrap_err().to_string();
     assert_eq!(
         e,
         "site 'label': Bernoulli: value outside the support ([0, 1]); values range over [0, 7]"

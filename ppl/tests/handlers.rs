@@ -18,7 +18,7 @@ fn std_normal(shape: &[usize]) -> Normal {
 fn model() -> Result<DTensor> {
     let z: DTensor = sample("z", std_normal(&[2]))?;
     let one = DTensor::ones(&[2], &dev());
-    observe::<DTensor>(
+    observe(
         "x",
         Normal::new(z.clone(), one)?,
         DTensor::full(&[2], 0.5, &dev()),

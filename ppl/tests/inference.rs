@@ -25,8 +25,7 @@ fn data() -> DTensor {
 
 fn nn_model(x: &DTensor) -> Result<()> {
     let mu: DTensor = sample("mu", Normal::new(s(0.0), s(1.0))?)?;
-    plate("data", x.numel())
-        .run(|_| observe::<DTensor>("x", Normal::new(mu.clone(), s(1.0))?, x.clone()))?;
+    plate("data", x.numel()).run(|_| observe("x", Normal::new(mu.clone(), s(1.0))?, x.clone()))?;
     Ok(())
 }
 
@@ -114,7 +113,7 @@ fn reg_model(d: &Regression) -> Result<()> {
     )?;
     let mean: Tensor<1> = d.x.clone().matmul(w.reshape([2, 1])).reshape([d.y.numel()]);
     plate("data", d.y.numel())
-        .run(|_| observe::<DTensor>("y", Normal::new(mean.clone(), s(NOISE))?, d.y.clone()))?;
+        .run(|_| observe("y", Normal::new(mean.clone(), s(NOISE))?, d.y.clone()))?;
     Ok(())
 }
 
@@ -188,7 +187,7 @@ const PHI: f32 = -1.0;
 fn sf_model(x: &DTensor) -> Result<()> {
     plate("n", N_COPIES).run(|_| {
         let z: DTensor = sample("z", Bernoulli::from_probs(s(0.3))?)?;
-        observe::<DTensor>("x", Normal::new(z.mul_scalar(2.0), s(1.0))?, x.clone())
+        observe("x", Normal::new(z.mul_scalar(2.0), s(1.0))?, x.clone())
     })?;
     Ok(())
 }
@@ -232,7 +231,7 @@ fn sub_model(args: &(DTensor, usize)) -> Result<()> {
     let mu: DTensor = sample("mu", Normal::new(s(0.0), s(1.0))?)?;
     plate("data", x.numel()).subsample_size(*k).run(|p| {
         let xt: Tensor<1> = x.to_tensor()?;
-        observe::<DTensor>("x", Normal::new(mu.clone(), s(1.0))?, p.subsample(xt, 0))
+        observe("x", Normal::new(mu.clone(), s(1.0))?, p.subsample(xt, 0))
     })?;
     Ok(())
 }
@@ -363,7 +362,7 @@ fn the_param_store_saves_and_loads() {
 // (Near the exact posterior the opposite holds: Trace_ELBO's estimate has zero variance there.)
 fn weak_model(x: &DTensor) -> Result<()> {
     let mu: DTensor = sample("mu", Normal::new(s(0.0), s(1.0))?)?;
-    observe::<DTensor>("x", Normal::new(mu, s(3.0))?, x.clone())?;
+    observe("x", Normal::new(mu, s(3.0))?, x.clone())?;
     Ok(())
 }
 
@@ -463,8 +462,7 @@ fn empty_guide(_x: &DTensor) -> Result<()> {
 
 /// Pyro's `test_nonempty_model_empty_guide_ok` model: one observed site.
 fn observed_only(x: &DTensor) -> Result<()> {
-    plate("data", x.numel())
-        .run(|_| observe::<DTensor>("x", Normal::new(s(0.0), s(1.0))?, x.clone()))?;
+    plate("data", x.numel()).run(|_| observe("x", Normal::new(s(0.0), s(1.0))?, x.clone()))?;
     Ok(())
 }
 

@@ -84,7 +84,7 @@ fn score_function_gradient_is_unbiased_under_subsampling_and_scale() {
 fn blk_model(x: &DTensor) -> Result<()> {
     let w: DTensor = param("w", s(0.5))?;
     let mu: DTensor = sample("mu", Normal::new(s(0.0), s(1.0))?)?;
-    observe::<DTensor>("x", Normal::new(mu.mul(&w), s(1.0))?, x.clone())?;
+    observe("x", Normal::new(mu.mul(&w), s(1.0))?, x.clone())?;
     Ok(())
 }
 
@@ -158,7 +158,7 @@ fn one() -> Tensor<2> {
 fn shared_model(net: &Net) -> Result<()> {
     let h = DTensor::from_tensor(module("net", net)?.forward(one().mul_scalar(2.0)));
     let z: DTensor = sample("z", Normal::new(s(0.0), s(1.0))?)?;
-    observe::<DTensor>(
+    observe(
         "x",
         Normal::new(z.add(&h), s(1.0))?,
         DTensor::full(&[1, 1], 1.5, &dev()),
@@ -184,7 +184,7 @@ fn by_params(net: &Net, x: f32) -> Result<DTensor> {
 fn ref_model(net: &Net) -> Result<()> {
     let h = by_params(net, 2.0)?;
     let z: DTensor = sample("z", Normal::new(s(0.0), s(1.0))?)?;
-    observe::<DTensor>(
+    observe(
         "x",
         Normal::new(z.add(&h), s(1.0))?,
         DTensor::full(&[1, 1], 1.5, &dev()),
@@ -251,7 +251,7 @@ fn check_shared_module(d: &Device) {
 const X_OBS: f32 = 0.5;
 
 fn fac_model(_: &bool) -> Result<()> {
-    observe::<DTensor>("x", Normal::new(s(0.0), s(1.0))?, s(X_OBS))?;
+    observe("x", Normal::new(s(0.0), s(1.0))?, s(X_OBS))?;
     Ok(())
 }
 
@@ -385,7 +385,7 @@ fn a_log_prob_batch_dim_no_plate_declares_is_an_error() {
 fn an_observed_value_that_does_not_fit_its_plate_names_the_plate() {
     let e = plate("data", 3)
         .run(|_| {
-            observe::<DTensor>(
+            observe(
                 "x",
                 Normal::new(s(0.0), s(1.0))?,
                 DTensor::zeros(&[4], &dev()),
@@ -402,7 +402,7 @@ fn an_observed_value_that_does_not_fit_its_plate_names_the_plate() {
         .dim(-2)
         .run(|_| {
             plate("inner", 3).run(|_| {
-                observe::<DTensor>(
+                observe(
                     "y",
                     Normal::new(s(0.0), s(1.0))?,
                     DTensor::zeros(&[5, 3], &dev()),

@@ -62,7 +62,7 @@ fn subsampling_scales_log_probs_by_size_over_subsample_size() {
                 let all = data.to_vec();
                 let sub: Vec<f32> = ix.iter().map(|&i| all[i]).collect();
                 let x = DTensor::from_floats(sub, &[ix.len()], &dev())?;
-                observe::<DTensor>("x", std_normal(), x)?;
+                observe("x", std_normal(), x)?;
                 Ok(ix)
             })
         }
@@ -98,8 +98,7 @@ fn subsampled_estimate_is_unbiased_on_average() {
     let x = DTensor::from_floats(vals.clone(), &[20], &dev()).unwrap();
     let full = {
         let (_, mut tr) =
-            trace(|| plate("d", 20).run(|_| observe::<DTensor>("x", std_normal(), x.clone())))
-                .unwrap();
+            trace(|| plate("d", 20).run(|_| observe("x", std_normal(), x.clone()))).unwrap();
         tr.log_prob_sum().unwrap().item() as f64
     };
     lobes_ppl::rng::set_rng_seed(11);
@@ -109,7 +108,7 @@ fn subsampled_estimate_is_unbiased_on_average() {
         let (_, mut tr) = trace(|| {
             plate("d", 20).subsample_size(5).run(|p| {
                 let sub: Vec<f32> = p.indices().iter().map(|&i| vals[i]).collect();
-                observe::<DTensor>("x", std_normal(), DTensor::from_floats(sub, &[5], &dev())?)
+                observe("x", std_normal(), DTensor::from_floats(sub, &[5], &dev())?)
             })
         })
         .unwrap();

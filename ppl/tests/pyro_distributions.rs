@@ -69,7 +69,7 @@ fn param_error(d: impl Distribution) -> String {
 
 /// The message of a support error at an observed site.
 fn support_error(d: impl Distribution, x: DTensor) -> String {
-    observe::<DTensor>("x", d, x).unwrap_err().to_string()
+    observe("x", d, x).unwrap_err().to_string()
 }
 
 const N: usize = 40;
@@ -369,14 +369,10 @@ fn continuous_parameters_and_supports_are_validated() {
     );
     // Zero is in the support of all three, as torch's `nonnegative`; reals for the others.
     let zero = t(&[0.0, 0.0]);
-    assert!(
-        observe::<DTensor>("a", HalfNormal::new(t(&[1.0, 1.0])).unwrap(), zero.clone()).is_ok()
-    );
-    assert!(observe::<DTensor>("b", Exponential::new(t(&[1.0, 1.0])).unwrap(), zero).is_ok());
-    assert!(
-        observe::<DTensor>("c", StudentT::standard(t(&[2.0, 2.0])).unwrap(), x.clone()).is_ok()
-    );
-    assert!(observe::<DTensor>("d", Cauchy::new(t(&[0.0]), t(&[1.0])).unwrap(), x).is_ok());
+    assert!(observe("a", HalfNormal::new(t(&[1.0, 1.0])).unwrap(), zero.clone()).is_ok());
+    assert!(observe("b", Exponential::new(t(&[1.0, 1.0])).unwrap(), zero).is_ok());
+    assert!(observe("c", StudentT::standard(t(&[2.0, 2.0])).unwrap(), x.clone()).is_ok());
+    assert!(observe("d", Cauchy::new(t(&[0.0]), t(&[1.0])).unwrap(), x).is_ok());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -520,8 +516,8 @@ fn discrete_parameters_and_supports_are_validated() {
     let e = support_error(b(), t(&[6.0, 0.0]));
     assert!(e.contains("integers 0..=total_count"), "{e}");
     assert!(support_error(b(), t(&[0.5, 0.0])).contains("Binomial"));
-    assert!(observe::<DTensor>("ok", b(), t(&[5.0, 0.0])).is_ok());
-    assert!(observe::<DTensor>("ok2", Poisson::new(t(&[0.0])).unwrap(), t(&[0.0])).is_ok());
+    assert!(observe("ok", b(), t(&[5.0, 0.0])).is_ok());
+    assert!(observe("ok2", Poisson::new(t(&[0.0])).unwrap(), t(&[0.0])).is_ok());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -718,7 +714,7 @@ fn dirichlet_parameters_and_support_are_validated() {
         "{e}"
     );
     assert!(support_error(d(), t(&[1.2, -0.2, 0.0])).contains("simplex"));
-    assert!(observe::<DTensor>("ok", d(), t(&[0.2, 0.3, 0.5])).is_ok());
+    assert!(observe("ok", d(), t(&[0.2, 0.3, 0.5])).is_ok());
 }
 
 /// ln N(x; μ, Σ) for a 2-D Gaussian, from Σ's closed-form inverse and determinant.
@@ -904,7 +900,7 @@ fn multivariate_normal_parameters_are_validated() {
         .is_err()
     );
     let d = MultivariateNormal::new(loc(), ts(&[1.0, 0.0, 0.0, 1.0], &[2, 2])).unwrap();
-    assert!(observe::<DTensor>("wrong", d, t(&[1.0, 2.0, 3.0])).is_err());
+    assert!(observe("wrong", d, t(&[1.0, 2.0, 3.0])).is_err());
 }
 
 // ---------------------------------------------------------------------------------------
