@@ -77,8 +77,8 @@ pub mod prelude {
     pub use crate::infer::{Elbo, Predictive, Svi, TraceElbo, TraceMeanFieldElbo};
     pub use crate::optim::{Adagrad, Adam, ClippedAdam, Optimizer};
     pub use crate::{
-        DTensor, Trace, deterministic, factor, factor_with, get_param, module, no_grad, observe,
-        param, param_constrained, plate, sample,
+        DTensor, ParamStore, Trace, deterministic, factor, factor_with, get_param, module, no_grad,
+        observe, param, param_constrained, plate, sample, with_param_store,
     };
     pub use burn::prelude::{Device, Int, Module, Tensor};
 }
