@@ -1,6 +1,7 @@
 //! The Dirichlet distribution.
 
 use super::gamma::gamma_draws;
+use super::special::standard_gamma_rsample;
 use super::{DistError, Distribution, check_expand, check_value, expand_param, require, support};
 use crate::constraints::Constraint;
 use crate::tensor::DTensor;
@@ -9,8 +10,10 @@ use std::sync::Arc;
 
 /// Dirichlet(concentration) on the probability simplex: the last dim of `concentration`
 /// holds the K concentrations α (event shape `[K]`); the rest is the batch shape. Density
-/// `Γ(Σα) / ΠΓ(α) Π x^(α-1)`. Sampled by normalising Gamma(α, 1) draws; not
-/// reparameterisable here (torch's implicit Gamma gradients are not implemented).
+/// `Γ(Σα) / ΠΓ(α) Π x^(α-1)`. Sampled by normalising Gamma(α, 1) draws; reparameterisable,
+/// with [`Distribution::rsample`] normalising Gamma draws that carry implicit
+/// reparameterisation gradients (see [`super::Gamma`]). (torch differentiates its draw through
+/// each coordinate's Beta marginal, `_dirichlet_grad`; both estimators are unbiased.)
 #[derive(Clone, Debug)]
 pub struct Dirichlet {
     /// Concentrations α (> 0), shape `batch + [K]`.
@@ -54,6 +57,14 @@ impl Distribution for Dirichlet {
     }
     fn event_shape(&self) -> Vec<usize> {
         vec![*self.concentration.shape().last().expect("rank >= 1")]
+    }
+    fn has_rsample(&self) -> bool {
+        true
+    }
+    fn rsample(&self) -> Result<DTensor, DistError> {
+        let g = standard_gamma_rsample(&self.concentration);
+        let total = g.sum_dim_keep(g.rank() - 1);
+        Ok(g.div(&total).clamp(f32::MIN_POSITIVE as f64, 1.0))
     }
     fn sample(&self) -> DTensor {
         let a = self.concentration.to_vec();

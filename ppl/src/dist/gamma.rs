@@ -1,5 +1,7 @@
-//! The Gamma distribution (shape-rate parameterisation, as torch).
+//! The Gamma distribution (shape-rate parameterisation, as torch), reparameterisable by
+//! implicit reparameterisation gradients as `torch._standard_gamma`.
 
+use super::special::standard_gamma_rsample;
 use super::{
     DistError, Distribution, broadcast_params, check_expand, check_value, require, support,
 };
@@ -9,6 +11,10 @@ use std::any::Any;
 use std::sync::Arc;
 
 /// Gamma(concentration, rate): density `β^α x^(α-1) e^(-βx) / Γ(α)` on `x > 0`.
+///
+/// [`Distribution::rsample`] draws `x ~ Gamma(α, 1)` on the host and carries the implicit
+/// gradient `dx/dα` (Figurnov et al. 2018, as torch's `_standard_gamma_grad`) into `α`; the
+/// rate enters as `x / β`, an ordinary differentiable op.
 #[derive(Clone, Debug)]
 pub struct Gamma {
     /// Shape α (> 0).
@@ -57,6 +63,13 @@ impl Distribution for Gamma {
     }
     fn event_shape(&self) -> Vec<usize> {
         vec![]
+    }
+    fn has_rsample(&self) -> bool {
+        true
+    }
+    fn rsample(&self) -> Result<DTensor, DistError> {
+        let a = self.concentration.expand(&self.batch)?;
+        Ok(standard_gamma_rsample(&a).div(&self.rate))
     }
     fn sample(&self) -> DTensor {
         let a = self

@@ -2,9 +2,10 @@
 //! `torch.distributions.kl`. Users may register their own pairs with [`register_kl`].
 
 use super::multivariate_normal::solve_lower;
+use super::special::digamma;
 use super::{
-    Categorical, Cauchy, DistError, Distribution, Exponential, HalfNormal, Independent,
-    MultivariateNormal, Normal, OneHotCategorical, Poisson,
+    Beta, Categorical, Cauchy, Dirichlet, DistError, Distribution, Exponential, Gamma, HalfNormal,
+    Independent, MultivariateNormal, Normal, OneHotCategorical, Poisson,
 };
 use crate::shape::broadcast_shapes;
 use crate::tensor::DTensor;
@@ -76,6 +77,48 @@ fn kl_cauchy(p: &Cauchy, q: &Cauchy) -> DTensor {
     num.log().sub(&p.scale.mul(&q.scale).mul_scalar(4.0).log())
 }
 
+fn kl_gamma(p: &Gamma, q: &Gamma) -> DTensor {
+    // αq ln(βp/βq) + ln Γ(αq) - ln Γ(αp) + (αp - αq) ψ(αp) + (βq - βp) αp/βp
+    let (ap, bp, aq, bq) = (&p.concentration, &p.rate, &q.concentration, &q.rate);
+    aq.mul(&bp.log().sub(&bq.log()))
+        .add(&aq.lgamma().sub(&ap.lgamma()))
+        .add(&ap.sub(aq).mul(&digamma(ap)))
+        .add(&bq.sub(bp).mul(&ap.div(bp)))
+}
+
+fn kl_beta(p: &Beta, q: &Beta) -> DTensor {
+    // ln B(αq, βq) - ln B(αp, βp) + (αp - αq) ψ(αp) + (βp - βq) ψ(βp)
+    //   + (αq + βq - αp - βp) ψ(αp + βp)
+    let (ap, bp, aq, bq) = (
+        &p.concentration1,
+        &p.concentration0,
+        &q.concentration1,
+        &q.concentration0,
+    );
+    let (sp, sq) = (ap.add(bp), aq.add(bq));
+    let lbeta =
+        |a: &DTensor, b: &DTensor, s: &DTensor| a.lgamma().add(&b.lgamma()).sub(&s.lgamma());
+    lbeta(aq, bq, &sq)
+        .sub(&lbeta(ap, bp, &sp))
+        .add(&ap.sub(aq).mul(&digamma(ap)))
+        .add(&bp.sub(bq).mul(&digamma(bp)))
+        .add(&sq.sub(&sp).mul(&digamma(&sp)))
+}
+
+fn kl_dirichlet(p: &Dirichlet, q: &Dirichlet) -> DTensor {
+    // ln Γ(Σαp) - ln Γ(Σαq) - Σ (ln Γ(αp) - ln Γ(αq)) + Σ (αp - αq)(ψ(αp) - ψ(Σαp))
+    let (ap, aq) = (&p.concentration, &q.concentration);
+    let sp = ap.sum_dim_keep(ap.rank() - 1);
+    let sq = aq.sum_dim_keep(aq.rank() - 1);
+    let norm = sp.lgamma().sub(&sq.lgamma()).sum_rightmost(1);
+    let lg = ap.lgamma().sub(&aq.lgamma()).sum_rightmost(1);
+    let cross = ap
+        .sub(aq)
+        .mul(&digamma(ap).sub(&digamma(&sp)))
+        .sum_rightmost(1);
+    norm.sub(&lg).add(&cross)
+}
+
 fn kl_mvn(p: &MultivariateNormal, q: &MultivariateNormal) -> Result<DTensor, DistError> {
     // Σ ln diag Lq - Σ ln diag Lp + (‖Lq⁻¹ Lp‖²_F + ‖Lq⁻¹ (μq - μp)‖² - D) / 2
     let d = p.dim;
@@ -126,8 +169,8 @@ fn kl_mvn(p: &MultivariateNormal, q: &MultivariateNormal) -> Result<DTensor, Dis
 /// `KL(p ‖ q)` of the batch shape, when a closed form is registered for the pair of types
 /// (Normal–Normal, Categorical–Categorical, OneHotCategorical–OneHotCategorical,
 /// MultivariateNormal–MultivariateNormal, Exponential–Exponential, Poisson–Poisson,
-/// HalfNormal–HalfNormal, Cauchy–Cauchy, Independent–Independent over a registered pair, and
-/// user rules). `None` otherwise.
+/// HalfNormal–HalfNormal, Cauchy–Cauchy, Gamma–Gamma, Beta–Beta, Dirichlet–Dirichlet,
+/// Independent–Independent over a registered pair, and user rules). `None` otherwise.
 pub fn kl_divergence(
     p: &dyn Distribution,
     q: &dyn Distribution,
@@ -180,6 +223,18 @@ pub fn kl_divergence(
     }
     if let (Some(p), Some(q)) = (pa.downcast_ref::<Cauchy>(), qa.downcast_ref::<Cauchy>()) {
         return Some(Ok(kl_cauchy(p, q)));
+    }
+    if let (Some(p), Some(q)) = (pa.downcast_ref::<Gamma>(), qa.downcast_ref::<Gamma>()) {
+        return Some(Ok(kl_gamma(p, q)));
+    }
+    if let (Some(p), Some(q)) = (pa.downcast_ref::<Beta>(), qa.downcast_ref::<Beta>()) {
+        return Some(Ok(kl_beta(p, q)));
+    }
+    if let (Some(p), Some(q)) = (
+        pa.downcast_ref::<Dirichlet>(),
+        qa.downcast_ref::<Dirichlet>(),
+    ) {
+        return Some(Ok(kl_dirichlet(p, q)));
     }
     if let (Some(p), Some(q)) = (
         pa.downcast_ref::<Independent>(),

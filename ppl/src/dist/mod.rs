@@ -27,6 +27,7 @@ mod mixture_same_family;
 mod multivariate_normal;
 mod normal;
 mod poisson;
+mod special;
 mod student_t;
 mod transformed;
 mod transforms;
@@ -54,6 +55,7 @@ pub use mixture_same_family::MixtureSameFamily;
 pub use multivariate_normal::MultivariateNormal;
 pub use normal::Normal;
 pub use poisson::Poisson;
+pub use special::digamma;
 pub use student_t::StudentT;
 pub use transformed::TransformedDistribution;
 pub use transforms::{
