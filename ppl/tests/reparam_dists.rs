@@ -469,7 +469,7 @@ fn coin_data() -> DTensor {
 fn coin_model(data: &DTensor) -> Result<()> {
     let fairness: DTensor = sample("latent_fairness", Beta::new(s(10.0), s(10.0))?)?;
     plate("data", data.numel()).run(|_| {
-        observe::<DTensor>(
+        observe(
             "obs",
             Bernoulli::from_probs(fairness.clone())?,
             data.clone(),
