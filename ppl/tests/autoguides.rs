@@ -1,6 +1,7 @@
 //! Autoguides (`AutoNormal`, `AutoDiagonalNormal`, `AutoDelta`) against known posteriors,
 //! Pyro's parameter names, constrained supports, plates, initialisation and `Predictive`.
 
+use lobes_ppl::handlers::{LocScaleReparam, reparam};
 use lobes_ppl::infer::autoguide::{AutoDelta, AutoDiagonalNormal, AutoNormal, InitLoc};
 use lobes_ppl::infer::{Elbo, Predictive, Svi, TraceElbo, get_traces};
 use lobes_ppl::optim::ClippedAdam;
@@ -377,4 +378,73 @@ fn the_elbo_of_a_constrained_site_counts_the_jacobian() {
             .unwrap();
         assert!(loss.is_finite());
     });
+}
+
+// ---------------------------------------------------------------- eight schools
+// The centred model, run non-centred through reparam(LocScaleReparam(0)) and fitted with
+// AutoNormal, as examples/eight_schools.rs (which runs it longer).
+
+struct Schools {
+    y: DTensor,
+    sigma: DTensor,
+}
+
+fn schools_centred(data: &Schools) -> Result<DTensor> {
+    let mu: DTensor = sample("mu", Normal::new(s(0.0), s(5.0))?)?;
+    let tau: DTensor = sample("tau", HalfCauchy::new(s(5.0))?)?;
+    plate("schools", 8).run(|_| {
+        let theta: DTensor = sample("theta", Normal::new(mu.clone(), tau.clone())?)?;
+        observe::<DTensor>(
+            "obs",
+            Normal::new(theta.clone(), data.sigma.clone())?,
+            data.y.clone(),
+        )?;
+        Ok(theta)
+    })
+}
+
+fn schools(data: &Schools) -> Result<DTensor> {
+    let config = HashMap::from([("theta".to_string(), LocScaleReparam::new(0.0))]);
+    reparam(config, || schools_centred(data))
+}
+
+#[test]
+fn eight_schools_non_centred_auto_normal_finds_mu_near_4_4() {
+    let data = Schools {
+        y: DTensor::from_floats(vec![28., 8., -3., 7., -1., 1., 18., 12.], &[8], &dev()).unwrap(),
+        sigma: DTensor::from_floats(vec![15., 10., 16., 11., 9., 11., 10., 18.], &[8], &dev())
+            .unwrap(),
+    };
+    let guide = AutoNormal::new(schools);
+    let optim = ClippedAdam::new(0.02).with_lrd(0.999);
+    let mut svi = Svi::new(schools, |x| guide.call(x), optim, TraceElbo::new(2)).with_seed(0, None);
+    for _ in 0..2000 {
+        svi.step(&data).unwrap();
+    }
+    let names: Vec<String> = guide
+        .latents()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(names, ["mu", "tau", "theta_decentered"]);
+    let post = with_param_store(svi.store_mut(), || {
+        Predictive::new(1000)
+            .return_sites(["mu", "tau", "theta"])
+            .posterior(&schools, &|x: &Schools| guide.call(x), &data)
+            .unwrap()
+    });
+    let mean = |v: &DTensor| v.to_vec().iter().map(|&a| a as f64).sum::<f64>() / v.numel() as f64;
+    let mu = mean(post.get("mu").unwrap());
+    let tau = post.get("tau").unwrap();
+    assert!(
+        (mu - 4.4).abs() < 1.5,
+        "posterior mean of mu {mu}, NUTS 4.4"
+    );
+    assert!(
+        tau.all_gt(0.0) && mean(tau) > 0.3 && mean(tau) < 10.0,
+        "tau {}",
+        mean(tau)
+    );
+    assert_eq!(post.get("theta").unwrap().shape(), &[1000, 8]);
 }
