@@ -448,3 +448,70 @@ fn eight_schools_non_centred_auto_normal_finds_mu_near_4_4() {
     );
     assert_eq!(post.get("theta").unwrap().shape(), &[1000, 8]);
 }
+
+#[test]
+fn auto_diagonal_normal_guides_plate_batched_latents() {
+    let y = groups();
+    let sd = 0.5f64.sqrt();
+    let guide = AutoDiagonalNormal::new(plate_model);
+    let (r, _) = fit(
+        plate_model,
+        |y| guide.call(y),
+        &y,
+        2500,
+        1200,
+        |st| {
+            [
+                get(st, "AutoDiagonalNormal.loc"),
+                get(st, "AutoDiagonalNormal.scale"),
+            ]
+            .concat()
+        },
+    );
+    for (j, yj) in y.to_vec().into_iter().enumerate() {
+        let m = yj as f64 / 2.0;
+        assert!((r[j] - m).abs() < 0.05, "theta[{j}] loc {} vs {m}", r[j]);
+        assert!(
+            (r[3 + j] - sd).abs() < 0.05 * sd,
+            "theta[{j}] scale {}",
+            r[3 + j]
+        );
+    }
+}
+
+// z ~ Normal(0, 1).expand([2]).to_event(1); x ~ Normal(z, 1).to_event(1) observed:
+// z | x ~ N(x / 2, 1/√2) per component, one site with an event dim.
+fn event_model(x: &DTensor) -> Result<()> {
+    let prior = Normal::new(DTensor::zeros(&[2], &dev()), DTensor::ones(&[2], &dev()))?;
+    let z: DTensor = sample("z", prior.to_event(1))?;
+    observe::<DTensor>("x", Normal::new(z, s(1.0))?.to_event(1), x.clone())?;
+    Ok(())
+}
+
+#[test]
+fn a_latent_with_an_event_dim_is_guided_as_one_event() {
+    let x = DTensor::from_floats(vec![1.0, -3.0], &[2], &dev()).unwrap();
+    let guide = AutoNormal::new(event_model);
+    let (r, mut store) = fit(
+        event_model,
+        |x| guide.call(x),
+        &x,
+        2500,
+        1200,
+        |st| [get(st, "AutoNormal.locs.z"), get(st, "AutoNormal.scales.z")].concat(),
+    );
+    let sd = 0.5f64.sqrt();
+    for (j, xj) in [1.0, -3.0].into_iter().enumerate() {
+        assert!((r[j] - xj / 2.0).abs() < 0.05, "z[{j}] loc {}", r[j]);
+        assert!(
+            (r[2 + j] - sd).abs() < 0.05 * sd,
+            "z[{j}] scale {}",
+            r[2 + j]
+        );
+    }
+    with_param_store(&mut store, || {
+        let (_, g) = trace(|| guide.call(&x)).unwrap();
+        let z = g.get("z").unwrap().dist.as_ref().unwrap();
+        assert_eq!((z.batch_shape(), z.event_shape()), (vec![], vec![2]));
+    });
+}
