@@ -149,6 +149,27 @@ pub enum PplError {
         /// The factor site.
         site: String,
     },
+    /// An autoguide that cannot handle a latent site of its model (a discrete or unsupported
+    /// distribution, a subsampled plate).
+    #[error("{guide}: cannot guide site '{site}': {reason}")]
+    Autoguide {
+        /// The autoguide (`AutoNormal`, `AutoDiagonalNormal`, `AutoDelta`).
+        guide: &'static str,
+        /// The site.
+        site: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A reparameterisation that cannot be applied at a site.
+    #[error("{reparam} cannot reparameterise site '{site}': {reason}")]
+    Reparam {
+        /// The reparameteriser (`LocScaleReparam`).
+        reparam: &'static str,
+        /// The site.
+        site: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Model and guide disagree (a missing site, or different shapes at one site).
     #[error("{0}")]
     ModelGuideMismatch(String),

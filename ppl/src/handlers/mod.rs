@@ -5,7 +5,9 @@
 
 mod block;
 mod condition;
+mod do_;
 mod mask;
+mod reparam;
 mod replay;
 mod scale;
 mod seed;
@@ -15,7 +17,9 @@ mod uncondition;
 
 pub use block::{BlockSpec, block, block_with};
 pub use condition::condition;
+pub use do_::do_;
 pub use mask::mask;
+pub use reparam::{LocScaleReparam, reparam};
 pub use replay::replay;
 pub use scale::scale;
 pub use seed::seed;

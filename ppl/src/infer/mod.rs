@@ -1,5 +1,6 @@
 //! Inference: ELBO estimators, stochastic variational inference and predictive sampling.
 
+pub mod autoguide;
 mod checks;
 mod elbo;
 mod mean_field;

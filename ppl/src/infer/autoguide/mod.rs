@@ -1,0 +1,24 @@
+//! Automatic guides built from a model (Pyro's `pyro.infer.autoguide`): [`AutoNormal`],
+//! [`AutoDiagonalNormal`] and [`AutoDelta`], with the initialisation rules of
+//! `pyro.infer.autoguide.initialization` ([`InitLoc`]).
+//!
+//! Each runs its model once on first call, hidden from every handler, to find the latent
+//! sites, their shapes, plates and supports; latents with a constrained support are guided in
+//! unconstrained space through the support's bijection, as Pyro's `biject_to`. An autoguide
+//! is not itself a closure: pass `|x| guide.call(x)` to `Svi` or `Predictive`.
+
+mod delta;
+mod diagonal_normal;
+mod init;
+mod normal;
+mod point_mass;
+mod prototype;
+mod support;
+
+pub use delta::AutoDelta;
+pub use diagonal_normal::AutoDiagonalNormal;
+pub use init::{InitLoc, initialize};
+pub use normal::AutoNormal;
+pub use point_mass::PointMass;
+pub use prototype::{LatentSite, Prototype, discover, in_plates};
+pub use support::{log_abs_det_jacobian, support_of};

@@ -1,0 +1,120 @@
+//! The prototype trace an autoguide records from its model on first use (Pyro's
+//! `AutoGuide._setup_prototype`): the latent sites, their shapes, plates, supports and
+//! initial values.
+
+use super::init::{InitLoc, initialize};
+use super::support::support_of;
+use crate::constraints::Constraint;
+use crate::error::{PplError, Result};
+use crate::handlers::{block, trace};
+use crate::plate::plate;
+use crate::runtime::no_grad;
+use crate::site::PlateFrame;
+use crate::tensor::DTensor;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// One latent site of the model, as an autoguide sees it.
+#[derive(Clone, Debug)]
+pub struct LatentSite {
+    /// The site's name.
+    pub name: String,
+    /// Number of event dims of the site's distribution.
+    pub event_dim: usize,
+    /// The support (the constraint whose transform maps unconstrained space onto it).
+    pub support: Constraint,
+    /// Enclosing plates, outermost first.
+    pub plates: Vec<PlateFrame>,
+    /// The initial value, in the support.
+    pub init: DTensor,
+    /// The initial value mapped to unconstrained space.
+    pub init_unconstrained: DTensor,
+}
+
+impl LatentSite {
+    /// The shape of the site's value (and of its unconstrained value).
+    pub fn shape(&self) -> &[usize] {
+        self.init.shape()
+    }
+}
+
+/// Runs `model(args)` once, hidden from every outer handler, with latent sites initialised
+/// by `init`, and returns its latent sites in execution order. Observed, deterministic and
+/// factor sites are left out (they are observed), as Pyro's `iter_stochastic_nodes` does.
+pub fn discover<A: ?Sized, R>(
+    guide: &'static str,
+    model: &impl Fn(&A) -> Result<R>,
+    args: &A,
+    init: &InitLoc,
+) -> Result<Vec<LatentSite>> {
+    let (_, tr) = no_grad(|| block(|| trace(|| initialize(init.clone(), || model(args)))))?;
+    let mut out = vec![];
+    for s in tr.stochastic_sites() {
+        let fail = |reason: String| PplError::Autoguide {
+            guide,
+            site: s.name.clone(),
+            reason,
+        };
+        let (Some(dist), Some(value)) = (&s.dist, &s.value) else {
+            continue;
+        };
+        let support = support_of(&**dist).map_err(fail)?;
+        if support == Constraint::Simplex {
+            return Err(fail("simplex supports are not yet supported".into()));
+        }
+        if let Some(f) = s.plates.iter().find(|f| f.subsample_size != f.size) {
+            return Err(fail(format!(
+                "plate '{}' is subsampled ({} of {}); autoguides do not yet support subsampling",
+                f.name, f.subsample_size, f.size
+            )));
+        }
+        let init = value.detach();
+        out.push(LatentSite {
+            name: s.name.clone(),
+            event_dim: dist.event_shape().len(),
+            support,
+            plates: s.plates.clone(),
+            init_unconstrained: support.inverse(&init),
+            init,
+        });
+    }
+    Ok(out)
+}
+
+/// Runs `f` inside the plates `frames` (outermost first), each at its recorded dim, as
+/// Pyro's autoguides re-enter the model's plates around each guide site.
+pub fn in_plates<R>(frames: &[PlateFrame], f: impl FnOnce() -> Result<R>) -> Result<R> {
+    match frames.split_first() {
+        None => f(),
+        Some((first, rest)) => plate(&first.name, first.size)
+            .dim(first.dim)
+            .run(|_| in_plates(rest, f)),
+    }
+}
+
+/// The latent sites of an autoguide's model, discovered on the guide's first call and kept.
+#[derive(Debug, Default)]
+pub struct Prototype(RefCell<Option<Rc<Vec<LatentSite>>>>);
+
+impl Prototype {
+    /// The latent sites, running [`discover`] the first time.
+    pub fn get<A: ?Sized, R>(
+        &self,
+        guide: &'static str,
+        model: &impl Fn(&A) -> Result<R>,
+        args: &A,
+        init: &InitLoc,
+    ) -> Result<Rc<Vec<LatentSite>>> {
+        if let Some(l) = self.0.borrow().as_ref() {
+            return Ok(l.clone());
+        }
+        let latents = Rc::new(discover(guide, model, args, init)?);
+        *self.0.borrow_mut() = Some(latents.clone());
+        Ok(latents)
+    }
+
+    /// The latent sites, if the guide has run.
+    pub fn latents(&self) -> Option<Rc<Vec<LatentSite>>> {
+        self.0.borrow().clone()
+    }
+}

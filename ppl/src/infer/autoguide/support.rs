@@ -1,0 +1,73 @@
+//! The support of a latent site's distribution, and the log-Jacobian of the bijection onto it
+//! (Pyro's `biject_to(site["fn"].support)`).
+//!
+//! [`Distribution`] does not report its support, so the autoguides recognise the
+//! distributions of [`crate::dist`] by type; any other distribution is refused with a typed
+//! error rather than guessed.
+
+use crate::constraints::Constraint;
+use crate::dist::{
+    Beta, Cauchy, Distribution, Exponential, Gamma, HalfCauchy, HalfNormal, Independent, Laplace,
+    LogNormal, Masked, MultivariateNormal, Normal, StudentT, Uniform,
+};
+use crate::tensor::DTensor;
+
+/// The continuous support of `dist` as a [`Constraint`] with a bijective transform, or why
+/// the autoguides cannot handle it.
+pub fn support_of(dist: &dyn Distribution) -> std::result::Result<Constraint, String> {
+    let any = dist.as_any();
+    if let Some(d) = any.downcast_ref::<Independent>() {
+        return support_of(&*d.base);
+    }
+    if let Some(d) = any.downcast_ref::<Masked>() {
+        return support_of(&*d.base);
+    }
+    if any.is::<Normal>()
+        || any.is::<Cauchy>()
+        || any.is::<Laplace>()
+        || any.is::<StudentT>()
+        || any.is::<MultivariateNormal>()
+    {
+        return Ok(Constraint::Real);
+    }
+    if any.is::<LogNormal>()
+        || any.is::<Gamma>()
+        || any.is::<Exponential>()
+        || any.is::<HalfNormal>()
+        || any.is::<HalfCauchy>()
+    {
+        return Ok(Constraint::Positive);
+    }
+    if any.is::<Beta>() {
+        return Ok(Constraint::UnitInterval);
+    }
+    if let Some(u) = any.downcast_ref::<Uniform>() {
+        let (lo, hi) = (u.low.min_value(), u.high.min_value());
+        if lo != u.low.max_value() || hi != u.high.max_value() {
+            return Err("a Uniform whose bounds differ between elements is not supported".into());
+        }
+        return Ok(Constraint::interval(lo, hi));
+    }
+    Err(format!(
+        "{} has no continuous support with a known bijection (discrete latents need \
+         enumeration; simplex and transformed supports are not yet supported)",
+        dist.name()
+    ))
+}
+
+/// `log |d transform(u) / du|`, elementwise: the log-Jacobian of the constraint's transform
+/// from unconstrained space into the support. `None` for [`Constraint::Simplex`], whose
+/// softmax transform is not a bijection.
+pub fn log_abs_det_jacobian(c: Constraint, u: &DTensor) -> Option<DTensor> {
+    match c {
+        Constraint::Real => Some(u.zeros_like()),
+        Constraint::Positive | Constraint::GreaterThan { .. } => Some(u.clone()),
+        Constraint::UnitInterval => Some(u.log_sigmoid().add(&u.neg().log_sigmoid())),
+        Constraint::Interval { lower, upper } => Some(
+            u.log_sigmoid()
+                .add(&u.neg().log_sigmoid())
+                .add_scalar((upper as f64 - lower as f64).ln()),
+        ),
+        Constraint::Simplex => None,
+    }
+}

@@ -1,0 +1,517 @@
+//! Autoguides (`AutoNormal`, `AutoDiagonalNormal`, `AutoDelta`) against known posteriors,
+//! Pyro's parameter names, constrained supports, plates, initialisation and `Predictive`.
+
+use lobes_ppl::handlers::{LocScaleReparam, reparam};
+use lobes_ppl::infer::autoguide::{AutoDelta, AutoDiagonalNormal, AutoNormal, InitLoc};
+use lobes_ppl::infer::{Elbo, Predictive, Svi, TraceElbo, get_traces};
+use lobes_ppl::optim::ClippedAdam;
+use lobes_ppl::prelude::*;
+use lobes_ppl::{ParamStore, with_param_store};
+use std::collections::{BTreeMap, HashMap};
+
+fn dev() -> Device {
+    Device::flex()
+}
+
+fn s(v: f32) -> DTensor {
+    DTensor::scalar(v, &dev())
+}
+
+// mu ~ N(0, 1); x_i ~ N(mu, 1), i = 1..10. Posterior N(Σx / 11, 1 / sqrt(11)).
+fn data() -> DTensor {
+    let x: Vec<f32> = (0..10)
+        .map(|i| 3.0 + 0.4 * ((i as f32) * 1.7).sin())
+        .collect();
+    DTensor::from_floats(x, &[10], &dev()).unwrap()
+}
+
+fn nn_model(x: &DTensor) -> Result<()> {
+    let mu: DTensor = sample("mu", Normal::new(s(0.0), s(1.0))?)?;
+    plate("data", x.numel())
+        .run(|_| observe::<DTensor>("x", Normal::new(mu.clone(), s(1.0))?, x.clone()))?;
+    Ok(())
+}
+
+fn exact_posterior(x: &DTensor) -> (f64, f64) {
+    let sum: f64 = x.to_vec().iter().map(|&v| v as f64).sum();
+    let n = x.numel() as f64;
+    (sum / (n + 1.0), (1.0 / (n + 1.0)).sqrt())
+}
+
+/// Runs `steps` SVI steps (four particles, decaying rate) and averages `read(store)` over the
+/// last `avg` of them.
+fn fit<A: ?Sized, RM, RG>(
+    model: impl Fn(&A) -> Result<RM>,
+    guide: impl Fn(&A) -> Result<RG>,
+    args: &A,
+    steps: usize,
+    avg: usize,
+    read: impl Fn(&ParamStore) -> Vec<f64>,
+) -> (Vec<f64>, ParamStore) {
+    let optim = ClippedAdam::new(0.03).with_lrd(0.9992);
+    let mut svi = Svi::new(model, guide, optim, TraceElbo::new(4)).with_seed(1, None);
+    let mut acc: Vec<f64> = vec![];
+    for t in 0..steps {
+        svi.step(args).unwrap();
+        if t >= steps - avg {
+            let r = read(svi.store());
+            acc.resize(r.len(), 0.0);
+            acc.iter_mut()
+                .zip(r)
+                .for_each(|(a, v)| *a += v / avg as f64);
+        }
+    }
+    (acc, std::mem::take(svi.store_mut()))
+}
+
+fn get(store: &ParamStore, name: &str) -> Vec<f64> {
+    store
+        .get(name)
+        .unwrap_or_else(|| panic!("no param {name}"))
+        .to_vec()
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+#[test]
+fn auto_normal_recovers_the_normal_normal_posterior() {
+    let x = data();
+    let (m, sd) = exact_posterior(&x);
+    let guide = AutoNormal::new(nn_model);
+    let (r, _) = fit(
+        nn_model,
+        |x| guide.call(x),
+        &x,
+        2500,
+        1200,
+        |st| {
+            [
+                get(st, "AutoNormal.locs.mu"),
+                get(st, "AutoNormal.scales.mu"),
+            ]
+            .concat()
+        },
+    );
+    assert!((r[0] - m).abs() < 0.03 * m, "loc {} vs {m}", r[0]);
+    assert!((r[1] - sd).abs() < 0.05 * sd, "scale {} vs {sd}", r[1]);
+}
+
+#[test]
+fn auto_diagonal_normal_recovers_the_normal_normal_posterior() {
+    let x = data();
+    let (m, sd) = exact_posterior(&x);
+    let guide = AutoDiagonalNormal::new(nn_model);
+    let (r, _) = fit(
+        nn_model,
+        |x| guide.call(x),
+        &x,
+        2500,
+        1200,
+        |st| {
+            [
+                get(st, "AutoDiagonalNormal.loc"),
+                get(st, "AutoDiagonalNormal.scale"),
+            ]
+            .concat()
+        },
+    );
+    assert_eq!(r.len(), 2, "one latent coordinate: loc and scale");
+    assert!((r[0] - m).abs() < 0.03 * m, "loc {} vs {m}", r[0]);
+    assert!((r[1] - sd).abs() < 0.05 * sd, "scale {} vs {sd}", r[1]);
+}
+
+#[test]
+fn auto_delta_finds_the_map() {
+    let x = data();
+    let (m, _) = exact_posterior(&x);
+    let guide = AutoDelta::new(nn_model);
+    let (r, _) = fit(
+        nn_model,
+        |x| guide.call(x),
+        &x,
+        1500,
+        500,
+        |st| get(st, "AutoDelta.mu"),
+    );
+    assert!((r[0] - m).abs() < 0.02 * m, "MAP {} vs {m}", r[0]);
+}
+
+// s ~ LogNormal(0, 1); x_i ~ LogNormal(ln s, 1). Then ln s | x ~ N(Σ ln x / 11, 1/sqrt(11)),
+// exactly AutoNormal's family in unconstrained (log) space, if the Jacobian is right.
+fn positive_data() -> DTensor {
+    let x: Vec<f32> = (0..10)
+        .map(|i| (1.0 + 0.5 * ((i as f32) * 1.3).cos()).exp())
+        .collect();
+    DTensor::from_floats(x, &[10], &dev()).unwrap()
+}
+
+fn lognormal_model(x: &DTensor) -> Result<()> {
+    let sc: DTensor = sample("s", LogNormal::new(s(0.0), s(1.0))?)?;
+    plate("data", x.numel())
+        .run(|_| observe::<DTensor>("x", LogNormal::new(sc.log(), s(1.0))?, x.clone()))?;
+    Ok(())
+}
+
+#[test]
+fn auto_normal_guides_a_positive_latent_in_log_space() {
+    let x = positive_data();
+    let (m, sd) = exact_posterior(&x.log());
+    for diagonal in [false, true] {
+        let (r, mut store) = if diagonal {
+            let guide = AutoDiagonalNormal::new(lognormal_model);
+            fit(
+                lognormal_model,
+                |x| guide.call(x),
+                &x,
+                2500,
+                1200,
+                |st| {
+                    [
+                        get(st, "AutoDiagonalNormal.loc"),
+                        get(st, "AutoDiagonalNormal.scale"),
+                    ]
+                    .concat()
+                },
+            )
+        } else {
+            let guide = AutoNormal::new(lognormal_model);
+            fit(
+                lognormal_model,
+                |x| guide.call(x),
+                &x,
+                2500,
+                1200,
+                |st| [get(st, "AutoNormal.locs.s"), get(st, "AutoNormal.scales.s")].concat(),
+            )
+        };
+        assert!(
+            (r[0] - m).abs() < 0.03 * m,
+            "{diagonal}: loc {} vs {m}",
+            r[0]
+        );
+        assert!(
+            (r[1] - sd).abs() < 0.05 * sd,
+            "{diagonal}: scale {} vs {sd}",
+            r[1]
+        );
+        // Every draw of the guide lies in the support.
+        let guide = AutoNormal::new(lognormal_model);
+        with_param_store(&mut store, || {
+            for _ in 0..20 {
+                let v = guide.call(&x).unwrap();
+                assert!(v["s"].all_gt(0.0));
+            }
+        });
+    }
+}
+
+// theta_j ~ N(0, 1) in plate("groups", 3), y_j ~ N(theta_j, 1): theta_j | y ~ N(y_j/2, 1/√2).
+fn groups() -> DTensor {
+    DTensor::from_floats(vec![-2.0, 1.0, 4.0], &[3], &dev()).unwrap()
+}
+
+fn plate_model(y: &DTensor) -> Result<()> {
+    plate("groups", 3).run(|_| {
+        let theta: DTensor = sample("theta", Normal::new(s(0.0), s(1.0))?)?;
+        observe::<DTensor>("y", Normal::new(theta, s(1.0))?, y.clone())
+    })?;
+    Ok(())
+}
+
+#[test]
+fn plate_batched_latents_are_guided_per_element() {
+    let y = groups();
+    let sd = 0.5f64.sqrt();
+    let guide = AutoNormal::new(plate_model);
+    let (r, _) = fit(
+        plate_model,
+        |y| guide.call(y),
+        &y,
+        2500,
+        1200,
+        |st| {
+            [
+                get(st, "AutoNormal.locs.theta"),
+                get(st, "AutoNormal.scales.theta"),
+            ]
+            .concat()
+        },
+    );
+    assert_eq!(r.len(), 6);
+    for (j, yj) in y.to_vec().into_iter().enumerate() {
+        let m = yj as f64 / 2.0;
+        assert!((r[j] - m).abs() < 0.05, "theta[{j}] loc {} vs {m}", r[j]);
+        assert!(
+            (r[3 + j] - sd).abs() < 0.05 * sd,
+            "theta[{j}] scale {}",
+            r[3 + j]
+        );
+    }
+}
+
+#[test]
+fn guide_traces_use_pyros_names_shapes_and_plates() {
+    let y = groups();
+    let mut store = ParamStore::new();
+    with_param_store(&mut store, || {
+        let guide = AutoNormal::new(plate_model);
+        let (m, g) = get_traces(&plate_model, &|y: &DTensor| guide.call(y), &y).unwrap();
+        let theta = g.get("theta").unwrap();
+        assert_eq!(theta.value_shape(), vec![3]);
+        assert_eq!(theta.plates[0].name, "groups");
+        let aux = g.get("theta_unconstrained").unwrap();
+        assert!(aux.infer.is_auxiliary);
+        assert!(m.get("theta").is_some());
+        let diag = AutoDiagonalNormal::new(plate_model);
+        let (_, g) = get_traces(&plate_model, &|y: &DTensor| diag.call(y), &y).unwrap();
+        assert_eq!(g.value("_AutoDiagonalNormal_latent").unwrap().shape(), &[3]);
+        assert_eq!(g.value("theta").unwrap().shape(), &[3]);
+    });
+    assert_eq!(store.get("AutoNormal.locs.theta").unwrap().shape(), &[3]);
+    let scales = store.get("AutoNormal.scales.theta").unwrap().to_vec();
+    assert!(scales.iter().all(|&v| (v - 0.1).abs() < 1e-6), "{scales:?}");
+    assert_eq!(store.get("AutoDiagonalNormal.loc").unwrap().shape(), &[3]);
+}
+
+#[test]
+fn init_loc_fn_and_init_scale_set_the_initial_parameters() {
+    let x = positive_data();
+    let mut store = ParamStore::new();
+    with_param_store(&mut store, || {
+        let values = HashMap::from([("s".to_string(), s(2.0))]);
+        let g = AutoNormal::new(lognormal_model)
+            .init_loc_fn(InitLoc::value(values))
+            .init_scale(0.5);
+        g.call(&x).unwrap();
+        let feasible = AutoDelta::new(lognormal_model).init_loc_fn(InitLoc::Feasible);
+        feasible.call(&x).unwrap();
+        let sampled = AutoDiagonalNormal::new(lognormal_model).init_loc_fn(InitLoc::Sample);
+        sampled.call(&x).unwrap();
+        let median = g.median().unwrap();
+        assert!((median["s"].item() - 2.0).abs() < 1e-5);
+    });
+    assert!((store.get("AutoNormal.locs.s").unwrap().item() - 2f32.ln()).abs() < 1e-6);
+    assert!((store.get("AutoNormal.scales.s").unwrap().item() - 0.5).abs() < 1e-6);
+    // init_to_feasible: zero in unconstrained space, exp(0) = 1 in the support.
+    assert!((store.get("AutoDelta.s").unwrap().item() - 1.0).abs() < 1e-6);
+    assert!(store.get("AutoDiagonalNormal.loc").unwrap().all_finite());
+}
+
+#[test]
+fn init_to_median_starts_near_the_prior_median() {
+    let mut store = ParamStore::new();
+    let x = data();
+    with_param_store(&mut store, || {
+        let g = AutoNormal::new(nn_model);
+        g.call(&x).unwrap();
+    });
+    // The median of 15 draws of N(0, 1): well inside (-1, 1).
+    assert!(store.get("AutoNormal.locs.mu").unwrap().item().abs() < 1.0);
+}
+
+#[test]
+fn predictive_draws_from_the_fitted_guide() {
+    let x = data();
+    let (m, sd) = exact_posterior(&x);
+    let guide = AutoNormal::new(nn_model);
+    let (_, mut store) = fit(nn_model, |x| guide.call(x), &x, 2000, 1, |_| vec![]);
+    let samples = with_param_store(&mut store, || {
+        Predictive::new(1000)
+            .posterior(&nn_model, &|x: &DTensor| guide.call(x), &x)
+            .unwrap()
+    });
+    let mu = samples.get("mu").unwrap().to_vec();
+    let mean = mu.iter().map(|&v| v as f64).sum::<f64>() / mu.len() as f64;
+    let var = mu.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / mu.len() as f64;
+    assert!((mean - m).abs() < 4.0 * sd / (mu.len() as f64).sqrt() + 0.03 * m);
+    assert!(
+        (var.sqrt() - sd).abs() < 0.1 * sd,
+        "sd {} vs {sd}",
+        var.sqrt()
+    );
+    assert_eq!(samples.get("x").unwrap().shape(), &[1000, 10]);
+    assert!(samples.get("mu_unconstrained").is_none());
+}
+
+fn discrete_model(_: &()) -> Result<()> {
+    sample::<DTensor>("k", Bernoulli::from_probs(s(0.3))?)?;
+    Ok(())
+}
+
+#[test]
+fn a_discrete_latent_is_a_typed_error() {
+    let guide = AutoNormal::new(discrete_model);
+    let mut store = ParamStore::new();
+    let err = with_param_store(&mut store, || guide.call(&()).unwrap_err());
+    match err {
+        PplError::Autoguide { guide, site, .. } => {
+            assert_eq!((guide, site.as_str()), ("AutoNormal", "k"));
+        }
+        e => panic!("unexpected error {e}"),
+    }
+}
+
+#[test]
+fn the_elbo_of_a_constrained_site_counts_the_jacobian() {
+    // With the guide at loc = ln 2, scale -> tiny, the ELBO is log p(s = 2) + log |ds/du|
+    // + entropy term; check the guide's log q of `s` = log N(u; loc, scale) - u.
+    let mut store = ParamStore::new();
+    with_param_store(&mut store, || {
+        let x = positive_data();
+        let g = AutoNormal::new(lognormal_model)
+            .init_loc_fn(InitLoc::value(HashMap::from([("s".to_string(), s(2.0))])));
+        let (_, mut tr) = trace(|| g.call(&x)).unwrap();
+        let u = tr.value("s_unconstrained").unwrap().item() as f64;
+        let lp_s = {
+            tr.compute_log_prob().unwrap();
+            tr.get("s").unwrap().log_prob_sum.as_ref().unwrap().item() as f64
+        };
+        assert!(
+            (lp_s + u).abs() < 1e-5,
+            "log density of s: {lp_s} vs -u = {}",
+            -u
+        );
+        let _: BTreeMap<String, DTensor> = g.median().unwrap();
+        let loss = TraceElbo::new(1)
+            .loss(&lognormal_model, &|x: &DTensor| g.call(x), &x)
+            .unwrap();
+        assert!(loss.is_finite());
+    });
+}
+
+// ---------------------------------------------------------------- eight schools
+// The centred model, run non-centred through reparam(LocScaleReparam(0)) and fitted with
+// AutoNormal, as examples/eight_schools.rs (which runs it longer).
+
+struct Schools {
+    y: DTensor,
+    sigma: DTensor,
+}
+
+fn schools_centred(data: &Schools) -> Result<DTensor> {
+    let mu: DTensor = sample("mu", Normal::new(s(0.0), s(5.0))?)?;
+    let tau: DTensor = sample("tau", HalfCauchy::new(s(5.0))?)?;
+    plate("schools", 8).run(|_| {
+        let theta: DTensor = sample("theta", Normal::new(mu.clone(), tau.clone())?)?;
+        observe::<DTensor>(
+            "obs",
+            Normal::new(theta.clone(), data.sigma.clone())?,
+            data.y.clone(),
+        )?;
+        Ok(theta)
+    })
+}
+
+fn schools(data: &Schools) -> Result<DTensor> {
+    let config = HashMap::from([("theta".to_string(), LocScaleReparam::new(0.0))]);
+    reparam(config, || schools_centred(data))
+}
+
+#[test]
+fn eight_schools_non_centred_auto_normal_finds_mu_near_4_4() {
+    let data = Schools {
+        y: DTensor::from_floats(vec![28., 8., -3., 7., -1., 1., 18., 12.], &[8], &dev()).unwrap(),
+        sigma: DTensor::from_floats(vec![15., 10., 16., 11., 9., 11., 10., 18.], &[8], &dev())
+            .unwrap(),
+    };
+    let guide = AutoNormal::new(schools);
+    let optim = ClippedAdam::new(0.02).with_lrd(0.999);
+    let mut svi = Svi::new(schools, |x| guide.call(x), optim, TraceElbo::new(2)).with_seed(0, None);
+    for _ in 0..2000 {
+        svi.step(&data).unwrap();
+    }
+    let names: Vec<String> = guide
+        .latents()
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(names, ["mu", "tau", "theta_decentered"]);
+    let post = with_param_store(svi.store_mut(), || {
+        Predictive::new(1000)
+            .return_sites(["mu", "tau", "theta"])
+            .posterior(&schools, &|x: &Schools| guide.call(x), &data)
+            .unwrap()
+    });
+    let mean = |v: &DTensor| v.to_vec().iter().map(|&a| a as f64).sum::<f64>() / v.numel() as f64;
+    let mu = mean(post.get("mu").unwrap());
+    let tau = post.get("tau").unwrap();
+    assert!(
+        (mu - 4.4).abs() < 1.5,
+        "posterior mean of mu {mu}, NUTS 4.4"
+    );
+    assert!(
+        tau.all_gt(0.0) && mean(tau) > 0.3 && mean(tau) < 10.0,
+        "tau {}",
+        mean(tau)
+    );
+    assert_eq!(post.get("theta").unwrap().shape(), &[1000, 8]);
+}
+
+#[test]
+fn auto_diagonal_normal_guides_plate_batched_latents() {
+    let y = groups();
+    let sd = 0.5f64.sqrt();
+    let guide = AutoDiagonalNormal::new(plate_model);
+    let (r, _) = fit(
+        plate_model,
+        |y| guide.call(y),
+        &y,
+        2500,
+        1200,
+        |st| {
+            [
+                get(st, "AutoDiagonalNormal.loc"),
+                get(st, "AutoDiagonalNormal.scale"),
+            ]
+            .concat()
+        },
+    );
+    for (j, yj) in y.to_vec().into_iter().enumerate() {
+        let m = yj as f64 / 2.0;
+        assert!((r[j] - m).abs() < 0.05, "theta[{j}] loc {} vs {m}", r[j]);
+        assert!(
+            (r[3 + j] - sd).abs() < 0.05 * sd,
+            "theta[{j}] scale {}",
+            r[3 + j]
+        );
+    }
+}
+
+// z ~ Normal(0, 1).expand([2]).to_event(1); x ~ Normal(z, 1).to_event(1) observed:
+// z | x ~ N(x / 2, 1/√2) per component, one site with an event dim.
+fn event_model(x: &DTensor) -> Result<()> {
+    let prior = Normal::new(DTensor::zeros(&[2], &dev()), DTensor::ones(&[2], &dev()))?;
+    let z: DTensor = sample("z", prior.to_event(1))?;
+    observe::<DTensor>("x", Normal::new(z, s(1.0))?.to_event(1), x.clone())?;
+    Ok(())
+}
+
+#[test]
+fn a_latent_with_an_event_dim_is_guided_as_one_event() {
+    let x = DTensor::from_floats(vec![1.0, -3.0], &[2], &dev()).unwrap();
+    let guide = AutoNormal::new(event_model);
+    let (r, mut store) = fit(
+        event_model,
+        |x| guide.call(x),
+        &x,
+        2500,
+        1200,
+        |st| [get(st, "AutoNormal.locs.z"), get(st, "AutoNormal.scales.z")].concat(),
+    );
+    let sd = 0.5f64.sqrt();
+    for (j, xj) in [1.0, -3.0].into_iter().enumerate() {
+        assert!((r[j] - xj / 2.0).abs() < 0.05, "z[{j}] loc {}", r[j]);
+        assert!(
+            (r[2 + j] - sd).abs() < 0.05 * sd,
+            "z[{j}] scale {}",
+            r[2 + j]
+        );
+    }
+    with_param_store(&mut store, || {
+        let (_, g) = trace(|| guide.call(&x)).unwrap();
+        let z = g.get("z").unwrap().dist.as_ref().unwrap();
+        assert_eq!((z.batch_shape(), z.event_shape()), (vec![], vec![2]));
+    });
+}
