@@ -28,7 +28,7 @@ fn model(data: &Schools) -> Result<DTensor> {
     let tau: DTensor = sample("tau", HalfCauchy::new(scalar(5.0))?)?;
     plate("schools", data.y.numel()).run(|_| {
         let theta: DTensor = sample("theta", Normal::new(mu.clone(), tau.clone())?)?;
-        observe::<DTensor>(
+        observe(
             "obs",
             Normal::new(theta.clone(), data.sigma.clone())?,
             data.y.clone(),

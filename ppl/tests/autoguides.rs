@@ -27,8 +27,7 @@ fn data() -> DTensor {
 
 fn nn_model(x: &DTensor) -> Result<()> {
     let mu: DTensor = sample("mu", Normal::new(s(0.0), s(1.0))?)?;
-    plate("data", x.numel())
-        .run(|_| observe::<DTensor>("x", Normal::new(mu.clone(), s(1.0))?, x.clone()))?;
+    plate("data", x.numel()).run(|_| observe("x", Normal::new(mu.clone(), s(1.0))?, x.clone()))?;
     Ok(())
 }
 
@@ -148,8 +147,7 @@ fn positive_data() -> DTensor {
 
 fn lognormal_model(x: &DTensor) -> Result<()> {
     let sc: DTensor = sample("s", LogNormal::new(s(0.0), s(1.0))?)?;
-    plate("data", x.numel())
-        .run(|_| observe::<DTensor>("x", LogNormal::new(sc.log(), s(1.0))?, x.clone()))?;
+    plate("data", x.numel()).run(|_| observe("x", LogNormal::new(sc.log(), s(1.0))?, x.clone()))?;
     Ok(())
 }
 
@@ -214,7 +212,7 @@ fn groups() -> DTensor {
 fn plate_model(y: &DTensor) -> Result<()> {
     plate("groups", 3).run(|_| {
         let theta: DTensor = sample("theta", Normal::new(s(0.0), s(1.0))?)?;
-        observe::<DTensor>("y", Normal::new(theta, s(1.0))?, y.clone())
+        observe("y", Normal::new(theta, s(1.0))?, y.clone())
     })?;
     Ok(())
 }
@@ -394,7 +392,7 @@ fn schools_centred(data: &Schools) -> Result<DTensor> {
     let tau: DTensor = sample("tau", HalfCauchy::new(s(5.0))?)?;
     plate("schools", 8).run(|_| {
         let theta: DTensor = sample("theta", Normal::new(mu.clone(), tau.clone())?)?;
-        observe::<DTensor>(
+        observe(
             "obs",
             Normal::new(theta.clone(), data.sigma.clone())?,
             data.y.clone(),
@@ -484,7 +482,7 @@ fn auto_diagonal_normal_guides_plate_batched_latents() {
 fn event_model(x: &DTensor) -> Result<()> {
     let prior = Normal::new(DTensor::zeros(&[2], &dev()), DTensor::ones(&[2], &dev()))?;
     let z: DTensor = sample("z", prior.to_event(1))?;
-    observe::<DTensor>("x", Normal::new(z, s(1.0))?.to_event(1), x.clone())?;
+    observe("x", Normal::new(z, s(1.0))?.to_event(1), x.clone())?;
     Ok(())
 }
 

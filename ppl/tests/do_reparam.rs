@@ -131,7 +131,7 @@ fn reparam_inside_a_plate_records_x_in_that_plate() {
 fn reparam_of_an_observed_site_observes_the_noise() {
     let f = || {
         reparam(non_centred(), || {
-            observe::<DTensor>("x", Normal::new(s(2.0), s(3.0))?, s(8.0))
+            observe("x", Normal::new(s(2.0), s(3.0))?, s(8.0))
         })
     };
     let (x, tr) = trace(f).unwrap();
