@@ -323,6 +323,11 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     };
     std::fs::create_dir_all(opts.out.join("checkpoints"))
         .map_err(|e| data::DataError::io(&opts.out, e))?;
+    // A run killed while writing (SIGKILL, power loss) leaves its temporary file beside the
+    // checkpoint or metrics.csv it was writing; the run folder is this run's own.
+    for d in [opts.out.clone(), opts.out.join("checkpoints")] {
+        lobes_ppl::io::remove_stale_temporaries(&d)?;
+    }
     let device = Device::default().autodiff();
     let plain = Device::default();
     // burn's CPU generator is seeded through the plain device (seeding the autodiff wrapper
