@@ -103,20 +103,38 @@ fn png(w: u32, h: u32) -> Vec<u8> {
 struct Case {
     what: &'static str,
     args: Vec<String>,
-    /// Run as an unprivileged user when the test runs as root (root writes into read-only
-    /// folders).
+    /// Run as `nobody` when the test runs as root (root writes into read-only folders).
     unprivileged: bool,
     code: i32,
     /// A phrase the message must contain.
     needle: &'static str,
 }
 
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The binary `nobody` runs: a copy in a folder anyone can read when the tests run as root
+/// (the build folder may be under a home folder of mode 700).
+fn unprivileged_binary() -> PathBuf {
+    let dir = tmp("bin");
+    let bin = dir.join("lobes");
+    std::fs::copy(env!("CARGO_BIN_EXE_lobes"), &bin).unwrap();
+    for d in [&bin, &dir] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
 /// Runs `lobes args`: exit status and stderr (stdout holds progress lines, never the error).
-fn run(args: &[String], unprivileged: bool) -> (Option<i32>, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lobes"));
+/// `unprivileged` (as root only): `unprivileged_binary()` run as `nobody`.
+fn run(args: &[String], unprivileged: Option<&Path>) -> (Option<i32>, String) {
+    let bin = unprivileged.unwrap_or(Path::new(env!("CARGO_BIN_EXE_lobes")));
+    let mut c = Command::new(bin);
     c.args(args);
-    // SAFETY: between fork and exec only async-signal-safe calls.
-    if unprivileged && unsafe { libc::geteuid() } == 0 {
+    if unprivileged.is_some() {
+        // SAFETY: between fork and exec only async-signal-safe calls.
         unsafe {
             c.pre_exec(|| {
                 if libc::setgroups(0, std::ptr::null()) != 0
@@ -230,7 +248,7 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
             vae.to_str().unwrap(),
         ]
         .map(String::from),
-        false,
+        None,
     );
     assert_eq!(code, Some(0), "{err}");
     let ckpt = std::fs::read(vae.join("checkpoint.safetensors")).unwrap();
@@ -653,10 +671,11 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
     ];
     // Fresh outputs: none of the cases may create these.
     assert!(!Path::new(&out).exists());
+    let nobody = is_root().then(unprivileged_binary);
     let mut rows = vec![];
     for k in cases.iter_mut() {
         let before = snapshot(&t);
-        let (code, err) = run(&k.args, k.unprivileged);
+        let (code, err) = run(&k.args, nobody.as_deref().filter(|_| k.unprivileged));
         let shown = format!("lobes {}", k.args.join(" "));
         assert_ne!(code, Some(101), "{}: panicked: {shown}\n{err}", k.what);
         assert_eq!(code, Some(k.code), "{}: {shown}\n{err}", k.what);
@@ -694,6 +713,9 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
     assert!(rows.len() >= 25);
     std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::remove_dir_all(&t).unwrap();
+    if let Some(bin) = &nobody {
+        std::fs::remove_dir_all(bin.parent().unwrap()).unwrap();
+    }
 
     let table = format!(
         "{START}\n\
