@@ -51,6 +51,39 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Removes the temporary files [`write_atomic`] left in `dir` when a process was killed
+/// mid-write (`.NAME.tmp-PID` of another process id; a SIGKILL leaves them, and a checkpoint's
+/// can be gigabytes). For a folder one process writes, such as a training run's: a temporary
+/// file of another process still writing there would be removed too. Returns what it removed.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let own = std::process::id().to_string();
+    let mut removed = vec![];
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(io_err(dir, e)),
+    };
+    for e in entries {
+        let p = e.map_err(|e| io_err(dir, e))?.path();
+        let stale = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix('.'))
+            .and_then(|n| n.rsplit_once(".tmp-"))
+            .is_some_and(|(name, pid)| {
+                !name.is_empty()
+                    && !pid.is_empty()
+                    && pid.bytes().all(|b| b.is_ascii_digit())
+                    && pid != own
+            });
+        if stale && p.is_file() {
+            std::fs::remove_file(&p).map_err(|e| io_err(&p, e))?;
+            removed.push(p);
+        }
+    }
+    Ok(removed)
+}
+
 /// Saves named f32 tensors and string metadata to a safetensors file, atomically.
 pub fn save_tensors(
     path: &Path,

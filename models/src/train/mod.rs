@@ -95,7 +95,7 @@ pub struct TrainOptions {
 impl TrainOptions {
     /// Checks the options before anything is read or written: the network's sizes
     /// ([`VaeConfig::validate`]), a batch of at least one image, a positive finite learning
-    /// rate and a finite, non-negative rotation step.
+    /// rate, a known optimiser and a finite, non-negative rotation step.
     pub fn validate(&self) -> Result<(), ModelError> {
         self.net.validate()?;
         if self.batch == 0 {
@@ -104,6 +104,12 @@ impl TrainOptions {
             ));
         }
         crate::error::check_learning_rate(self.lr)?;
+        if !matches!(self.optim.as_str(), "adam" | "adagrad") {
+            return Err(ModelError::Config(format!(
+                "unknown optimiser '{}' (adam, adagrad)",
+                self.optim
+            )));
+        }
         if let Some(c) = self.clip_norm {
             if !(c.is_finite() && c > 0.0) {
                 return Err(ModelError::Config(format!(
@@ -321,8 +327,33 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         Some(r) => Some(Monitor::new(r.clone(), opts.seed)?),
         None => None,
     };
+    let latest = opts.out.join("checkpoint.safetensors");
+    // The checkpoint to resume is read before anything is written: a missing or foreign one
+    // leaves the folder as it was.
+    let resumed = if opts.resume {
+        let (_, meta) = lobes_ppl::io::load_tensors(&latest, &Device::default())?;
+        let (kind, saved, epoch) = parse_run_metadata(&meta, &latest)?;
+        if kind != opts.kind || saved != net {
+            return Err(ModelError::Config(format!(
+                "{}: checkpoint is a {} {:?}, the options ask for a {} {:?}",
+                latest.display(),
+                kind.name(),
+                saved,
+                opts.kind.name(),
+                net
+            )));
+        }
+        Some((meta, epoch))
+    } else {
+        None
+    };
     std::fs::create_dir_all(opts.out.join("checkpoints"))
         .map_err(|e| data::DataError::io(&opts.out, e))?;
+    // A run killed while writing (SIGKILL, power loss) leaves its temporary file beside the
+    // checkpoint or metrics.csv it was writing; the run folder is this run's own.
+    for d in [opts.out.clone(), opts.out.join("checkpoints")] {
+        lobes_ppl::io::remove_stale_temporaries(&d)?;
+    }
     let device = Device::default().autodiff();
     let plain = Device::default();
     // burn's CPU generator is seeded through the plain device (seeding the autodiff wrapper
@@ -336,7 +367,6 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     let mut svi = Svi::new(model, guide, optimizer(opts)?, TraceElbo::default())
         .with_seed(opts.seed, Some(device.clone()));
 
-    let latest = opts.out.join("checkpoint.safetensors");
     let metrics_path = opts.out.join("metrics.csv");
     let mut extra = vec![
         ("data", opts.data.clone()),
@@ -351,19 +381,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     }
     let mut start = 0;
     let mut rows = vec![];
-    if opts.resume {
-        let (_, meta) = lobes_ppl::io::load_tensors(&latest, &plain)?;
-        let (kind, saved, epoch) = parse_run_metadata(&meta, &latest)?;
-        if kind != opts.kind || saved != net {
-            return Err(ModelError::Config(format!(
-                "{}: checkpoint is a {} {:?}, the options ask for a {} {:?}",
-                latest.display(),
-                kind.name(),
-                saved,
-                opts.kind.name(),
-                net
-            )));
-        }
+    if let Some((meta, epoch)) = resumed {
         svi.load_checkpoint(&latest, &plain)?;
         // The checkpoint holds the rate in use (lowered after bad steps); a --lr other than
         // the one the run was started or last resumed with replaces it.
