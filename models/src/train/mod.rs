@@ -409,6 +409,8 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         svi.save_checkpoint_with(&latest, &run_metadata(opts.kind, &net, 0, &extra))?;
     }
     let (mut pending_bad, mut in_a_row) = (0usize, 0usize);
+    // The epoch of `latest`, the state a bad step rolls back to.
+    let mut good_epoch = start;
     let mut epoch = start + 1;
     'epochs: while epoch <= opts.epochs {
         let mut aug = Augmented::new(
@@ -455,7 +457,6 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             };
             pending_bad += 1;
             in_a_row += 1;
-            let good_epoch = checkpoint_epoch(&latest, &plain)?;
             if in_a_row >= opts.max_bad_steps {
                 bar.finish_and_clear();
                 return Err(ModelError::Diverged {
@@ -524,6 +525,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
                 &meta,
             )?;
             svi.save_checkpoint_with(&latest, &meta)?;
+            good_epoch = epoch;
             prune_checkpoints(&opts.out.join("checkpoints"), opts.keep_checkpoints)?;
         }
         epoch += 1;
@@ -542,12 +544,6 @@ fn record(row: &mut EpochMetrics, m: RamisMeasure) {
         row.fri_percent = Some(fri);
         row.frii_percent = Some(frii);
     }
-}
-
-/// The epoch a checkpoint was written at (its metadata).
-fn checkpoint_epoch(path: &Path, device: &Device) -> Result<usize, ModelError> {
-    let (_, meta) = lobes_ppl::io::load_tensors(path, device)?;
-    Ok(parse_run_metadata(&meta, path)?.2)
 }
 
 /// Removes all but the newest `keep` `epoch_NNNN.safetensors` files of `dir` (`keep` = 0: none
