@@ -46,13 +46,20 @@ pub struct Generator {
 impl Generator {
     /// From a store of trained parameters.
     pub fn from_store(kind: Kind, net: VaeConfig, store: ParamStore) -> Self {
-        let device = Device::default();
+        let template = net.init(&Device::default());
+        Self::with_template(kind, net, store, template)
+    }
+
+    /// From a store and a network already built for `net` on the default device (its values
+    /// are used only for parameters the store lacks), so repeated measurements do not build
+    /// the network again.
+    pub fn with_template(kind: Kind, net: VaeConfig, store: ParamStore, template: Vae) -> Self {
         Generator {
             kind,
-            template: net.init(&device),
+            template,
             net,
             store,
-            device,
+            device: Device::default(),
         }
     }
 

@@ -324,7 +324,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     }
     // The classifier is read before anything is written: a bad path fails early.
     let monitor = match &opts.ramis {
-        Some(r) => Some(Monitor::new(r.clone(), opts.seed)?),
+        Some(r) => Some(Monitor::new(r.clone(), opts.seed, opts.kind, &net)?),
         None => None,
     };
     let latest = opts.out.join("checkpoint.safetensors");
@@ -401,7 +401,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             row.test_loss = Some(test_loss(&mut svi, &ds.test, opts.batch, crop, &plain)?);
         }
         if let Some(m) = &monitor {
-            record(&mut row, m.measure(opts.kind, &net, svi.store().clone())?);
+            record(&mut row, m.measure(svi.store().clone())?);
         }
         rows.push(row);
         write_metrics(&metrics_path, &rows)?;
@@ -512,7 +512,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             row.test_loss = Some(test_loss(&mut svi, &ds.test, opts.batch, crop, &plain)?);
         }
         if let Some(m) = monitor.as_ref().filter(|m| m.due(epoch, opts.epochs)) {
-            record(&mut row, m.measure(opts.kind, &net, svi.store().clone())?);
+            record(&mut row, m.measure(svi.store().clone())?);
         }
         rows.push(row);
         write_metrics(&metrics_path, &rows)?;

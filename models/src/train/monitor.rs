@@ -14,7 +14,8 @@ use crate::data::Class;
 use crate::error::ModelError;
 use crate::generate::{Generator, Sampling};
 use crate::train::Kind;
-use crate::vae::VaeConfig;
+use crate::vae::{Vae, VaeConfig};
+use burn::prelude::Device;
 use lobes_ppl::ParamStore;
 use std::path::PathBuf;
 
@@ -63,22 +64,36 @@ pub struct RamisMeasure {
     pub class_percent: Option<(f64, f64)>,
 }
 
-/// The classifier loaded once for the run, with its options.
+/// The classifier loaded once for the run, with its options and the network the measurements
+/// decode with (built once, on the default device; the trained values come from the store).
 pub struct Monitor {
     opts: RamisOptions,
     classifier: Classifier,
     seed: u64,
+    kind: Kind,
+    net: VaeConfig,
+    template: Vae,
 }
 
 impl Monitor {
-    /// Loads the classifier (before the run writes anything: a bad path fails early).
-    pub fn new(opts: RamisOptions, seed: u64) -> Result<Self, ModelError> {
+    /// Loads the classifier (before the run writes anything: a bad path fails early) and builds
+    /// the decoding network for `kind` and `net`. Call it before the run seeds burn's
+    /// generator: building draws from it.
+    pub fn new(
+        opts: RamisOptions,
+        seed: u64,
+        kind: Kind,
+        net: &VaeConfig,
+    ) -> Result<Self, ModelError> {
         opts.validate()?;
         let classifier = Classifier::load(&opts.classifier)?;
         Ok(Monitor {
             opts,
             classifier,
             seed: seed ^ 0x5241_4d49_5300_0000,
+            kind,
+            net: net.clone(),
+            template: net.init(&Device::default()),
         })
     }
 
@@ -87,14 +102,11 @@ impl Monitor {
         epoch.is_multiple_of(self.opts.every) || epoch == last
     }
 
-    /// Measures the network whose trained values are `store`.
-    pub fn measure(
-        &self,
-        kind: Kind,
-        net: &VaeConfig,
-        store: ParamStore,
-    ) -> Result<RamisMeasure, ModelError> {
-        let mut g = Generator::from_store(kind, net.clone(), store);
+    /// Measures the network whose trained values are `store` (parameters it lacks, before the
+    /// first step, take the monitor's own initial values).
+    pub fn measure(&self, store: ParamStore) -> Result<RamisMeasure, ModelError> {
+        let kind = self.kind;
+        let mut g = Generator::with_template(kind, self.net.clone(), store, self.template.clone());
         let (n, sampling, seed) = (self.opts.n, self.opts.sampling, self.seed);
         let images: Vec<_> = g
             .generate(n, None, sampling, seed)?
