@@ -111,6 +111,8 @@ fn diverging(out: std::path::PathBuf, epochs: usize) -> lobes_models::train::Tra
     let mut o = tiny(Kind::Vae, out, epochs);
     o.lr = 1000.0;
     o.checkpoint_every = 1;
+    // From 1000 the rate needs ~15 halvings, most before any step gets past the last bad one.
+    o.max_bad_steps = 20;
     o
 }
 
@@ -172,4 +174,20 @@ fn too_many_bad_steps_in_a_row_stop_with_the_last_good_checkpoint_intact() {
     resume.resume = true;
     let rows = train_on(&resume, &ds).unwrap();
     assert!(rows.last().unwrap().test_loss.unwrap().is_finite());
+}
+
+/// Good steps a rollback replays are not progress: bad steps count as "in a row" until a good
+/// step gets past the latest of them. (Counting only consecutive steps, a batch whose gradient
+/// is not finite at the checkpoint's state failed again after every replay, and a real run
+/// halved its rate 825 times at the same step without stopping.)
+#[test]
+fn bad_steps_with_no_progress_between_them_stop_the_run() {
+    let _serial = serial();
+    let ds = Synthetic::default().dataset(40, 8, 1);
+    let mut o = diverging(common::tmp("no-progress"), 3);
+    o.max_bad_steps = 3;
+    match train_on(&o, &ds) {
+        Err(ModelError::Diverged { bad, epoch, .. }) => assert_eq!((bad, epoch), (3, 1)),
+        other => panic!("expected Diverged after 3 bad steps, got {other:?}"),
+    }
 }

@@ -409,6 +409,11 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         svi.save_checkpoint_with(&latest, &run_metadata(opts.kind, &net, 0, &extra))?;
     }
     let (mut pending_bad, mut in_a_row) = (0usize, 0usize);
+    // The step count at the latest bad step: bad steps count as "in a row" until a good step
+    // gets past it. The good steps a rollback replays do not count: the replay is
+    // deterministic, so a batch whose gradient is not finite at the checkpoint's state fails
+    // again at the same step, and the run must stop rather than halve the rate for ever.
+    let mut furthest_bad = 0u64;
     // The epoch of `latest`, the state a bad step rolls back to.
     let mut good_epoch = start;
     let mut epoch = start + 1;
@@ -438,7 +443,9 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             let batch = make_batch(b.pixels, y, k, net.pixels, &plain);
             let e = match svi.step(&batch) {
                 Ok(loss) => {
-                    in_a_row = 0;
+                    if svi.steps() > furthest_bad {
+                        in_a_row = 0;
+                    }
                     sum += loss;
                     n += k;
                     bar.inc(k as u64);
@@ -457,6 +464,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             };
             pending_bad += 1;
             in_a_row += 1;
+            furthest_bad = furthest_bad.max(svi.steps());
             if in_a_row >= opts.max_bad_steps {
                 bar.finish_and_clear();
                 return Err(ModelError::Diverged {

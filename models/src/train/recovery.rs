@@ -2,10 +2,10 @@
 //! parameters unchanged: it is skipped. A step whose gradient held NaN or infinite values (the
 //! optimiser finds it in its fused pass, at no extra cost), or a site given a non-finite
 //! distribution parameter (the network's outputs already broke), has made the parameters
-//! non-finite: the run rolls back to its last checkpoint. Either way the learning rate is
-//! multiplied by [`LR_BACKOFF`], the event is printed and counted in `metrics.csv`, and only
-//! `max_bad_steps` bad steps in a row stop the run, with an error naming the last good
-//! checkpoint, which is left intact.
+//! non-finite: the run rolls back to its last checkpoint. Either way the learning rate is multiplied by [`LR_BACKOFF`], the event is printed and
+//! counted in `metrics.csv`, and only `max_bad_steps` bad steps in a row (with no good step
+//! past the latest of them) stop the run, with an error naming the last good checkpoint, which
+//! is left intact.
 
 use lobes_ppl::PplError;
 use lobes_ppl::dist::DistError;
