@@ -14,8 +14,9 @@ pub struct Delta {
     pub v: DTensor,
     /// Number of rightmost dims of `v` that form one event.
     pub event_dim: usize,
-    /// Log-density at the point (0 by default).
-    pub log_density: f64,
+    /// Log-density at the point, broadcastable to the batch shape (0 by default; a tensor, so
+    /// it can carry gradients, as Pyro's `dist.Delta(v, log_density=...)`).
+    pub log_density: DTensor,
 }
 
 impl Delta {
@@ -29,11 +30,19 @@ impl Delta {
                 batch: v.dims(),
             });
         }
+        let log_density = DTensor::scalar(0.0, &v.device());
         Ok(Delta {
             v,
             event_dim,
-            log_density: 0.0,
+            log_density,
         })
+    }
+
+    /// The same point mass with log-density `log_density` at `v` (the autoguides put a
+    /// transform's log-Jacobian there).
+    pub fn with_log_density(mut self, log_density: DTensor) -> Self {
+        self.log_density = log_density;
+        self
     }
 }
 
@@ -63,7 +72,7 @@ impl Distribution for Delta {
         let hit = same.add_scalar(-n).abs().lt_scalar(0.5);
         Ok(hit
             .mul_scalar(0.0)
-            .add_scalar(self.log_density)
+            .add(&self.log_density)
             .where_zero(&hit, f64::NEG_INFINITY))
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
@@ -72,7 +81,7 @@ impl Distribution for Delta {
         Ok(Arc::new(Delta {
             v: self.v.expand(&shape)?,
             event_dim: self.event_dim,
-            log_density: self.log_density,
+            log_density: self.log_density.expand(batch)?,
         }))
     }
     fn as_any(&self) -> &dyn Any {

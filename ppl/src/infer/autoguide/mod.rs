@@ -11,7 +11,6 @@ mod delta;
 mod diagonal_normal;
 mod init;
 mod normal;
-mod point_mass;
 mod prototype;
 mod support;
 
@@ -19,6 +18,5 @@ pub use delta::AutoDelta;
 pub use diagonal_normal::AutoDiagonalNormal;
 pub use init::{InitLoc, initialize};
 pub use normal::AutoNormal;
-pub use point_mass::PointMass;
 pub use prototype::{LatentSite, Prototype, discover, in_plates};
 pub use support::{log_abs_det_jacobian, support_of};

@@ -2,7 +2,6 @@
 //! parameter per latent site (Pyro's `pyro.infer.autoguide.AutoNormal`).
 
 use super::init::InitLoc;
-use super::point_mass::PointMass;
 use super::prototype::{LatentSite, Prototype, in_plates};
 use super::support::log_abs_det_jacobian;
 use crate::constraints::Constraint;
@@ -137,7 +136,8 @@ pub(super) fn sample_transformed(site: &LatentSite, u: &DTensor) -> Result<DTens
         reason: format!("the {} support has no bijection", site.support.as_str()),
     })?;
     let log_density = ladj.sum_rightmost(site.event_dim).neg();
-    let point = PointMass::new(x, site.event_dim, log_density)
+    let point = crate::dist::Delta::new(x, site.event_dim)
+        .map(|d| d.with_log_density(log_density))
         .map_err(|e| PplError::at_site(&site.name, e))?;
     sample_with(&site.name, Arc::new(point), None, InferConfig::default())
 }
