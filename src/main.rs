@@ -311,9 +311,11 @@ struct TrainArgs {
     /// skipped or rolled back to the last checkpoint, halving the learning rate.
     #[arg(long, default_value_t = 5)]
     max_bad_steps: usize,
-    /// The guide's scale: `exp` (the paper) or `softplus` (bounded growth, never overflows).
-    #[arg(long, default_value = "exp")]
-    scale: String,
+    /// The guide's scale: `exp` (the paper; the default for a new run), `softplus` (grows
+    /// linearly above 0) or `exp-clamp` (`exp` of the head clamped to [-15, 10]). On --resume
+    /// the checkpoint's unless given; a different one takes over from the next step.
+    #[arg(long)]
+    scale: Option<String>,
     /// The RAMIS classifier (`hmt-frdeepf.safetensors`): measure RAMIS while training.
     #[arg(long)]
     classifier: Option<PathBuf>,
@@ -373,8 +375,9 @@ impl TrainArgs {
                 dropout: self.dropout,
                 slope: self.slope,
                 classes: 0,
-                scale: GuideScale::parse(&self.scale)?,
+                scale: GuideScale::Exp,
             },
+            scale: self.scale.as_deref().map(GuideScale::parse).transpose()?,
             data: self.data.clone(),
             epochs: self.epochs,
             lr: self.lr,

@@ -285,7 +285,7 @@ fn bad_training_options_are_errors() {
         (&["--dropout", "1"], "dropout must be in [0, 1)"),
         (
             &["--scale", "tanh"],
-            "unknown guide scale 'tanh' (exp, softplus)",
+            "unknown guide scale 'tanh' (exp, softplus, exp-clamp)",
         ),
         (
             &["--optim", "adagrad", "--clip-norm", "5"],

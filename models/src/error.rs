@@ -26,8 +26,8 @@ pub enum ModelError {
     /// Training met too many bad steps (non-finite losses or gradients) in a row.
     #[error(
         "training stopped in epoch {epoch} after {bad} bad steps in a row; the last: {cause}\n\
-         the last good checkpoint, {} (epoch {good_epoch}), is intact: resume from it with a \
-         lower --lr, --clip-norm or --scale softplus",
+         the last good checkpoint, {} (epoch {good_epoch}), is intact: resume from it with \
+         --scale exp-clamp (a bounded guide scale), a lower --lr or --clip-norm",
         checkpoint.display()
     )]
     Diverged {

@@ -156,6 +156,12 @@ impl Generator {
 
     /// The guide's mean latent of each sample.
     pub fn encode(&mut self, samples: &[Sample]) -> Result<Vec<f32>, ModelError> {
+        Ok(self.posterior(samples)?.0)
+    }
+
+    /// The guide's q(z | x) of each sample: `(loc, scale)`, each `samples.len() x latent`
+    /// values, row by row (dropout off).
+    pub fn posterior(&mut self, samples: &[Sample]) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
         let refs: Vec<&Sample> = samples.iter().collect();
         let b = batch_of(&refs, self.side(), &self.device);
         let x = if self.kind == Kind::Cvae {
@@ -164,10 +170,13 @@ impl Generator {
             b.x
         };
         let enc = &self.template.encoder;
-        let (loc, _) =
+        let (loc, scale) =
             with_param_store(&mut self.store, || no_grad(|| module("encoder", enc)))?.forward(x);
-        loc.try_into_vec_as::<f32>()
-            .map_err(|e| ModelError::Config(e.to_string()))
+        let values = |t: Tensor<2>| {
+            t.try_into_vec_as::<f32>()
+                .map_err(|e| ModelError::Config(e.to_string()))
+        };
+        Ok((values(loc)?, values(scale)?))
     }
 
     /// Reconstructions of `samples` (decoded from their mean latents, with their own classes).

@@ -10,13 +10,7 @@ use lobes_models::data::synthetic::Synthetic;
 use lobes_models::generate::Sampling;
 use lobes_models::train::{EpochMetrics, Kind, RamisOptions, train_on};
 
-/// burn's CPU generator is process-wide: trainings in parallel test threads of one binary would
-/// draw each other's initial weights. Every test here holds this lock while it trains.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+// Every test here holds `common::serial()` while it trains.
 
 fn losses(rows: &[EpochMetrics]) -> Vec<(Option<f64>, Option<f64>)> {
     rows.iter().map(|m| (m.train_loss, m.test_loss)).collect()
@@ -24,7 +18,7 @@ fn losses(rows: &[EpochMetrics]) -> Vec<(Option<f64>, Option<f64>)> {
 
 #[test]
 fn ramis_is_logged_every_k_epochs_and_resumes_bit_exact() {
-    let _serial = serial();
+    let _serial = common::serial();
     let Some(data) = common::shared_data() else {
         return;
     };
@@ -84,7 +78,7 @@ fn ramis_is_logged_every_k_epochs_and_resumes_bit_exact() {
 
 #[test]
 fn ramis_options_are_checked_before_anything_is_written() {
-    let _serial = serial();
+    let _serial = common::serial();
     let ds = Synthetic::default().dataset(8, 2, 1);
     let out = common::tmp("ramis-bad");
     std::fs::remove_dir_all(&out).unwrap();
@@ -118,7 +112,7 @@ fn diverging(out: std::path::PathBuf, epochs: usize) -> lobes_models::train::Tra
 
 #[test]
 fn a_diverging_run_rolls_back_lowers_the_rate_and_recovers() {
-    let _serial = serial();
+    let _serial = common::serial();
     let ds = Synthetic::default().dataset(40, 8, 1);
     let out = common::tmp("diverge");
     let rows = train_on(&diverging(out.clone(), 3), &ds).unwrap();
@@ -145,7 +139,7 @@ fn a_diverging_run_rolls_back_lowers_the_rate_and_recovers() {
 
 #[test]
 fn too_many_bad_steps_in_a_row_stop_with_the_last_good_checkpoint_intact() {
-    let _serial = serial();
+    let _serial = common::serial();
     let ds = Synthetic::default().dataset(40, 8, 1);
     let out = common::tmp("diverge-stop");
     let mut o = diverging(out.clone(), 3);
@@ -182,7 +176,7 @@ fn too_many_bad_steps_in_a_row_stop_with_the_last_good_checkpoint_intact() {
 /// halved its rate 825 times at the same step without stopping.)
 #[test]
 fn bad_steps_with_no_progress_between_them_stop_the_run() {
-    let _serial = serial();
+    let _serial = common::serial();
     let ds = Synthetic::default().dataset(40, 8, 1);
     let mut o = diverging(common::tmp("no-progress"), 3);
     o.max_bad_steps = 3;

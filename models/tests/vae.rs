@@ -10,6 +10,7 @@ use lobes_models::train::{Kind, train_on};
 
 #[test]
 fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
+    let _serial = common::serial();
     let ds = Synthetic::default().dataset(40, 8, 1);
     let out = common::tmp("vae");
     let rows = train_on(&tiny(Kind::Vae, out.clone(), 4), &ds).unwrap();
@@ -52,4 +53,45 @@ fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
     other.net.latent = 8;
     let e = train_on(&other, &ds).unwrap_err().to_string();
     assert!(e.contains("checkpoint.safetensors"), "{e}");
+}
+
+/// `scale` on resume: a different function takes over (the checkpoint then records it), and
+/// leaving it out keeps the checkpoint's.
+#[test]
+fn a_resumed_run_keeps_its_guide_scale_unless_told_another() {
+    use lobes_models::vae::GuideScale;
+    let _serial = common::serial();
+    let ds = Synthetic::default().dataset(40, 8, 1);
+    let scale_of = |out: &std::path::Path| {
+        let (_, meta) = lobes_ppl::io::load_tensors(
+            &out.join("checkpoint.safetensors"),
+            &burn::prelude::Device::flex(),
+        )
+        .unwrap();
+        meta.get("lobes.scale").cloned()
+    };
+    let out = common::tmp("vae-rescale");
+    let mut o = tiny(Kind::Vae, out.clone(), 1);
+    o.scale = Some(GuideScale::Softplus);
+    train_on(&o, &ds).unwrap();
+    assert_eq!(scale_of(&out).as_deref(), Some("softplus"));
+
+    // Resumed without a scale: still softplus (not the paper's exp, the default of new runs).
+    let mut again = tiny(Kind::Vae, out.clone(), 2);
+    again.resume = true;
+    train_on(&again, &ds).unwrap();
+    assert_eq!(scale_of(&out).as_deref(), Some("softplus"));
+
+    // Resumed with exp-clamp: it takes over; the run goes on with finite losses.
+    let mut clamp = tiny(Kind::Vae, out.clone(), 3);
+    clamp.resume = true;
+    clamp.scale = Some(GuideScale::ExpClamp);
+    let rows = train_on(&clamp, &ds).unwrap();
+    assert_eq!(scale_of(&out).as_deref(), Some("exp-clamp"));
+    assert_eq!(rows.len(), 4);
+    assert!(rows[3].test_loss.unwrap().is_finite());
+
+    // A generator loaded from it uses the checkpoint's function.
+    let g = lobes_models::generate::Generator::load(&out.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(g.net.scale, GuideScale::ExpClamp);
 }

@@ -53,8 +53,14 @@ impl Kind {
 pub struct TrainOptions {
     /// VAE or CVAE.
     pub kind: Kind,
-    /// Network sizes (its `classes` is set from `kind`).
+    /// Network sizes (its `classes` is set from `kind`, its `scale` from `scale`).
     pub net: VaeConfig,
+    /// The guide's scale function. `None`: the paper's `exp` for a new run, the checkpoint's on
+    /// `resume`. On `resume` a function other than the checkpoint's replaces it from the next
+    /// step on (the parameters are the same; say why in the run's notes), e.g. `exp-clamp` for a
+    /// run whose `exp` scale underflowed: it computes the same function wherever the encoder's
+    /// heads lie within its bounds.
+    pub scale: Option<GuideScale>,
     /// Data spec (see [`data::load_spec`]).
     pub data: String,
     /// Epochs to reach (a resumed run continues up to this number).
@@ -303,6 +309,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     opts.validate()?;
     let mut net = opts.net.clone();
     net.classes = if opts.kind == Kind::Cvae { 2 } else { 0 };
+    net.scale = opts.scale.unwrap_or_default();
     let crop = (net.pixels as f64).sqrt().round() as usize;
     if crop * crop != net.pixels {
         return Err(ModelError::Config(format!(
@@ -333,7 +340,20 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     let resumed = if opts.resume {
         let (_, meta) = lobes_ppl::io::load_tensors(&latest, &Device::default())?;
         let (kind, saved, epoch) = parse_run_metadata(&meta, &latest)?;
-        if kind != opts.kind || saved != net {
+        net.scale = opts.scale.unwrap_or(saved.scale);
+        if net.scale != saved.scale {
+            eprintln!(
+                "{}: the guide's scale changes from '{}' to '{}' at epoch {epoch}",
+                latest.display(),
+                saved.scale.name(),
+                net.scale.name()
+            );
+        }
+        let same_network = VaeConfig {
+            scale: net.scale,
+            ..saved.clone()
+        } == net;
+        if kind != opts.kind || !same_network {
             return Err(ModelError::Config(format!(
                 "{}: checkpoint is a {} {:?}, the options ask for a {} {:?}",
                 latest.display(),

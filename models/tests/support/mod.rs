@@ -44,6 +44,7 @@ pub fn tiny(kind: Kind, out: std::path::PathBuf, epochs: usize) -> TrainOptions 
             classes: 0,
             scale: Default::default(),
         },
+        scale: None,
         data: "synthetic".into(),
         epochs,
         lr: 2e-3,
@@ -61,4 +62,12 @@ pub fn tiny(kind: Kind, out: std::path::PathBuf, epochs: usize) -> TrainOptions 
         resume: false,
         progress: false,
     }
+}
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds the lock of tests that train: burn's CPU generator is process-wide, so trainings in
+/// parallel test threads of one binary would draw each other's initial weights.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
