@@ -492,7 +492,16 @@ fn train_with_ramis_clipping_and_a_softplus_scale() {
         .collect();
     let at = resume.iter().position(|a| *a == "--epochs").unwrap();
     resume[at + 1] = "3";
-    lobes_fails(&resume, "written by optimiser 'clipped_adam'");
+    // Adam continues from ClippedAdam's moments (clipping turned off on resume); Adagrad
+    // cannot.
+    let mut adagrad = resume.clone();
+    adagrad.extend(["--optim", "adagrad"]);
+    lobes_fails(&adagrad, "written by optimiser 'clipped_adam'");
+    lobes(&resume);
+    let (_, meta) = lobes::ppl::io::load_tensors(&ckpt, &burn::prelude::Device::flex()).unwrap();
+    assert_eq!(meta["optimizer"], "adam");
+    assert_eq!(meta["lobes.scale"], "softplus");
+    assert_eq!(meta["lobes.epoch"], "3");
 }
 
 /// `compare-paper` prints and writes the table and draws the figure; a log without the

@@ -313,6 +313,18 @@ fn resuming_from_a_checkpoint_reproduces_the_uninterrupted_run_bit_for_bit() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("svi.safetensors") && e.contains("adam"), "{e}");
+    // ClippedAdam keeps Adam's moments: it continues an Adam run, and with a bound no gradient
+    // reaches it takes the same steps as Adam would.
+    let mut d = Svi::new(
+        nn_model,
+        nn_guide,
+        ClippedAdam::new(0.05).with_clip_norm(1e30),
+        TraceElbo::default(),
+    )
+    .with_seed(9, None);
+    d.load_checkpoint(&path, &dev()).unwrap();
+    let clipped: Vec<f64> = (0..20).map(|_| d.step(&x).unwrap()).collect();
+    assert_eq!(clipped, straight[20..]);
     std::fs::remove_dir_all(dir).ok();
 }
 

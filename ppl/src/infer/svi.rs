@@ -253,7 +253,7 @@ where
             )));
         }
         let optim = meta.get("optimizer").cloned().unwrap_or_default();
-        if optim != self.optim.name() {
+        if !self.optim.reads_state_of(&optim) {
             return Err(bad(format!(
                 "checkpoint was written by optimiser '{optim}', this SVI uses '{}'",
                 self.optim.name()

@@ -112,6 +112,9 @@ impl Optimizer for Adam {
     fn name(&self) -> &'static str {
         "adam"
     }
+    fn reads_state_of(&self, name: &str) -> bool {
+        matches!(name, "adam" | "clipped_adam")
+    }
     fn update(&mut self, name: &str, p: DTensor, g: DTensor) -> DTensor {
         let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
         adam_update(&mut self.slots, name, p, g, h, None)

@@ -57,6 +57,9 @@ impl Optimizer for ClippedAdam {
     fn name(&self) -> &'static str {
         "clipped_adam"
     }
+    fn reads_state_of(&self, name: &str) -> bool {
+        matches!(name, "adam" | "clipped_adam")
+    }
     fn begin_step(&mut self) {
         self.lr *= self.lrd;
     }

@@ -57,6 +57,12 @@ pub struct OptimState {
 pub trait Optimizer {
     /// The optimiser's name (`adam`, `clipped_adam`, `adagrad`).
     fn name(&self) -> &'static str;
+    /// Whether this optimiser continues from the state an optimiser called `name` saved (its
+    /// own, by default). Adam and ClippedAdam keep the same moments, so a run can turn
+    /// clipping on or off when it resumes.
+    fn reads_state_of(&self, name: &str) -> bool {
+        name == self.name()
+    }
     /// Called once per SVI step before the per-parameter updates (learning-rate decay).
     fn begin_step(&mut self) {}
     /// Returns the updated value of parameter `name` given its gradient. Both are taken by
@@ -144,6 +150,9 @@ impl Slots {
 impl Optimizer for Box<dyn Optimizer> {
     fn name(&self) -> &'static str {
         (**self).name()
+    }
+    fn reads_state_of(&self, name: &str) -> bool {
+        (**self).reads_state_of(name)
     }
     fn begin_step(&mut self) {
         (**self).begin_step()
