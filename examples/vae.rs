@@ -1,45 +1,15 @@
-//! The paper's VAE, written as Pyro's `examples/vae/vae.py` is: a model, a guide, and an SVI
-//! loop. A small network on the built-in synthetic population so it runs in seconds.
+//! The paper's VAE, trained as Pyro's `examples/vae/vae.py` is: a model, a guide, and an SVI
+//! loop. The model and guide are the library's (`lobes::models::vae::{model, guide}`, in
+//! models/src/vae/program.rs, written as the Pyro tutorial's). A small network on the built-in
+//! synthetic population so it runs in seconds.
 //!
 //! Run: `cargo run --release --example vae`
 
 use lobes::models::data::augment::{Augmented, Interp};
 use lobes::models::data::synthetic::Synthetic;
 use lobes::models::train::batch_of;
-use lobes::models::vae::{Batch, Vae, VaeConfig};
+use lobes::models::vae::{Batch, VaeConfig, guide, model};
 use lobes::ppl::prelude::*;
-
-/// p(z) p(x | z): a standard-normal latent decoded into Bernoulli pixel probabilities.
-fn model(vae: &Vae, batch: &Batch) -> Result<()> {
-    let decoder = module("decoder", &vae.decoder)?;
-    let [b, _] = batch.x.dims();
-    let d = vae.decoder.latent_dim();
-    let dev = batch.x.device();
-    plate("data", b).run(|_| {
-        let prior = Normal::new(
-            Tensor::<2>::zeros([b, d], &dev),
-            Tensor::<2>::ones([b, d], &dev),
-        )?;
-        let z: Tensor<2> = sample("latent", prior.to_event(1))?;
-        let loc_img = decoder.forward(z);
-        observe(
-            "obs",
-            Bernoulli::from_probs(loc_img)?.to_event(1),
-            batch.x.clone(),
-        )?;
-        Ok(())
-    })
-}
-
-/// q(z | x): the encoder's Normal.
-fn guide(vae: &Vae, batch: &Batch) -> Result<()> {
-    let encoder = module("encoder", &vae.encoder)?;
-    plate("data", batch.x.dims()[0]).run(|_| {
-        let (z_loc, z_scale) = encoder.forward(batch.x.clone());
-        sample::<DTensor>("latent", Normal::new(z_loc, z_scale)?.to_event(1))?;
-        Ok(())
-    })
-}
 
 fn main() -> Result<()> {
     lobes::tune_allocator();

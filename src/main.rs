@@ -9,7 +9,7 @@ use lobes::models::data::{
 };
 use lobes::models::generate::{Generator, Sampling};
 use lobes::models::train::{self, Kind, TrainOptions};
-use lobes::models::vae::{GuideScale, VaeConfig};
+use lobes::models::vae::{GuideScale, Likelihood, Prior, VaeConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -316,6 +316,14 @@ struct TrainArgs {
     /// the checkpoint's unless given; a different one takes over from the next step.
     #[arg(long)]
     scale: Option<String>,
+    /// The pixel likelihood p(x | z): bernoulli (the paper), continuous-bernoulli, normal
+    /// (σ = 0.1), normal-learned, laplace or beta (docs/user-guide.md).
+    #[arg(long, default_value = "bernoulli")]
+    likelihood: String,
+    /// The latent prior p(z): normal (the paper), laplace, student-t or mixture (a learnable
+    /// mixture of 10 Gaussians).
+    #[arg(long, default_value = "normal")]
+    prior: String,
     /// The RAMIS classifier (`hmt-frdeepf.safetensors`): measure RAMIS while training.
     #[arg(long)]
     classifier: Option<PathBuf>,
@@ -376,6 +384,8 @@ impl TrainArgs {
                 slope: self.slope,
                 classes: 0,
                 scale: GuideScale::Exp,
+                likelihood: Likelihood::parse(&self.likelihood)?,
+                prior: Prior::parse(&self.prior)?,
             },
             scale: self.scale.as_deref().map(GuideScale::parse).transpose()?,
             data: self.data.clone(),
@@ -862,7 +872,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                     g.kind.name()
                 )));
             }
-            let z = g.latents(n, sampling, seed);
+            let z = g.latents(n, sampling, seed)?;
             let fri = g.decode(&z, &vec![Class::FRI; n])?;
             let frii = g.decode(&z, &vec![Class::FRII; n])?;
             let pairs: Vec<_> = fri.into_iter().zip(frii).map(|(a, b)| pair(a, b)).collect();

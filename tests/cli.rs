@@ -558,3 +558,76 @@ fn compare_paper_draws_our_curve_beside_the_papers_log() {
     );
     assert!(!dir.join("f2.png").exists());
 }
+
+/// A likelihood and a prior other than the paper's, end to end: train, generate from the
+/// checkpoint (which records them), and score with RAMIS; unknown names list the choices.
+#[test]
+fn train_generate_and_score_with_a_continuous_bernoulli_and_a_laplace_prior() {
+    let dir = tmp("swap");
+    let run = dir.join("run");
+    let mut args = vec![
+        "train",
+        "--likelihood",
+        "continuous-bernoulli",
+        "--prior",
+        "laplace",
+        "--epochs",
+        "2",
+        "--out",
+        run.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    lobes(&args);
+    let ckpt = run.join("checkpoint.safetensors");
+    let (_, meta) = lobes::ppl::io::load_tensors(&ckpt, &burn::prelude::Device::flex()).unwrap();
+    assert_eq!(meta["lobes.likelihood"], "continuous-bernoulli");
+    assert_eq!(meta["lobes.prior"], "laplace");
+    let c = ckpt.to_str().unwrap();
+    let stamps = dir.join("stamps");
+    lobes(&[
+        "generate",
+        "--checkpoint",
+        c,
+        "--n",
+        "4",
+        "--out",
+        stamps.to_str().unwrap(),
+    ]);
+    let n = std::fs::read_dir(&stamps).unwrap().count();
+    assert!(n >= 4, "{n} files in {}", stamps.display());
+    if let Some(clf) = shared_classifier() {
+        let text = lobes(&[
+            "ramis",
+            "--classifier",
+            clf.to_str().unwrap(),
+            "--checkpoint",
+            c,
+            "--n",
+            "8",
+        ]);
+        assert!(text.contains("RAMIS "), "{text}");
+    }
+    let o = dir.join("bad").to_str().unwrap().to_string();
+    let base = [
+        "train",
+        "--data",
+        "synthetic:4",
+        "--epochs",
+        "1",
+        "--out",
+        &o,
+    ];
+    let mut bad = base.to_vec();
+    bad.extend(["--likelihood", "gaussian"]);
+    lobes_fails(
+        &bad,
+        "unknown likelihood 'gaussian' (bernoulli, continuous-bernoulli, normal, normal-learned, laplace, beta)",
+    );
+    let mut bad = base.to_vec();
+    bad.extend(["--prior", "cauchy"]);
+    lobes_fails(
+        &bad,
+        "unknown prior 'cauchy' (normal, laplace, student-t, mixture)",
+    );
+    assert!(!dir.join("bad").exists());
+}

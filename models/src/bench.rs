@@ -8,7 +8,7 @@
 use crate::data::synthetic::Synthetic;
 use crate::error::ModelError;
 use crate::train::batch_of;
-use crate::vae::{Batch, Vae, VaeConfig, vae_guide, vae_model};
+use crate::vae::{Batch, Vae, VaeConfig, guide, model};
 use burn::module::{ModuleMapper, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
@@ -189,8 +189,8 @@ pub fn run(cfg: &BenchConfig) -> Result<Vec<BenchRow>, ModelError> {
     };
     let template = net.init(&dev);
     let mut svi = Svi::new(
-        |x: &Batch| vae_model(&template, x),
-        |x: &Batch| vae_guide(&template, x),
+        |x: &Batch| model(&template, x),
+        |x: &Batch| guide(&template, x),
         Adam::new(1e-3),
         TraceElbo::default(),
     );

@@ -4,7 +4,7 @@
 use crate::data::{Class, Image, Sample};
 use crate::error::ModelError;
 use crate::train::{Kind, batch_of, parse_run_metadata};
-use crate::vae::{Vae, VaeConfig};
+use crate::vae::{Prior, Vae, VaeConfig};
 use burn::prelude::*;
 use lobes_ppl::{ParamStore, module, no_grad, with_param_store};
 use rand::{Rng, SeedableRng};
@@ -69,10 +69,24 @@ impl Generator {
         let (_, meta) = lobes_ppl::io::load_tensors(checkpoint, &device)?;
         let (kind, net, _) = parse_run_metadata(&meta, checkpoint)?;
         let store = ParamStore::load(checkpoint, &device)?;
-        // The metadata must describe the tensors the file holds before the network is built.
+        // The metadata must describe the tensors the file holds before the network is built:
+        // the networks' and, beside them, only the likelihood's and the prior's own.
+        let own = net.model_param_names();
+        if let Some(n) = store.names().iter().find(|n| {
+            !n.starts_with("encoder.") && !n.starts_with("decoder.") && !own.contains(&n.as_str())
+        }) {
+            return Err(ModelError::Config(format!(
+                "{}: parameter '{n}' is not one of the networks' nor of the {} likelihood's or \
+                 the {} prior's",
+                checkpoint.display(),
+                net.likelihood.name(),
+                net.prior.name()
+            )));
+        }
         let held: usize = store
             .names()
             .iter()
+            .filter(|n| n.starts_with("encoder.") || n.starts_with("decoder."))
             .filter_map(|n| store.get(n))
             .map(|t| t.numel())
             .sum();
@@ -130,15 +144,34 @@ impl Generator {
         Ok(crate::train::images_of(&px, self.side()))
     }
 
-    /// Latent points drawn as `sampling` says.
-    pub fn latents(&self, n: usize, sampling: Sampling, seed: u64) -> Vec<f32> {
+    /// `n` latent points (`n * latent` values, point by point) drawn as `sampling` says: from
+    /// the model's prior (with its trained parameters, for a learnable one) or uniform. The
+    /// paper's Normal(0, I) and the uniform box draw from ChaCha8 seeded with `seed`; the other
+    /// priors from their distribution, with the PPL's generator seeded with `seed`.
+    pub fn latents(
+        &mut self,
+        n: usize,
+        sampling: Sampling,
+        seed: u64,
+    ) -> Result<Vec<f32>, ModelError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..n * self.net.latent)
-            .map(|_| match sampling {
-                Sampling::Prior => rng.sample::<f32, _>(rand_distr::StandardNormal),
-                Sampling::Uniform(lo, hi) => rng.random_range(lo..hi) as f32,
-            })
-            .collect()
+        let d = self.net.latent;
+        Ok(match (sampling, self.net.prior) {
+            (Sampling::Prior, Prior::Normal) => (0..n * d)
+                .map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal))
+                .collect(),
+            (Sampling::Uniform(lo, hi), _) => (0..n * d)
+                .map(|_| rng.random_range(lo..hi) as f32)
+                .collect(),
+            (Sampling::Prior, prior) => {
+                lobes_ppl::rng::set_rng_seed(seed);
+                let dev = self.device.clone();
+                let z = with_param_store(&mut self.store, || {
+                    no_grad(|| prior.distribution(n, d, &dev).map(|p| p.sample()))
+                })?;
+                z.to_vec()
+            }
+        })
     }
 
     /// `n` new images. For the CVAE, of `class`, or alternating FRI/FRII when `None`.
@@ -149,7 +182,7 @@ impl Generator {
         sampling: Sampling,
         seed: u64,
     ) -> Result<Vec<Image>, ModelError> {
-        let z = self.latents(n, sampling, seed);
+        let z = self.latents(n, sampling, seed)?;
         let classes: Vec<Class> = (0..n).map(|i| class.unwrap_or(Class::ALL[i % 2])).collect();
         self.decode(&z, &classes)
     }

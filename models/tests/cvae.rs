@@ -35,7 +35,7 @@ fn a_tiny_cvae_draws_brighter_lobes_for_frii_than_for_fri_from_the_same_latents(
     let mut g = Generator::load(&out.join("checkpoint.safetensors")).unwrap();
     assert_eq!(g.kind, Kind::Cvae);
     let n = 64;
-    let z = g.latents(n, Sampling::Prior, 5);
+    let z = g.latents(n, Sampling::Prior, 5).unwrap();
     let fri = g.decode(&z, &vec![Class::FRI; n]).unwrap();
     let frii = g.decode(&z, &vec![Class::FRII; n]).unwrap();
     let mean = |v: &[Image]| v.iter().map(lobe_to_core).sum::<f64>() / v.len() as f64;

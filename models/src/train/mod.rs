@@ -13,7 +13,7 @@ pub use recovery::{LR_BACKOFF, Recovery, recovery};
 use crate::data::augment::{Augmented, Interp};
 use crate::data::{self, Class, DataSet, Image, Sample, writers};
 use crate::error::ModelError;
-use crate::vae::{Batch, GuideScale, Vae, VaeConfig, cvae_guide, cvae_model, vae_guide, vae_model};
+use crate::vae::{Batch, GuideScale, Likelihood, Prior, VaeConfig, guide, model};
 use burn::prelude::*;
 use lobes_ppl::optim::{Adagrad, Adam, ClippedAdam, Optimizer};
 use lobes_ppl::prelude::{Svi, TraceElbo};
@@ -172,17 +172,6 @@ fn make_batch(px: Vec<f32>, y: Vec<f32>, n: usize, pixels: usize, device: &Devic
     }
 }
 
-/// A model or guide of the paper: a function of the networks and a batch.
-pub type ProgramFn = fn(&Vae, &Batch) -> lobes_ppl::Result<()>;
-
-/// The model and guide functions of a kind.
-pub fn model_guide(kind: Kind) -> (ProgramFn, ProgramFn) {
-    match kind {
-        Kind::Vae => (vae_model, vae_guide),
-        Kind::Cvae => (cvae_model, cvae_guide),
-    }
-}
-
 /// A run's configuration as checkpoint metadata.
 pub fn run_metadata(
     kind: Kind,
@@ -205,6 +194,8 @@ pub fn run_metadata(
     m.insert("lobes.dropout".into(), net.dropout.to_string());
     m.insert("lobes.slope".into(), net.slope.to_string());
     m.insert("lobes.scale".into(), net.scale.name().into());
+    m.insert("lobes.likelihood".into(), net.likelihood.name().into());
+    m.insert("lobes.prior".into(), net.prior.name().into());
     m.insert("lobes.epoch".into(), epoch.to_string());
     for (k, v) in extra {
         m.insert(format!("lobes.{k}"), v.clone());
@@ -230,6 +221,18 @@ pub fn parse_run_metadata(
         .split(',')
         .map(|v| v.parse().map_err(|_| bad("hidden")))
         .collect::<Result<Vec<usize>, _>>()?;
+    fn choice<T>(
+        meta: &HashMap<String, String>,
+        path: &Path,
+        key: &str,
+        parse: fn(&str) -> Result<T, ModelError>,
+        default: T,
+    ) -> Result<T, ModelError> {
+        match meta.get(&format!("lobes.{key}")) {
+            Some(s) => parse(s).map_err(|e| ModelError::Config(format!("{}: {e}", path.display()))),
+            None => Ok(default),
+        }
+    }
     let net = VaeConfig {
         pixels: num("pixels")? as usize,
         latent: num("latent")? as usize,
@@ -237,12 +240,16 @@ pub fn parse_run_metadata(
         dropout: num("dropout")?,
         slope: num("slope")?,
         classes: if kind == Kind::Cvae { 2 } else { 0 },
-        // Checkpoints written before the choice existed use the paper's `exp`.
-        scale: match meta.get("lobes.scale") {
-            Some(s) => GuideScale::parse(s)
-                .map_err(|e| ModelError::Config(format!("{}: {e}", path.display())))?,
-            None => GuideScale::Exp,
-        },
+        // Checkpoints written before a choice existed use the paper's.
+        scale: choice(meta, path, "scale", GuideScale::parse, GuideScale::Exp)?,
+        likelihood: choice(
+            meta,
+            path,
+            "likelihood",
+            Likelihood::parse,
+            Likelihood::Bernoulli,
+        )?,
+        prior: choice(meta, path, "prior", Prior::parse, Prior::Normal)?,
     };
     net.validate().map_err(|e| {
         ModelError::Config(format!("{}: checkpoint's network: {e}", path.display()))
@@ -381,11 +388,13 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     // generator (crate::dropout), which `with_seed` reseeds every step.
     plain.seed(opts.seed);
     let template = net.init(&device);
-    let (mf, gf) = model_guide(opts.kind);
-    let model = |b: &Batch| mf(&template, b);
-    let guide = |b: &Batch| gf(&template, b);
-    let mut svi = Svi::new(model, guide, optimizer(opts)?, TraceElbo::default())
-        .with_seed(opts.seed, Some(device.clone()));
+    let mut svi = Svi::new(
+        |b: &Batch| model(&template, b),
+        |b: &Batch| guide(&template, b),
+        optimizer(opts)?,
+        TraceElbo::default(),
+    )
+    .with_seed(opts.seed, Some(device.clone()));
 
     let metrics_path = opts.out.join("metrics.csv");
     let mut extra = vec![

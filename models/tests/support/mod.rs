@@ -43,6 +43,8 @@ pub fn tiny(kind: Kind, out: std::path::PathBuf, epochs: usize) -> TrainOptions 
             slope: 0.01,
             classes: 0,
             scale: Default::default(),
+            likelihood: Default::default(),
+            prior: Default::default(),
         },
         scale: None,
         data: "synthetic".into(),

@@ -1,0 +1,270 @@
+//! p(x | z): how the decoder's brightness in (0, 1) scores the observed pixels.
+//!
+//! Adding a likelihood: an arm in [`Likelihood`] (its name in `ALL` and [`Likelihood::name`],
+//! its parameters in [`Likelihood::param_names`], its distribution in [`Likelihood::observe`])
+//! and a test below. Nothing else changes: the model, the guide, training, checkpoints and the
+//! CLI's `--likelihood` read this enum.
+
+use crate::error::ModelError;
+use burn::prelude::*;
+use lobes_ppl::prelude::*;
+
+/// The pixel likelihood of the VAE and CVAE; `decoded` is the decoder's sigmoid output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Likelihood {
+    /// `Bernoulli(probs = decoded)`, the paper's. Not a density on [0, 1]: the test loss is a
+    /// cross-entropy.
+    #[default]
+    Bernoulli,
+    /// `ContinuousBernoulli(probs = decoded)` (Loaiza-Ganem & Cunningham 2019): the Bernoulli's
+    /// cross-entropy plus the normaliser that makes it a density on [0, 1].
+    ContinuousBernoulli,
+    /// `Normal(decoded, 0.1)`: −log p is the paper's squared error (its Eq. 7) over 2σ², plus a
+    /// constant.
+    Normal,
+    /// `Normal(decoded, σ)`, one σ for every pixel, learned (parameter `obs.scale`, initially
+    /// 0.1).
+    NormalLearned,
+    /// `Laplace(decoded, b)`, one b for every pixel, learned (parameter `obs.scale`, initially
+    /// 0.1): an absolute error.
+    Laplace,
+    /// `Beta` of mean `decoded` and one learned concentration κ (parameter
+    /// `obs.concentration`, initially 10): α = κ·decoded, β = κ·(1 − decoded). A Beta has no
+    /// density at 0 or 1, so the observed pixels and the mean are clamped to
+    /// [`Likelihood::BETA_EPS`, 1 − `BETA_EPS`].
+    Beta,
+}
+
+impl Likelihood {
+    /// Every choice, by [`Likelihood::name`].
+    pub const ALL: [Likelihood; 6] = [
+        Likelihood::Bernoulli,
+        Likelihood::ContinuousBernoulli,
+        Likelihood::Normal,
+        Likelihood::NormalLearned,
+        Likelihood::Laplace,
+        Likelihood::Beta,
+    ];
+
+    /// The fixed σ of [`Likelihood::Normal`], and the initial scale of the learned ones.
+    pub const SCALE: f32 = 0.1;
+
+    /// How far from 0 and 1 [`Likelihood::Beta`] clamps the observed pixels.
+    pub const BETA_EPS: f32 = 1e-3;
+
+    /// The name `--likelihood` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Likelihood::Bernoulli => "bernoulli",
+            Likelihood::ContinuousBernoulli => "continuous-bernoulli",
+            Likelihood::Normal => "normal",
+            Likelihood::NormalLearned => "normal-learned",
+            Likelihood::Laplace => "laplace",
+            Likelihood::Beta => "beta",
+        }
+    }
+
+    /// Parses [`Likelihood::name`]; an unknown name is an error listing the choices.
+    pub fn parse(s: &str) -> Result<Self, ModelError> {
+        Self::ALL
+            .into_iter()
+            .find(|l| l.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|l| l.name()).collect();
+                ModelError::Config(format!("unknown likelihood '{s}' ({})", names.join(", ")))
+            })
+    }
+
+    /// The parameters the likelihood makes in the model (beside the networks').
+    pub fn param_names(self) -> Vec<&'static str> {
+        match self {
+            Likelihood::NormalLearned | Likelihood::Laplace => vec!["obs.scale"],
+            Likelihood::Beta => vec!["obs.concentration"],
+            _ => vec![],
+        }
+    }
+
+    /// Scores `x` at site `name` under the likelihood of `decoded`, inside the data plate.
+    ///
+    /// # Shapes
+    /// - decoded: `[batch, pixels]`, in (0, 1)
+    /// - x: `[batch, pixels]`, in [0, 1]
+    pub fn observe(self, name: &str, decoded: Tensor<2>, x: Tensor<2>) -> Result<()> {
+        let dev = decoded.device();
+        let learned = |param: &str, init: f32| -> Result<Tensor<1>> {
+            param_constrained(
+                param,
+                Tensor::<1>::from_floats([init], &dev),
+                Constraint::Positive,
+            )
+        };
+        let [b, p] = decoded.dims();
+        match self {
+            Likelihood::Bernoulli => {
+                observe(name, Bernoulli::from_probs(decoded)?.to_event(1), x)?;
+            }
+            Likelihood::ContinuousBernoulli => {
+                observe(
+                    name,
+                    ContinuousBernoulli::from_probs(decoded)?.to_event(1),
+                    x,
+                )?;
+            }
+            Likelihood::Normal => {
+                let scale = Tensor::<2>::full([b, p], Self::SCALE, &dev);
+                observe(
+                    name,
+                    lobes_ppl::prelude::Normal::new(decoded, scale)?.to_event(1),
+                    x,
+                )?;
+            }
+            Likelihood::NormalLearned => {
+                let scale = learned("obs.scale", Self::SCALE)?
+                    .reshape([1, 1])
+                    .expand([b, p]);
+                observe(
+                    name,
+                    lobes_ppl::prelude::Normal::new(decoded, scale)?.to_event(1),
+                    x,
+                )?;
+            }
+            Likelihood::Laplace => {
+                let scale = learned("obs.scale", Self::SCALE)?
+                    .reshape([1, 1])
+                    .expand([b, p]);
+                observe(
+                    name,
+                    lobes_ppl::prelude::Laplace::new(decoded, scale)?.to_event(1),
+                    x,
+                )?;
+            }
+            Likelihood::Beta => {
+                let k = learned("obs.concentration", 10.0)?
+                    .reshape([1, 1])
+                    .expand([b, p]);
+                // A saturated sigmoid would give α or β = 0, outside the Beta's parameters.
+                let mean = decoded.clamp(Self::BETA_EPS, 1.0 - Self::BETA_EPS);
+                let alpha = mean.clone() * k.clone();
+                let beta = (mean.neg() + 1.0) * k;
+                let x = x.clamp(Self::BETA_EPS, 1.0 - Self::BETA_EPS);
+                observe(
+                    name,
+                    lobes_ppl::prelude::Beta::new(alpha, beta)?.to_event(1),
+                    x,
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ln p(x | decoded) as the model scores it, with the learned parameters at their start.
+    fn log_p(l: Likelihood, decoded: &[f32], x: &[f32]) -> f64 {
+        let dev = Device::flex();
+        let t = |v: &[f32]| Tensor::<1>::from_floats(v, &dev).reshape([1, v.len()]);
+        let mut store = ParamStore::new();
+        let (_, mut tr) =
+            with_param_store(&mut store, || trace(|| l.observe("obs", t(decoded), t(x)))).unwrap();
+        tr.log_prob_sum().unwrap().to_vec()[0] as f64
+    }
+
+    fn lgamma(x: f64) -> f64 {
+        // Stirling's series with a shift: exact to ~1e-10 for x > 0.
+        let mut x = x;
+        let mut shift = 0.0;
+        while x < 7.0 {
+            shift -= x.ln();
+            x += 1.0;
+        }
+        let z = 1.0 / (x * x);
+        shift + (x - 0.5) * x.ln() - x
+            + 0.5 * (2.0 * std::f64::consts::PI).ln()
+            + (1.0 / 12.0 - z * (1.0 / 360.0 - z / 1260.0)) / x
+    }
+
+    #[test]
+    fn each_likelihood_scores_pixels_by_its_closed_form() {
+        let m = [0.2f32, 0.5, 0.9];
+        let x = [0.0f32, 0.4, 1.0];
+        let pairs = || m.iter().zip(&x).map(|(&m, &x)| (m as f64, x as f64));
+        let half_ln_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+        let s = Likelihood::SCALE as f64;
+        let cases: [(Likelihood, f64); 6] = [
+            (
+                Likelihood::Bernoulli,
+                pairs()
+                    .map(|(m, x)| x * m.ln() + (1.0 - x) * (1.0 - m).ln())
+                    .sum(),
+            ),
+            (
+                Likelihood::ContinuousBernoulli,
+                pairs()
+                    .map(|(m, x)| {
+                        // ln C(λ) = ln(2 atanh(1 - 2λ) / (1 - 2λ)), 2 at λ = 1/2.
+                        let c = if (m - 0.5).abs() < 1e-6 {
+                            2f64.ln()
+                        } else {
+                            (2.0 * (1.0 - 2.0 * m).atanh() / (1.0 - 2.0 * m)).ln()
+                        };
+                        x * m.ln() + (1.0 - x) * (1.0 - m).ln() + c
+                    })
+                    .sum(),
+            ),
+            (
+                Likelihood::Normal,
+                pairs()
+                    .map(|(m, x)| -(x - m).powi(2) / (2.0 * s * s) - s.ln() - half_ln_2pi)
+                    .sum(),
+            ),
+            (
+                Likelihood::NormalLearned,
+                pairs()
+                    .map(|(m, x)| -(x - m).powi(2) / (2.0 * s * s) - s.ln() - half_ln_2pi)
+                    .sum(),
+            ),
+            (
+                Likelihood::Laplace,
+                pairs()
+                    .map(|(m, x)| -(x - m).abs() / s - (2.0 * s).ln())
+                    .sum(),
+            ),
+            (
+                Likelihood::Beta,
+                pairs()
+                    .map(|(m, x)| {
+                        let e = Likelihood::BETA_EPS as f64;
+                        let x = x.clamp(e, 1.0 - e);
+                        let (a, b) = (10.0 * m, 10.0 * (1.0 - m));
+                        (a - 1.0) * x.ln() + (b - 1.0) * (1.0 - x).ln() + lgamma(a + b)
+                            - lgamma(a)
+                            - lgamma(b)
+                    })
+                    .sum(),
+            ),
+        ];
+        for (l, want) in cases {
+            let got = log_p(l, &m, &x);
+            assert!(
+                (got - want).abs() < 1e-3 * want.abs().max(1.0),
+                "{}: {got} vs {want}",
+                l.name()
+            );
+        }
+    }
+
+    #[test]
+    fn names_parse_back_and_unknown_ones_list_the_choices() {
+        for l in Likelihood::ALL {
+            assert_eq!(Likelihood::parse(l.name()).unwrap(), l);
+        }
+        let e = Likelihood::parse("poisson").unwrap_err().to_string();
+        assert!(
+            e.contains("'poisson'") && e.contains("continuous-bernoulli, normal"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! The VAE and conditional VAE of Bastien et al. (2021), Table 2, as one model/guide pair.
+//!
+//! The model and guide functions ([`model`], [`guide`]) are the public face of the project:
+//! they read line for line like the paper's Pyro code. What they score is chosen in
+//! [`VaeConfig`]: the [`Likelihood`] of the pixels, the [`Prior`] of the latents and the
+//! guide's [`GuideScale`].
+
+mod config;
+mod likelihood;
+mod network;
+mod prior;
+mod program;
+mod scale;
+
+pub use config::VaeConfig;
+pub use likelihood::Likelihood;
+pub use network::{Decoder, Encoder, Vae};
+pub use prior::Prior;
+pub use program::{Batch, guide, model};
+pub use scale::GuideScale;
