@@ -1,13 +1,17 @@
 //! p(x | z): how the decoder's brightness in (0, 1) scores the observed pixels.
 //!
 //! Adding a likelihood: an arm in [`Likelihood`] (its name in `ALL` and [`Likelihood::name`],
-//! its parameters in [`Likelihood::param_names`], its distribution in [`Likelihood::observe`])
-//! and a test below. Nothing else changes: the model, the guide, training, checkpoints and the
-//! CLI's `--likelihood` read this enum.
+//! its parameters in [`Likelihood::param_names`], its distribution in
+//! [`PixelLikelihood::distribution`]) and a test below. Nothing else changes: the model, the
+//! guide, training, checkpoints and the CLI's `--likelihood` read this enum. A likelihood of
+//! one's own, outside this crate, implements [`PixelLikelihood`] and trains with
+//! [`model_with`](super::model_with) (examples/custom_likelihood.rs).
 
+use super::PixelLikelihood;
 use crate::error::ModelError;
 use burn::prelude::*;
 use lobes_ppl::prelude::*;
+use std::sync::Arc;
 
 /// The pixel likelihood of the VAE and CVAE; `decoded` is the decoder's sigmoid output.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -83,78 +87,51 @@ impl Likelihood {
             _ => vec![],
         }
     }
+}
 
-    /// Scores `x` at site `name` under the likelihood of `decoded`, inside the data plate.
-    ///
-    /// # Shapes
-    /// - decoded: `[batch, pixels]`, in (0, 1)
-    /// - x: `[batch, pixels]`, in [0, 1]
-    pub fn observe(self, name: &str, decoded: Tensor<2>, x: Tensor<2>) -> Result<()> {
+impl PixelLikelihood for Likelihood {
+    fn distribution(&self, decoded: Tensor<2>) -> Result<Arc<dyn Distribution>> {
         let dev = decoded.device();
-        let learned = |param: &str, init: f32| -> Result<Tensor<1>> {
-            param_constrained(
+        let [b, p] = decoded.dims();
+        let learned = |param: &str, init: f32| -> Result<Tensor<2>> {
+            let v: Tensor<1> = param_constrained(
                 param,
                 Tensor::<1>::from_floats([init], &dev),
                 Constraint::Positive,
-            )
+            )?;
+            Ok(v.reshape([1, 1]).expand([b, p]))
         };
-        let [b, p] = decoded.dims();
-        match self {
-            Likelihood::Bernoulli => {
-                observe(name, Bernoulli::from_probs(decoded)?.to_event(1), x)?;
-            }
-            Likelihood::ContinuousBernoulli => {
-                observe(
-                    name,
-                    ContinuousBernoulli::from_probs(decoded)?.to_event(1),
-                    x,
-                )?;
-            }
+        Ok(match self {
+            Likelihood::Bernoulli => Bernoulli::from_probs(decoded)?.to_event(1).boxed(),
+            Likelihood::ContinuousBernoulli => ContinuousBernoulli::from_probs(decoded)?
+                .to_event(1)
+                .boxed(),
             Likelihood::Normal => {
                 let scale = Tensor::<2>::full([b, p], Self::SCALE, &dev);
-                observe(
-                    name,
-                    lobes_ppl::prelude::Normal::new(decoded, scale)?.to_event(1),
-                    x,
-                )?;
+                Normal::new(decoded, scale)?.to_event(1).boxed()
             }
-            Likelihood::NormalLearned => {
-                let scale = learned("obs.scale", Self::SCALE)?
-                    .reshape([1, 1])
-                    .expand([b, p]);
-                observe(
-                    name,
-                    lobes_ppl::prelude::Normal::new(decoded, scale)?.to_event(1),
-                    x,
-                )?;
-            }
-            Likelihood::Laplace => {
-                let scale = learned("obs.scale", Self::SCALE)?
-                    .reshape([1, 1])
-                    .expand([b, p]);
-                observe(
-                    name,
-                    lobes_ppl::prelude::Laplace::new(decoded, scale)?.to_event(1),
-                    x,
-                )?;
-            }
+            Likelihood::NormalLearned => Normal::new(decoded, learned("obs.scale", Self::SCALE)?)?
+                .to_event(1)
+                .boxed(),
+            Likelihood::Laplace => Laplace::new(decoded, learned("obs.scale", Self::SCALE)?)?
+                .to_event(1)
+                .boxed(),
             Likelihood::Beta => {
-                let k = learned("obs.concentration", 10.0)?
-                    .reshape([1, 1])
-                    .expand([b, p]);
+                let k = learned("obs.concentration", 10.0)?;
                 // A saturated sigmoid would give α or β = 0, outside the Beta's parameters.
                 let mean = decoded.clamp(Self::BETA_EPS, 1.0 - Self::BETA_EPS);
                 let alpha = mean.clone() * k.clone();
                 let beta = (mean.neg() + 1.0) * k;
-                let x = x.clamp(Self::BETA_EPS, 1.0 - Self::BETA_EPS);
-                observe(
-                    name,
-                    lobes_ppl::prelude::Beta::new(alpha, beta)?.to_event(1),
-                    x,
-                )?;
+                Beta::new(alpha, beta)?.to_event(1).boxed()
             }
+        })
+    }
+
+    fn observed(&self, x: Tensor<2>) -> Tensor<2> {
+        match self {
+            Likelihood::Beta => x.clamp(Self::BETA_EPS, 1.0 - Self::BETA_EPS),
+            _ => x,
         }
-        Ok(())
     }
 }
 
@@ -167,8 +144,14 @@ mod tests {
         let dev = Device::flex();
         let t = |v: &[f32]| Tensor::<1>::from_floats(v, &dev).reshape([1, v.len()]);
         let mut store = ParamStore::new();
-        let (_, mut tr) =
-            with_param_store(&mut store, || trace(|| l.observe("obs", t(decoded), t(x)))).unwrap();
+        let (_, mut tr) = with_param_store(&mut store, || {
+            trace(|| {
+                let dist = l.distribution(t(decoded))?;
+                observe("obs", dist, l.observed(t(x)))?;
+                Ok(())
+            })
+        })
+        .unwrap();
         tr.log_prob_sum().unwrap().to_vec()[0] as f64
     }
 

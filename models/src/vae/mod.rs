@@ -16,5 +16,5 @@ pub use config::VaeConfig;
 pub use likelihood::Likelihood;
 pub use network::{Decoder, Encoder, Vae};
 pub use prior::Prior;
-pub use program::{Batch, guide, model};
+pub use program::{Batch, PixelLikelihood, guide, model, model_with};
 pub use scale::GuideScale;
