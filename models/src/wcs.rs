@@ -88,7 +88,11 @@ impl Tan {
             card("CRVAL2", &real(self.dec), "reference declination (deg)"),
             card("CRPIX1", &real(self.x0 + 1.0), "reference pixel (1-based)"),
             card("CRPIX2", &real(self.y0 + 1.0), "reference pixel (1-based)"),
-            card("CDELT1", &real(-self.pixel_deg), "pixel size (deg), RA increases left"),
+            card(
+                "CDELT1",
+                &real(-self.pixel_deg),
+                "pixel size (deg), RA increases left",
+            ),
             card("CDELT2", &real(self.pixel_deg), "pixel size (deg)"),
             card("CUNIT1", &text("deg"), "unit of CRVAL1 and CDELT1"),
             card("CUNIT2", &text("deg"), "unit of CRVAL2 and CDELT2"),
@@ -134,9 +138,21 @@ impl Beam {
     pub fn cards(&self) -> Vec<String> {
         use crate::data::fits::{card, real};
         vec![
-            card("BMAJ", &real(self.major_arcsec / 3600.0), "beam major axis FWHM (deg)"),
-            card("BMIN", &real(self.minor_arcsec / 3600.0), "beam minor axis FWHM (deg)"),
-            card("BPA", &real(self.pa_deg), "beam position angle (deg, east of north)"),
+            card(
+                "BMAJ",
+                &real(self.major_arcsec / 3600.0),
+                "beam major axis FWHM (deg)",
+            ),
+            card(
+                "BMIN",
+                &real(self.minor_arcsec / 3600.0),
+                "beam minor axis FWHM (deg)",
+            ),
+            card(
+                "BPA",
+                &real(self.pa_deg),
+                "beam position angle (deg, east of north)",
+            ),
         ]
     }
 }
@@ -154,7 +170,10 @@ mod tests {
         for &(x, y) in &[(0.0, 0.0), (100.0, 200.0), (13.3, 170.9), (-5000.0, 9000.0)] {
             let (ra, dec) = t.pixel_to_world(x, y);
             let (x2, y2) = t.world_to_pixel(ra, dec).unwrap();
-            assert!((x - x2).abs() < 1e-7 && (y - y2).abs() < 1e-7, "{x},{y} -> {x2},{y2}");
+            assert!(
+                (x - x2).abs() < 1e-7 && (y - y2).abs() < 1e-7,
+                "{x},{y} -> {x2},{y2}"
+            );
         }
     }
 

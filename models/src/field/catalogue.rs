@@ -202,6 +202,11 @@ mod tests {
         assert_eq!(&b[d + 40..d + 48], b"FRII    ");
         let c = csv(&rows);
         assert_eq!(c.lines().count(), 4);
-        assert!(c.lines().nth(2).unwrap().starts_with("1,150.001,-2.5,0.0123,0.004,FRII,42.0"));
+        assert!(
+            c.lines()
+                .nth(2)
+                .unwrap()
+                .starts_with("1,150.001,-2.5,0.0123,0.004,FRII,42.0")
+        );
     }
 }

@@ -113,9 +113,17 @@ impl FieldConfig {
                 ))
             }
         };
-        positive("--pixel-scale", self.pixel_arcsec, "the pixel size (arcsec)")?;
+        positive(
+            "--pixel-scale",
+            self.pixel_arcsec,
+            "the pixel size (arcsec)",
+        )?;
         positive("--beam", self.beam_arcsec, "the beam FWHM (arcsec)")?;
-        positive("--stamp-pixel", self.stamp_pixel_arcsec, "a stamp pixel (arcsec)")?;
+        positive(
+            "--stamp-pixel",
+            self.stamp_pixel_arcsec,
+            "a stamp pixel (arcsec)",
+        )?;
         if !(self.rms.is_finite() && self.rms >= 0.0) {
             return Err(FieldError::option(
                 "--rms",
@@ -128,19 +136,23 @@ impl FieldConfig {
         if !(self.ra.is_finite() && (0.0..360.0).contains(&self.ra)) {
             return Err(FieldError::option(
                 "--ra",
-                format!("the centre's RA must be in [0, 360) degrees, got {}", self.ra),
+                format!(
+                    "the centre's RA must be in [0, 360) degrees, got {}",
+                    self.ra
+                ),
             ));
         }
         if !(self.dec.is_finite() && (-90.0..=90.0).contains(&self.dec)) {
             return Err(FieldError::option(
                 "--dec",
-                format!("the centre's Dec must be in [-90, 90] degrees, got {}", self.dec),
+                format!(
+                    "the centre's Dec must be in [-90, 90] degrees, got {}",
+                    self.dec
+                ),
             ));
         }
-        let half_diag = 0.5
-            * (self.width as f64).hypot(self.height as f64)
-            * self.pixel_arcsec
-            / 3600.0;
+        let half_diag =
+            0.5 * (self.width as f64).hypot(self.height as f64) * self.pixel_arcsec / 3600.0;
         if half_diag >= 60.0 {
             return Err(FieldError::option(
                 "--pixel-scale",
@@ -224,13 +236,20 @@ mod tests {
     fn defaults_are_valid_and_first_like() {
         let c = FieldConfig::default();
         c.validate().unwrap();
-        assert_eq!(c.extra_sigma_pixels(), 0.0, "stamps already carry FIRST's beam");
+        assert_eq!(
+            c.extra_sigma_pixels(),
+            0.0,
+            "stamps already carry FIRST's beam"
+        );
         let wider = FieldConfig {
             beam_arcsec: 10.0,
             ..c.clone()
         };
         let s = wider.extra_sigma_pixels();
-        assert!((s - (100.0f64 - 5.4 * 5.4).sqrt() / 2.35482 / 1.8).abs() < 1e-4, "{s}");
+        assert!(
+            (s - (100.0f64 - 5.4 * 5.4).sqrt() / 2.35482 / 1.8).abs() < 1e-4,
+            "{s}"
+        );
     }
 
     #[test]

@@ -61,7 +61,9 @@ impl PowerLaw {
         }
         let (a, b) = (self.s_min.powf(k), self.s_max.powf(k));
         // Rounding can step just outside the range.
-        (a + u * (b - a)).powf(1.0 / k).clamp(self.s_min, self.s_max)
+        (a + u * (b - a))
+            .powf(1.0 / k)
+            .clamp(self.s_min, self.s_max)
     }
 
     /// The fraction of sources fainter than `s`.
@@ -130,7 +132,10 @@ mod tests {
         // KS at the 0.1% level: 1.95 / √n.
         assert!(ks_distance(&law, &s) < 1.95 / (n as f64).sqrt());
         let a = mle_slope(&s, 1e-3);
-        assert!((a - 2.0).abs() < 4.0 * (2.0 - 1.0) / (n as f64).sqrt(), "{a}");
+        assert!(
+            (a - 2.0).abs() < 4.0 * (2.0 - 1.0) / (n as f64).sqrt(),
+            "{a}"
+        );
         // A wrong law is told apart.
         let other = PowerLaw::new(2.1, 1e-3, f64::INFINITY).unwrap();
         assert!(ks_distance(&other, &s) > 1.95 / (n as f64).sqrt());

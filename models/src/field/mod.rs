@@ -57,7 +57,7 @@ pub struct Summary {
 fn row_seed(seed: u64, y: usize) -> u64 {
     let mut z = seed
         .wrapping_add(0x9E37_79B9_7F4A_7C15u64.wrapping_mul(y as u64 + 1))
-        .wrapping_add(0x6e6f_6973_65);
+        .wrapping_add(0x006e_6f69_7365);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -67,7 +67,9 @@ fn row_seed(seed: u64, y: usize) -> u64 {
 fn stamp_size(pop: &Population) -> usize {
     match pop {
         Population::Synthetic(s) => s.size,
-        Population::Model { generator, .. } => (generator.net.pixels as f64).sqrt().round() as usize,
+        Population::Model { generator, .. } => {
+            (generator.net.pixels as f64).sqrt().round() as usize
+        }
     }
 }
 
@@ -87,9 +89,11 @@ pub fn simulate(
     std::fs::create_dir_all(out).map_err(|e| DataError::io(out, e))?;
     let image = out.join(IMAGE_FILE);
     let tmp = out.join(format!(".{IMAGE_FILE}.tmp-{}", std::process::id()));
-    let rows = match stream(cfg, pop, &plan, &tmp, progress)
-        .and_then(|rows| std::fs::rename(&tmp, &image).map(|_| rows).map_err(|e| DataError::io(&image, e).into()))
-    {
+    let rows = match stream(cfg, pop, &plan, &tmp, progress).and_then(|rows| {
+        std::fs::rename(&tmp, &image)
+            .map(|_| rows)
+            .map_err(|e| DataError::io(&image, e).into())
+    }) {
         Ok(rows) => rows,
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
@@ -109,16 +113,36 @@ pub fn simulate(
 /// Header cards recording how a field was made.
 fn provenance(cfg: &FieldConfig) -> Vec<String> {
     let mut v = vec![
-        card("RMSNOISE", &real(cfg.rms), "Gaussian noise rms added (Jy/beam)"),
-        card("NSOURCES", &cfg.sources.to_string(), "sources in the truth catalogue"),
+        card(
+            "RMSNOISE",
+            &real(cfg.rms),
+            "Gaussian noise rms added (Jy/beam)",
+        ),
+        card(
+            "NSOURCES",
+            &cfg.sources.to_string(),
+            "sources in the truth catalogue",
+        ),
         card("SLOPE", &real(cfg.slope), "dN/dS ~ S^-SLOPE"),
         card("SMIN", &real(cfg.s_min), "faintest integrated flux (Jy)"),
     ];
     if cfg.s_max.is_finite() {
-        v.push(card("SMAX", &real(cfg.s_max), "brightest integrated flux (Jy)"));
+        v.push(card(
+            "SMAX",
+            &real(cfg.s_max),
+            "brightest integrated flux (Jy)",
+        ));
     }
-    v.push(card("STAMPPIX", &real(cfg.stamp_pixel_arcsec), "a stamp pixel on the sky (arcsec)"));
-    v.push(card("SEED", &cfg.seed.to_string(), "seed of lobes simulate-field"));
+    v.push(card(
+        "STAMPPIX",
+        &real(cfg.stamp_pixel_arcsec),
+        "a stamp pixel on the sky (arcsec)",
+    ));
+    v.push(card(
+        "SEED",
+        &cfg.seed.to_string(),
+        "seed of lobes simulate-field",
+    ));
     v
 }
 
@@ -153,8 +177,15 @@ fn stream(
     let file = std::fs::File::create(path).map_err(|e| DataError::io(path, e))?;
     let mut f = std::io::BufWriter::with_capacity(1 << 20, file);
     let io = |e| DataError::io(path, e);
-    f.write_all(&image_header(w, h, &tan, Some(&beam), "Jy/beam", &provenance(cfg)))
-        .map_err(io)?;
+    f.write_all(&image_header(
+        w,
+        h,
+        &tan,
+        Some(&beam),
+        "Jy/beam",
+        &provenance(cfg),
+    ))
+    .map_err(io)?;
     let bands = h.div_ceil(BAND_ROWS);
     let bar = if progress {
         indicatif::ProgressBar::new(bands as u64)
@@ -175,8 +206,10 @@ fn stream(
         while next < order.len() && order[next].0 < y1 as i64 {
             next += 1;
         }
-        let entering: Vec<&population::Planned> =
-            order[start..next].iter().map(|&(_, id)| &plan[id]).collect();
+        let entering: Vec<&population::Planned> = order[start..next]
+            .iter()
+            .map(|&(_, id)| &plan[id])
+            .collect();
         let stamps = pop.stamps(&entering)?;
         let patches: Vec<Patch> = entering
             .par_iter()
@@ -242,8 +275,14 @@ fn stream(
 
 /// Adds the rows of `patch` within field rows `[y0, y1)` to `band` (rows `y0..y1`, `w` wide).
 fn add(band: &mut [f32], w: usize, y0: usize, y1: usize, patch: &Patch) {
-    let (py0, py1) = (patch.y0.max(y0 as i64), (patch.y0 + patch.height as i64).min(y1 as i64));
-    let (px0, px1) = (patch.x0.max(0), (patch.x0 + patch.width as i64).min(w as i64));
+    let (py0, py1) = (
+        patch.y0.max(y0 as i64),
+        (patch.y0 + patch.height as i64).min(y1 as i64),
+    );
+    let (px0, px1) = (
+        patch.x0.max(0),
+        (patch.x0 + patch.width as i64).min(w as i64),
+    );
     if py0 >= py1 || px0 >= px1 {
         return;
     }

@@ -70,10 +70,12 @@ fn shape(img: &Image, peak: f32) -> (f64, f64) {
     let mut size: f64 = 0.0;
     for k in 0..64 {
         let (s, co) = (k as f64 * std::f64::consts::PI / 64.0).sin_cos();
-        let (lo, hi) = pts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &(u, v, _)| {
-            let p = u * co + v * s;
-            (lo.min(p), hi.max(p))
-        });
+        let (lo, hi) = pts
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &(u, v, _)| {
+                let p = u * co + v * s;
+                (lo.min(p), hi.max(p))
+            });
         size = size.max(hi - lo);
     }
     let wsum: f64 = pts.iter().map(|p| p.2).sum();
@@ -191,10 +193,11 @@ pub fn render(p: &Planned, img: &Image, pl: &Placement) -> Patch {
         (0.0, 0.0)
     };
     let pixels: Vec<f32> = px.iter().map(|v| (v * norm) as f32).collect();
-    let (k, &peak) = pixels
-        .iter()
-        .enumerate()
-        .fold((0, &0.0f32), |best, (k, v)| if v > best.1 { (k, v) } else { best });
+    let (k, &peak) =
+        pixels.iter().enumerate().fold(
+            (0, &0.0f32),
+            |best, (k, v)| if v > best.1 { (k, v) } else { best },
+        );
     // Major axis in stamp coordinates (u, v) -> sky PA (east of north), then rotated.
     let pa0 = (-theta.cos()).atan2(-theta.sin()).to_degrees();
     let pa = if size_px > 0.0 {
@@ -291,7 +294,11 @@ mod tests {
         // 10 rows up (y grows north in FITS).
         assert_eq!(p.peak_at, (100, 210));
         assert!((p.size_arcsec - 20.0 * 1.8).abs() < 1e-9);
-        assert!(p.pa_deg.abs() < 1e-6 || (p.pa_deg - 180.0).abs() < 1e-6, "{}", p.pa_deg);
+        assert!(
+            p.pa_deg.abs() < 1e-6 || (p.pa_deg - 180.0).abs() < 1e-6,
+            "{}",
+            p.pa_deg
+        );
     }
 
     #[test]

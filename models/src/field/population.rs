@@ -18,7 +18,7 @@ pub enum Population {
     /// Decoded from a trained network's latents (100x100 stamps).
     Model {
         /// The network.
-        generator: Generator,
+        generator: Box<Generator>,
         /// Where latents come from.
         sampling: Sampling,
     },
@@ -103,7 +103,7 @@ pub struct Planned {
 pub fn plan(cfg: &FieldConfig, classes: bool) -> Result<Vec<Planned>, FieldError> {
     let law = cfg.power_law()?;
     let tan = cfg.tan();
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_f1e1d);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x05ee_df1e_1d00);
     let (w, h) = (cfg.width as f64, cfg.height as f64);
     let fri = cfg.fri_fraction.unwrap_or(0.5);
     let mut out = Vec::with_capacity(cfg.sources);
@@ -155,7 +155,10 @@ mod tests {
         };
         let a = plan(&cfg, true).unwrap();
         assert_eq!(a, plan(&cfg, true).unwrap());
-        assert!(a.iter().all(|p| p.x >= -0.5 && p.x < 299.5 && p.y >= -0.5 && p.y < 199.5));
+        assert!(
+            a.iter()
+                .all(|p| p.x >= -0.5 && p.x < 299.5 && p.y >= -0.5 && p.y < 199.5)
+        );
         let fri = a.iter().filter(|p| p.class == Some(Class::FRI)).count() as f64;
         // Binomial(500, 0.25): sd 9.7.
         assert!((fri - 125.0).abs() < 40.0, "{fri}");
