@@ -668,6 +668,72 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
             1,
             "norun",
         ),
+        case(
+            "simulate-field of width 0",
+            owned(&["simulate-field", "--width", "0", "--out", &out]),
+            1,
+            "--width",
+        ),
+        case(
+            "simulate-field with a negative noise rms",
+            owned(&["simulate-field", "--rms", "-0.001", "--out", &out]),
+            1,
+            "--rms",
+        ),
+        case(
+            "simulate-field with slope 1 and no brightest flux",
+            owned(&[
+                "simulate-field",
+                "--slope",
+                "1",
+                "--smax",
+                "inf",
+                "--out",
+                &out,
+            ]),
+            1,
+            "--slope",
+        ),
+        case(
+            "simulate-field with Smin above Smax",
+            owned(&[
+                "simulate-field",
+                "--smin",
+                "2",
+                "--smax",
+                "1",
+                "--out",
+                &out,
+            ]),
+            1,
+            "--smax",
+        ),
+        case(
+            "simulate-field with an FRI fraction of 1.5",
+            owned(&["simulate-field", "--fri-fraction", "1.5", "--out", &out]),
+            1,
+            "--fri-fraction",
+        ),
+        case(
+            "simulate-field from a VAE with --fri-fraction",
+            owned(&[
+                "simulate-field",
+                "--checkpoint",
+                &c,
+                "--fri-fraction",
+                "0.5",
+                "--out",
+                &out,
+            ]),
+            1,
+            "--fri-fraction",
+        ),
+        case(
+            "simulate-field with a beam finer than the stamps'",
+            owned(&["simulate-field", "--beam", "3", "--out", &out]),
+            1,
+            "--beam",
+        ),
     ];
     // Fresh outputs: none of the cases may create these.
     assert!(!Path::new(&out).exists());

@@ -15,6 +15,9 @@ pub enum ModelError {
     /// Options that cannot work together.
     #[error("{0}")]
     Config(String),
+    /// A simulated field's options.
+    #[error(transparent)]
+    Field(#[from] crate::field::FieldError),
     /// A chart that cannot be drawn (no point to draw, or a drawing failure).
     #[error("{}: cannot draw the chart: {reason}", path.display())]
     Chart {

@@ -10,6 +10,7 @@ pub mod data;
 pub mod dropout;
 pub mod error;
 pub mod experiments;
+pub mod field;
 pub mod generate;
 pub mod hmt;
 pub mod linear;
@@ -18,6 +19,7 @@ pub mod sparse;
 pub mod sparse_op;
 pub mod train;
 pub mod vae;
+pub mod wcs;
 
 pub use error::ModelError;
 

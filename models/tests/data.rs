@@ -228,6 +228,7 @@ fn writers_round_trip() {
             ra: 150.0,
             dec: 2.2,
             pixel_deg: 0.0005,
+            ..Wcs::default()
         },
         "normalised",
     )
@@ -242,6 +243,10 @@ fn writers_round_trip() {
         "CRPIX1",
         "CDELT1",
         "BUNIT   = 'normalised'",
+        "CRPIX1  =                  4.5",
+        "CDELT1  =              -0.0005",
+        "BMAJ    =               0.0015",
+        "RADESYS = 'FK5     '",
     ] {
         assert!(header.contains(key), "{key} missing");
     }

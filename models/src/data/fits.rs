@@ -2,6 +2,7 @@
 //! a valid header and a TAN world coordinate system.
 
 use super::{DataError, Image};
+use crate::wcs::{Beam, Tan};
 use std::path::Path;
 
 /// A 2-D FITS image as read: raw values (NaN kept), shape and the header's cards.
@@ -250,15 +251,17 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<FitsImage, DataError> {
     })
 }
 
-/// World coordinates for a written stamp.
+/// World coordinates and beam of a written stamp.
 #[derive(Clone, Debug)]
 pub struct Wcs {
-    /// Right ascension of the reference pixel, degrees.
+    /// Right ascension of the stamp's centre, degrees.
     pub ra: f64,
-    /// Declination of the reference pixel, degrees.
+    /// Declination of the stamp's centre, degrees.
     pub dec: f64,
     /// Pixel size, degrees (FIRST: 0.0005 = 1.8").
     pub pixel_deg: f64,
+    /// The restoring beam (BMAJ, BMIN, BPA); stamps from FIRST or like it have FIRST's 5.4".
+    pub beam: Option<Beam>,
 }
 
 impl Default for Wcs {
@@ -267,12 +270,14 @@ impl Default for Wcs {
             ra: 0.0,
             dec: 0.0,
             pixel_deg: 0.0005,
+            beam: Some(Beam::first()),
         }
     }
 }
 
-fn card(key: &str, value: &str, comment: &str) -> String {
-    // Fixed format: strings start in column 11, other values end in column 30.
+/// One 80-character header card: `key = value / comment` in the fixed format (strings start
+/// in column 11, other values end in column 30), or the bare keyword when `value` is empty.
+pub(crate) fn card(key: &str, value: &str, comment: &str) -> String {
     let mut c = if value.is_empty() {
         format!("{key:<8}")
     } else if value.starts_with('\'') {
@@ -284,60 +289,71 @@ fn card(key: &str, value: &str, comment: &str) -> String {
     format!("{c:<80}")
 }
 
-fn text(s: &str) -> String {
+/// A FITS string value: quoted, quotes doubled, padded to 8 characters.
+pub(crate) fn text(s: &str) -> String {
     format!("'{:<8}'", s.replace('\'', "''"))
 }
 
-/// FITS bytes of `img` (float32, BITPIX -32) with a minimal valid header: the TAN projection
-/// centred on the stamp, pixel size, and `BUNIT` (`bunit`). Rows are written bottom-up as FITS
-/// expects, so the image looks the same in DS9 as in a PNG of it.
-pub fn encode(img: &Image, wcs: &Wcs, bunit: &str) -> Vec<u8> {
-    let n = img.size;
-    let ctr = format!("{:.1}", (n as f64 + 1.0) / 2.0);
-    let cards = [
+/// A FITS real value that reads back as the same f64: the shortest round-trip decimal when
+/// it fits the 20 columns of the fixed format, else 15 significant digits in E notation.
+pub(crate) fn real(v: f64) -> String {
+    let s = format!("{v:?}");
+    if s.len() <= 20 {
+        s
+    } else {
+        format!("{v:.14E}")
+    }
+}
+
+/// Pads header or data bytes to a whole number of 2880-byte FITS blocks with `fill`.
+pub(crate) fn pad_block(out: &mut Vec<u8>, fill: u8) {
+    out.resize(out.len().div_ceil(2880) * 2880, fill);
+}
+
+/// The header of a float32 (BITPIX -32) `width` x `height` image: structure, the TAN `tan`,
+/// the beam, `BUNIT` and `extra` cards (already formatted), padded to a 2880-byte block.
+pub(crate) fn image_header(
+    width: usize,
+    height: usize,
+    tan: &Tan,
+    beam: Option<&Beam>,
+    bunit: &str,
+    extra: &[String],
+) -> Vec<u8> {
+    let mut cards = vec![
         card("SIMPLE", "T", "conforms to FITS standard"),
         card("BITPIX", "-32", "IEEE single precision"),
         card("NAXIS", "2", "two-dimensional image"),
-        card("NAXIS1", &n.to_string(), "width"),
-        card("NAXIS2", &n.to_string(), "height"),
-        card("CTYPE1", &text("RA---TAN"), "gnomonic projection"),
-        card("CTYPE2", &text("DEC--TAN"), "gnomonic projection"),
-        card(
-            "CRVAL1",
-            &format!("{:.6}", wcs.ra),
-            "reference right ascension (deg)",
-        ),
-        card(
-            "CRVAL2",
-            &format!("{:.6}", wcs.dec),
-            "reference declination (deg)",
-        ),
-        card("CRPIX1", &ctr, "reference pixel"),
-        card("CRPIX2", &ctr, "reference pixel"),
-        card(
-            "CDELT1",
-            &format!("{:.7}", -wcs.pixel_deg),
-            "pixel size (deg)",
-        ),
-        card(
-            "CDELT2",
-            &format!("{:.7}", wcs.pixel_deg),
-            "pixel size (deg)",
-        ),
-        card("RADESYS", &text("FK5"), "reference frame"),
-        card("EQUINOX", "2000.0", "equinox of coordinates"),
-        card("BUNIT", &text(bunit), "pixel unit"),
-        card("ORIGIN", &text("lobes"), "written by lobes"),
-        card("END", "", ""),
+        card("NAXIS1", &width.to_string(), "width"),
+        card("NAXIS2", &height.to_string(), "height"),
     ];
-    let mut out: Vec<u8> = cards.concat().into_bytes();
-    out.resize(out.len().div_ceil(2880) * 2880, b' ');
+    cards.extend(tan.cards());
+    if let Some(b) = beam {
+        cards.extend(b.cards());
+    }
+    cards.push(card("BUNIT", &text(bunit), "pixel unit"));
+    cards.extend(extra.iter().cloned());
+    cards.push(card("ORIGIN", &text("lobes"), "written by lobes"));
+    cards.push(card("END", "", ""));
+    let mut out = cards.concat().into_bytes();
+    pad_block(&mut out, b' ');
+    out
+}
+
+/// FITS bytes of `img` (float32, BITPIX -32) with a minimal valid header: the TAN projection
+/// with the stamp's centre (FITS pixel `(n + 1) / 2`) at `wcs`'s RA/Dec, the pixel size, the
+/// beam (BMAJ/BMIN/BPA, degrees) and `BUNIT` (`bunit`). Rows are written bottom-up as FITS
+/// expects, so the image looks the same in DS9 as in a PNG of it.
+pub fn encode(img: &Image, wcs: &Wcs, bunit: &str) -> Vec<u8> {
+    let n = img.size;
+    let tan = Tan::centred(n, n, wcs.ra, wcs.dec, wcs.pixel_deg);
+    let mut out = image_header(n, n, &tan, wcs.beam.as_ref(), bunit, &[]);
     for y in (0..n).rev() {
         for x in 0..n {
             out.extend_from_slice(&img.at(y, x).to_be_bytes());
         }
     }
-    out.resize(out.len().div_ceil(2880) * 2880, 0);
+    pad_block(&mut out, 0);
     out
 }
 

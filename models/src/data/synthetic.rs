@@ -27,11 +27,16 @@ pub struct Synthetic {
     pub noise: f64,
 }
 
+impl Synthetic {
+    /// FIRST's beam in its pixels: 5.4" / 1.8".
+    pub const FIRST_BEAM_PIXELS: f64 = 3.0;
+}
+
 impl Default for Synthetic {
     fn default() -> Self {
         Synthetic {
             size: 150,
-            beam_fwhm: 3.0,
+            beam_fwhm: Self::FIRST_BEAM_PIXELS,
             noise: 0.01,
         }
     }
