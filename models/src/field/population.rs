@@ -63,10 +63,10 @@ impl Population {
                 if sources.is_empty() {
                     return Ok(vec![]);
                 }
-                let z: Vec<f32> = sources
-                    .iter()
-                    .flat_map(|p| generator.latents(1, *sampling, p.stamp_seed))
-                    .collect();
+                let mut z: Vec<f32> = Vec::with_capacity(sources.len() * generator.net.latent);
+                for p in sources {
+                    z.extend(generator.latents(1, *sampling, p.stamp_seed)?);
+                }
                 let classes: Vec<Class> = sources
                     .iter()
                     .map(|p| p.class.unwrap_or(Class::FRI))
