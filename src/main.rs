@@ -206,6 +206,25 @@ enum Command {
         #[command(flatten)]
         train: TrainArgs,
     },
+    /// Redraw a chart from the CSV its command wrote (no run, checkpoint or classifier needed).
+    Plot {
+        /// loss (a run's metrics.csv), accuracy (the classifier's metrics.csv),
+        /// ramis-experiments (the folder of blur.csv, noise.csv, blank.csv), lr-search
+        /// (lr_search.csv), class-balance (`lobes class-balance --out`), profiles (profiles.csv
+        /// of `lobes pairs`).
+        #[arg(long)]
+        kind: String,
+        /// The CSV (a folder for ramis-experiments).
+        #[arg(long)]
+        csv: PathBuf,
+        /// The figure (PNG).
+        #[arg(long)]
+        out: PathBuf,
+        /// Title (loss, accuracy, lr-search) or legend entry (ramis-experiments) instead of the
+        /// default.
+        #[arg(long)]
+        title: Option<String>,
+    },
     /// Generate stamps from a trained model.
     Generate {
         /// A checkpoint written by `lobes train`.
@@ -765,6 +784,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             let mut csv =
                 String::from("latents,requested,n,scored_FRI,scored_FRII,percent_correct\n");
             println!("latents          requested     n  scored FRI  scored FRII  correct");
+            let mut figure_rows = vec![];
             for (label, sampling) in [
                 ("uniform(-4,4)", Sampling::Uniform(-4.0, 4.0)),
                 ("prior N(0,1)", Sampling::Prior),
@@ -775,6 +795,10 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                     &|imgs| clf.probs(imgs),
                 )?;
                 for r in rows {
+                    figure_rows.push(lobes::models::figures::BalanceRow {
+                        latents: label.to_string(),
+                        balance: r,
+                    });
                     println!(
                         "{label:16} {:9} {:5} {:11} {:12} {:6.1}%",
                         r.requested.name(),
@@ -783,8 +807,9 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                         r.scored[1],
                         r.percent_correct()
                     );
+                    // The label has a comma (uniform(-4,4)): quoted, so CSV readers see 6 fields.
                     csv.push_str(&format!(
-                        "{label},{},{},{},{},{:.2}\n",
+                        "\"{label}\",{},{},{},{},{:.2}\n",
                         r.requested.name(),
                         r.n,
                         r.scored[0],
@@ -795,6 +820,9 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             }
             if let Some(out) = out {
                 lobes::ppl::io::write_atomic(&out, csv.as_bytes())?;
+                let png = out.with_extension("png");
+                lobes::models::figures::class_balance_figure(&png, &figure_rows)?;
+                println!("wrote {} and {}", out.display(), png.display());
             }
         }
         Command::Select {
@@ -859,9 +887,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             n,
             out,
         } => {
-            use lobes::models::analysis::{
-                NOISE_THRESHOLD, log_saturated, percent_below, quantile,
-            };
+            use lobes::models::analysis::{NOISE_THRESHOLD, percent_below, quantile};
             let named: Vec<(String, Image)> = match (&checkpoint, &spec, &image_dir) {
                 (Some(c), None, None) => Generator::load(c)?
                     .generate(n, None, Sampling::Prior, 0)?
@@ -901,9 +927,15 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 ));
             }
             lobes::ppl::io::write_atomic(&out.join("noise.csv"), csv.as_bytes())?;
-            let mut grid: Vec<Image> = named.iter().map(|(_, i)| i.clone()).collect();
-            grid.extend(named.iter().map(|(_, i)| log_saturated(i, 0.95)));
-            writers::write_grid(&out.join("noise.png"), &grid, named.len())?;
+            let images: Vec<Image> = named.iter().map(|(_, i)| i.clone()).collect();
+            let source = match (&checkpoint, &spec) {
+                (Some(_), _) => "images generated from the checkpoint".to_string(),
+                (None, Some(spec)) => {
+                    format!("{}, {split} split", spec.split(':').next().unwrap_or(spec))
+                }
+                _ => "images from the folder".to_string(),
+            };
+            lobes::models::figures::noise_figure(&out.join("noise.png"), &images, &source)?;
             println!(
                 "{:.2}% of pixels below 5e-5 (mean over {} images); noise.csv and noise.png in {}",
                 total / named.len().max(1) as f64,
@@ -918,7 +950,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             seed,
             out,
         } => {
-            use lobes::models::analysis::{pair, pairs_figure};
+            use lobes::models::analysis::pair;
             let sampling = Sampling::parse(&sampling).ok_or_else(|| {
                 ModelError::Config(format!(
                     "unknown sampling '{sampling}' (prior, uniform:LO,HI)"
@@ -944,7 +976,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 }
             }
             lobes::ppl::io::write_atomic(&out.join("profiles.csv"), csv.as_bytes())?;
-            lobes::models::plot::save_rgb(&out.join("pairs.png"), &pairs_figure(&pairs))?;
+            lobes::models::figures::pairs_figure(&out.join("pairs.png"), &pairs)?;
             println!(
                 "{n} FRI/FRII pairs: pairs.png and profiles.csv in {}",
                 out.display()
@@ -1051,7 +1083,8 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 .map(|s| s.image.pad_to(CLASSIFIER_SIDE))
                 .collect();
             let curves = lobes::models::experiments::run(&clf, &images)?;
-            lobes::models::experiments::write(&out, &curves)?;
+            let name = spec.split(':').next().unwrap_or(&spec);
+            lobes::models::experiments::write(&out, &curves, &format!("{name}, {split} split"))?;
             for c in &curves {
                 let pts: Vec<String> = c
                     .points
@@ -1155,20 +1188,38 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 );
                 println!("lr {lr:.6}: train {tr:.2}, test {te:.2}");
                 rows.push_str(&format!("{lr},{tr},{te}\n"));
-                pts.push((lr, Some(tr), Some(te)));
+                pts.push((lr, tr, te));
                 if te.is_finite() && best.is_none_or(|(_, b)| te < b) {
                     best = Some((lr, te));
                 }
             }
             std::fs::create_dir_all(&args.out).map_err(|e| DataError::io(&args.out, e))?;
             lobes::ppl::io::write_atomic(&args.out.join("lr_search.csv"), rows.as_bytes())?;
-            lobes::models::plot::curves_png(&args.out.join("lr_search.png"), &pts)?;
+            lobes::models::figures::lr_search_figure(
+                &args.out.join("lr_search.png"),
+                &pts,
+                &format!("Learning-rate search: loss after {} epochs", args.epochs),
+            )?;
             if let Some((lr, t)) = best {
                 println!(
                     "best lr {lr:.6} (test loss {t:.2}); table in {}",
                     args.out.join("lr_search.csv").display()
                 );
             }
+        }
+        Command::Plot {
+            kind,
+            csv,
+            out,
+            title,
+        } => {
+            use lobes::models::figures::{PlotKind, plot_csv};
+            let k = PlotKind::parse(&kind).ok_or_else(|| {
+                let names: Vec<&str> = PlotKind::ALL.iter().map(|(n, _)| *n).collect();
+                ModelError::Config(format!("unknown --kind '{kind}' ({})", names.join(", ")))
+            })?;
+            plot_csv(k, &csv, &out, title.as_deref())?;
+            println!("wrote {}", out.display());
         }
         Command::Generate {
             checkpoint,
@@ -1299,14 +1350,19 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             let inputs: Vec<Sample> = ds.test.iter().chain(&ds.train).take(n).cloned().collect();
             let rec = g.reconstruct(&inputs)?;
             let side = (g.net.pixels as f64).sqrt().round() as usize;
-            let mut grid = vec![];
-            for (s, r) in inputs.iter().zip(rec) {
-                grid.push(s.image.centre_crop(side));
-                grid.push(r);
-            }
-            writers::write_grid(&out, &grid, 2)?;
+            let shown: Vec<Image> = inputs.iter().map(|s| s.image.centre_crop(side)).collect();
+            lobes::models::figures::reconstructions_figure(
+                &out,
+                &shown,
+                &rec,
+                &format!(
+                    "{}, d = {}: test inputs and their reconstructions",
+                    g.kind.name().to_uppercase(),
+                    g.net.latent
+                ),
+            )?;
             println!(
-                "wrote {} (inputs left, reconstructions right)",
+                "wrote {} (inputs in the top row, reconstructions below)",
                 out.display()
             );
         }
@@ -1332,7 +1388,11 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 .flat_map(|&y| ticks.iter().flat_map(move |&x| [x, y]))
                 .collect();
             let images = g.decode(&z, &vec![c; ticks.len() * ticks.len()])?;
-            writers::write_grid(&out, &images, ticks.len())?;
+            let title = match g.kind {
+                Kind::Cvae => format!("CVAE, d = 2, {}: decoded over the latent grid", c.name()),
+                Kind::Vae => "VAE, d = 2: decoded over the latent grid".to_string(),
+            };
+            lobes::models::figures::latent_grid_figure(&out, &images, &ticks, &title)?;
             println!(
                 "wrote {} (z1 left to right, z2 bottom to top, -4..4 in 0.4 steps)",
                 out.display()
@@ -1353,23 +1413,38 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 .filter(|p| p.extension().is_some_and(|e| e == "safetensors"))
                 .collect();
             ckpts.sort();
-            let mut grid = vec![];
+            let mut columns = vec![];
             let mut side = 100;
             for c in &ckpts {
                 let mut g = Generator::load(c)?;
                 side = (g.net.pixels as f64).sqrt().round() as usize;
-                grid.extend(g.reconstruct(&inputs)?);
+                columns.push((checkpoint_label(c), g.reconstruct(&inputs)?));
             }
-            grid.extend(inputs.iter().map(|s| s.image.centre_crop(side)));
-            writers::write_grid(&out, &grid, inputs.len())?;
+            let shown: Vec<Image> = inputs.iter().map(|s| s.image.centre_crop(side)).collect();
+            lobes::models::figures::evolution_figure(&out, &shown, &columns)?;
             println!(
-                "wrote {}: one row per checkpoint ({}), inputs in the last row",
+                "wrote {}: one row per input, the input then one column per checkpoint ({})",
                 out.display(),
                 ckpts.len()
             );
         }
     }
     Ok(())
+}
+
+/// A checkpoint's column label: `epoch N` for `epoch_000N.safetensors`, else its file name.
+fn checkpoint_label(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    match stem
+        .strip_prefix("epoch_")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        Some(n) => format!("epoch {n}"),
+        None => stem,
+    }
 }
 
 fn main() -> ExitCode {

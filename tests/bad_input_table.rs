@@ -188,6 +188,10 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
     write(&t.join("badmeta/batches.meta"), &badmeta);
     write(&t.join("empty/data_batch_1"), b"");
     write(
+        &t.join("lr_bad.csv"),
+        b"lr,final_train_loss,final_test_loss\n0.001,x,150\n",
+    );
+    write(
         &t.join("evil/data_batch_1"),
         b"\x80\x02cos\nsystem\nq\x00X\x07\x00\x00\x00echo hiq\x01\x85q\x02Rq\x03.",
     );
@@ -661,6 +665,48 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
             train("synthetic:4", &["--epoch", "3"]),
             2,
             "--epoch",
+        ),
+        case(
+            "plot of an unknown --kind",
+            owned(&[
+                "plot",
+                "--kind",
+                "pie",
+                "--csv",
+                &s("lr_bad.csv"),
+                "--out",
+                &s("p.png"),
+            ]),
+            1,
+            "pie",
+        ),
+        case(
+            "plot of a CSV with a non-number",
+            owned(&[
+                "plot",
+                "--kind",
+                "lr-search",
+                "--csv",
+                &s("lr_bad.csv"),
+                "--out",
+                &s("p.png"),
+            ]),
+            1,
+            "line 2: column 'final_train_loss' is not a number",
+        ),
+        case(
+            "plot of a missing metrics file",
+            owned(&[
+                "plot",
+                "--kind",
+                "loss",
+                "--csv",
+                &s("none.csv"),
+                "--out",
+                &s("p.png"),
+            ]),
+            1,
+            "none.csv",
         ),
         case(
             "evolution of a folder without checkpoints",

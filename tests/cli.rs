@@ -129,8 +129,10 @@ fn train_generate_reconstruct_and_friends() {
         "--out",
         rec.to_str().unwrap(),
     ]);
+    // Two labelled rows ("input", "reconstruction") of three 100-pixel stamps under a title.
     let img = image::open(&rec).unwrap();
-    assert_eq!((img.width(), img.height()), (202, 304));
+    assert_eq!(img.height(), 36 + 6 + 2 * 102 - 2 + 6);
+    assert!(img.width() > 3 * 102, "{}", img.width());
     let grid = dir.join("grid.png");
     lobes(&[
         "latent-grid",
@@ -141,7 +143,12 @@ fn train_generate_reconstruct_and_friends() {
         "--out",
         grid.to_str().unwrap(),
     ]);
-    assert_eq!(image::open(&grid).unwrap().width(), 21 * 100 + 20 * 2);
+    // 21 cells of 56 pixels, 2 apart, after the z2 title (26) and values ("-4.0": 39 + 12)
+    // and a 6-pixel margin each side.
+    assert_eq!(
+        image::open(&grid).unwrap().width(),
+        26 + 51 + 6 + 21 * 58 - 2 + 6
+    );
     let evo = dir.join("evo.png");
     let text = lobes(&[
         "evolution",
@@ -199,6 +206,9 @@ fn train_generate_reconstruct_and_friends() {
     );
     let csv = std::fs::read_to_string(&table).unwrap();
     assert_eq!(csv.lines().count(), 5, "{csv}");
+    // The label with a comma is quoted, so the table reads back with 6 fields a row.
+    assert!(csv.contains("\"uniform(-4,4)\",FRI,5,"), "{csv}");
+    assert!(image::open(table.with_extension("png")).is_ok());
     let pairs = dir.join("pairs");
     lobes(&[
         "pairs",
@@ -210,7 +220,10 @@ fn train_generate_reconstruct_and_friends() {
         pairs.to_str().unwrap(),
     ]);
     let img = image::open(pairs.join("pairs.png")).unwrap();
-    assert_eq!((img.width(), img.height()), (1440, 800));
+    assert_eq!(
+        (img.width(), img.height()),
+        (2 * 300 + 3 * 8 + 620, 64 + 2 * 308)
+    );
     let noise = dir.join("noise");
     let text = lobes(&[
         "noise",

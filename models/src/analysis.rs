@@ -5,7 +5,6 @@
 use crate::data::augment::bilinear;
 use crate::data::{Class, Image};
 use crate::error::ModelError;
-use image::{Rgb, RgbImage};
 
 /// One row of Table 4: `n` images requested as `requested`, and how the classifier scored them.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -196,41 +195,6 @@ pub fn pair(fri: Image, frii: Image) -> Pair {
         fri,
         frii,
     }
-}
-
-fn stamp_rgb(img: &Image, side: u32) -> RgbImage {
-    let n = img.size as u32;
-    RgbImage::from_fn(side, side, |x, y| {
-        let v = img.at((y * n / side) as usize, (x * n / side) as usize);
-        let b = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-        Rgb([b, b, b])
-    })
-}
-
-/// Figure 11: one row per pair, FRI stamp, FRII stamp, then the two profiles (blue FRI,
-/// orange FRII) against the offset along the principal axis in pixels.
-pub fn pairs_figure(pairs: &[Pair]) -> RgbImage {
-    let side = 400;
-    let (pw, ph) = (640, 400);
-    let w = 2 * side + pw;
-    let mut out = RgbImage::from_pixel(w, ph * pairs.len().max(1) as u32, Rgb([255, 255, 255]));
-    for (k, p) in pairs.iter().enumerate() {
-        let y = (k as u32 * ph) as i64;
-        image::imageops::overlay(&mut out, &stamp_rgb(&p.fri, side), 0, y);
-        image::imageops::overlay(&mut out, &stamp_rgb(&p.frii, side), side as i64, y);
-        let pts: Vec<(f64, Option<f64>, Option<f64>)> = p
-            .profile
-            .iter()
-            .map(|&(t, a, b)| (t, Some(a), Some(b)))
-            .collect();
-        image::imageops::overlay(
-            &mut out,
-            &crate::plot::curves_image(&pts),
-            2 * side as i64,
-            y,
-        );
-    }
-    out
 }
 
 #[cfg(test)]

@@ -181,6 +181,7 @@ pub fn comparison_figure(
                 1,
             ),
         ],
+        ..Default::default()
     };
     let ramis = Panel {
         title: format!("{title}: RAMIS"),
@@ -203,6 +204,7 @@ pub fn comparison_figure(
                 1,
             ),
         ],
+        ..Default::default()
     };
     write_png(path, &[loss, ramis], 640, 440)
 }

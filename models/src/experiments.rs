@@ -1,7 +1,7 @@
 //! The RAMIS metric experiments of the paper's §4.1 (Figure 1): RAMIS of a real image set as
 //! it is degraded by Gaussian blur (kernel 1 to 19 in steps of 2), added Gaussian noise, and
-//! edge blanking (0 to 75 pixels). Each experiment gives a CSV; the three curves go side by
-//! side into one PNG.
+//! edge blanking (0 to 75 pixels). Each experiment gives a CSV; the three curves are the three
+//! panels of one PNG (`lobes plot --kind ramis-experiments` redraws it from the CSVs).
 
 use crate::classifier::{Classifier, add_noise, blank_edges, gaussian_blur, ramis};
 use crate::data::Image;
@@ -56,29 +56,15 @@ pub fn run(clf: &Classifier, images: &[Image]) -> Result<Vec<Curve>, ModelError>
 }
 
 /// Writes `<name>.csv` for each curve and `ramis_experiments.png` (blur, noise, blank, left to
-/// right) into `dir`.
-pub fn write(dir: &Path, curves: &[Curve]) -> Result<(), ModelError> {
+/// right; `label` names the image set in the legend) into `dir`.
+pub fn write(dir: &Path, curves: &[Curve], label: &str) -> Result<(), ModelError> {
     std::fs::create_dir_all(dir).map_err(|e| crate::data::DataError::io(dir, e))?;
-    let mut panels = vec![];
     for c in curves {
         let mut csv = format!("{},ramis\n", c.name);
         for (v, r) in &c.points {
             csv.push_str(&format!("{v},{r:.5}\n"));
         }
         lobes_ppl::io::write_atomic(&dir.join(format!("{}.csv", c.name)), csv.as_bytes())?;
-        let pts: Vec<(f64, Option<f64>, Option<f64>)> =
-            c.points.iter().map(|&(v, r)| (v, Some(r), None)).collect();
-        panels.push(crate::plot::curves_image(&pts));
     }
-    let (w, h) = (
-        panels.iter().map(|p| p.width()).sum::<u32>(),
-        panels.iter().map(|p| p.height()).max().unwrap_or(1),
-    );
-    let mut all = image::RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]));
-    let mut x = 0;
-    for p in &panels {
-        image::imageops::overlay(&mut all, p, x as i64, 0);
-        x += p.width();
-    }
-    crate::plot::save_rgb(&dir.join("ramis_experiments.png"), &all)
+    crate::figures::ramis_experiments_figure(&dir.join("ramis_experiments.png"), curves, label)
 }

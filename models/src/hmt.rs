@@ -446,11 +446,7 @@ pub fn train_classifier_on(
             lobes_ppl::io::save_tensors(&checkpoint, &valid.named_tensors(), meta)?;
         }
         write_metrics(&opts.out.join("metrics.csv"), &rows)?;
-        let pts: Vec<(f64, Option<f64>, Option<f64>)> = rows
-            .iter()
-            .map(|r| (r.epoch as f64, Some(r.train_accuracy), Some(r.val.overall)))
-            .collect();
-        crate::plot::curves_png(&opts.out.join("accuracy.png"), &pts)?;
+        crate::figures::accuracy_figure(&opts.out.join("accuracy.png"), &rows, "HMT classifier")?;
     }
     bar.finish_and_clear();
 

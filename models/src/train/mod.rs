@@ -567,7 +567,8 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         }
         epoch += 1;
     }
-    crate::plot::loss_png(&opts.out.join("loss.png"), &rows)?;
+    let title = format!("{}, d = {}", opts.kind.name().to_uppercase(), net.latent);
+    crate::figures::loss_figure(&opts.out.join("loss.png"), &rows, &title)?;
     let samples =
         crate::generate::Generator::from_store(opts.kind, net.clone(), svi.store().clone())
             .generate(16, None, crate::generate::Sampling::Prior, opts.seed)?;
