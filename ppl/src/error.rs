@@ -133,6 +133,14 @@ pub enum PplError {
         /// What is wrong.
         reason: String,
     },
+    /// An optimiser state (from a checkpoint) without a value the optimiser needs.
+    #[error("{optimizer} state has no '{missing}'")]
+    OptimizerState {
+        /// The optimiser.
+        optimizer: String,
+        /// The missing scalar or tensor.
+        missing: String,
+    },
     /// A handler given arguments it cannot use.
     #[error("{handler}: {reason}")]
     InvalidHandler {

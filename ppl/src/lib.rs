@@ -31,6 +31,7 @@
 pub mod constraints;
 pub mod dist;
 pub mod error;
+pub mod grad;
 pub mod handlers;
 pub mod infer;
 pub mod io;
@@ -48,6 +49,7 @@ pub mod trace;
 
 pub use constraints::Constraint;
 pub use error::{PplError, Result};
+pub use grad::no_grad;
 pub use module::module;
 pub use params::{ParamStore, clear_param_store, with_active_store, with_param_store};
 pub use plate::{Plate, PlateContext, plate};
@@ -55,7 +57,7 @@ pub use primitives::{
     deterministic, factor, factor_with, get_param, observe, param, param_constrained, sample,
     sample_with,
 };
-pub use runtime::{enable_validation, no_grad};
+pub use runtime::enable_validation;
 pub use site::{InferConfig, PlateFrame, Site, SiteKind};
 pub use tensor::{DTensor, FromDTensor, MAX_RANK};
 pub use trace::Trace;

@@ -1,8 +1,8 @@
 //! `module`: registers a burn `Module`'s parameters as param sites (Pyro's `pyro.module`).
 
 use crate::error::{PplError, Result};
+use crate::grad::is_grad_enabled;
 use crate::primitives::param;
-use crate::runtime::is_grad_enabled;
 use crate::tensor::DTensor;
 use burn::module::{Module, ModuleMapper, Param};
 use burn::prelude::*;

@@ -8,7 +8,7 @@
 use crate::error::{PplError, Result};
 use crate::params;
 use crate::site::{PlateFrame, Site, SiteKind};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -32,7 +32,6 @@ type Handler = Rc<RefCell<dyn Messenger>>;
 
 thread_local! {
     static STACK: RefCell<Vec<Handler>> = const { RefCell::new(Vec::new()) };
-    static GRAD: Cell<bool> = const { Cell::new(true) };
 }
 
 static VALIDATION: AtomicBool = AtomicBool::new(true);
@@ -47,25 +46,6 @@ pub fn enable_validation(on: bool) {
 /// Whether validation is on.
 pub fn is_validation_enabled() -> bool {
     VALIDATION.load(Ordering::Relaxed)
-}
-
-/// Whether parameters are handed out as autodiff leaves (true unless inside [`no_grad`]).
-pub fn is_grad_enabled() -> bool {
-    GRAD.with(|g| g.get())
-}
-
-struct GradGuard(bool);
-impl Drop for GradGuard {
-    fn drop(&mut self) {
-        GRAD.with(|g| g.set(self.0));
-    }
-}
-
-/// Runs `f` with gradients off, as `torch.no_grad()`: parameters come out as plain tensors and
-/// modules in evaluation mode (dropout off).
-pub fn no_grad<R>(f: impl FnOnce() -> R) -> R {
-    let _guard = GradGuard(GRAD.with(|g| g.replace(false)));
-    f()
 }
 
 struct StackGuard(usize);

@@ -110,7 +110,7 @@ pub trait Elbo {
         guide: &impl Fn(&A) -> Result<RG>,
         args: &A,
     ) -> Result<f64> {
-        crate::runtime::no_grad(|| self.estimate(model, guide, args).map(|e| e.loss()))
+        crate::grad::no_grad(|| self.estimate(model, guide, args).map(|e| e.loss()))
     }
 }
 

@@ -1,8 +1,8 @@
 //! `Predictive`: samples of chosen sites from the prior, or from the model given guide samples.
 
 use crate::error::Result;
+use crate::grad::no_grad;
 use crate::handlers::{replay, trace, uncondition};
-use crate::runtime::no_grad;
 use crate::site::SiteKind;
 use crate::tensor::DTensor;
 use crate::trace::Trace;

@@ -127,9 +127,9 @@ impl Slots {
         let lr = *state
             .scalars
             .get("lr")
-            .ok_or_else(|| PplError::InvalidHandler {
-                handler: "optimizer",
-                reason: format!("{name} state has no learning rate"),
+            .ok_or_else(|| PplError::OptimizerState {
+                optimizer: name.to_string(),
+                missing: "lr".into(),
             })?;
         let steps = state
             .scalars

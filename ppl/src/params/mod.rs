@@ -11,6 +11,8 @@ use crate::tensor::DTensor;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+mod io;
+
 /// One stored parameter.
 #[derive(Clone, Debug)]
 pub struct ParamEntry {
@@ -133,7 +135,7 @@ impl ParamStore {
     /// until [`ParamStore::clear_leaves`]) when gradients are on, the plain tensor otherwise.
     fn handout(&mut self, name: &str) -> Option<DTensor> {
         let u = self.entries.get(name)?.unconstrained.clone();
-        if !crate::runtime::is_grad_enabled() {
+        if !crate::grad::is_grad_enabled() {
             return Some(u);
         }
         Some(
