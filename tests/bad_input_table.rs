@@ -540,7 +540,7 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
             "--resume in a folder without a checkpoint",
             resume("norun", &["--hidden", "16"]),
             1,
-            "checkpoint.safetensors",
+            "nothing to resume",
         ),
         case(
             "a folder as the checkpoint",
@@ -610,6 +610,18 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
             train("synthetic:4", &["--scale", "tanh"]),
             1,
             "tanh",
+        ),
+        case(
+            "unknown --likelihood name",
+            train("synthetic:4", &["--likelihood", "gaussian"]),
+            1,
+            "gaussian",
+        ),
+        case(
+            "unknown --prior name",
+            train("synthetic:4", &["--prior", "flat"]),
+            1,
+            "flat",
         ),
         case(
             "unknown --model",

@@ -26,6 +26,16 @@ pub enum ModelError {
         /// What went wrong.
         reason: String,
     },
+    /// `--resume` where no checkpoint was written yet (a run stopped before its first one).
+    #[error(
+        "nothing to resume: {} does not exist (a run stopped before its first checkpoint, \
+         written before epoch 1, has nothing to go on from); start it again without --resume",
+        checkpoint.display()
+    )]
+    NothingToResume {
+        /// The checkpoint looked for.
+        checkpoint: std::path::PathBuf,
+    },
     /// Training met too many bad steps (non-finite losses or gradients) in a row.
     #[error(
         "training stopped in epoch {epoch} after {bad} bad steps in a row; the last: {cause}\n\

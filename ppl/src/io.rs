@@ -24,7 +24,9 @@ fn format_err(path: &Path, reason: impl Into<String>) -> PplError {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a sibling temporary file, flushed, then renamed.
+/// Writes `bytes` to `path` atomically: a sibling temporary file, flushed, then renamed, and
+/// the folder flushed so the rename itself survives a power loss (on Unix; elsewhere the
+/// rename is left to the file system).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
         .parent()
@@ -42,12 +44,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        sync_dir(dir)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(io_err(path, e));
     }
+    Ok(())
+}
+
+/// Flushes a folder's entries (the rename of [`write_atomic`]) to disk.
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 

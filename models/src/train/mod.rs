@@ -345,6 +345,11 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     // The checkpoint to resume is read before anything is written: a missing or foreign one
     // leaves the folder as it was.
     let resumed = if opts.resume {
+        if !latest.exists() {
+            return Err(ModelError::NothingToResume {
+                checkpoint: latest.clone(),
+            });
+        }
         let (_, meta) = lobes_ppl::io::load_tensors(&latest, &Device::default())?;
         let (kind, saved, epoch) = parse_run_metadata(&meta, &latest)?;
         net.scale = opts.scale.unwrap_or(saved.scale);
