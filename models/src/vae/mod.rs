@@ -5,6 +5,7 @@
 //! [`VaeConfig`]: the [`Likelihood`] of the pixels, the [`Prior`] of the latents and the
 //! guide's [`GuideScale`].
 
+mod activity;
 mod config;
 mod likelihood;
 mod network;
@@ -12,6 +13,7 @@ mod prior;
 mod program;
 mod scale;
 
+pub use activity::{DimActivity, activity};
 pub use config::VaeConfig;
 pub use likelihood::Likelihood;
 pub use network::{Decoder, Encoder, Vae};
