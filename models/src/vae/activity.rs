@@ -32,11 +32,7 @@ impl DimActivity {
 /// of `n` images (`n * d` values each, image by image, as `Generator::posterior` gives).
 /// Empty when there are no images.
 pub fn activity(loc: &[f32], scale: &[f32], d: usize) -> Vec<DimActivity> {
-    let n = if d == 0 {
-        0
-    } else {
-        loc.len().min(scale.len()) / d
-    };
+    let n = loc.len().min(scale.len()).checked_div(d).unwrap_or(0);
     if n == 0 {
         return vec![];
     }
