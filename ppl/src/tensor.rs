@@ -238,29 +238,62 @@ impl DTensor {
         Ok((a.expand(&s)?, b.expand(&s)?))
     }
 
+    fn try_binary(
+        &self,
+        other: &Self,
+        f: impl FnOnce(Inner, Inner) -> Inner,
+    ) -> Result<Self, ShapeError> {
+        let shape = broadcast_shapes(&self.shape, &other.shape)?;
+        Ok(Self::wrap(
+            f(self.inner.clone(), other.inner.clone()),
+            shape,
+        ))
+    }
+
     fn binary(&self, other: &Self, f: impl FnOnce(Inner, Inner) -> Inner) -> Self {
-        let shape = broadcast_shapes(&self.shape, &other.shape)
-            .unwrap_or_else(|e| panic!("DTensor arithmetic: {e}"));
-        Self::wrap(f(self.inner.clone(), other.inner.clone()), shape)
+        self.try_binary(other, f)
+            .unwrap_or_else(|e| panic!("DTensor arithmetic: {e}"))
+    }
+
+    /// `self + other`, broadcasting; shapes that do not broadcast are an error naming both
+    /// (as torch raises): the checked form of [`DTensor::add`], for shapes from user input.
+    pub fn try_add(&self, other: &Self) -> Result<Self, ShapeError> {
+        self.try_binary(other, |a, b| a + b)
+    }
+    /// `self - other`, broadcasting, or an error naming both shapes.
+    pub fn try_sub(&self, other: &Self) -> Result<Self, ShapeError> {
+        self.try_binary(other, |a, b| a - b)
+    }
+    /// `self * other`, broadcasting, or an error naming both shapes.
+    pub fn try_mul(&self, other: &Self) -> Result<Self, ShapeError> {
+        self.try_binary(other, |a, b| a * b)
+    }
+    /// `self / other`, broadcasting, or an error naming both shapes.
+    pub fn try_div(&self, other: &Self) -> Result<Self, ShapeError> {
+        self.try_binary(other, |a, b| a / b)
     }
 
     fn unary(&self, f: impl FnOnce(Inner) -> Inner) -> Self {
         Self::wrap(f(self.inner.clone()), self.shape.clone())
     }
 
-    /// `self + other`, broadcasting. Panics if the shapes do not broadcast.
+    /// `self + other`, broadcasting, for shapes known to broadcast (a distribution's own
+    /// parameters). Panics if they do not; [`DTensor::try_add`] returns the error instead.
     pub fn add(&self, other: &Self) -> Self {
         self.binary(other, |a, b| a + b)
     }
-    /// `self - other`, broadcasting. Panics if the shapes do not broadcast.
+    /// `self - other`, broadcasting, for shapes known to broadcast (a distribution's own
+    /// parameters). Panics if they do not; [`DTensor::try_sub`] returns the error instead.
     pub fn sub(&self, other: &Self) -> Self {
         self.binary(other, |a, b| a - b)
     }
-    /// `self * other`, broadcasting. Panics if the shapes do not broadcast.
+    /// `self * other`, broadcasting, for shapes known to broadcast (a distribution's own
+    /// parameters). Panics if they do not; [`DTensor::try_mul`] returns the error instead.
     pub fn mul(&self, other: &Self) -> Self {
         self.binary(other, |a, b| a * b)
     }
-    /// `self / other`, broadcasting. Panics if the shapes do not broadcast.
+    /// `self / other`, broadcasting, for shapes known to broadcast (a distribution's own
+    /// parameters). Panics if they do not; [`DTensor::try_div`] returns the error instead.
     pub fn div(&self, other: &Self) -> Self {
         self.binary(other, |a, b| a / b)
     }

@@ -147,3 +147,19 @@ fn a_mask_that_does_not_broadcast_names_the_site_and_both_shapes() {
     let e = tr.compute_log_prob().unwrap_err().to_string();
     assert_eq!(e, "site 'z': shapes [2] and [3] do not broadcast");
 }
+
+/// DTensor arithmetic on shapes from user input: the checked forms return the error naming
+/// both shapes (torch raises the same), never a panic.
+#[test]
+fn dtensor_arithmetic_on_shapes_that_do_not_broadcast_is_an_error_naming_both() {
+    let dev = burn::prelude::Device::flex();
+    let a = DTensor::full(&[2, 3], 1.0, &dev);
+    let b = DTensor::full(&[4], 2.0, &dev);
+    for e in [a.try_add(&b), a.try_sub(&b), a.try_mul(&b), a.try_div(&b)] {
+        let msg = e.unwrap_err().to_string();
+        assert!(msg.contains("[2, 3]") && msg.contains("[4]"), "{msg}");
+    }
+    let ok = a.try_mul(&DTensor::full(&[3], 2.0, &dev)).unwrap();
+    assert_eq!(ok.shape(), &[2, 3]);
+    assert_eq!(ok.to_vec(), vec![2.0; 6]);
+}
