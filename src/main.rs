@@ -2,12 +2,12 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use lobes::models::ModelError;
-use lobes::models::classifier::SIDE as CLASSIFIER_SIDE;
 use lobes::models::data::{
     self, Class, DataError, Image, Sample, fetch, fits::Wcs, inspect, prepare,
     synthetic::Synthetic, writers,
 };
 use lobes::models::generate::{Generator, Sampling};
+use lobes::models::ramis::classifier::SIDE as CLASSIFIER_SIDE;
 use lobes::models::train::{self, Kind, TrainOptions};
 use lobes::models::vae::{GuideScale, Likelihood, Prior, VaeConfig};
 use std::path::{Path, PathBuf};
@@ -718,7 +718,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             seed,
             out,
         }) => {
-            use lobes::models::hmt::{ClassifierOptions, train_classifier};
+            use lobes::models::ramis::hmt::{ClassifierOptions, train_classifier};
             let r = train_classifier(&ClassifierOptions {
                 data,
                 epochs,
@@ -770,8 +770,8 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             seed,
             out,
         } => {
-            use lobes::models::analysis::class_balance;
-            use lobes::models::classifier::Classifier;
+            use lobes::models::ramis::balance::class_balance;
+            use lobes::models::ramis::classifier::Classifier;
             let clf = Classifier::load(&classifier)?;
             let mut g = Generator::load(&checkpoint)?;
             if g.kind != Kind::Cvae {
@@ -832,7 +832,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             runs,
         } => {
             use lobes::models::analysis::{RunScore, select};
-            use lobes::models::classifier::{Classifier, ramis};
+            use lobes::models::ramis::classifier::{Classifier, ramis};
             let clf = Classifier::load(&classifier)?;
             let mut scores = vec![];
             for run in &runs {
@@ -993,7 +993,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             blur,
             noise,
         } => {
-            use lobes::models::classifier::{
+            use lobes::models::ramis::classifier::{
                 Classifier, add_noise, blank_edges, gaussian_blur, ramis,
             };
             let clf = Classifier::load(&classifier)?;
@@ -1073,7 +1073,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             split,
             out,
         } => {
-            let clf = lobes::models::classifier::Classifier::load(&classifier)?;
+            let clf = lobes::models::ramis::classifier::Classifier::load(&classifier)?;
             let ds = data::load_spec(&spec)?;
             let set = ds.split(&split).ok_or_else(|| {
                 ModelError::Config(format!("unknown split '{split}' (train, test)"))
@@ -1082,9 +1082,13 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 .iter()
                 .map(|s| s.image.pad_to(CLASSIFIER_SIDE))
                 .collect();
-            let curves = lobes::models::experiments::run(&clf, &images)?;
+            let curves = lobes::models::analysis::experiments::run(&clf, &images)?;
             let name = spec.split(':').next().unwrap_or(&spec);
-            lobes::models::experiments::write(&out, &curves, &format!("{name}, {split} split"))?;
+            lobes::models::analysis::experiments::write(
+                &out,
+                &curves,
+                &format!("{name}, {split} split"),
+            )?;
             for c in &curves {
                 let pts: Vec<String> = c
                     .points
@@ -1102,7 +1106,9 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             table,
             title,
         } => {
-            use lobes::models::compare::{comparison_figure, comparison_table, read_paper_log};
+            use lobes::models::analysis::compare::{
+                comparison_figure, comparison_table, read_paper_log,
+            };
             let ours = train::read_metrics(&metrics, usize::MAX)?;
             if ours.is_empty() {
                 return Err(ModelError::Config(format!(

@@ -12,6 +12,7 @@ pub mod pickle;
 pub mod png;
 pub mod prepare;
 pub mod synthetic;
+pub mod wcs;
 pub mod writers;
 
 pub use error::DataError;

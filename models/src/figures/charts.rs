@@ -2,11 +2,11 @@
 //! experiments, the learning-rate search, the CVAE's class balance and brightness profiles.
 //! Each has a title, labelled axes with units and a legend (see [`crate::chart`]).
 
-use crate::analysis::ClassBalance;
+use crate::analysis::experiments::Curve;
 use crate::chart::{Legend, Marker, Panel, Series, Style, write_grid_png, write_png};
 use crate::error::ModelError;
-use crate::experiments::Curve;
-use crate::hmt::ClassifierEpoch;
+use crate::ramis::balance::ClassBalance;
+use crate::ramis::hmt::ClassifierEpoch;
 use crate::train::EpochMetrics;
 use plotters::style::RGBColor;
 use std::path::Path;

@@ -385,7 +385,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     let plain = Device::default();
     // burn's CPU generator is seeded through the plain device (seeding the autodiff wrapper
     // does not reach it); initialisation draws from it. The VAE's dropout draws from the PPL's
-    // generator (crate::dropout), which `with_seed` reseeds every step.
+    // generator (crate::kernels::dropout), which `with_seed` reseeds every step.
     plain.seed(opts.seed);
     let template = net.init(&device);
     let mut svi = Svi::new(

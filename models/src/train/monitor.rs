@@ -8,11 +8,11 @@
 //! generators before every step, so a run with RAMIS logging trains exactly as one without, and
 //! a resumed run exactly as an uninterrupted one.
 
-use crate::analysis::class_balance;
-use crate::classifier::{Classifier, SIDE, ramis};
 use crate::data::Class;
 use crate::error::ModelError;
 use crate::generate::{Generator, Sampling};
+use crate::ramis::balance::class_balance;
+use crate::ramis::classifier::{Classifier, SIDE, ramis};
 use crate::train::Kind;
 use crate::vae::{Vae, VaeConfig};
 use burn::prelude::Device;

@@ -7,10 +7,10 @@
 //! The published weights do not record where the original training applied dropout; we apply
 //! it after each fully-connected hidden layer (`fc1`, and both applications of `fc2`).
 
-use crate::classifier::{Classifier, SIDE, images_tensor, max_pool};
 use crate::data::augment::{Interp, rotate};
 use crate::data::{self, Class, DataSet, Image, Sample};
 use crate::error::ModelError;
+use crate::ramis::classifier::{Classifier, SIDE, images_tensor, max_pool};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,

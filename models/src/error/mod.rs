@@ -1,5 +1,9 @@
 //! Errors of the models crate.
 
+mod field;
+
+pub use field::FieldError;
+
 use crate::data::DataError;
 use lobes_ppl::PplError;
 
@@ -17,7 +21,7 @@ pub enum ModelError {
     Config(String),
     /// A simulated field's options.
     #[error(transparent)]
-    Field(#[from] crate::field::FieldError),
+    Field(#[from] FieldError),
     /// A chart that cannot be drawn (no point to draw, or a drawing failure).
     #[error("{}: cannot draw the chart: {reason}", path.display())]
     Chart {
