@@ -160,7 +160,7 @@ fn main() {
     // The first encoder layer on 100 synthetic stamps.
     let data = lobes::models::data::synthetic::Synthetic::default().dataset(b.div_ceil(2), 0, 0);
     let refs: Vec<_> = data.train.iter().take(b).collect();
-    let x = lobes::models::train::batch_of(&refs, 100, &dev).x;
+    let x = lobes::models::vae::batch_of(&refs, 100, &dev).x;
     let px: Vec<f32> = x.clone().try_into_vec_as().expect("f32");
     let nz = px.iter().filter(|v| **v != 0.0).count() as f64 / px.len() as f64;
     let w = Tensor::<2>::random([10000, 4096], burn::tensor::Distribution::Default, &dev);

@@ -8,7 +8,8 @@ use lobes::models::data::{
 };
 use lobes::models::generate::{Generator, Sampling};
 use lobes::models::ramis::classifier::SIDE as CLASSIFIER_SIDE;
-use lobes::models::train::{self, Kind, TrainOptions};
+use lobes::models::train::{self, TrainOptions};
+use lobes::models::vae::ModelKind;
 use lobes::models::vae::{GuideScale, Likelihood, Prior, VaeConfig};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -450,7 +451,7 @@ fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
 
 impl TrainArgs {
     fn options(&self) -> Result<TrainOptions, ModelError> {
-        let kind = Kind::parse(&self.model).ok_or_else(|| {
+        let kind = ModelKind::parse(&self.model).ok_or_else(|| {
             ModelError::Config(format!("unknown model '{}' (vae, cvae)", self.model))
         })?;
         Ok(TrainOptions {
@@ -774,7 +775,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
             use lobes::models::ramis::classifier::Classifier;
             let clf = Classifier::load(&classifier)?;
             let mut g = Generator::load(&checkpoint)?;
-            if g.kind != Kind::Cvae {
+            if g.kind != ModelKind::Cvae {
                 return Err(ModelError::Config(format!(
                     "{}: class balance needs a CVAE checkpoint, this is a {}",
                     checkpoint.display(),
@@ -957,7 +958,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 ))
             })?;
             let mut g = Generator::load(&checkpoint)?;
-            if g.kind != Kind::Cvae {
+            if g.kind != ModelKind::Cvae {
                 return Err(ModelError::Config(format!(
                     "{}: pairs need a CVAE checkpoint, this is a {}",
                     checkpoint.display(),
@@ -1128,7 +1129,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
         Command::Train(args) => {
             let opts = args.options()?;
             let mut net = opts.net.clone();
-            net.classes = if opts.kind == Kind::Cvae { 2 } else { 0 };
+            net.classes = if opts.kind == ModelKind::Cvae { 2 } else { 0 };
             println!(
                 "training {} (d = {}, {} parameters) on {} for {} epochs",
                 opts.kind.name(),
@@ -1244,7 +1245,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                     })
                 })
                 .transpose()?;
-            if g.kind == Kind::Vae && class.is_some() {
+            if g.kind == ModelKind::Vae && class.is_some() {
                 return Err(ModelError::Config(format!(
                     "{}: a VAE generates without classes; --class needs a CVAE checkpoint",
                     checkpoint.display()
@@ -1266,7 +1267,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                     meta: Default::default(),
                 })
                 .collect();
-            if g.kind == Kind::Cvae {
+            if g.kind == ModelKind::Cvae {
                 let rows: Vec<(&str, &Sample)> = samples.iter().map(|s| ("generated", s)).collect();
                 write_stamps(&out, &rows, format)?;
             } else {
@@ -1395,8 +1396,10 @@ fn run(cli: Cli) -> Result<(), ModelError> {
                 .collect();
             let images = g.decode(&z, &vec![c; ticks.len() * ticks.len()])?;
             let title = match g.kind {
-                Kind::Cvae => format!("CVAE, d = 2, {}: decoded over the latent grid", c.name()),
-                Kind::Vae => "VAE, d = 2: decoded over the latent grid".to_string(),
+                ModelKind::Cvae => {
+                    format!("CVAE, d = 2, {}: decoded over the latent grid", c.name())
+                }
+                ModelKind::Vae => "VAE, d = 2: decoded over the latent grid".to_string(),
             };
             lobes::models::figures::latent_grid_figure(&out, &images, &ticks, &title)?;
             println!(

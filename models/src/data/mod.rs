@@ -56,6 +56,13 @@ impl Class {
             Class::FRII => "FRII",
         }
     }
+    /// The one-hot row of the CVAE's class input: `[1, 0]` for FRI, `[0, 1]` for FRII.
+    pub fn one_hot(self) -> [f32; 2] {
+        match self {
+            Class::FRI => [1.0, 0.0],
+            Class::FRII => [0.0, 1.0],
+        }
+    }
     /// Parses `FRI`/`FRII` (any case) or `0`/`1`.
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_uppercase().as_str() {

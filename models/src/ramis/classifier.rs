@@ -175,7 +175,7 @@ impl Classifier {
         for chunk in images.chunks(50) {
             let p = softmax(self.logits(chunk)?, 1)
                 .try_into_vec_as::<f32>()
-                .map_err(|e| ModelError::Config(e.to_string()))?;
+                .map_err(|e| ModelError::tensor_read("the class probabilities", e))?;
             out.extend(p.chunks(2).map(|c| [c[0] as f64, c[1] as f64]));
         }
         Ok(out)

@@ -260,7 +260,7 @@ fn argmax2(logits: &[f32]) -> Vec<usize> {
 
 fn to_vec(t: Tensor<2>) -> Result<Vec<f32>, ModelError> {
     t.try_into_vec_as::<f32>()
-        .map_err(|e| ModelError::Config(e.to_string()))
+        .map_err(|e| ModelError::tensor_read("the classifier logits", e))
 }
 
 /// Loss and accuracy of `net` in evaluation mode.

@@ -5,15 +5,21 @@
 //! [`VaeConfig`]: the [`Likelihood`] of the pixels, the [`Prior`] of the latents and the
 //! guide's [`GuideScale`].
 
+mod batch;
 mod config;
+mod kind;
 mod likelihood;
+mod metadata;
 mod network;
 mod prior;
 mod program;
 mod scale;
 
+pub use batch::{batch_from, batch_of, images_of, one_hot};
 pub use config::VaeConfig;
+pub use kind::ModelKind;
 pub use likelihood::Likelihood;
+pub use metadata::RunMetadata;
 pub use network::{Decoder, Encoder, Vae};
 pub use prior::Prior;
 pub use program::{Batch, PixelLikelihood, guide, model, model_with};
