@@ -105,7 +105,8 @@ impl Generator {
         Ok(Self::from_store(kind, net, store))
     }
 
-    fn side(&self) -> usize {
+    /// The side of the square images the network decodes.
+    pub fn side(&self) -> usize {
         (self.net.pixels as f64).sqrt().round() as usize
     }
 
@@ -173,6 +174,28 @@ impl Generator {
         let z = self.latents(n, sampling, seed)?;
         let classes: Vec<Class> = (0..n).map(|i| class.unwrap_or(Class::ALL[i % 2])).collect();
         self.decode(&z, &classes)
+    }
+
+    /// [`Generator::generate`] as samples named `generated_00000`, ... with their classes (a
+    /// VAE's, which have none, alternate FRI/FRII like the CVAE's without `class`).
+    pub fn generate_samples(
+        &mut self,
+        n: usize,
+        class: Option<Class>,
+        sampling: Sampling,
+        seed: u64,
+    ) -> Result<Vec<Sample>, ModelError> {
+        let images = self.generate(n, class, sampling, seed)?;
+        Ok(images
+            .into_iter()
+            .enumerate()
+            .map(|(i, image)| Sample {
+                image,
+                label: class.unwrap_or(Class::ALL[i % 2]),
+                name: format!("generated_{i:05}"),
+                meta: Default::default(),
+            })
+            .collect())
     }
 
     /// The guide's mean latent of each sample.

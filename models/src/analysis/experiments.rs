@@ -5,7 +5,8 @@
 
 use crate::data::Image;
 use crate::error::ModelError;
-use crate::ramis::classifier::{Classifier, add_noise, blank_edges, gaussian_blur, ramis};
+use crate::ramis::classifier::{Classifier, ramis};
+use crate::ramis::degrade::{add_noise, blank_edges, gaussian_blur};
 use std::path::Path;
 
 /// One experiment: its name, the settings, and RAMIS at each.

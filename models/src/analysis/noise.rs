@@ -45,6 +45,23 @@ pub fn log_saturated(img: &Image, q: f64) -> Image {
     )
 }
 
+/// The noise table of named images: the CSV `image,percent_below_5e-5,p95,max` (one row per
+/// image) and the mean percentage below [`NOISE_THRESHOLD`] over the images (0 for none).
+pub fn noise_table(named: &[(String, Image)]) -> (String, f64) {
+    let mut csv = String::from("image,percent_below_5e-5,p95,max\n");
+    let mut total = 0.0;
+    for (name, img) in named {
+        let pct = percent_below(img, NOISE_THRESHOLD);
+        total += pct;
+        let max = img.pixels.iter().cloned().fold(0.0f32, f32::max);
+        csv.push_str(&format!(
+            "{name},{pct:.3},{:e},{max}\n",
+            quantile(img, 0.95)
+        ));
+    }
+    (csv, total / named.len().max(1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +83,20 @@ mod tests {
         assert_eq!(shown.pixels[99], 1.0, "above the quantile saturates");
         assert_eq!(shown.pixels[0], 0.0, "zero is black");
         assert!(shown.pixels.windows(2).all(|w| w[0] <= w[1]), "monotone");
+    }
+
+    #[test]
+    fn the_noise_table_has_a_row_per_image_and_the_mean() {
+        let named = vec![
+            ("dark".to_string(), flat(2, 0.0)),
+            ("bright".to_string(), flat(2, 0.5)),
+        ];
+        let (csv, mean) = noise_table(&named);
+        assert_eq!(
+            csv,
+            "image,percent_below_5e-5,p95,max\ndark,100.000,0e0,0\nbright,0.000,5e-1,0.5\n"
+        );
+        assert_eq!(mean, 50.0);
+        assert_eq!(noise_table(&[]).1, 0.0);
     }
 }

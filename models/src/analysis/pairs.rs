@@ -1,8 +1,10 @@
 //! FRI/FRII pairs from one latent point with the brightness profile along the source's
 //! principal axis (§6.5, Figure 11).
 
-use crate::data::Image;
 use crate::data::augment::bilinear;
+use crate::data::{Class, Image};
+use crate::error::ModelError;
+use crate::generate::{Generator, Sampling};
 
 /// Intensity-weighted centroid `(y, x)` and the unit direction `(dy, dx)` of the major axis of
 /// the second moments: the source's principal axis. `None` for a blank image.
@@ -83,6 +85,31 @@ pub fn pair(fri: Image, frii: Image) -> Pair {
     }
 }
 
+/// `n` pairs from a CVAE: `n` latent points drawn as `sampling` says, each decoded as FRI and
+/// as FRII.
+pub fn decode_pairs(
+    g: &mut Generator,
+    n: usize,
+    sampling: Sampling,
+    seed: u64,
+) -> Result<Vec<Pair>, ModelError> {
+    let z = g.latents(n, sampling, seed)?;
+    let fri = g.decode(&z, &vec![Class::FRI; n])?;
+    let frii = g.decode(&z, &vec![Class::FRII; n])?;
+    Ok(fri.into_iter().zip(frii).map(|(a, b)| pair(a, b)).collect())
+}
+
+/// The profiles of `pairs` as CSV: `pair,offset,FRI,FRII`.
+pub fn profiles_csv(pairs: &[Pair]) -> String {
+    let mut csv = String::from("pair,offset,FRI,FRII\n");
+    for (k, p) in pairs.iter().enumerate() {
+        for (t, a, b) in &p.profile {
+            csv.push_str(&format!("{k},{t},{a:.6},{b:.6}\n"));
+        }
+    }
+    csv
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +130,16 @@ mod tests {
         let p = profile(&img, (cy, cx), (dy, dx), 10);
         let on_axis = p.iter().find(|(t, _)| *t == 0.0).unwrap().1;
         assert!((on_axis - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn profiles_csv_has_a_row_per_offset_of_each_pair() {
+        let p = pair(flat(3, 0.5), flat(3, 0.25));
+        let csv = profiles_csv(&[p.clone(), p]);
+        let rows: Vec<&str> = csv.lines().collect();
+        assert_eq!(rows[0], "pair,offset,FRI,FRII");
+        assert_eq!(rows.len(), 1 + 2 * 3);
+        assert!(rows[1].starts_with("0,-1,0.500000,0.250000"), "{}", rows[1]);
+        assert!(rows[6].starts_with("1,1,"), "{}", rows[6]);
     }
 }

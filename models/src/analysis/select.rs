@@ -1,5 +1,9 @@
 //! Model selection (§5.3): RAMIS and final test loss of each run; keep the runs above the
 //! mean RAMIS and below the mean test loss.
+use crate::error::ModelError;
+use crate::generate::{Generator, Sampling};
+use crate::ramis::classifier::{Classifier, SIDE, ramis};
+use std::path::PathBuf;
 
 /// One trained run for model selection.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +27,50 @@ pub fn select(runs: &[RunScore]) -> Vec<bool> {
         .collect()
 }
 
+/// Scores each run folder: RAMIS of `n` images generated from its `checkpoint.safetensors`
+/// (prior latents, seed 0) and the last test loss in its `metrics.csv`.
+pub fn score_runs(
+    clf: &Classifier,
+    runs: &[PathBuf],
+    n: usize,
+) -> Result<Vec<RunScore>, ModelError> {
+    let mut scores = vec![];
+    for run in runs {
+        let metrics = crate::train::read_metrics(&run.join("metrics.csv"), usize::MAX)?;
+        let test_loss = metrics
+            .iter()
+            .rev()
+            .find_map(|m| m.test_loss)
+            .ok_or_else(|| {
+                ModelError::Config(format!("{}: no test loss in metrics.csv", run.display()))
+            })?;
+        let mut g = Generator::load(&run.join("checkpoint.safetensors"))?;
+        let imgs: Vec<_> = g
+            .generate(n, None, Sampling::Prior, 0)?
+            .iter()
+            .map(|i| i.pad_to(SIDE))
+            .collect();
+        scores.push(RunScore {
+            name: run.display().to_string(),
+            ramis: ramis(&clf.probs(&imgs)?, 1e-12),
+            test_loss,
+        });
+    }
+    Ok(scores)
+}
+
+/// The selection as CSV: `run,ramis,test_loss,selected`.
+pub fn selection_csv(scores: &[RunScore], keep: &[bool]) -> String {
+    let mut csv = String::from("run,ramis,test_loss,selected\n");
+    for (r, k) in scores.iter().zip(keep) {
+        csv.push_str(&format!(
+            "{},{:.5},{:.4},{k}\n",
+            r.name, r.ramis, r.test_loss
+        ));
+    }
+    csv
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,6 +89,12 @@ mod tests {
             run("c", 1.1, 120.0), // RAMIS worse
             run("d", 1.1, 180.0),
         ];
-        assert_eq!(select(&runs), vec![true, false, false, false]);
+        let keep = select(&runs);
+        assert_eq!(keep, vec![true, false, false, false]);
+        let csv = selection_csv(&runs[..2], &keep[..2]);
+        assert_eq!(
+            csv,
+            "run,ramis,test_loss,selected\na,1.40000,120.0000,true\nb,1.40000,180.0000,false\n"
+        );
     }
 }

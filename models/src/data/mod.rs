@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod pickle;
 pub mod png;
 pub mod prepare;
+pub mod stamps;
 pub mod synthetic;
 pub mod wcs;
 pub mod writers;

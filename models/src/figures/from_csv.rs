@@ -2,13 +2,13 @@
 //! plot`), so a figure can be regenerated without the run, checkpoint or classifier behind it.
 
 use super::charts::{
-    BalanceRow, accuracy_figure, class_balance_figure, loss_figure, lr_search_figure,
-    profiles_figure, ramis_experiments_figure,
+    accuracy_figure, class_balance_figure, loss_figure, lr_search_figure, profiles_figure,
+    ramis_experiments_figure,
 };
 use crate::analysis::experiments::{Curve, settings};
 use crate::data::Class;
 use crate::error::ModelError;
-use crate::ramis::balance::ClassBalance;
+use crate::ramis::balance::{BalanceRow, ClassBalance};
 use crate::ramis::hmt::{Accuracy, ClassifierEpoch};
 use std::path::Path;
 

@@ -5,4 +5,5 @@
 
 pub mod balance;
 pub mod classifier;
+pub mod degrade;
 pub mod hmt;

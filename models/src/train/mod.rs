@@ -2,10 +2,12 @@
 //! evaluation mode, RAMIS while training, `metrics.csv`, checkpoints that resume exactly, bad
 //! steps survived by rolling back, a sample grid.
 
+mod lr_search;
 mod metrics;
 mod monitor;
 mod recovery;
 
+pub use lr_search::{LrPoint, best_rate, lr_search, rates, write_lr_search};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 pub use monitor::{Monitor, RamisMeasure, RamisOptions};
 pub use recovery::{LR_BACKOFF, Recovery, recovery};
