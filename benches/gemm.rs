@@ -4,11 +4,11 @@
 //!    traffic;
 //! 2. GFLOP/s of burn's matrix products at each layer's shapes: forward `x W`, weight gradient
 //!    `xᵀ dY`, and the input gradient both as burn computes it (`dY Wᵀ`) and as
-//!    `lobes_models::linear` does (`(W dYᵀ)ᵀ`);
+//!    `lobes_models::kernels::linear` does (`(W dYᵀ)ᵀ`);
 //! 3. the first encoder layer on a batch of synthetic stamps: burn's dense products against
-//!    the sparse kernels of `lobes_models::sparse_op`;
+//!    the sparse kernels of `lobes_models::kernels::sparse_op`;
 //! 4. the dense layers' forward and backward passes with burn's `Linear::forward` against
-//!    `lobes_models::linear::linear`.
+//!    `lobes_models::kernels::linear::linear`.
 //!
 //! ```sh
 //! cargo bench --bench gemm
@@ -16,7 +16,7 @@
 
 use burn::backend::Dispatch;
 use burn::prelude::*;
-use lobes::models::sparse_op::{SparseBackend, sparse_matmul};
+use lobes::models::kernels::sparse_op::{SparseBackend, sparse_matmul};
 use std::time::Instant;
 
 /// Milliseconds per call of `f` (best of 5 after one warm-up call).
@@ -138,7 +138,7 @@ fn main() {
         let f = gflops(b, i, o, false, false, &dev);
         let gw = gflops(i, b, o, true, false, &dev);
         let gx = gflops(b, o, i, false, true, &dev);
-        // The same dX as `W dYᵀ` (`[i, o] × [o, b]`), transposed: lobes_models::linear's form.
+        // The same dX as `W dYᵀ` (`[i, o] × [o, b]`), transposed: lobes_models::kernels::linear's form.
         let gt = gflops(i, o, b, false, true, &dev);
         println!(
             "{:>12} {f:10.1} {gw:14.1} {gx:14.1} {gt:16.1}",
@@ -160,7 +160,7 @@ fn main() {
     // The first encoder layer on 100 synthetic stamps.
     let data = lobes::models::data::synthetic::Synthetic::default().dataset(b.div_ceil(2), 0, 0);
     let refs: Vec<_> = data.train.iter().take(b).collect();
-    let x = lobes::models::train::batch_of(&refs, 100, &dev).x;
+    let x = lobes::models::vae::batch_of(&refs, 100, &dev).x;
     let px: Vec<f32> = x.clone().try_into_vec_as().expect("f32");
     let nz = px.iter().filter(|v| **v != 0.0).count() as f64 / px.len() as f64;
     let w = Tensor::<2>::random([10000, 4096], burn::tensor::Distribution::Default, &dev);
@@ -192,7 +192,7 @@ fn main() {
 
 /// Seconds of one forward and backward pass through the Table-2 VAE's dense layers (encoder
 /// 4096 → … → 32, decoder 32 → … → 10000; no activations) at batch 100: burn's
-/// `Linear::forward`, then `lobes_models::linear::linear`, alternating, best of `reps` each.
+/// `Linear::forward`, then `lobes_models::kernels::linear::linear`, alternating, best of `reps` each.
 fn dense_passes(reps: usize) -> (f64, f64) {
     use burn::nn::{Linear, LinearConfig};
     let dev = Device::flex().autodiff();
@@ -218,7 +218,7 @@ fn dense_passes(reps: usize) -> (f64, f64) {
         t.elapsed().as_secs_f64()
     };
     let burn_layer = |l: &Linear, h: Tensor<2>| l.forward(h);
-    let ours = |l: &Linear, h: Tensor<2>| lobes::models::linear::linear(l, h);
+    let ours = |l: &Linear, h: Tensor<2>| lobes::models::kernels::linear::linear(l, h);
     let (mut a, mut b) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..reps {
         a = a.min(pass(&burn_layer));

@@ -9,7 +9,7 @@
 //! Run: `cargo run --release --example custom_likelihood`
 
 use lobes::models::data::synthetic::Synthetic;
-use lobes::models::train::batch_of;
+use lobes::models::vae::batch_of;
 use lobes::models::vae::{Batch, PixelLikelihood, VaeConfig, guide, model_with};
 use lobes::ppl::dist::DistError;
 use lobes::ppl::prelude::*;

@@ -7,8 +7,8 @@
 
 use lobes::models::data::{Class, synthetic::Synthetic};
 use lobes::models::generate::{Generator, Sampling};
-use lobes::models::train::{Kind, batch_of};
 use lobes::models::vae::{Batch, VaeConfig, guide, model};
+use lobes::models::vae::{ModelKind, batch_of};
 use lobes::ppl::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     // The same latent points, decoded as each class.
-    let mut g = Generator::from_store(Kind::Cvae, net, svi.store().clone());
+    let mut g = Generator::from_store(ModelKind::Cvae, net, svi.store().clone());
     let z = g.latents(4, Sampling::Prior, 1)?;
     for class in Class::ALL {
         let imgs = g.decode(&z, &[class; 4])?;

@@ -7,8 +7,8 @@
 
 use lobes::models::data::augment::{Augmented, Interp};
 use lobes::models::data::synthetic::Synthetic;
-use lobes::models::train::batch_of;
 use lobes::models::vae::{Batch, VaeConfig, guide, model};
+use lobes::models::vae::{batch_from, batch_of};
 use lobes::ppl::prelude::*;
 
 fn main() -> Result<()> {
@@ -35,21 +35,7 @@ fn main() -> Result<()> {
         let (mut total, mut n) = (0.0, 0);
         for b in aug.epoch(50) {
             let k = b.labels.len();
-            let y: Vec<f32> = b
-                .labels
-                .iter()
-                .flat_map(|c| {
-                    if c.label() == 0 {
-                        [1.0, 0.0]
-                    } else {
-                        [0.0, 1.0]
-                    }
-                })
-                .collect();
-            let batch = Batch {
-                x: Tensor::<1>::from_floats(b.pixels.as_slice(), &dev).reshape([k, 10_000]),
-                y: Tensor::<1>::from_floats(y.as_slice(), &dev).reshape([k, 2]),
-            };
+            let batch = batch_from(&b.pixels, &b.labels, 10_000, &dev);
             total += svi.step(&batch)?;
             n += k;
         }

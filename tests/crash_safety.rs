@@ -8,7 +8,8 @@
 //! seed of the kill moments (default 14).
 
 use lobes::models::generate::Generator;
-use lobes::models::train::{EpochMetrics, parse_run_metadata, read_metrics};
+use lobes::models::train::{EpochMetrics, read_metrics};
+use lobes::models::vae::RunMetadata;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -128,9 +129,9 @@ fn checkpoint_epoch(p: &Path, what: &str) -> usize {
         "{what}: {} has no tensors",
         p.display()
     );
-    parse_run_metadata(&meta, p)
+    RunMetadata::from_map(&meta, p)
         .unwrap_or_else(|e| panic!("{what}: {}: {e}", p.display()))
-        .2
+        .epoch
 }
 
 /// Checks a run folder after a kill: every checkpoint loads (the latest also as a network),

@@ -1,5 +1,5 @@
 //! A checkpoint: safetensors bytes (tensors plus string metadata) through the public loaders
-//! `lobes_ppl::io::load_tensors`, `ParamStore::load` and `parse_run_metadata`.
+//! `lobes_ppl::io::load_tensors`, `ParamStore::load` and `RunMetadata::from_map`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let device = Device::default();
     if let Ok((_, meta)) = lobes_ppl::io::load_tensors(&f, &device) {
-        let _ = lobes_models::train::parse_run_metadata(&meta, &f);
+        let _ = lobes_models::vae::RunMetadata::from_map(&meta, &f);
     }
     let _ = ParamStore::load(&f, &device);
 });

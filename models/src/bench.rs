@@ -7,7 +7,7 @@
 
 use crate::data::synthetic::Synthetic;
 use crate::error::ModelError;
-use crate::train::batch_of;
+use crate::vae::batch_of;
 use crate::vae::{Batch, Vae, VaeConfig, guide, model};
 use burn::module::{ModuleMapper, Param};
 use burn::optim::{AdamConfig, GradientsParams};

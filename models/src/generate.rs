@@ -3,8 +3,7 @@
 
 use crate::data::{Class, Image, Sample};
 use crate::error::ModelError;
-use crate::train::{Kind, batch_of, parse_run_metadata};
-use crate::vae::{Prior, Vae, VaeConfig};
+use crate::vae::{ModelKind, Prior, RunMetadata, Vae, VaeConfig, batch_of, images_of, one_hot};
 use burn::prelude::*;
 use lobes_ppl::{ParamStore, module, no_grad, with_param_store};
 use rand::{Rng, SeedableRng};
@@ -35,7 +34,7 @@ impl Sampling {
 /// A trained network with its parameter store.
 pub struct Generator {
     /// VAE or CVAE.
-    pub kind: Kind,
+    pub kind: ModelKind,
     /// Network sizes.
     pub net: VaeConfig,
     store: ParamStore,
@@ -45,7 +44,7 @@ pub struct Generator {
 
 impl Generator {
     /// From a store of trained parameters.
-    pub fn from_store(kind: Kind, net: VaeConfig, store: ParamStore) -> Self {
+    pub fn from_store(kind: ModelKind, net: VaeConfig, store: ParamStore) -> Self {
         let template = net.init(&Device::default());
         Self::with_template(kind, net, store, template)
     }
@@ -53,7 +52,12 @@ impl Generator {
     /// From a store and a network already built for `net` on the default device (its values
     /// are used only for parameters the store lacks), so repeated measurements do not build
     /// the network again.
-    pub fn with_template(kind: Kind, net: VaeConfig, store: ParamStore, template: Vae) -> Self {
+    pub fn with_template(
+        kind: ModelKind,
+        net: VaeConfig,
+        store: ParamStore,
+        template: Vae,
+    ) -> Self {
         Generator {
             kind,
             template,
@@ -67,7 +71,7 @@ impl Generator {
     pub fn load(checkpoint: &Path) -> Result<Self, ModelError> {
         let device = Device::default();
         let (_, meta) = lobes_ppl::io::load_tensors(checkpoint, &device)?;
-        let (kind, net, _) = parse_run_metadata(&meta, checkpoint)?;
+        let RunMetadata { kind, net, .. } = RunMetadata::from_map(&meta, checkpoint)?;
         let store = ParamStore::load(checkpoint, &device)?;
         // The metadata must describe the tensors the file holds before the network is built:
         // the networks' and, beside them, only the likelihood's and the prior's own.
@@ -101,7 +105,8 @@ impl Generator {
         Ok(Self::from_store(kind, net, store))
     }
 
-    fn side(&self) -> usize {
+    /// The side of the square images the network decodes.
+    pub fn side(&self) -> usize {
         (self.net.pixels as f64).sqrt().round() as usize
     }
 
@@ -111,37 +116,21 @@ impl Generator {
         let d = self.net.latent;
         let n = z.len() / d;
         let mut input = Tensor::<1>::from_floats(z, &self.device).reshape([n, d]);
-        if self.kind == Kind::Cvae {
+        if self.kind == ModelKind::Cvae {
             if classes.len() != n {
                 return Err(ModelError::Config(format!(
                     "the CVAE needs a class for each of the {n} latent points"
                 )));
             }
-            let y: Vec<f32> = classes
-                .iter()
-                .flat_map(|c| {
-                    if *c == Class::FRI {
-                        [1.0, 0.0]
-                    } else {
-                        [0.0, 1.0]
-                    }
-                })
-                .collect();
-            input = Tensor::cat(
-                vec![
-                    input,
-                    Tensor::<1>::from_floats(y.as_slice(), &self.device).reshape([n, 2]),
-                ],
-                1,
-            );
+            input = Tensor::cat(vec![input, one_hot(classes, &self.device)], 1);
         }
         let dec = &self.template.decoder;
         let probs = with_param_store(&mut self.store, || no_grad(|| module("decoder", dec)))?
             .forward(input);
         let px: Vec<f32> = probs
             .try_into_vec_as::<f32>()
-            .map_err(|e| ModelError::Config(e.to_string()))?;
-        Ok(crate::train::images_of(&px, self.side()))
+            .map_err(|e| ModelError::tensor_read("the decoded pixels", e))?;
+        Ok(images_of(&px, self.side()))
     }
 
     /// `n` latent points (`n * latent` values, point by point) drawn as `sampling` says: from
@@ -187,6 +176,28 @@ impl Generator {
         self.decode(&z, &classes)
     }
 
+    /// [`Generator::generate`] as samples named `generated_00000`, ... with their classes (a
+    /// VAE's, which have none, alternate FRI/FRII like the CVAE's without `class`).
+    pub fn generate_samples(
+        &mut self,
+        n: usize,
+        class: Option<Class>,
+        sampling: Sampling,
+        seed: u64,
+    ) -> Result<Vec<Sample>, ModelError> {
+        let images = self.generate(n, class, sampling, seed)?;
+        Ok(images
+            .into_iter()
+            .enumerate()
+            .map(|(i, image)| Sample {
+                image,
+                label: class.unwrap_or(Class::ALL[i % 2]),
+                name: format!("generated_{i:05}"),
+                meta: Default::default(),
+            })
+            .collect())
+    }
+
     /// The guide's mean latent of each sample.
     pub fn encode(&mut self, samples: &[Sample]) -> Result<Vec<f32>, ModelError> {
         Ok(self.posterior(samples)?.0)
@@ -197,7 +208,7 @@ impl Generator {
     pub fn posterior(&mut self, samples: &[Sample]) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
         let refs: Vec<&Sample> = samples.iter().collect();
         let b = batch_of(&refs, self.side(), &self.device);
-        let x = if self.kind == Kind::Cvae {
+        let x = if self.kind == ModelKind::Cvae {
             Tensor::cat(vec![b.x, b.y], 1)
         } else {
             b.x
@@ -207,7 +218,7 @@ impl Generator {
             with_param_store(&mut self.store, || no_grad(|| module("encoder", enc)))?.forward(x);
         let values = |t: Tensor<2>| {
             t.try_into_vec_as::<f32>()
-                .map_err(|e| ModelError::Config(e.to_string()))
+                .map_err(|e| ModelError::tensor_read("the guide's posterior", e))
         };
         Ok((values(loc)?, values(scale)?))
     }

@@ -927,7 +927,7 @@ fn data_specs_that_are_empty_or_unknown_are_errors_naming_the_spec() {
 }
 
 /// A checkpoint's metadata declaring a network of 10^12 input pixels passes
-/// `parse_run_metadata` today, and `Generator::load` would then build (allocate) it.
+/// `RunMetadata::from_map` today, and `Generator::load` would then build (allocate) it.
 /// `VaeConfig::validate` (models/src/vae.rs) needs an upper bound; until it has one this
 /// documents the gap.
 #[test]
@@ -944,7 +944,7 @@ fn checkpoint_metadata_declaring_a_huge_network_is_refused() {
     ] {
         meta.insert(format!("lobes.{k}"), v.to_string());
     }
-    let r = lobes_models::train::parse_run_metadata(&meta, Path::new("huge.safetensors"));
+    let r = lobes_models::vae::RunMetadata::from_map(&meta, Path::new("huge.safetensors"));
     let e = r
         .expect_err("a 10^12-pixel network was accepted")
         .to_string();
@@ -954,7 +954,7 @@ fn checkpoint_metadata_declaring_a_huge_network_is_refused() {
     );
     // Sizes whose count overflows a usize are refused the same way.
     meta.insert("lobes.pixels".into(), usize::MAX.to_string());
-    let r = lobes_models::train::parse_run_metadata(&meta, Path::new("huge.safetensors"));
+    let r = lobes_models::vae::RunMetadata::from_map(&meta, Path::new("huge.safetensors"));
     assert!(
         r.expect_err("overflow")
             .to_string()
@@ -967,10 +967,11 @@ fn checkpoint_metadata_declaring_a_huge_network_is_refused() {
 #[test]
 fn a_checkpoint_whose_metadata_lies_about_its_network_is_refused() {
     use lobes_models::generate::Generator;
-    use lobes_models::train::{Kind, train_on};
+    use lobes_models::train::train_on;
+    use lobes_models::vae::ModelKind;
     let ds = lobes_models::data::synthetic::Synthetic::default().dataset(8, 2, 1);
     let out = common::tmp("lying-ckpt");
-    train_on(&common::tiny(Kind::Vae, out.clone(), 1), &ds).unwrap();
+    train_on(&common::tiny(ModelKind::Vae, out.clone(), 1), &ds).unwrap();
     let ckpt = out.join("checkpoint.safetensors");
     let dev = burn::prelude::Device::flex();
     let (tensors, mut meta) = lobes_ppl::io::load_tensors(&ckpt, &dev).unwrap();

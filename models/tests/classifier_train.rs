@@ -6,11 +6,11 @@
 mod common;
 
 use burn::prelude::*;
-use lobes_models::analysis::class_balance;
-use lobes_models::classifier::Classifier;
 use lobes_models::data::synthetic::Synthetic;
 use lobes_models::data::{Class, DataSet, Image, frdeep};
-use lobes_models::hmt::{ClassifierOptions, Hmt, train_classifier_on};
+use lobes_models::ramis::balance::class_balance;
+use lobes_models::ramis::classifier::Classifier;
+use lobes_models::ramis::hmt::{ClassifierOptions, Hmt, train_classifier_on};
 use std::collections::HashMap;
 
 fn images(n: usize) -> Vec<Image> {

@@ -8,7 +8,8 @@ mod common;
 use common::tiny;
 use lobes_models::data::{Class, Image, synthetic::Synthetic};
 use lobes_models::generate::{Generator, Sampling};
-use lobes_models::train::{Kind, train_on};
+use lobes_models::train::train_on;
+use lobes_models::vae::ModelKind;
 
 fn lobe_to_core(img: &Image) -> f64 {
     let n = img.size;
@@ -29,11 +30,11 @@ fn lobe_to_core(img: &Image) -> f64 {
 fn a_tiny_cvae_draws_brighter_lobes_for_frii_than_for_fri_from_the_same_latents() {
     let ds = Synthetic::default().dataset(60, 6, 2);
     let out = common::tmp("cvae");
-    let mut opts = tiny(Kind::Cvae, out.clone(), 12);
+    let mut opts = tiny(ModelKind::Cvae, out.clone(), 12);
     opts.checkpoint_every = 12;
     train_on(&opts, &ds).unwrap();
     let mut g = Generator::load(&out.join("checkpoint.safetensors")).unwrap();
-    assert_eq!(g.kind, Kind::Cvae);
+    assert_eq!(g.kind, ModelKind::Cvae);
     let n = 64;
     let z = g.latents(n, Sampling::Prior, 5).unwrap();
     let fri = g.decode(&z, &vec![Class::FRI; n]).unwrap();

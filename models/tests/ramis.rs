@@ -3,8 +3,8 @@
 #[path = "support/mod.rs"]
 mod common;
 
-use lobes_models::classifier::{Classifier, ramis};
 use lobes_models::data::{Class, Image, frdeep};
+use lobes_models::ramis::classifier::{Classifier, ramis};
 
 #[test]
 fn published_weights_give_the_published_accuracy_and_ramis() {
@@ -41,7 +41,7 @@ fn ramis_is_one_for_a_single_confident_class_and_two_for_balanced_certainty() {
 
 #[test]
 fn blur_noise_and_blanking_lower_ramis_toward_one() {
-    use lobes_models::classifier::{add_noise, blank_edges, gaussian_blur};
+    use lobes_models::ramis::degrade::{add_noise, blank_edges, gaussian_blur};
     let Some(data) = common::shared_data() else {
         return;
     };

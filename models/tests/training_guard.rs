@@ -8,7 +8,8 @@ use common::tiny;
 use lobes_models::ModelError;
 use lobes_models::data::synthetic::Synthetic;
 use lobes_models::generate::Sampling;
-use lobes_models::train::{EpochMetrics, Kind, RamisOptions, train_on};
+use lobes_models::train::{EpochMetrics, RamisOptions, train_on};
+use lobes_models::vae::ModelKind;
 
 // Every test here holds `common::serial()` while it trains.
 
@@ -24,7 +25,7 @@ fn ramis_is_logged_every_k_epochs_and_resumes_bit_exact() {
     };
     let classifier = data.join("ramis-classifier/hmt-frdeepf.safetensors");
     let ds = Synthetic::default().dataset(40, 8, 1);
-    for kind in [Kind::Vae, Kind::Cvae] {
+    for kind in [ModelKind::Vae, ModelKind::Cvae] {
         let with_ramis = |out, epochs| {
             let mut o = tiny(kind, out, epochs);
             o.ramis = Some(RamisOptions {
@@ -46,7 +47,7 @@ fn ramis_is_logged_every_k_epochs_and_resumes_bit_exact() {
             let v = r.ramis.unwrap();
             assert!((1.0..=2.0).contains(&v), "RAMIS {v}");
             // Table 4's columns for the CVAE only.
-            assert_eq!(r.fri_percent.is_some(), kind == Kind::Cvae);
+            assert_eq!(r.fri_percent.is_some(), kind == ModelKind::Cvae);
             if let (Some(a), Some(b)) = (r.fri_percent, r.frii_percent) {
                 assert!((0.0..=100.0).contains(&a) && (0.0..=100.0).contains(&b));
             }
@@ -82,7 +83,7 @@ fn ramis_options_are_checked_before_anything_is_written() {
     let ds = Synthetic::default().dataset(8, 2, 1);
     let out = common::tmp("ramis-bad");
     std::fs::remove_dir_all(&out).unwrap();
-    let mut o = tiny(Kind::Vae, out.clone(), 1);
+    let mut o = tiny(ModelKind::Vae, out.clone(), 1);
     o.ramis = Some(RamisOptions::paper(
         "no/such/classifier.safetensors".into(),
         1,
@@ -102,7 +103,7 @@ fn ramis_options_are_checked_before_anything_is_written() {
 /// A learning rate of 1000 on a tiny network: the scale overflows and gradients turn NaN within
 /// a few steps.
 fn diverging(out: std::path::PathBuf, epochs: usize) -> lobes_models::train::TrainOptions {
-    let mut o = tiny(Kind::Vae, out, epochs);
+    let mut o = tiny(ModelKind::Vae, out, epochs);
     o.lr = 1000.0;
     o.checkpoint_every = 1;
     // From 1000 the rate needs ~15 halvings, most before any step gets past the last bad one.
@@ -164,7 +165,7 @@ fn too_many_bad_steps_in_a_row_stop_with_the_last_good_checkpoint_intact() {
     let (tensors, _) = lobes_ppl::io::load_tensors(checkpoint, &burn::prelude::Device::flex())
         .expect("the checkpoint is readable");
     assert!(tensors.iter().all(|(_, t)| t.all_finite()));
-    let mut resume = tiny(Kind::Vae, out, 2);
+    let mut resume = tiny(ModelKind::Vae, out, 2);
     resume.resume = true;
     let rows = train_on(&resume, &ds).unwrap();
     assert!(rows.last().unwrap().test_loss.unwrap().is_finite());

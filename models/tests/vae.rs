@@ -6,14 +6,15 @@ mod common;
 use lobes_models::data::synthetic::Synthetic;
 
 use common::tiny;
-use lobes_models::train::{Kind, train_on};
+use lobes_models::train::train_on;
+use lobes_models::vae::ModelKind;
 
 #[test]
 fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
     let _serial = common::serial();
     let ds = Synthetic::default().dataset(40, 8, 1);
     let out = common::tmp("vae");
-    let rows = train_on(&tiny(Kind::Vae, out.clone(), 4), &ds).unwrap();
+    let rows = train_on(&tiny(ModelKind::Vae, out.clone(), 4), &ds).unwrap();
     let first = rows[0].test_loss.unwrap();
     let last = rows.last().unwrap().test_loss.unwrap();
     assert_eq!(rows[0].epoch, 0);
@@ -37,8 +38,8 @@ fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
 
     // Stop after 2 epochs, resume to 4: the same numbers as the uninterrupted run.
     let out2 = common::tmp("vae-resume");
-    train_on(&tiny(Kind::Vae, out2.clone(), 2), &ds).unwrap();
-    let mut again = tiny(Kind::Vae, out2.clone(), 4);
+    train_on(&tiny(ModelKind::Vae, out2.clone(), 2), &ds).unwrap();
+    let mut again = tiny(ModelKind::Vae, out2.clone(), 4);
     again.resume = true;
     let resumed = train_on(&again, &ds).unwrap();
     let tl = |r: &[lobes_models::train::EpochMetrics]| -> Vec<(Option<f64>, Option<f64>)> {
@@ -48,7 +49,7 @@ fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
     assert_eq!(resumed.len(), 5);
 
     // A resumed run with another network is refused, naming the checkpoint.
-    let mut other = tiny(Kind::Vae, out2, 5);
+    let mut other = tiny(ModelKind::Vae, out2, 5);
     other.resume = true;
     other.net.latent = 8;
     let e = train_on(&other, &ds).unwrap_err().to_string();
@@ -71,19 +72,19 @@ fn a_resumed_run_keeps_its_guide_scale_unless_told_another() {
         meta.get("lobes.scale").cloned()
     };
     let out = common::tmp("vae-rescale");
-    let mut o = tiny(Kind::Vae, out.clone(), 1);
+    let mut o = tiny(ModelKind::Vae, out.clone(), 1);
     o.scale = Some(GuideScale::Softplus);
     train_on(&o, &ds).unwrap();
     assert_eq!(scale_of(&out).as_deref(), Some("softplus"));
 
     // Resumed without a scale: still softplus (not the paper's exp, the default of new runs).
-    let mut again = tiny(Kind::Vae, out.clone(), 2);
+    let mut again = tiny(ModelKind::Vae, out.clone(), 2);
     again.resume = true;
     train_on(&again, &ds).unwrap();
     assert_eq!(scale_of(&out).as_deref(), Some("softplus"));
 
     // Resumed with exp-clamp: it takes over; the run goes on with finite losses.
-    let mut clamp = tiny(Kind::Vae, out.clone(), 3);
+    let mut clamp = tiny(ModelKind::Vae, out.clone(), 3);
     clamp.resume = true;
     clamp.scale = Some(GuideScale::ExpClamp);
     let rows = train_on(&clamp, &ds).unwrap();
@@ -114,7 +115,7 @@ fn every_likelihood_and_prior_trains_checkpoints_and_generates() {
     for (likelihood, prior) in combos {
         let what = format!("{} / {}", likelihood.name(), prior.name());
         let out = common::tmp(&format!("lik-{}-{}", likelihood.name(), prior.name()));
-        let mut o = tiny(Kind::Vae, out.clone(), 3);
+        let mut o = tiny(ModelKind::Vae, out.clone(), 3);
         o.net.likelihood = likelihood;
         o.net.prior = prior;
         let rows = train_on(&o, &ds).unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -146,7 +147,7 @@ fn every_likelihood_and_prior_trains_checkpoints_and_generates() {
             assert_ne!(a, g.latents(5, Sampling::Prior, 8).unwrap());
         }
         // Resuming with another likelihood is refused, naming the checkpoint.
-        let mut other = tiny(Kind::Vae, out, 4);
+        let mut other = tiny(ModelKind::Vae, out, 4);
         other.resume = true;
         other.net.prior = prior;
         other.net.likelihood = if likelihood == Likelihood::Beta {

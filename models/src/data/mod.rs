@@ -11,7 +11,9 @@ pub mod inspect;
 pub mod pickle;
 pub mod png;
 pub mod prepare;
+pub mod stamps;
 pub mod synthetic;
+pub mod wcs;
 pub mod writers;
 
 pub use error::DataError;
@@ -53,6 +55,13 @@ impl Class {
         match self {
             Class::FRI => "FRI",
             Class::FRII => "FRII",
+        }
+    }
+    /// The one-hot row of the CVAE's class input: `[1, 0]` for FRI, `[0, 1]` for FRII.
+    pub fn one_hot(self) -> [f32; 2] {
+        match self {
+            Class::FRI => [1.0, 0.0],
+            Class::FRII => [0.0, 1.0],
         }
     }
     /// Parses `FRI`/`FRII` (any case) or `0`/`1`.

@@ -2,30 +2,8 @@
 
 use super::counts::PowerLaw;
 use crate::data::synthetic::Synthetic;
-use crate::wcs::{Beam, Tan};
-
-/// What can go wrong before or while a field is written.
-#[derive(Debug, thiserror::Error)]
-pub enum FieldError {
-    /// An option that cannot work, named as on the command line.
-    #[error("{option}: {reason}")]
-    Option {
-        /// The option, e.g. `--rms`.
-        option: &'static str,
-        /// What is wrong, with the value.
-        reason: String,
-    },
-}
-
-impl FieldError {
-    /// An error about `option`.
-    pub fn option(option: &'static str, reason: impl Into<String>) -> Self {
-        FieldError::Option {
-            option,
-            reason: reason.into(),
-        }
-    }
-}
+use crate::data::wcs::{Beam, Tan};
+pub use crate::error::FieldError;
 
 /// The largest side a field may have, pixels (a 65536² float32 image is 16 GiB).
 pub const MAX_SIDE: usize = 65_536;

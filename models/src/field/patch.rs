@@ -257,7 +257,7 @@ mod tests {
             pixel_arcsec: 1.8,
             stamp_pixel_arcsec: 1.8,
             extra_sigma,
-            beam_pixels: crate::wcs::Beam::first().area_pixels(1.8),
+            beam_pixels: crate::data::wcs::Beam::first().area_pixels(1.8),
         }
     }
 

@@ -7,7 +7,7 @@ use crate::data::synthetic::Synthetic;
 use crate::data::{Class, Image};
 use crate::error::ModelError;
 use crate::generate::{Generator, Sampling};
-use crate::train::Kind;
+use crate::vae::ModelKind;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -29,7 +29,7 @@ impl Population {
     pub fn has_classes(&self) -> bool {
         match self {
             Population::Synthetic(_) => true,
-            Population::Model { generator, .. } => generator.kind == Kind::Cvae,
+            Population::Model { generator, .. } => generator.kind == ModelKind::Cvae,
         }
     }
 

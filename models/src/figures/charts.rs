@@ -2,11 +2,11 @@
 //! experiments, the learning-rate search, the CVAE's class balance and brightness profiles.
 //! Each has a title, labelled axes with units and a legend (see [`crate::chart`]).
 
-use crate::analysis::ClassBalance;
+use crate::analysis::experiments::Curve;
 use crate::chart::{Legend, Marker, Panel, Series, Style, write_grid_png, write_png};
 use crate::error::ModelError;
-use crate::experiments::Curve;
-use crate::hmt::ClassifierEpoch;
+use crate::ramis::balance::BalanceRow;
+use crate::ramis::hmt::ClassifierEpoch;
 use crate::train::EpochMetrics;
 use plotters::style::RGBColor;
 use std::path::Path;
@@ -189,15 +189,6 @@ pub fn lr_search_figure(
         ..Default::default()
     };
     write_png(path, &[panel], 760, 480)
-}
-
-/// One row of a class-balance table: the latents' name and the counts.
-#[derive(Clone, Debug)]
-pub struct BalanceRow {
-    /// How the latents were drawn, e.g. `uniform(-4,4)`.
-    pub latents: String,
-    /// The counts for one requested class.
-    pub balance: ClassBalance,
 }
 
 /// The CVAE's class balance (Table 4 as bars): for each way of drawing latents, the

@@ -2,14 +2,14 @@
 //! plot`), so a figure can be regenerated without the run, checkpoint or classifier behind it.
 
 use super::charts::{
-    BalanceRow, accuracy_figure, class_balance_figure, loss_figure, lr_search_figure,
-    profiles_figure, ramis_experiments_figure,
+    accuracy_figure, class_balance_figure, loss_figure, lr_search_figure, profiles_figure,
+    ramis_experiments_figure,
 };
-use crate::analysis::ClassBalance;
+use crate::analysis::experiments::{Curve, settings};
 use crate::data::Class;
 use crate::error::ModelError;
-use crate::experiments::{Curve, settings};
-use crate::hmt::{Accuracy, ClassifierEpoch};
+use crate::ramis::balance::{BalanceRow, ClassBalance};
+use crate::ramis::hmt::{Accuracy, ClassifierEpoch};
 use std::path::Path;
 
 /// Which chart to draw, and so which CSV to expect.

@@ -6,10 +6,12 @@
 mod charts;
 mod from_csv;
 mod grids;
+pub mod model;
 
+pub use crate::ramis::balance::BalanceRow;
 pub use charts::{
-    BalanceRow, accuracy_figure, class_balance_figure, loss_figure, lr_search_figure,
-    profiles_figure, ramis_experiments_figure,
+    accuracy_figure, class_balance_figure, loss_figure, lr_search_figure, profiles_figure,
+    ramis_experiments_figure,
 };
 pub use from_csv::{PlotKind, plot_csv};
 pub use grids::{

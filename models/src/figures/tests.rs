@@ -2,11 +2,12 @@
 //! file, without writing it, on empty data or an unwritable path.
 
 use super::*;
-use crate::analysis::{ClassBalance, pair};
+use crate::analysis::experiments::Curve;
+use crate::analysis::pair;
 use crate::data::{Class, Image};
 use crate::error::ModelError;
-use crate::experiments::Curve;
-use crate::hmt::{Accuracy, ClassifierEpoch};
+use crate::ramis::balance::ClassBalance;
+use crate::ramis::hmt::{Accuracy, ClassifierEpoch};
 use crate::train::EpochMetrics;
 use std::path::{Path, PathBuf};
 

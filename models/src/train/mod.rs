@@ -2,57 +2,33 @@
 //! evaluation mode, RAMIS while training, `metrics.csv`, checkpoints that resume exactly, bad
 //! steps survived by rolling back, a sample grid.
 
+mod lr_search;
 mod metrics;
 mod monitor;
 mod recovery;
 
+pub use lr_search::{LrPoint, best_rate, lr_search, rates, write_lr_search};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 pub use monitor::{Monitor, RamisMeasure, RamisOptions};
 pub use recovery::{LR_BACKOFF, Recovery, recovery};
 
 use crate::data::augment::{Augmented, Interp};
-use crate::data::{self, Class, DataSet, Image, Sample, writers};
+use crate::data::{self, DataSet, Sample, writers};
 use crate::error::ModelError;
-use crate::vae::{Batch, GuideScale, Likelihood, Prior, VaeConfig, guide, model};
+use crate::vae::{
+    Batch, GuideScale, ModelKind, RunMetadata, VaeConfig, batch_from, batch_of, guide, model,
+};
 use burn::prelude::*;
 use lobes_ppl::optim::{Adagrad, Adam, ClippedAdam, Optimizer};
 use lobes_ppl::prelude::{Svi, TraceElbo};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Which model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// The VAE.
-    Vae,
-    /// The conditional VAE.
-    Cvae,
-}
-
-impl Kind {
-    /// `vae` or `cvae`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Vae => "vae",
-            Kind::Cvae => "cvae",
-        }
-    }
-    /// Parses [`Kind::name`].
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "vae" => Some(Kind::Vae),
-            "cvae" => Some(Kind::Cvae),
-            _ => None,
-        }
-    }
-}
 
 /// Everything `lobes train` takes.
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
     /// VAE or CVAE.
-    pub kind: Kind,
+    pub kind: ModelKind,
     /// Network sizes (its `classes` is set from `kind`, its `scale` from `scale`).
     pub net: VaeConfig,
     /// The guide's scale function. `None`: the paper's `exp` for a new run, the checkpoint's on
@@ -147,116 +123,6 @@ impl TrainOptions {
     }
 }
 
-/// The flattened central 100x100 (`crop`) of each sample and one-hot labels, as a batch.
-pub fn batch_of(samples: &[&Sample], crop: usize, device: &Device) -> Batch {
-    let mut px = Vec::with_capacity(samples.len() * crop * crop);
-    let mut y = Vec::with_capacity(samples.len() * 2);
-    for s in samples {
-        px.extend_from_slice(&s.image.centre_crop(crop).pixels);
-        y.extend(one_hot(s.label));
-    }
-    make_batch(px, y, samples.len(), crop * crop, device)
-}
-
-fn one_hot(c: Class) -> [f32; 2] {
-    match c {
-        Class::FRI => [1.0, 0.0],
-        Class::FRII => [0.0, 1.0],
-    }
-}
-
-fn make_batch(px: Vec<f32>, y: Vec<f32>, n: usize, pixels: usize, device: &Device) -> Batch {
-    Batch {
-        x: Tensor::<1>::from_floats(px.as_slice(), device).reshape([n, pixels]),
-        y: Tensor::<1>::from_floats(y.as_slice(), device).reshape([n, 2]),
-    }
-}
-
-/// A run's configuration as checkpoint metadata.
-pub fn run_metadata(
-    kind: Kind,
-    net: &VaeConfig,
-    epoch: usize,
-    extra: &[(&str, String)],
-) -> HashMap<String, String> {
-    let mut m = HashMap::new();
-    m.insert("lobes.model".into(), kind.name().into());
-    m.insert("lobes.pixels".into(), net.pixels.to_string());
-    m.insert("lobes.latent".into(), net.latent.to_string());
-    m.insert(
-        "lobes.hidden".into(),
-        net.hidden
-            .iter()
-            .map(|h| h.to_string())
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    m.insert("lobes.dropout".into(), net.dropout.to_string());
-    m.insert("lobes.slope".into(), net.slope.to_string());
-    m.insert("lobes.scale".into(), net.scale.name().into());
-    m.insert("lobes.likelihood".into(), net.likelihood.name().into());
-    m.insert("lobes.prior".into(), net.prior.name().into());
-    m.insert("lobes.epoch".into(), epoch.to_string());
-    for (k, v) in extra {
-        m.insert(format!("lobes.{k}"), v.clone());
-    }
-    m
-}
-
-/// Reads a run's kind, network and epoch back from checkpoint metadata.
-pub fn parse_run_metadata(
-    meta: &HashMap<String, String>,
-    path: &Path,
-) -> Result<(Kind, VaeConfig, usize), ModelError> {
-    let bad = |k: &str| {
-        ModelError::Config(format!(
-            "{}: checkpoint lacks a valid '{k}'",
-            path.display()
-        ))
-    };
-    let get = |k: &str| meta.get(&format!("lobes.{k}")).ok_or_else(|| bad(k));
-    let kind = Kind::parse(get("model")?).ok_or_else(|| bad("model"))?;
-    let num = |k: &str| get(k)?.parse::<f64>().map_err(|_| bad(k));
-    let hidden = get("hidden")?
-        .split(',')
-        .map(|v| v.parse().map_err(|_| bad("hidden")))
-        .collect::<Result<Vec<usize>, _>>()?;
-    fn choice<T>(
-        meta: &HashMap<String, String>,
-        path: &Path,
-        key: &str,
-        parse: fn(&str) -> Result<T, ModelError>,
-        default: T,
-    ) -> Result<T, ModelError> {
-        match meta.get(&format!("lobes.{key}")) {
-            Some(s) => parse(s).map_err(|e| ModelError::Config(format!("{}: {e}", path.display()))),
-            None => Ok(default),
-        }
-    }
-    let net = VaeConfig {
-        pixels: num("pixels")? as usize,
-        latent: num("latent")? as usize,
-        hidden,
-        dropout: num("dropout")?,
-        slope: num("slope")?,
-        classes: if kind == Kind::Cvae { 2 } else { 0 },
-        // Checkpoints written before a choice existed use the paper's.
-        scale: choice(meta, path, "scale", GuideScale::parse, GuideScale::Exp)?,
-        likelihood: choice(
-            meta,
-            path,
-            "likelihood",
-            Likelihood::parse,
-            Likelihood::Bernoulli,
-        )?,
-        prior: choice(meta, path, "prior", Prior::parse, Prior::Normal)?,
-    };
-    net.validate().map_err(|e| {
-        ModelError::Config(format!("{}: checkpoint's network: {e}", path.display()))
-    })?;
-    Ok((kind, net, num("epoch")? as usize))
-}
-
 fn optimizer(opts: &TrainOptions) -> Result<Box<dyn Optimizer>, ModelError> {
     match (opts.optim.as_str(), opts.clip_norm) {
         ("adam", None) => Ok(Box::new(Adam::new(opts.lr))),
@@ -315,7 +181,7 @@ pub fn train(opts: &TrainOptions) -> Result<Vec<EpochMetrics>, ModelError> {
 pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, ModelError> {
     opts.validate()?;
     let mut net = opts.net.clone();
-    net.classes = if opts.kind == Kind::Cvae { 2 } else { 0 };
+    net.classes = opts.kind.classes();
     net.scale = opts.scale.unwrap_or_default();
     let crop = (net.pixels as f64).sqrt().round() as usize;
     if crop * crop != net.pixels {
@@ -351,7 +217,12 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             });
         }
         let (_, meta) = lobes_ppl::io::load_tensors(&latest, &Device::default())?;
-        let (kind, saved, epoch) = parse_run_metadata(&meta, &latest)?;
+        let RunMetadata {
+            kind,
+            net: saved,
+            epoch,
+            ..
+        } = RunMetadata::from_map(&meta, &latest)?;
         net.scale = opts.scale.unwrap_or(saved.scale);
         if net.scale != saved.scale {
             eprintln!(
@@ -390,7 +261,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     let plain = Device::default();
     // burn's CPU generator is seeded through the plain device (seeding the autodiff wrapper
     // does not reach it); initialisation draws from it. The VAE's dropout draws from the PPL's
-    // generator (crate::dropout), which `with_seed` reseeds every step.
+    // generator (crate::kernels::dropout), which `with_seed` reseeds every step.
     plain.seed(opts.seed);
     let template = net.init(&device);
     let mut svi = Svi::new(
@@ -440,7 +311,10 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         rows.push(row);
         write_metrics(&metrics_path, &rows)?;
         // The state a bad step in the first epoch rolls back to.
-        svi.save_checkpoint_with(&latest, &run_metadata(opts.kind, &net, 0, &extra))?;
+        svi.save_checkpoint_with(
+            &latest,
+            &RunMetadata::new(opts.kind, &net, 0, &extra).to_map(),
+        )?;
     }
     let (mut pending_bad, mut in_a_row) = (0usize, 0usize);
     // The step count at the latest bad step: bad steps count as "in a row" until a good step
@@ -473,8 +347,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         let (mut sum, mut n) = (0.0, 0usize);
         for b in aug.epoch(opts.batch) {
             let k = b.labels.len();
-            let y: Vec<f32> = b.labels.iter().flat_map(|&c| one_hot(c)).collect();
-            let batch = make_batch(b.pixels, y, k, net.pixels, &plain);
+            let batch = batch_from(&b.pixels, &b.labels, net.pixels, &plain);
             let e = match svi.step(&batch) {
                 Ok(loss) => {
                     if svi.steps() > furthest_bad {
@@ -559,7 +432,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         rows.push(row);
         write_metrics(&metrics_path, &rows)?;
         if epoch % opts.checkpoint_every.max(1) == 0 || epoch == opts.epochs {
-            let meta = run_metadata(opts.kind, &net, epoch, &extra);
+            let meta = RunMetadata::new(opts.kind, &net, epoch, &extra).to_map();
             svi.save_checkpoint_with(
                 opts.out
                     .join("checkpoints")
@@ -613,12 +486,4 @@ fn prune_checkpoints(dir: &Path, keep: usize) -> Result<(), ModelError> {
         std::fs::remove_file(p).map_err(|e| data::DataError::io(p, e))?;
     }
     Ok(())
-}
-
-/// Images of a batch as 100x100 stamps.
-pub fn images_of(pixels: &[f32], side: usize) -> Vec<Image> {
-    pixels
-        .chunks(side * side)
-        .map(|c| Image::new(side, c.to_vec()))
-        .collect()
 }

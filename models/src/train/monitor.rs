@@ -8,12 +8,12 @@
 //! generators before every step, so a run with RAMIS logging trains exactly as one without, and
 //! a resumed run exactly as an uninterrupted one.
 
-use crate::analysis::class_balance;
-use crate::classifier::{Classifier, SIDE, ramis};
 use crate::data::Class;
 use crate::error::ModelError;
 use crate::generate::{Generator, Sampling};
-use crate::train::Kind;
+use crate::ramis::balance::class_balance;
+use crate::ramis::classifier::{Classifier, SIDE, ramis};
+use crate::vae::ModelKind;
 use crate::vae::{Vae, VaeConfig};
 use burn::prelude::Device;
 use lobes_ppl::ParamStore;
@@ -70,7 +70,7 @@ pub struct Monitor {
     opts: RamisOptions,
     classifier: Classifier,
     seed: u64,
-    kind: Kind,
+    kind: ModelKind,
     net: VaeConfig,
     template: Vae,
 }
@@ -82,7 +82,7 @@ impl Monitor {
     pub fn new(
         opts: RamisOptions,
         seed: u64,
-        kind: Kind,
+        kind: ModelKind,
         net: &VaeConfig,
     ) -> Result<Self, ModelError> {
         opts.validate()?;
@@ -114,7 +114,7 @@ impl Monitor {
             .map(|i| i.pad_to(SIDE))
             .collect();
         let ramis = ramis(&self.classifier.probs(&images)?, 1e-12);
-        let class_percent = if kind == Kind::Cvae {
+        let class_percent = if kind == ModelKind::Cvae {
             let rows = class_balance(
                 n,
                 &mut |c: Class, k| g.generate(k, Some(c), sampling, seed),

@@ -6,16 +6,22 @@
 //! guide's [`GuideScale`].
 
 mod activity;
+mod batch;
 mod config;
+mod kind;
 mod likelihood;
+mod metadata;
 mod network;
 mod prior;
 mod program;
 mod scale;
 
 pub use activity::{DimActivity, activity};
+pub use batch::{batch_from, batch_of, images_of, one_hot};
 pub use config::VaeConfig;
+pub use kind::ModelKind;
 pub use likelihood::Likelihood;
+pub use metadata::RunMetadata;
 pub use network::{Decoder, Encoder, Vae};
 pub use prior::Prior;
 pub use program::{Batch, PixelLikelihood, guide, model, model_with};

@@ -1,8 +1,8 @@
 //! The networks of Table 2: a fully-connected encoder and decoder.
 
 use super::{GuideScale, VaeConfig};
-use crate::dropout::dropout;
-use crate::linear::linear;
+use crate::kernels::dropout::dropout;
+use crate::kernels::linear::linear;
 use burn::nn::{Dropout, DropoutConfig, LeakyRelu, LeakyReluConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, softplus};
@@ -25,7 +25,7 @@ impl Encoder {
     /// [`VaeConfig::scale`] says).
     pub fn forward(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         // The input is data, ~98% zeros: the first layer skips the all-zero columns.
-        let h = crate::sparse::sparse_linear(&self.first, x);
+        let h = crate::kernels::sparse::sparse_linear(&self.first, x);
         let mut h = dropout(&self.dropout, softplus(h, 1.0));
         for l in &self.layers {
             h = dropout(&self.dropout, self.leaky.forward(linear(l, h)));

@@ -2,7 +2,8 @@
 
 #![allow(dead_code)]
 
-use lobes_models::train::{Kind, TrainOptions};
+use lobes_models::train::TrainOptions;
+use lobes_models::vae::ModelKind;
 use lobes_models::vae::VaeConfig;
 use std::path::PathBuf;
 
@@ -32,7 +33,7 @@ pub fn tmp(name: &str) -> PathBuf {
 }
 
 /// Training options for a tiny network on the synthetic data (fast in tests).
-pub fn tiny(kind: Kind, out: std::path::PathBuf, epochs: usize) -> TrainOptions {
+pub fn tiny(kind: ModelKind, out: std::path::PathBuf, epochs: usize) -> TrainOptions {
     TrainOptions {
         kind,
         net: VaeConfig {

@@ -80,7 +80,7 @@ impl Tan {
     /// The header cards of this projection: CTYPE, CRVAL, CRPIX (one-based), CDELT, CUNIT,
     /// RADESYS = 'FK5' and EQUINOX = 2000.
     pub fn cards(&self) -> Vec<String> {
-        use crate::data::fits::{card, real, text};
+        use super::fits::card::{card, real, text};
         vec![
             card("CTYPE1", &text("RA---TAN"), "gnomonic projection"),
             card("CTYPE2", &text("DEC--TAN"), "gnomonic projection"),
@@ -136,7 +136,7 @@ impl Beam {
 
     /// BMAJ, BMIN and BPA, in degrees as FITS has them.
     pub fn cards(&self) -> Vec<String> {
-        use crate::data::fits::{card, real};
+        use super::fits::card::{card, real};
         vec![
             card(
                 "BMAJ",

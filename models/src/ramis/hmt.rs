@@ -7,10 +7,10 @@
 //! The published weights do not record where the original training applied dropout; we apply
 //! it after each fully-connected hidden layer (`fc1`, and both applications of `fc2`).
 
-use crate::classifier::{Classifier, SIDE, images_tensor, max_pool};
 use crate::data::augment::{Interp, rotate};
 use crate::data::{self, Class, DataSet, Image, Sample};
 use crate::error::ModelError;
+use crate::ramis::classifier::{Classifier, SIDE, images_tensor, max_pool};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
@@ -260,7 +260,7 @@ fn argmax2(logits: &[f32]) -> Vec<usize> {
 
 fn to_vec(t: Tensor<2>) -> Result<Vec<f32>, ModelError> {
     t.try_into_vec_as::<f32>()
-        .map_err(|e| ModelError::Config(e.to_string()))
+        .map_err(|e| ModelError::tensor_read("the classifier logits", e))
 }
 
 /// Loss and accuracy of `net` in evaluation mode.

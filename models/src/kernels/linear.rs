@@ -7,14 +7,14 @@
 //! come as `(W dyᵀ)ᵀ`: a `[n, m] × [m, b]` product reading `W` in its own row-major order, as
 //! fast as the forward product (fourth column); only the small `[n, b]` result is transposed.
 //! [`linear`] is `Linear::forward` with that input gradient, a custom autodiff operation
-//! through burn's backend-extension mechanism (as [`crate::sparse_op`]); the weight gradient is
+//! through burn's backend-extension mechanism (as [`crate::kernels::sparse_op`]); the weight gradient is
 //! burn's `xᵀ dy`, computed on the CPU by the same GEMM as burn's but written straight into a
 //! new buffer: burn's CPU `matmul` allocates its output zeroed and then copies it once more to
 //! align it, which for the weight gradients (104M floats per step) costs ~4% of a step. Values
 //! and gradients equal `Linear::forward`'s within f32 summation order (tests below). Other
 //! devices (a GPU) use `Linear::forward` itself.
 
-use crate::sparse_op::{flex_f32, on_flex, rows_f32};
+use crate::kernels::sparse_op::{flex_f32, on_flex, rows_f32};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -138,7 +138,7 @@ pub fn linear(l: &Linear, x: Tensor<2>) -> Tensor<2> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sparse_op::tests::{close, run, wave};
+    use crate::kernels::sparse_op::tests::{close, run, wave};
     use burn::nn::LinearConfig;
 
     #[test]

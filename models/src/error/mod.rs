@@ -1,5 +1,9 @@
 //! Errors of the models crate.
 
+mod field;
+
+pub use field::FieldError;
+
 use crate::data::DataError;
 use lobes_ppl::PplError;
 
@@ -15,9 +19,27 @@ pub enum ModelError {
     /// Options that cannot work together.
     #[error("{0}")]
     Config(String),
+    /// A checkpoint's run metadata (`lobes.*` keys) lacks a key or holds an unreadable value.
+    #[error("{}: {problem}", path.display())]
+    Metadata {
+        /// The checkpoint.
+        path: std::path::PathBuf,
+        /// The key, without its `lobes.` prefix (empty when the map itself is unreadable).
+        key: String,
+        /// What is wrong, with the value.
+        problem: String,
+    },
+    /// A tensor's values could not be read back into host memory (a dtype or device failure).
+    #[error("reading back {what}: {reason}")]
+    TensorRead {
+        /// Which tensor (e.g. "the decoded pixels").
+        what: &'static str,
+        /// burn's error.
+        reason: String,
+    },
     /// A simulated field's options.
     #[error(transparent)]
-    Field(#[from] crate::field::FieldError),
+    Field(#[from] FieldError),
     /// A chart that cannot be drawn (no point to draw, or a drawing failure).
     #[error("{}: cannot draw the chart: {reason}", path.display())]
     Chart {
@@ -65,5 +87,15 @@ pub(crate) fn check_learning_rate(lr: f64) -> Result<(), ModelError> {
         Err(ModelError::Config(format!(
             "the learning rate must be positive and finite, got {lr}"
         )))
+    }
+}
+
+impl ModelError {
+    /// A [`ModelError::TensorRead`] of `what` from burn's error.
+    pub(crate) fn tensor_read(what: &'static str, e: impl std::fmt::Display) -> Self {
+        ModelError::TensorRead {
+            what,
+            reason: e.to_string(),
+        }
     }
 }

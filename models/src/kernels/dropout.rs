@@ -9,7 +9,7 @@
 //! under `Svi::with_seed`, whatever the number of threads. On other devices (a GPU) it is
 //! burn's `Dropout::forward`, which draws on the device (seeded by `Svi::with_seed` too).
 
-use crate::sparse_op::on_flex;
+use crate::kernels::sparse_op::on_flex;
 use burn::nn::Dropout;
 use burn::prelude::*;
 use burn::tensor::TensorData;

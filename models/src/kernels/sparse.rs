@@ -3,20 +3,20 @@
 //! `x W` and its weight gradient `xᵀ dY` spend almost all of that on zeros.
 //!
 //! [`sparse_linear`] computes the same layer through the custom autodiff operation
-//! [`crate::sparse_op::sparse_matmul`]: on the CPU backend its forward and weight-gradient
+//! [`crate::kernels::sparse_op::sparse_matmul`]: on the CPU backend its forward and weight-gradient
 //! kernels cost in proportion to the non-zero pixels (rows of the weight gradient for
 //! all-zero pixels are exactly zero, as in the dense product); on other backends it is the
 //! dense product. The result equals the dense layer up to f32 summation order (the omitted
 //! terms are exact zeros); a test checks values and gradients.
 
-use crate::sparse_op::sparse_matmul;
+use crate::kernels::sparse_op::sparse_matmul;
 use burn::nn::Linear;
 use burn::prelude::*;
 
 /// `l.forward(x)` computed from the non-zero entries of `x`; `x` is data (its own gradient,
 /// if it is tracked, is the dense one).
 pub fn sparse_linear(l: &Linear, x: Tensor<2>) -> Tensor<2> {
-    crate::linear::add_bias(l, sparse_matmul(x, l.weight.val()))
+    crate::kernels::linear::add_bias(l, sparse_matmul(x, l.weight.val()))
 }
 
 #[cfg(test)]
@@ -42,7 +42,7 @@ mod tests {
             .collect();
         let nz = px.iter().filter(|v| **v != 0.0).count() as f64 / px.len() as f64;
         assert!(
-            nz < crate::sparse_op::MAX_SPARSE_DENSITY,
+            nz < crate::kernels::sparse_op::MAX_SPARSE_DENSITY,
             "the sparse kernels run"
         );
         let x = Tensor::<1>::from_floats(px.as_slice(), &device).reshape([b, n]);

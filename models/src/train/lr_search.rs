@@ -1,0 +1,105 @@
+//! The learning-rate search of the paper's §5.2: train briefly at each rate of a grid and
+//! compare the final losses.
+
+use super::{TrainOptions, train};
+use crate::data::DataError;
+use crate::error::ModelError;
+use std::path::Path;
+
+/// One rate's result: the rate and the final train and test losses (NaN when not measured).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LrPoint {
+    /// The learning rate.
+    pub lr: f64,
+    /// The last epoch's training loss.
+    pub train_loss: f64,
+    /// The last epoch's test loss.
+    pub test_loss: f64,
+}
+
+/// The rates `from, from + step, ...` up to `to` (rounded to a whole number of steps).
+pub fn rates(from: f64, to: f64, step: f64) -> Vec<f64> {
+    let n = ((to - from) / step).round() as usize;
+    (0..=n).map(|k| from + k as f64 * step).collect()
+}
+
+/// Trains `base` afresh at each of [`rates`] in `base.out/lr_<rate>`; `on_rate` sees each
+/// result as it comes.
+pub fn lr_search(
+    base: &TrainOptions,
+    from: f64,
+    to: f64,
+    step: f64,
+    on_rate: &mut dyn FnMut(&LrPoint),
+) -> Result<Vec<LrPoint>, ModelError> {
+    let mut points = vec![];
+    for lr in rates(from, to, step) {
+        let mut opts = base.clone();
+        opts.lr = lr;
+        opts.out = base.out.join(format!("lr_{lr:.6}"));
+        opts.resume = false;
+        let r = train(&opts)?;
+        let last = r
+            .last()
+            .ok_or_else(|| ModelError::Config("no epochs trained".into()))?;
+        let p = LrPoint {
+            lr,
+            train_loss: last.train_loss.unwrap_or(f64::NAN),
+            test_loss: last.test_loss.unwrap_or(f64::NAN),
+        };
+        on_rate(&p);
+        points.push(p);
+    }
+    Ok(points)
+}
+
+/// The rate with the lowest finite test loss (the first of equals), and that loss.
+pub fn best_rate(points: &[LrPoint]) -> Option<(f64, f64)> {
+    let mut best: Option<(f64, f64)> = None;
+    for p in points {
+        if p.test_loss.is_finite() && best.is_none_or(|(_, b)| p.test_loss < b) {
+            best = Some((p.lr, p.test_loss));
+        }
+    }
+    best
+}
+
+/// Writes `dir/lr_search.csv` (`lr,final_train_loss,final_test_loss`) and its figure
+/// `dir/lr_search.png`, titled with the epochs each rate trained.
+pub fn write_lr_search(dir: &Path, points: &[LrPoint], epochs: usize) -> Result<(), ModelError> {
+    let mut rows = String::from("lr,final_train_loss,final_test_loss\n");
+    for p in points {
+        rows.push_str(&format!("{},{},{}\n", p.lr, p.train_loss, p.test_loss));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| DataError::io(dir, e))?;
+    lobes_ppl::io::write_atomic(&dir.join("lr_search.csv"), rows.as_bytes())?;
+    let pts: Vec<(f64, f64, f64)> = points
+        .iter()
+        .map(|p| (p.lr, p.train_loss, p.test_loss))
+        .collect();
+    crate::figures::lr_search_figure(
+        &dir.join("lr_search.png"),
+        &pts,
+        &format!("Learning-rate search: loss after {epochs} epochs"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_grid_includes_both_ends_and_the_best_rate_skips_non_finite_losses() {
+        let r = rates(0.0005, 0.0015, 0.0001);
+        assert_eq!(r.len(), 11);
+        assert!((r[10] - 0.0015).abs() < 1e-12);
+        let p = |lr, test_loss| LrPoint {
+            lr,
+            train_loss: 1.0,
+            test_loss,
+        };
+        let pts = [p(0.1, f64::NAN), p(0.2, 5.0), p(0.3, 4.0), p(0.4, 4.0)];
+        assert_eq!(best_rate(&pts), Some((0.3, 4.0)));
+        assert_eq!(best_rate(&pts[..1]), None);
+    }
+}

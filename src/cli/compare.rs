@@ -1,0 +1,92 @@
+//! `lobes compare-paper` and `lobes plot`: a run beside the paper's log, and a chart redrawn
+//! from its CSV.
+
+use lobes::models::ModelError;
+use lobes::models::analysis::compare::{comparison_figure, comparison_table, read_paper_log};
+use lobes::models::figures::{PlotKind, plot_csv};
+use lobes::models::train;
+use std::path::PathBuf;
+
+// `lobes compare-paper`; its help is the doc comment of `Command::ComparePaper`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ComparePaperArgs {
+    /// Our run's `metrics.csv`.
+    #[arg(long)]
+    metrics: PathBuf,
+    /// Your copy of the paper's log (joshen1307/RAGA, e.g.
+    /// `PYTHON/OUTPUT_LOGS/data_unsupervised_d32.csv`).
+    #[arg(long)]
+    paper_log: PathBuf,
+    /// The figure (PNG).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write the table here (Markdown); it is printed either way.
+    #[arg(long)]
+    table: Option<PathBuf>,
+    /// Title of the panels.
+    #[arg(long, default_value = "VAE, d = 32, FRDEEP-F")]
+    title: String,
+}
+
+// `lobes plot`; its help is the doc comment of `Command::Plot`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct PlotArgs {
+    /// loss (a run's metrics.csv), accuracy (the classifier's metrics.csv),
+    /// ramis-experiments (the folder of blur.csv, noise.csv, blank.csv), lr-search
+    /// (lr_search.csv), class-balance (`lobes class-balance --out`), profiles (profiles.csv
+    /// of `lobes pairs`).
+    #[arg(long)]
+    kind: String,
+    /// The CSV (a folder for ramis-experiments).
+    #[arg(long)]
+    csv: PathBuf,
+    /// The figure (PNG).
+    #[arg(long)]
+    out: PathBuf,
+    /// Title (loss, accuracy, lr-search) or legend entry (ramis-experiments) instead of the
+    /// default.
+    #[arg(long)]
+    title: Option<String>,
+}
+
+pub(crate) fn run_compare(args: ComparePaperArgs) -> Result<(), ModelError> {
+    let ComparePaperArgs {
+        metrics,
+        paper_log,
+        out,
+        table,
+        title,
+    } = args;
+    let ours = train::read_metrics(&metrics, usize::MAX)?;
+    if ours.is_empty() {
+        return Err(ModelError::Config(format!(
+            "{}: no rows (missing or empty)",
+            metrics.display()
+        )));
+    }
+    let paper = read_paper_log(&paper_log)?;
+    let t = comparison_table(&ours, &paper);
+    print!("{t}");
+    if let Some(p) = table {
+        lobes::ppl::io::write_atomic(&p, t.as_bytes())?;
+    }
+    comparison_figure(&out, &ours, &paper, &title)?;
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+pub(crate) fn run_plot(args: PlotArgs) -> Result<(), ModelError> {
+    let PlotArgs {
+        kind,
+        csv,
+        out,
+        title,
+    } = args;
+    let k = PlotKind::parse(&kind).ok_or_else(|| {
+        let names: Vec<&str> = PlotKind::ALL.iter().map(|(n, _)| *n).collect();
+        ModelError::Config(format!("unknown --kind '{kind}' ({})", names.join(", ")))
+    })?;
+    plot_csv(k, &csv, &out, title.as_deref())?;
+    println!("wrote {}", out.display());
+    Ok(())
+}

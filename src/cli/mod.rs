@@ -1,0 +1,45 @@
+//! The commands of `lobes`, one module per family: each holds its clap arguments and a short
+//! `run` that calls the library (`lobes-models`).
+
+pub(crate) mod analysis;
+pub(crate) mod classifier;
+pub(crate) mod compare;
+pub(crate) mod data;
+pub(crate) mod field;
+pub(crate) mod generate;
+pub(crate) mod ramis;
+pub(crate) mod train;
+
+use clap::ValueEnum;
+use lobes::models::ModelError;
+use lobes::models::data::{Sample, load_spec, stamps::StampFormat};
+
+/// A count that must be at least 1 (`--n`): clap refuses 0 with the option's name.
+pub(crate) fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}
+
+/// `--format`: the stamp format.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Format {
+    Png,
+    Fits,
+}
+
+impl From<Format> for StampFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Png => StampFormat::Png,
+            Format::Fits => StampFormat::Fits,
+        }
+    }
+}
+
+/// The samples of `split` of the data set `spec` (`--data` and `--split`).
+pub(crate) fn split_of(spec: &str, split: &str) -> Result<Vec<Sample>, ModelError> {
+    let ds = load_spec(spec)?;
+    let set = ds
+        .split(split)
+        .ok_or_else(|| ModelError::Config(format!("unknown split '{split}' (train, test)")))?;
+    Ok(set.to_vec())
+}

@@ -1,0 +1,284 @@
+//! `lobes train`, `lobes lr-search` and `lobes bench`.
+
+use super::at_least_one;
+use lobes::models::ModelError;
+use lobes::models::generate::Sampling;
+use lobes::models::train::{self, EpochMetrics, TrainOptions};
+use lobes::models::vae::{GuideScale, Likelihood, ModelKind, Prior, VaeConfig};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct TrainArgs {
+    /// `vae` or `cvae`.
+    #[arg(long, default_value = "vae")]
+    model: String,
+    /// Latent dimension d.
+    #[arg(long, default_value_t = 32)]
+    latent: usize,
+    /// Hidden widths, encoder order (Table 2: 4096,2048,1024,512,256).
+    #[arg(long, value_delimiter = ',', default_value = "4096,2048,1024,512,256")]
+    hidden: Vec<usize>,
+    /// Dropout after each hidden layer.
+    #[arg(long, default_value_t = 0.2)]
+    dropout: f64,
+    /// Leaky-ReLU slope.
+    #[arg(long, default_value_t = 0.001)]
+    slope: f64,
+    /// Data spec: `synthetic[:N]`, `frdeep-f:DIR`, `png:DIR`, ...
+    #[arg(long, default_value = "synthetic")]
+    data: String,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.001)]
+    lr: f64,
+    /// `adam` or `adagrad` (the paper's code uses Adagrad).
+    #[arg(long, default_value = "adam")]
+    optim: String,
+    /// Clamp each gradient element to [-C, C] (Pyro's ClippedAdam; with `--optim adam`).
+    #[arg(long, value_name = "C")]
+    clip_norm: Option<f64>,
+    /// Stop after this many bad steps (non-finite loss or gradient) in a row; each bad step is
+    /// skipped or rolled back to the last checkpoint, halving the learning rate.
+    #[arg(long, default_value_t = 5)]
+    max_bad_steps: usize,
+    /// The guide's scale: `exp` (the paper; the default for a new run), `softplus` (grows
+    /// linearly above 0) or `exp-clamp` (`exp` of the head clamped to [-15, 10]). On --resume
+    /// the checkpoint's unless given; a different one takes over from the next step.
+    #[arg(long)]
+    scale: Option<String>,
+    /// The pixel likelihood p(x | z): bernoulli (the paper), continuous-bernoulli, normal
+    /// (σ = 0.1), normal-learned, laplace or beta (docs/user-guide.md).
+    #[arg(long, default_value = "bernoulli")]
+    likelihood: String,
+    /// The latent prior p(z): normal (the paper), laplace, student-t or mixture (a learnable
+    /// mixture of 10 Gaussians).
+    #[arg(long, default_value = "normal")]
+    prior: String,
+    /// The RAMIS classifier (`hmt-frdeepf.safetensors`): measure RAMIS while training.
+    #[arg(long)]
+    classifier: Option<PathBuf>,
+    /// Measure RAMIS every K epochs (and at epoch 0 and the last; default 10); needs
+    /// `--classifier`.
+    #[arg(long, value_parser = at_least_one())]
+    ramis_every: Option<usize>,
+    /// Images generated per RAMIS measurement (the paper: 100).
+    #[arg(long, default_value_t = 100, value_parser = at_least_one())]
+    ramis_n: usize,
+    /// Latents for RAMIS: `uniform:LO,HI` (the paper: uniform:-4,4) or `prior`.
+    #[arg(long, default_value = "uniform:-4,4")]
+    ramis_sampling: String,
+    /// Images per step.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Rotation augmentation step in degrees (0: none).
+    #[arg(long, default_value_t = 1.0)]
+    augment_step: f64,
+    /// Evaluate the test loss every K epochs.
+    #[arg(long, default_value_t = 1)]
+    eval_every: usize,
+    /// Checkpoint every K epochs.
+    #[arg(long, default_value_t = 1)]
+    checkpoint_every: usize,
+    /// Keep only the newest N epoch checkpoints in `checkpoints/` (0: all; a Table-2
+    /// checkpoint is 1.25 GB). The latest, `checkpoint.safetensors`, is always kept.
+    #[arg(long, default_value_t = 0)]
+    keep_checkpoints: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Run folder.
+    #[arg(long, default_value = "runs/vae")]
+    out: PathBuf,
+    /// Continue the run in `--out` from its last checkpoint.
+    #[arg(long)]
+    resume: bool,
+}
+
+impl TrainArgs {
+    pub(crate) fn options(&self) -> Result<TrainOptions, ModelError> {
+        let kind = ModelKind::parse(&self.model).ok_or_else(|| {
+            ModelError::Config(format!("unknown model '{}' (vae, cvae)", self.model))
+        })?;
+        Ok(TrainOptions {
+            kind,
+            net: VaeConfig {
+                pixels: 10_000,
+                latent: self.latent,
+                hidden: self.hidden.clone(),
+                dropout: self.dropout,
+                slope: self.slope,
+                classes: 0,
+                scale: GuideScale::Exp,
+                likelihood: Likelihood::parse(&self.likelihood)?,
+                prior: Prior::parse(&self.prior)?,
+            },
+            scale: self.scale.as_deref().map(GuideScale::parse).transpose()?,
+            data: self.data.clone(),
+            epochs: self.epochs,
+            lr: self.lr,
+            optim: self.optim.clone(),
+            clip_norm: self.clip_norm,
+            max_bad_steps: self.max_bad_steps,
+            ramis: match &self.classifier {
+                None if self.ramis_every.is_some() => {
+                    return Err(ModelError::Config(
+                        "--ramis-every measures RAMIS with a classifier: give --classifier too"
+                            .into(),
+                    ));
+                }
+                Some(c) => Some(train::RamisOptions {
+                    classifier: c.clone(),
+                    every: self.ramis_every.unwrap_or(10),
+                    n: self.ramis_n,
+                    sampling: Sampling::parse(&self.ramis_sampling).ok_or_else(|| {
+                        ModelError::Config(format!(
+                            "--ramis-sampling '{}': expected prior or uniform:LO,HI with LO < HI",
+                            self.ramis_sampling
+                        ))
+                    })?,
+                }),
+                None => None,
+            },
+            batch: self.batch,
+            augment_step: self.augment_step,
+            eval_every: self.eval_every,
+            checkpoint_every: self.checkpoint_every,
+            keep_checkpoints: self.keep_checkpoints,
+            seed: self.seed,
+            out: self.out.clone(),
+            resume: self.resume,
+            progress: true,
+        })
+    }
+}
+
+// `lobes lr-search`; its help is the doc comment of `Command::LrSearch`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct LrSearchArgs {
+    /// Smallest rate.
+    #[arg(long, default_value_t = 0.0005)]
+    from: f64,
+    /// Largest rate.
+    #[arg(long, default_value_t = 0.0015)]
+    to: f64,
+    /// Step between rates.
+    #[arg(long, default_value_t = 0.0001)]
+    step: f64,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+// `lobes bench`; its help is the doc comment of `Command::Bench`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct BenchArgs {
+    /// Encoder hidden widths.
+    #[arg(long, value_delimiter = ',', default_value = "4096,2048,1024,512,256")]
+    hidden: Vec<usize>,
+    /// Latent dimension.
+    #[arg(long, default_value_t = 32)]
+    latent: usize,
+    /// Images per step.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Timed steps per round.
+    #[arg(long, default_value_t = 6)]
+    steps: usize,
+    /// Rounds; the best of each variant is reported.
+    #[arg(long, default_value_t = 2)]
+    rounds: usize,
+}
+
+/// One epoch's line of the training report.
+fn epoch_line(r: &EpochMetrics) -> String {
+    let f = |v: Option<f64>| {
+        v.map(|v| format!("{v:9.2}"))
+            .unwrap_or_else(|| "        -".into())
+    };
+    let ramis = match (r.ramis, r.fri_percent, r.frii_percent) {
+        (Some(v), Some(a), Some(b)) => format!("  RAMIS {v:.4}  FRI {a:5.1}%  FRII {b:5.1}%"),
+        (Some(v), _, _) => format!("  RAMIS {v:.4}"),
+        _ => String::new(),
+    };
+    let bad = if r.bad_steps > 0 {
+        format!("  {} bad steps", r.bad_steps)
+    } else {
+        String::new()
+    };
+    format!(
+        "epoch {:3}  train {}  test {}  {:6.1} images/s{ramis}{bad}",
+        r.epoch,
+        f(r.train_loss),
+        f(r.test_loss),
+        r.images_per_s
+    )
+}
+
+pub(crate) fn run_train(args: TrainArgs) -> Result<(), ModelError> {
+    let opts = args.options()?;
+    let mut net = opts.net.clone();
+    net.classes = opts.kind.classes();
+    println!(
+        "training {} (d = {}, {} parameters) on {} for {} epochs",
+        opts.kind.name(),
+        net.latent,
+        net.num_params(),
+        opts.data,
+        opts.epochs
+    );
+    for r in &train::train(&opts)? {
+        println!("{}", epoch_line(r));
+    }
+    println!(
+        "run in {}: metrics.csv, loss.png, samples.png, checkpoint.safetensors",
+        opts.out.display()
+    );
+    Ok(())
+}
+
+pub(crate) fn run_lr_search(args: LrSearchArgs) -> Result<(), ModelError> {
+    let LrSearchArgs {
+        from,
+        to,
+        step,
+        train: args,
+    } = args;
+    let points = train::lr_search(&args.options()?, from, to, step, &mut |p| {
+        println!(
+            "lr {:.6}: train {:.2}, test {:.2}",
+            p.lr, p.train_loss, p.test_loss
+        )
+    })?;
+    train::write_lr_search(&args.out, &points, args.epochs)?;
+    if let Some((lr, t)) = train::best_rate(&points) {
+        println!(
+            "best lr {lr:.6} (test loss {t:.2}); table in {}",
+            args.out.join("lr_search.csv").display()
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn run_bench(args: BenchArgs) -> Result<(), ModelError> {
+    use lobes::models::bench::{BenchConfig, describe, run, table};
+    let BenchArgs {
+        hidden,
+        latent,
+        batch,
+        steps,
+        rounds,
+    } = args;
+    let cfg = BenchConfig {
+        hidden,
+        latent,
+        batch,
+        steps,
+        rounds,
+        ..Default::default()
+    };
+    cfg.validate()?;
+    println!("{}", describe(&cfg));
+    print!("{}", table(&run(&cfg)?));
+    Ok(())
+}
