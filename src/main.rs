@@ -44,6 +44,9 @@ enum Command {
     /// FRI/FRII pairs from the same latent points with brightness profiles along the source's
     /// principal axis (§6.5, Figure 11).
     Pairs(cli::analysis::PairsArgs),
+    /// Which latent dimensions the encoder uses over a data set: Burda et al.'s active units
+    /// (variance of the posterior mean above 0.01), mean posterior scale and KL per dimension.
+    Latents(cli::analysis::LatentsArgs),
     /// Images per second of `SVI.step` on the paper's VAE beside a hand-written burn loop on
     /// the same network and loss, with the PPL's Adam and with burn's (docs/performance.md).
     Bench(cli::train::BenchArgs),
@@ -76,6 +79,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
         Command::Select(a) => cli::ramis::run_select(a),
         Command::Noise(a) => cli::analysis::run_noise(a),
         Command::Pairs(a) => cli::analysis::run_pairs(a),
+        Command::Latents(a) => cli::analysis::run_latents(a),
         Command::Bench(a) => cli::train::run_bench(a),
         Command::LrSearch(a) => cli::train::run_lr_search(a),
         Command::Plot(a) => cli::compare::run_plot(a),

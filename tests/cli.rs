@@ -620,6 +620,21 @@ fn train_generate_and_score_with_a_continuous_bernoulli_and_a_laplace_prior() {
         ]);
         assert!(text.contains("RAMIS "), "{text}");
     }
+    // The latent dimensions the encoder uses: a row per dimension, printed and written.
+    let table = dir.join("latents.csv");
+    let text = lobes(&[
+        "latents",
+        "--checkpoint",
+        c,
+        "--data",
+        "synthetic:12",
+        "--out",
+        table.to_str().unwrap(),
+    ]);
+    assert!(text.contains("dimensions active over"), "{text}");
+    let csv = std::fs::read_to_string(&table).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 32, "{csv}");
+    assert!(text.contains("not the model's laplace prior"), "{text}");
     let o = dir.join("bad").to_str().unwrap().to_string();
     let base = [
         "train",

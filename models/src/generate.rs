@@ -110,8 +110,9 @@ impl Generator {
         (self.net.pixels as f64).sqrt().round() as usize
     }
 
-    /// Decodes `n` latent points (`z` holds `n * latent` values) into images; the CVAE needs
-    /// a class for each.
+    /// Decodes `n` latent points (`z` holds `n * latent` values) into images, each the mean
+    /// of the likelihood ([`Likelihood::mean`](crate::vae::Likelihood::mean): the decoder's
+    /// output but for the continuous Bernoulli); the CVAE needs a class for each.
     pub fn decode(&mut self, z: &[f32], classes: &[Class]) -> Result<Vec<Image>, ModelError> {
         let d = self.net.latent;
         let n = z.len() / d;
@@ -125,9 +126,12 @@ impl Generator {
             input = Tensor::cat(vec![input, one_hot(classes, &self.device)], 1);
         }
         let dec = &self.template.decoder;
-        let probs = with_param_store(&mut self.store, || no_grad(|| module("decoder", dec)))?
+        let decoded = with_param_store(&mut self.store, || no_grad(|| module("decoder", dec)))?
             .forward(input);
-        let px: Vec<f32> = probs
+        let px: Vec<f32> = self
+            .net
+            .likelihood
+            .mean(decoded)
             .try_into_vec_as::<f32>()
             .map_err(|e| ModelError::tensor_read("the decoded pixels", e))?;
         Ok(images_of(&px, self.side()))

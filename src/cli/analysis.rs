@@ -1,11 +1,13 @@
-//! `lobes noise` and `lobes pairs`: the paper's analyses of generated images (§6.2, §6.5).
+//! `lobes noise` and `lobes pairs`: the paper's analyses of generated images (§6.2, §6.5);
+//! `lobes latents`: the latent dimensions a model uses.
 
 use super::{at_least_one, split_of};
 use lobes::models::ModelError;
+use lobes::models::analysis::latents::{latent_activity, write_activity_csv};
 use lobes::models::analysis::{noise::noise_table, pairs};
 use lobes::models::data::{self, DataError, Image};
 use lobes::models::generate::{Generator, Sampling};
-use lobes::models::vae::ModelKind;
+use lobes::models::vae::{ModelKind, Prior};
 use std::path::PathBuf;
 
 // `lobes noise`; its help is the doc comment of `Command::Noise`.
@@ -29,6 +31,58 @@ pub(crate) struct NoiseArgs {
     /// Output folder: noise.csv and noise.png (top row as is, bottom row log-saturated).
     #[arg(long)]
     out: PathBuf,
+}
+
+// `lobes latents`; its help is the doc comment of `Command::Latents`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct LatentsArgs {
+    /// A checkpoint written by `lobes train`.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// The images to encode (a data spec).
+    #[arg(long)]
+    data: String,
+    /// Split of `--data`.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Also write the table here as CSV (dim, activity, mean_scale, kl, active).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+pub(crate) fn run_latents(args: LatentsArgs) -> Result<(), ModelError> {
+    let mut g = Generator::load(&args.checkpoint)?;
+    let samples = split_of(&args.data, &args.split)?;
+    let dims = latent_activity(&mut g, &samples)?;
+    println!("dim  activity   mean scale  KL (nats)  active");
+    for d in &dims {
+        println!(
+            "{:3}  {:9.2e}  {:10.4}  {:9.3}  {}",
+            d.dim,
+            d.activity,
+            d.mean_scale,
+            d.kl,
+            if d.is_active() { "yes" } else { "" }
+        );
+    }
+    let active = dims.iter().filter(|d| d.is_active()).count();
+    println!(
+        "{active} of {} dimensions active over {} images ({} split)",
+        dims.len(),
+        samples.len(),
+        args.split
+    );
+    if g.net.prior != Prior::Normal {
+        println!(
+            "(KL is from N(0, 1), not the model's {} prior)",
+            g.net.prior.name()
+        );
+    }
+    if let Some(out) = &args.out {
+        write_activity_csv(out, &dims)?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
 }
 
 // `lobes pairs`; its help is the doc comment of `Command::Pairs`.

@@ -14,7 +14,8 @@ pub struct DimActivity {
     pub activity: f64,
     /// Mean over the images of the posterior scale.
     pub mean_scale: f64,
-    /// Mean over the images of KL(q(z_u | x) ‖ N(0, 1)), nats.
+    /// Mean over the images of KL(q(z_u | x) ‖ N(0, 1)), nats: the KL from the paper's prior
+    /// (for another prior, a distance from N(0, 1) only).
     pub kl: f64,
 }
 
