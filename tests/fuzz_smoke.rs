@@ -101,7 +101,8 @@ fn seeds(dir: &Path) -> Vec<Vec<u8>> {
 #[test]
 fn every_fuzz_target_survives_its_seeds_and_their_mutations() {
     let Some(corpus) = corpus() else { return };
-    let targets: [(&str, fn(&[u8])); 5] = [
+    type Body = fn(&[u8]);
+    let targets: [(&str, Body); 5] = [
         ("pickle", bodies::pickle),
         ("fits", bodies::fits),
         ("png", bodies::png),
