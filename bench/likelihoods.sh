@@ -7,12 +7,14 @@
 #   bench/likelihoods.sh LOBES DATA_DIR CLASSIFIER WORK_DIR OUT_DIR [EPOCHS] [AUGMENT_STEP]
 #
 # WORK_DIR holds the runs (1.25 GB each, removed after they are measured); OUT_DIR gets
-# summary.csv and one samples-<likelihood>.png per likelihood.
+# summary.csv and one samples-<likelihood>.png per likelihood. LIKELIHOODS="a b" runs only
+# those. Images are the decoder's output up to commit 2fab0f4 and the likelihood's mean after
+# it (the same for all but the continuous Bernoulli and the Beta's clamp).
 set -euo pipefail
 lobes=$1; data=$2; clf=$3; work=$4; out=$5; epochs=${6:-6}; step=${7:-30}
 mkdir -p "$work" "$out"
 echo "likelihood,epochs,augment_step,images_seen,train_seconds,ramis_uniform,percent_below_5e-5" > "$out/summary.csv"
-for lik in bernoulli continuous-bernoulli normal normal-learned laplace beta; do
+for lik in ${LIKELIHOODS:-bernoulli continuous-bernoulli normal normal-learned laplace beta}; do
   run="$work/$lik"
   rm -rf "$run"
   "$lobes" train --model vae --latent 32 --data "frdeep-f:$data" --epochs "$epochs" \
