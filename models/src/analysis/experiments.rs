@@ -3,6 +3,7 @@
 //! edge blanking (0 to 75 pixels). Each experiment gives a CSV; the three curves are the three
 //! panels of one PNG (`lobes plot --kind ramis-experiments` redraws it from the CSVs).
 
+use crate::chart::{Legend, Panel, Series, Style, write_png};
 use crate::data::Image;
 use crate::error::ModelError;
 use crate::ramis::classifier::{Classifier, ramis};
@@ -67,5 +68,57 @@ pub fn write(dir: &Path, curves: &[Curve], label: &str) -> Result<(), ModelError
         }
         lobes_ppl::io::write_atomic(&dir.join(format!("{}.csv", c.name)), csv.as_bytes())?;
     }
-    crate::figures::ramis_experiments_figure(&dir.join("ramis_experiments.png"), curves, label)
+    ramis_experiments_figure(&dir.join("ramis_experiments.png"), curves, label)
+}
+
+/// The RAMIS experiments (the paper's Figure 1, `ramis_experiments.png`): RAMIS of a real
+/// image set against the blur kernel, the noise level (logarithmic; the undegraded set as a
+/// dashed line) and the blanked edge strip, three panels. `label` names the image set.
+///
+/// # Errors
+/// [`ModelError::Chart`] naming the file for no curve or a curve with no point; an I/O error.
+pub fn ramis_experiments_figure(
+    path: &Path,
+    curves: &[Curve],
+    label: &str,
+) -> Result<(), ModelError> {
+    let mut panels = vec![];
+    for c in curves {
+        let (title, x_label) = match c.name {
+            "blur" => ("Gaussian blur", "kernel size (pixels)"),
+            "noise" => (
+                "Added Gaussian noise",
+                "noise standard deviation (pixel values in [0, 1])",
+            ),
+            "blank" => ("Edge blanking", "blanked edge strip (pixels)"),
+            other => (other, other),
+        };
+        let log_x = c.name == "noise";
+        // The noise curve falls to the bottom right and its baseline runs along the top.
+        let legend = if log_x {
+            Legend::MiddleRight
+        } else {
+            Legend::UpperRight
+        };
+        let mut series = vec![Series::new(label, c.points.clone(), 0).with_markers()];
+        if log_x && let Some(&(_, r0)) = c.points.iter().find(|p| p.0 == 0.0) {
+            let xs = c.points.iter().map(|p| p.0).filter(|x| *x > 0.0);
+            let (lo, hi) = xs.fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
+            if lo <= hi {
+                series.push(
+                    Series::new("no noise", vec![(lo, r0), (hi, r0)], 1).styled(Style::Dashed),
+                );
+            }
+        }
+        panels.push(Panel {
+            title: format!("RAMIS: {title}"),
+            x_label: x_label.into(),
+            y_label: "RAMIS".into(),
+            log_x,
+            legend,
+            series,
+            ..Default::default()
+        });
+    }
+    write_png(path, &panels, 560, 420)
 }

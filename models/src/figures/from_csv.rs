@@ -1,7 +1,7 @@
 //! Redrawing a chart from the CSV that the command which drew it wrote beside it (`lobes
 //! plot`), so a figure can be regenerated without the run, checkpoint or classifier behind it.
 
-use super::charts::{
+use super::{
     accuracy_figure, class_balance_figure, loss_figure, lr_search_figure, profiles_figure,
     ramis_experiments_figure,
 };

@@ -9,10 +9,12 @@ mod grids;
 pub mod model;
 
 pub use crate::ramis::balance::BalanceRow;
-pub use charts::{
-    accuracy_figure, class_balance_figure, loss_figure, lr_search_figure, profiles_figure,
-    ramis_experiments_figure,
-};
+// Drawn beside their records (so those modules never call back into this one), re-exported
+// here with the rest.
+pub use crate::analysis::experiments::ramis_experiments_figure;
+pub use crate::ramis::figure::accuracy_figure;
+pub use crate::train::figure::{loss_figure, lr_search_figure};
+pub use charts::{class_balance_figure, profiles_figure};
 pub use from_csv::{PlotKind, plot_csv};
 pub use grids::{
     evolution_figure, latent_grid_figure, noise_figure, pairs_figure, reconstructions_figure,

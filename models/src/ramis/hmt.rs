@@ -446,7 +446,7 @@ pub fn train_classifier_on(
             lobes_ppl::io::save_tensors(&checkpoint, &valid.named_tensors(), meta)?;
         }
         write_metrics(&opts.out.join("metrics.csv"), &rows)?;
-        crate::figures::accuracy_figure(&opts.out.join("accuracy.png"), &rows, "HMT classifier")?;
+        super::figure::accuracy_figure(&opts.out.join("accuracy.png"), &rows, "HMT classifier")?;
     }
     bar.finish_and_clear();
 

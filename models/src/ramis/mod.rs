@@ -6,4 +6,5 @@
 pub mod balance;
 pub mod classifier;
 pub mod degrade;
+pub mod figure;
 pub mod hmt;

@@ -77,7 +77,7 @@ pub fn write_lr_search(dir: &Path, points: &[LrPoint], epochs: usize) -> Result<
         .iter()
         .map(|p| (p.lr, p.train_loss, p.test_loss))
         .collect();
-    crate::figures::lr_search_figure(
+    super::figure::lr_search_figure(
         &dir.join("lr_search.png"),
         &pts,
         &format!("Learning-rate search: loss after {epochs} epochs"),

@@ -2,6 +2,7 @@
 //! evaluation mode, RAMIS while training, `metrics.csv`, checkpoints that resume exactly, bad
 //! steps survived by rolling back, a sample grid.
 
+pub mod figure;
 mod lr_search;
 mod metrics;
 mod monitor;
@@ -446,7 +447,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         epoch += 1;
     }
     let title = format!("{}, d = {}", opts.kind.name().to_uppercase(), net.latent);
-    crate::figures::loss_figure(&opts.out.join("loss.png"), &rows, &title)?;
+    figure::loss_figure(&opts.out.join("loss.png"), &rows, &title)?;
     let samples =
         crate::generate::Generator::from_store(opts.kind, net.clone(), svi.store().clone())
             .generate(16, None, crate::generate::Sampling::Prior, opts.seed)?;

@@ -1,0 +1,94 @@
+//! A training run's charts: `loss.png` and the learning-rate search's `lr_search.png` (beside
+//! the records they draw, so `train` does not call back into `figures`).
+
+use super::EpochMetrics;
+use crate::chart::{Marker, Panel, Series, write_png};
+use crate::error::ModelError;
+use plotters::style::RGBColor;
+use std::path::Path;
+
+const LOSS: &str = "-ELBO per image (nats)";
+const BAD: RGBColor = RGBColor(200, 0, 0);
+
+/// The loss curves of a training run (`loss.png`): training and test loss against epoch on
+/// a logarithmic y axis (epoch 0, the untrained network, sits decades above the rest), and
+/// beside it the epochs from 1 on a linear axis. Epochs with bad steps (non-finite losses or
+/// gradients, skipped or rolled back) are marked with a red cross.
+///
+/// # Errors
+/// [`ModelError::Chart`] naming the file when no epoch has a loss; an I/O error writing it.
+pub fn loss_figure(path: &Path, rows: &[EpochMetrics], title: &str) -> Result<(), ModelError> {
+    let series = |from: usize| {
+        let pick = |f: fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
+            rows.iter()
+                .filter(|r| r.epoch >= from)
+                .filter_map(|r| Some((r.epoch as f64, f(r)?)))
+                .collect()
+        };
+        let mut s = vec![
+            Series::new("training (dropout on)", pick(|r| r.train_loss), 0),
+            Series::new("test", pick(|r| r.test_loss), 1).with_markers(),
+        ];
+        let bad: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|r| r.epoch >= from && r.bad_steps > 0)
+            .filter_map(|r| Some((r.epoch as f64, r.test_loss.or(r.train_loss)?)))
+            .collect();
+        if !bad.is_empty() {
+            let total: usize = rows.iter().map(|r| r.bad_steps).sum();
+            s.push(
+                Series::new(format!("epoch with bad steps ({total} in all)"), bad, 2)
+                    .points_only(Marker::Cross)
+                    .colored(BAD),
+            );
+        }
+        s
+    };
+    let all = series(0);
+    let mut panels = vec![Panel {
+        title: format!("{title}: loss per epoch"),
+        x_label: "epoch".into(),
+        y_label: LOSS.into(),
+        log_y: Panel::spans(&all, 3.0),
+        series: all,
+        ..Default::default()
+    }];
+    let later = series(1);
+    let later_points = later.iter().map(|s| s.points.len()).sum::<usize>();
+    if rows.iter().any(|r| r.epoch == 0) && later_points > 0 {
+        panels.push(Panel {
+            title: format!("{title}: from epoch 1"),
+            x_label: "epoch".into(),
+            y_label: LOSS.into(),
+            series: later,
+            ..Default::default()
+        });
+    }
+    write_png(path, &panels, 640, 440)
+}
+
+/// The learning-rate search (`lr_search.png`): the final training and test losses against
+/// the learning rate, under `title`. `points` are `(rate, train, test)`; a non-finite loss
+/// is left out.
+///
+/// # Errors
+/// [`ModelError::Chart`] naming the file when no loss is finite; an I/O error writing it.
+pub fn lr_search_figure(
+    path: &Path,
+    points: &[(f64, f64, f64)],
+    title: &str,
+) -> Result<(), ModelError> {
+    let series = vec![
+        Series::new("training", points.iter().map(|p| (p.0, p.1)).collect(), 0).with_markers(),
+        Series::new("test", points.iter().map(|p| (p.0, p.2)).collect(), 1).with_markers(),
+    ];
+    let panel = Panel {
+        title: title.into(),
+        x_label: "learning rate".into(),
+        y_label: LOSS.into(),
+        log_y: Panel::spans(&series, 10.0),
+        series,
+        ..Default::default()
+    };
+    write_png(path, &[panel], 760, 480)
+}
