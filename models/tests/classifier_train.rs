@@ -10,7 +10,8 @@ use lobes_models::data::synthetic::Synthetic;
 use lobes_models::data::{Class, DataSet, Image, frdeep};
 use lobes_models::ramis::balance::class_balance;
 use lobes_models::ramis::classifier::Classifier;
-use lobes_models::ramis::hmt::{ClassifierOptions, Hmt, train_classifier_on};
+use lobes_models::ramis::hmt::{ClassifierOptions, train_classifier_on};
+use lobes_models::ramis::network::Hmt;
 use std::collections::HashMap;
 
 fn images(n: usize) -> Vec<Image> {

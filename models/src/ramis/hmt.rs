@@ -10,125 +10,16 @@
 use crate::data::augment::{Interp, rotate};
 use crate::data::{self, Class, DataSet, Image, Sample};
 use crate::error::ModelError;
-use crate::ramis::classifier::{Classifier, SIDE, images_tensor, max_pool};
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
-};
+use crate::ramis::classifier::Classifier;
+use crate::ramis::network::{Hmt, SIDE, images_tensor};
 use burn::optim::{AdaGradConfig, GradientsParams};
 use burn::prelude::*;
-use burn::tensor::activation::{log_softmax, relu};
-use lobes_ppl::DTensor;
+use burn::tensor::activation::log_softmax;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-
-/// (in, out, kernel, padding, max-pool) of the five convolutional blocks.
-const CONVS: [(usize, usize, usize, usize, Option<usize>); 5] = [
-    (1, 6, 11, 5, Some(2)),
-    (6, 16, 5, 2, Some(3)),
-    (16, 24, 3, 1, None),
-    (24, 24, 3, 1, None),
-    (24, 16, 3, 1, Some(5)),
-];
-
-/// The HMT network, trainable. Layer names follow the published PyTorch model.
-#[derive(Module, Debug)]
-pub struct Hmt {
-    convs: Vec<Conv2d>,
-    norms: Vec<BatchNorm>,
-    fc1: Linear,
-    fc2: Linear,
-    fc3: Linear,
-    dropout: Dropout,
-}
-
-impl Hmt {
-    /// A freshly initialised network (PyTorch's default initialisation) with dropout `p`.
-    pub fn new(dropout: f64, device: &Device) -> Self {
-        let convs = CONVS
-            .iter()
-            .map(|&(i, o, k, p, _)| {
-                Conv2dConfig::new([i, o], [k, k])
-                    .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-                    .init(device)
-            })
-            .collect();
-        let norms = CONVS
-            .iter()
-            .map(|&(_, o, ..)| BatchNormConfig::new(o).init(device))
-            .collect();
-        Hmt {
-            convs,
-            norms,
-            fc1: LinearConfig::new(400, 256).init(device),
-            fc2: LinearConfig::new(256, 256).init(device),
-            fc3: LinearConfig::new(256, 2).init(device),
-            dropout: DropoutConfig::new(dropout).init(),
-        }
-    }
-
-    /// Logits `[B, 2]` (FRI, FRII) of images `[B, 1, 150, 150]`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let mut x = x;
-        for ((conv, norm), &(.., pool)) in self.convs.iter().zip(&self.norms).zip(&CONVS) {
-            x = norm.forward(relu(conv.forward(x)));
-            if let Some(k) = pool {
-                x = max_pool(x, k);
-            }
-        }
-        let n = x.dims()[0];
-        let h = x.reshape([n, 400]);
-        let h = self.dropout.forward(relu(self.fc1.forward(h)));
-        let h = self.dropout.forward(relu(self.fc2.forward(h)));
-        // The published network applies fc2 twice.
-        let h = self.dropout.forward(relu(self.fc2.forward(h)));
-        self.fc3.forward(h)
-    }
-
-    /// The parameters and batch-norm statistics under PyTorch's names (`conv1.weight`,
-    /// `bnorm1.running_var`, `fc1.weight` as `[out, in]`, ...).
-    pub fn named_tensors(&self) -> Vec<(String, DTensor)> {
-        let mut out = vec![];
-        let mut put = |name: String, t: DTensor| out.push((name, t));
-        for (i, (c, n)) in self.convs.iter().zip(&self.norms).enumerate() {
-            let k = i + 1;
-            put(
-                format!("conv{k}.weight"),
-                DTensor::from_tensor(c.weight.val()),
-            );
-            if let Some(b) = &c.bias {
-                put(format!("conv{k}.bias"), DTensor::from_tensor(b.val()));
-            }
-            put(
-                format!("bnorm{k}.weight"),
-                DTensor::from_tensor(n.gamma.val()),
-            );
-            put(format!("bnorm{k}.bias"), DTensor::from_tensor(n.beta.val()));
-            put(
-                format!("bnorm{k}.running_mean"),
-                DTensor::from_tensor(n.running_mean.value()),
-            );
-            put(
-                format!("bnorm{k}.running_var"),
-                DTensor::from_tensor(n.running_var.value()),
-            );
-        }
-        for (k, l) in [(1, &self.fc1), (2, &self.fc2), (3, &self.fc3)] {
-            // burn stores Linear weights as [in, out], PyTorch as [out, in].
-            put(
-                format!("fc{k}.weight"),
-                DTensor::from_tensor(l.weight.val().transpose()),
-            );
-            if let Some(b) = &l.bias {
-                put(format!("fc{k}.bias"), DTensor::from_tensor(b.val()));
-            }
-        }
-        out
-    }
-}
 
 /// Options of `lobes classifier train`.
 #[derive(Clone, Debug)]

@@ -8,3 +8,4 @@ pub mod classifier;
 pub mod degrade;
 pub mod figure;
 pub mod hmt;
+pub mod network;
