@@ -140,7 +140,8 @@ impl Generator {
     /// `n` latent points (`n * latent` values, point by point) drawn as `sampling` says: from
     /// the model's prior (with its trained parameters, for a learnable one) or uniform. The
     /// paper's Normal(0, I) and the uniform box draw from ChaCha8 seeded with `seed`; the other
-    /// priors from their distribution, with the PPL's generator seeded with `seed`.
+    /// priors from their distribution, with the PPL's generator seeded with `seed` for the draw
+    /// and restored after it.
     pub fn latents(
         &mut self,
         n: usize,
@@ -157,12 +158,16 @@ impl Generator {
                 .map(|_| rng.random_range(lo..hi) as f32)
                 .collect(),
             (Sampling::Prior, prior) => {
+                // Seeded draws that leave the PPL's generator as they found it (training's
+                // stream, when RAMIS is measured between epochs).
+                let before = lobes_ppl::rng::get_rng_state();
                 lobes_ppl::rng::set_rng_seed(seed);
                 let dev = self.device.clone();
                 let z = with_param_store(&mut self.store, || {
                     no_grad(|| prior.distribution(n, d, &dev).map(|p| p.sample()))
-                })?;
-                z.to_vec()
+                });
+                lobes_ppl::rng::set_rng_state(&before);
+                z?.to_vec()
             }
         })
     }

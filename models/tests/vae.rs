@@ -145,6 +145,12 @@ fn every_likelihood_and_prior_trains_checkpoints_and_generates() {
             let a = g.latents(5, Sampling::Prior, 7).unwrap();
             assert_eq!(a, g.latents(5, Sampling::Prior, 7).unwrap());
             assert_ne!(a, g.latents(5, Sampling::Prior, 8).unwrap());
+            // The draw leaves the PPL's generator where it was (training's stream).
+            lobes_ppl::rng::set_rng_seed(11);
+            let undisturbed = lobes_ppl::rng::next_seed();
+            lobes_ppl::rng::set_rng_seed(11);
+            g.latents(5, Sampling::Prior, 7).unwrap();
+            assert_eq!(lobes_ppl::rng::next_seed(), undisturbed);
         }
         // Resuming with another likelihood is refused, naming the checkpoint.
         let mut other = tiny(ModelKind::Vae, out, 4);
