@@ -12,7 +12,7 @@ const BAD: RGBColor = RGBColor(200, 0, 0);
 
 /// The loss curves of a training run (`loss.png`): training and test loss against epoch on
 /// a logarithmic y axis (epoch 0, the untrained network, sits decades above the rest), and
-/// beside it the epochs from 1 on a linear axis. Epochs with bad steps (non-finite losses or
+/// beside it the epochs from 1, on a linear axis unless they too span decades. Epochs with bad steps (non-finite losses or
 /// gradients, skipped or rolled back) are marked with a red cross.
 ///
 /// # Errors
@@ -60,6 +60,8 @@ pub fn loss_figure(path: &Path, rows: &[EpochMetrics], title: &str) -> Result<()
             title: format!("{title}: from epoch 1"),
             x_label: "epoch".into(),
             y_label: LOSS.into(),
+            // Logarithmic too when a spike (an epoch of huge but finite losses) spans decades.
+            log_y: Panel::spans(&later, 3.0),
             series: later,
             ..Default::default()
         });
