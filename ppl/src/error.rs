@@ -178,6 +178,27 @@ pub enum PplError {
         /// What is wrong.
         reason: String,
     },
+    /// A site marked for enumeration that cannot be enumerated here: its support is not
+    /// finite, its batch dims reach the dim enumeration would use, or the enumerated value
+    /// would exceed the rank a `DTensor` holds.
+    #[error("cannot enumerate site '{site}': {reason}")]
+    Enumeration {
+        /// The site.
+        site: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Enumerated sites whose factors cannot be summed out plate by plate (Pyro's
+    /// non-tree-structured plates, or model enumeration more global than guide enumeration).
+    #[error("cannot sum out the enumerated sites {sites:?} inside plates {plates:?}: {reason}")]
+    EnumerationStructure {
+        /// The enumerated sites of the factor.
+        sites: Vec<String>,
+        /// The plates the factor sits in.
+        plates: Vec<String>,
+        /// What is wrong.
+        reason: String,
+    },
     /// Model and guide disagree (a missing site, or different shapes at one site).
     #[error("{0}")]
     ModelGuideMismatch(String),

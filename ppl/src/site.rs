@@ -53,6 +53,16 @@ pub struct InferConfig {
     pub obs: Option<DTensor>,
     /// Free-form flags for user handlers and inference algorithms.
     pub flags: BTreeMap<String, String>,
+    /// Set by [`config_enumerate`](crate::handlers::config_enumerate) (Pyro's
+    /// `infer={"enumerate": "parallel"}`): under `TraceEnumElbo` and `infer_discrete` the
+    /// site takes every value of its support at once, along a dim of its own.
+    pub enumerate: bool,
+    /// With `enumerate`: the enumerated values fill the batch dims too (Pyro's
+    /// `infer={"expand": True}`), as a network fed with them may need.
+    pub expand: bool,
+    /// Set by the enumeration handler: the dim (negative, from the right) along which the
+    /// site's value enumerates its support (Pyro's `_enumerate_dim`).
+    pub enum_dim: Option<isize>,
 }
 
 /// A primitive call in flight (a message) or recorded (a trace node).

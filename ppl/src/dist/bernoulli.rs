@@ -1,6 +1,9 @@
 //! The Bernoulli distribution, from probabilities or logits.
 
-use super::{DistError, Distribution, check_expand, check_value, require, support, uniform_noise};
+use super::{
+    DistError, Distribution, check_expand, check_value, require, support, support_values,
+    uniform_noise,
+};
 use crate::tensor::DTensor;
 use std::any::Any;
 use std::sync::Arc;
@@ -125,6 +128,13 @@ impl Distribution for Bernoulli {
         Ok(Arc::new(Bernoulli {
             param: self.param.map(|t| Ok(t.expand(batch)?))?,
         }))
+    }
+    fn has_enumerate_support(&self) -> bool {
+        true
+    }
+    fn enumerate_support(&self, expand: bool) -> Option<DTensor> {
+        let t = self.param.tensor();
+        support_values(vec![0.0, 1.0], &[], &self.batch_shape(), expand, &t.device())
     }
     fn entropy(&self) -> Option<DTensor> {
         let p = self.probs();

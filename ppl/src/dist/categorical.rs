@@ -1,7 +1,10 @@
 //! Categorical and OneHotCategorical distributions.
 
 use super::bernoulli::ProbsOrLogits;
-use super::{DistError, Distribution, check_expand, check_value, expand_param, require, support};
+use super::{
+    DistError, Distribution, check_expand, check_value, expand_param, require, support,
+    support_values,
+};
 use crate::tensor::DTensor;
 use std::any::Any;
 use std::sync::Arc;
@@ -139,6 +142,15 @@ impl Distribution for Categorical {
             param: self.param.map(|t| expand_param(t, batch, 1))?,
         }))
     }
+    fn has_enumerate_support(&self) -> bool {
+        true
+    }
+    fn enumerate_support(&self, expand: bool) -> Option<DTensor> {
+        let k = self.num_classes();
+        let values = (0..k).map(|i| i as f32).collect();
+        let device = self.param.tensor().device();
+        support_values(values, &[], &self.batch_shape(), expand, &device)
+    }
     fn entropy(&self) -> Option<DTensor> {
         let lp = self.log_probs();
         Some(lp.exp().mul(&lp).sum_rightmost(1).neg())
@@ -205,6 +217,17 @@ impl Distribution for OneHotCategorical {
                 param: self.base.param.map(|t| expand_param(t, batch, 1))?,
             },
         }))
+    }
+    fn has_enumerate_support(&self) -> bool {
+        true
+    }
+    fn enumerate_support(&self, expand: bool) -> Option<DTensor> {
+        let k = self.base.num_classes();
+        let eye = (0..k * k)
+            .map(|i| if i / k == i % k { 1.0 } else { 0.0 })
+            .collect();
+        let device = self.base.param.tensor().device();
+        support_values(eye, &[k], &self.batch_shape(), expand, &device)
     }
     fn entropy(&self) -> Option<DTensor> {
         self.base.entropy()

@@ -81,6 +81,17 @@ impl Distribution for Independent {
     fn entropy(&self) -> Option<DTensor> {
         Some(self.base.entropy()?.sum_rightmost(self.reinterpreted))
     }
+    /// Enumerable only when no batch dim is reinterpreted (torch does not enumerate the
+    /// cartesian product of an event).
+    fn has_enumerate_support(&self) -> bool {
+        self.reinterpreted == 0 && self.base.has_enumerate_support()
+    }
+    fn enumerate_support(&self, expand: bool) -> Option<DTensor> {
+        if self.reinterpreted != 0 {
+            return None;
+        }
+        self.base.enumerate_support(expand)
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -67,6 +67,12 @@ impl Distribution for Masked {
             self.mask.clone(),
         )))
     }
+    fn has_enumerate_support(&self) -> bool {
+        self.base.has_enumerate_support()
+    }
+    fn enumerate_support(&self, expand: bool) -> Option<DTensor> {
+        self.base.enumerate_support(expand)
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -196,6 +196,17 @@ pub trait Distribution: fmt::Debug + Send + Sync + 'static {
     fn entropy(&self) -> Option<DTensor> {
         None
     }
+    /// Whether the support is finite, so the site can be enumerated (torch's
+    /// `has_enumerate_support`).
+    fn has_enumerate_support(&self) -> bool {
+        false
+    }
+    /// Every value of a finite support, along a new leading dim (torch's
+    /// `enumerate_support`): shape `[K] + [1; batch rank] + event`, or `[K] + batch + event`
+    /// with `expand`. `None` where the support is not finite.
+    fn enumerate_support(&self, _expand: bool) -> Option<DTensor> {
+        None
+    }
     /// Downcasting, for the KL registry.
     fn as_any(&self) -> &dyn Any;
 }
@@ -230,6 +241,12 @@ impl Distribution for Arc<dyn Distribution> {
     }
     fn expand_batch(&self, batch_shape: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         (**self).expand_batch(batch_shape)
+    }
+    fn has_enumerate_support(&self) -> bool {
+        (**self).has_enumerate_support()
+    }
+    fn enumerate_support(&self, expand: bool) -> Option<DTensor> {
+        (**self).enumerate_support(expand)
     }
     fn entropy(&self) -> Option<DTensor> {
         (**self).entropy()
@@ -277,6 +294,25 @@ pub(crate) fn check_value(d: &dyn Distribution, value: &DTensor) -> Result<Vec<u
         return Err(bad());
     }
     broadcast_shapes(&vs[..vs.len() - event.len()], &batch).map_err(|_| bad())
+}
+
+/// The enumerated support of a distribution whose values are `values` (each of shape
+/// `event`, `K` of them, row-major): `[K] + [1; batch rank] + event`, expanded over `batch`
+/// with `expand`. `None` where the shape would exceed [`crate::MAX_RANK`].
+pub(crate) fn support_values(
+    values: Vec<f32>,
+    event: &[usize],
+    batch: &[usize],
+    expand: bool,
+    device: &burn::prelude::Device,
+) -> Option<DTensor> {
+    let k = values.len() / event.iter().product::<usize>().max(1);
+    let shape = [vec![k], vec![1; batch.len()], event.to_vec()].concat();
+    let t = DTensor::from_floats(values, &shape, device).ok()?;
+    if !expand {
+        return Some(t);
+    }
+    t.expand(&[vec![k], batch.to_vec(), event.to_vec()].concat()).ok()
 }
 
 /// Broadcasts parameter tensors to one shape.

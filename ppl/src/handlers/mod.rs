@@ -6,6 +6,7 @@
 mod block;
 mod condition;
 mod do_;
+mod enumerate;
 mod mask;
 mod reparam;
 mod replay;
@@ -18,6 +19,8 @@ mod uncondition;
 pub use block::{BlockSpec, block, block_with};
 pub use condition::condition;
 pub use do_::do_;
+pub(crate) use enumerate::enumerate_from;
+pub use enumerate::{config_enumerate, config_enumerate_with, enumerate};
 pub use mask::mask;
 pub use reparam::{LocScaleReparam, reparam};
 pub use replay::replay;

@@ -36,6 +36,8 @@ pub fn check_model_guide_match(model: &Trace, guide: &Trace) -> Result<()> {
     let model_only: Vec<&str> = model
         .stochastic_sites()
         .filter(|s| !s.infer.is_auxiliary)
+        // Enumerated in the model: summed out, not sampled from the prior (Pyro's enum_vars).
+        .filter(|s| s.infer.enum_dim.is_none())
         .filter(|m| {
             !matches!(guide.get(&m.name), Some(g) if g.kind == SiteKind::Sample && !g.is_observed)
         })
@@ -113,6 +115,28 @@ pub fn max_plate_nesting(model: &Trace, guide: &Trace) -> usize {
 /// excepted), and the plate's size at every dim a plate holds. A batch dim no plate accounts
 /// for would otherwise be summed silently.
 pub fn check_site_shape(site: &Site, max_plate_nesting: usize) -> Result<()> {
+    check_shape(site, max_plate_nesting, false)
+}
+
+/// [`check_site_shape`] under enumeration (`TraceEnumElbo`, as Pyro's): dims left of
+/// `max_plate_nesting` are enumeration dims and are not checked, and a plate deeper than
+/// `max_plate_nesting` is an error naming it.
+pub(crate) fn check_site_shape_enum(site: &Site, max_plate_nesting: usize) -> Result<()> {
+    if let Some(f) = site.plates.iter().find(|f| -f.dim > max_plate_nesting as isize) {
+        return Err(PplError::LogProbShape {
+            site: site.name.clone(),
+            expected: format!("at most {max_plate_nesting} plate dim(s)"),
+            actual: Dims(site.log_prob.as_ref().map(|l| l.shape().to_vec()).unwrap_or_default()),
+            reason: format!(
+                "plate('{}') holds dim {}, beyond max_plate_nesting = {max_plate_nesting}; raise max_plate_nesting",
+                f.name, f.dim
+            ),
+        });
+    }
+    check_shape(site, max_plate_nesting, true)
+}
+
+fn check_shape(site: &Site, max_plate_nesting: usize, enumerated: bool) -> Result<()> {
     let Some(lp) = &site.log_prob else {
         return Ok(());
     };
@@ -136,7 +160,7 @@ pub fn check_site_shape(site: &Site, max_plate_nesting: usize) -> Result<()> {
     };
     // Unlike Pyro, leftover dims of size one are allowed: summing over them changes nothing.
     let extra = actual.len().saturating_sub(max_plate_nesting);
-    if actual[..extra].iter().any(|&n| n != 1) {
+    if !enumerated && actual[..extra].iter().any(|&n| n != 1) {
         return Err(PplError::LogProbShape {
             site: site.name.clone(),
             expected: show_expected(),

@@ -2,13 +2,18 @@
 
 pub mod autoguide;
 mod checks;
+mod contract;
+mod discrete;
+mod enum_elbo;
 mod elbo;
 mod mean_field;
 mod predictive;
 mod svi;
 
 pub use checks::{check_model_guide_match, check_site_shape, max_plate_nesting};
+pub use discrete::infer_discrete;
 pub use elbo::{Elbo, ElboEstimate, TraceElbo, get_traces};
+pub use enum_elbo::{TraceEnumElbo, get_enum_traces};
 pub use mean_field::TraceMeanFieldElbo;
 pub use predictive::{Predictive, Samples};
 pub use svi::Svi;

@@ -59,7 +59,9 @@ pub fn discover<A: ?Sized, R>(
             continue;
         };
         let support = support_of(&**dist).map_err(fail)?;
-        if support == Constraint::Simplex {
+        // A point needs no density in unconstrained space; a Normal there needs a bijection,
+        // which the simplex's softmax is not.
+        if support == Constraint::Simplex && guide != "AutoDelta" {
             return Err(fail("simplex supports are not yet supported".into()));
         }
         if let Some(f) = s.plates.iter().find(|f| f.subsample_size != f.size) {

@@ -7,7 +7,7 @@
 
 use crate::constraints::Constraint;
 use crate::dist::{
-    Beta, Cauchy, Distribution, Exponential, Gamma, HalfCauchy, HalfNormal, Independent, Laplace,
+    Beta, Cauchy, Dirichlet, Distribution, Exponential, Gamma, HalfCauchy, HalfNormal, Independent, Laplace,
     LogNormal, Masked, MultivariateNormal, Normal, StudentT, Uniform,
 };
 use crate::tensor::DTensor;
@@ -40,6 +40,9 @@ pub fn support_of(dist: &dyn Distribution) -> std::result::Result<Constraint, St
     }
     if any.is::<Beta>() {
         return Ok(Constraint::UnitInterval);
+    }
+    if any.is::<Dirichlet>() {
+        return Ok(Constraint::Simplex);
     }
     if let Some(u) = any.downcast_ref::<Uniform>() {
         let (lo, hi) = (u.low.min_value(), u.high.min_value());

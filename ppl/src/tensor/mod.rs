@@ -12,6 +12,8 @@ use burn::prelude::*;
 use burn::tensor::activation;
 use burn::tensor::{Gradients, TensorData};
 
+mod dims;
+
 /// The largest rank a [`DTensor`] can hold.
 pub const MAX_RANK: usize = 6;
 

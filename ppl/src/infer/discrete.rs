@@ -1,0 +1,150 @@
+//! `infer_discrete`: draws the enumerated sites of a model from their posterior given
+//! everything else, or takes their joint MAP assignment (Pyro's
+//! `pyro.infer.infer_discrete`, forward filtering and backward sampling over the factors
+//! `TraceEnumElbo` sums out).
+
+use super::contract::{EnumVar, Factor, Ring, contract, ordinal, plate_dims};
+use crate::error::{PplError, Result};
+use crate::handlers::{block, enumerate, replay, trace};
+use crate::site::Site;
+use crate::tensor::DTensor;
+use crate::trace::{Trace, scale_and_mask};
+
+/// Runs `f` with every site marked by [`config_enumerate`](crate::handlers::config_enumerate)
+/// drawn from its posterior given the other sites (`temperature = 1`) or set to the joint MAP
+/// assignment (`temperature = 0`), as `infer_discrete(fn, temperature, first_available_dim)`
+/// does. `f` runs twice: once enumerated, hidden from outer handlers, then for real with the
+/// drawn values (so an outer `trace` records them). Latent sites that depend on an enumerated
+/// site keep their value at the drawn assignment; others keep theirs.
+///
+/// `first_available_dim` is `-1 - max_plate_nesting`, as for Pyro.
+pub fn infer_discrete<R>(
+    first_available_dim: isize,
+    temperature: f64,
+    f: impl Fn() -> Result<R>,
+) -> Result<R> {
+    let ring = match temperature {
+        t if t == 0.0 => Ring::Max,
+        t if t == 1.0 => Ring::LogSum,
+        t => {
+            return Err(PplError::InvalidHandler {
+                handler: "infer_discrete",
+                reason: format!("temperature must be 0 (MAP) or 1 (posterior draws), got {t}"),
+            });
+        }
+    };
+    let (_, mut tr) = crate::grad::no_grad(|| block(|| trace(|| enumerate(first_available_dim, &f))))?;
+    tr.compute_log_prob()?;
+    let vars: Vec<EnumVar> = tr.sample_sites().filter_map(EnumVar::of).collect();
+    if vars.is_empty() {
+        return f();
+    }
+    // Every term that depends on an enumerated site, unscaled: the other sites are
+    // conditioned on, so subsampling's scale does not enter the posterior of these.
+    let mut factors = vec![];
+    for s in tr.sample_sites() {
+        let lp = s.log_prob.as_ref().expect("computed");
+        if vars.iter().any(|v| v.in_tensor(lp)) {
+            let u = s.unscaled_log_prob.as_ref().expect("computed");
+            let tensor = scale_and_mask(u, 1.0, s.mask.as_ref()).map_err(|source| {
+                PplError::SiteShape {
+                    site: s.name.clone(),
+                    source,
+                }
+            })?;
+            factors.push(Factor {
+                ordinal: ordinal(s),
+                tensor,
+            });
+        }
+    }
+    let plates = plate_dims(tr.sample_sites());
+    let c = contract(factors, &vars, &[], &plates, ring, true)?;
+    // Backward: each variable from the factor it was eliminated from, given the variables
+    // eliminated after it (drawn already).
+    let mut drawn: Vec<Option<DTensor>> = vec![None; vars.len()];
+    for e in c.eliminations.iter().rev() {
+        let mut f = e.factor.clone();
+        for (u, idx) in vars.iter().zip(&drawn) {
+            if let Some(idx) = idx
+                && u.in_tensor(&f)
+            {
+                f = f.gather_dim(u.dim, idx)?;
+            }
+        }
+        let v = &vars[e.var];
+        if ring == Ring::LogSum {
+            f = f.add(&gumbel(f.shape(), &f));
+        }
+        drawn[e.var] = Some(f.argmax_dim(v.dim));
+    }
+    let nesting = (-first_available_dim - 1) as usize;
+    let mut collapsed = Trace::new();
+    for s in tr.sites() {
+        let mut s = s.clone();
+        if s.is_latent()
+            && let Some(value) = &s.value
+        {
+            let event = s.dist.as_ref().map_or(0, |d| d.event_shape().len());
+            let mut v = value.clone();
+            for (u, idx) in vars.iter().zip(&drawn) {
+                if let Some(idx) = idx
+                    && v.size_at(u.dim - event as isize) > 1
+                {
+                    v = select(&v, event, u.dim, idx)?;
+                }
+            }
+            s.value = Some(trim(&v, event, nesting, &s)?);
+            s.infer.enumerate = false;
+            s.infer.enum_dim = None;
+        }
+        collapsed.add(s)?;
+    }
+    replay(&collapsed, f)
+}
+
+/// Gumbel noise: `argmax(logits + g)` is a draw from `softmax(logits)` along any dim.
+fn gumbel(shape: &[usize], like: &DTensor) -> DTensor {
+    let n = shape.iter().product();
+    let g: Vec<f32> = crate::rng::uniforms(n)
+        .into_iter()
+        .map(|u| -(-(u.max(f32::MIN_POSITIVE)).ln()).ln())
+        .collect();
+    DTensor::from_floats(g, shape, &like.device()).expect("noise has the shape it was drawn for")
+}
+
+/// The value of a site at the drawn indices of one enumerated variable (dim `dim` of the
+/// batch, left of `event` event dims).
+fn select(value: &DTensor, event: usize, dim: isize, idx: &DTensor) -> Result<DTensor> {
+    let mut shape = idx.shape().to_vec();
+    shape.extend(std::iter::repeat_n(1, event));
+    Ok(value.gather_dim(dim - event as isize, &idx.reshape(&shape)?)?)
+}
+
+/// Drops the enumeration dims (all of size one once drawn) and leading ones beyond the
+/// site's plates, so a site in a plate of `n` gets shape `[n] + event`, as it would without
+/// enumeration.
+fn trim(v: &DTensor, event: usize, nesting: usize, site: &Site) -> Result<DTensor> {
+    let width = site
+        .plates
+        .iter()
+        .map(|f| (-f.dim) as usize)
+        .max()
+        .unwrap_or(0);
+    let batch = v.rank().saturating_sub(event);
+    let mut keep = batch.min(nesting);
+    let shape = v.shape();
+    while keep > width && shape[batch - keep] == 1 {
+        keep -= 1;
+    }
+    if shape[..batch - keep].iter().any(|&n| n != 1) {
+        return Err(PplError::Enumeration {
+            site: site.name.clone(),
+            reason: format!(
+                "its value {} still varies along an enumeration dim after drawing",
+                v.dims()
+            ),
+        });
+    }
+    Ok(v.reshape(&shape[batch - keep..])?)
+}

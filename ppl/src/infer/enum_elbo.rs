@@ -1,0 +1,206 @@
+//! `TraceEnum_ELBO`: the ELBO with discrete sites enumerated in parallel. Sites enumerated in
+//! the model are summed out exactly (variable elimination over plates); sites enumerated in
+//! the guide are averaged exactly under the guide's probabilities; the rest are sampled, with
+//! score-function terms Rao-Blackwellised along plates (Pyro's Dice estimator,
+//! `pyro/infer/traceenum_elbo.py` and `pyro/infer/util.py`).
+
+use super::checks::{check_model_guide_match, check_site_shape_enum};
+use super::contract::{EnumVar, Factor, Ordinal, Ring, contract, ordinal, plate_dims};
+use super::elbo::Elbo;
+use crate::error::{PplError, Result};
+use crate::handlers::{enumerate_from, replay, trace};
+use crate::site::Site;
+use crate::tensor::DTensor;
+use crate::trace::{Trace, scale_and_mask};
+
+/// Pyro's `TraceEnum_ELBO(max_plate_nesting=...)`.
+///
+/// Mark discrete sites with [`config_enumerate`](crate::handlers::config_enumerate); each
+/// gets a dim of its own left of the `max_plate_nesting` plate dims, guide sites first. A
+/// model site enumerated must not appear in the guide; its plates must be tree-structured.
+#[derive(Clone, Debug)]
+pub struct TraceEnumElbo {
+    /// The number of plate dims the model and guide nest, at most.
+    pub max_plate_nesting: usize,
+    /// Particles averaged per estimate (default 1).
+    pub num_particles: usize,
+}
+
+impl TraceEnumElbo {
+    /// A `TraceEnum_ELBO` whose plates use at most `max_plate_nesting` dims.
+    pub fn new(max_plate_nesting: usize) -> Self {
+        TraceEnumElbo {
+            max_plate_nesting,
+            num_particles: 1,
+        }
+    }
+    /// Averages `n` particles per estimate.
+    pub fn num_particles(mut self, n: usize) -> Self {
+        self.num_particles = n;
+        self
+    }
+}
+
+/// Runs the guide under enumeration from dim `-1 - max_plate_nesting`, then the model against
+/// it, the model's enumerated sites taking dims left of the guide's (Pyro's
+/// `TraceEnum_ELBO._get_traces`).
+pub fn get_enum_traces<A: ?Sized, RM, RG>(
+    model: &impl Fn(&A) -> Result<RM>,
+    guide: &impl Fn(&A) -> Result<RG>,
+    args: &A,
+    max_plate_nesting: usize,
+) -> Result<(Trace, Trace)> {
+    let first = -1 - max_plate_nesting as isize;
+    let mut next = first;
+    let (_, mut guide_tr) = trace(|| {
+        let (r, n) = enumerate_from(first, || guide(args))?;
+        next = n;
+        Ok(r)
+    })?;
+    let (_, mut model_tr) =
+        trace(|| enumerate_from(next, || replay(&guide_tr, || model(args))).map(|(r, _)| r))?;
+    check_model_guide_match(&model_tr, &guide_tr)?;
+    model_tr.compute_log_prob()?;
+    guide_tr.compute_log_prob()?;
+    if crate::runtime::is_validation_enabled() {
+        for s in model_tr.sample_sites().chain(guide_tr.sample_sites()) {
+            check_site_shape_enum(s, max_plate_nesting)?;
+        }
+    }
+    Ok((model_tr, guide_tr))
+}
+
+fn lp(s: &Site) -> &DTensor {
+    s.log_prob.as_ref().expect("log-probs were computed")
+}
+
+/// The unscaled, masked log-density of a site (Pyro's `masked_log_prob`, and the score
+/// function's part of `ScoreParts`).
+fn masked(s: &Site) -> Result<DTensor> {
+    let u = s
+        .unscaled_log_prob
+        .as_ref()
+        .expect("log-probs were computed");
+    scale_and_mask(u, 1.0, s.mask.as_ref()).map_err(|source| PplError::SiteShape {
+        site: s.name.clone(),
+        source,
+    })
+}
+
+/// The model's costs by ordinal, with its enumerated sites summed out (Pyro's
+/// `_compute_model_factors` followed by `contract_tensor_tree`).
+fn model_costs(model: &Trace, guide: &Trace) -> Result<Vec<(Ordinal, DTensor)>> {
+    let sum: Vec<EnumVar> = model
+        .sample_sites()
+        .filter(|s| !guide.contains(&s.name))
+        .filter_map(EnumVar::of)
+        .collect();
+    let mut costs = vec![];
+    if sum.is_empty() {
+        for s in model.sample_sites() {
+            costs.push((ordinal(s), lp(s).clone()));
+        }
+        return Ok(costs);
+    }
+    let keep: Vec<EnumVar> = guide.sample_sites().filter_map(EnumVar::of).collect();
+    let mut factors = vec![];
+    let mut scales: Vec<(f64, &str)> = vec![];
+    for s in model.sample_sites() {
+        let enumerated = sum.iter().any(|v| v.name == s.name);
+        if enumerated || sum.iter().any(|v| v.in_tensor(lp(s))) {
+            // The mask inside the log-sum-exp, the scale outside it.
+            let tensor = if enumerated {
+                s.unscaled_log_prob.clone().expect("computed")
+            } else {
+                masked(s)?
+            };
+            factors.push(Factor {
+                ordinal: ordinal(s),
+                tensor,
+            });
+            scales.push((s.scale, &s.name));
+        } else {
+            costs.push((ordinal(s), lp(s).clone()));
+        }
+    }
+    let (scale, first) = scales[0];
+    if let Some((other, name)) = scales.iter().find(|(c, _)| *c != scale) {
+        return Err(PplError::Enumeration {
+            site: name.to_string(),
+            reason: format!(
+                "its scale {other} differs from the scale {scale} of site '{first}': all \
+                 sites that depend on an enumerated site must share one scale (subsampling or \
+                 `scale`)"
+            ),
+        });
+    }
+    let plates = plate_dims(model.sample_sites());
+    for f in contract(factors, &sum, &keep, &plates, Ring::LogSum, false)?.results {
+        let t = if scale == 1.0 {
+            f.tensor
+        } else {
+            f.tensor.mul_scalar(scale)
+        };
+        costs.push((f.ordinal, t));
+    }
+    Ok(costs)
+}
+
+/// The Dice ELBO of one pair of traces: every cost times the probability factors of the guide
+/// sites upstream of it (the guide sites whose plates it sits in), summed. Enumerated guide
+/// sites weigh by `q`; sampled sites without a reparameterised draw by
+/// `exp(log q - detach(log q))`, which is one in value and carries the score function.
+pub(crate) fn dice_elbo(model: &Trace, guide: &Trace) -> Result<DTensor> {
+    let mut costs = model_costs(model, guide)?;
+    for s in guide.sample_sites() {
+        costs.push((ordinal(s), lp(s).neg()));
+    }
+    let mut dice: Vec<(Ordinal, DTensor)> = vec![];
+    for s in guide.sample_sites() {
+        let score = masked(s)?;
+        if s.infer.enum_dim.is_some() {
+            dice.push((ordinal(s), score));
+        } else if !s.dist.as_ref().is_some_and(|d| d.has_rsample()) {
+            dice.push((ordinal(s), score.sub(&score.detach())));
+        }
+    }
+    let mut total: Option<DTensor> = None;
+    for (t, cost) in costs {
+        let mut factor: Option<DTensor> = None;
+        for (_, d) in dice.iter().filter(|(s, _)| s.is_subset(&t)) {
+            factor = Some(match factor {
+                None => d.clone(),
+                Some(f) => f.try_add(d)?,
+            });
+        }
+        let term = match factor {
+            None => cost.sum(),
+            Some(f) => f.exp().try_mul(&cost)?.sum(),
+        };
+        total = Some(match total {
+            None => term,
+            Some(a) => a.add(&term),
+        });
+    }
+    Ok(total.unwrap_or_else(|| {
+        let device = model.device().or_else(|| guide.device()).unwrap_or_default();
+        DTensor::scalar(0.0, &device)
+    }))
+}
+
+impl Elbo for TraceEnumElbo {
+    fn num_particles(&self) -> usize {
+        self.num_particles
+    }
+
+    fn particle<A: ?Sized, RM, RG>(
+        &self,
+        model: &impl Fn(&A) -> Result<RM>,
+        guide: &impl Fn(&A) -> Result<RG>,
+        args: &A,
+    ) -> Result<(DTensor, DTensor, Trace, Trace)> {
+        let (model_tr, guide_tr) = get_enum_traces(model, guide, args, self.max_plate_nesting)?;
+        let elbo = dice_elbo(&model_tr, &guide_tr)?;
+        Ok((elbo.detach(), elbo, model_tr, guide_tr))
+    }
+}
