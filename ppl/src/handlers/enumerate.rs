@@ -73,16 +73,16 @@ impl Messenger for EnumMessenger {
                 event.len()
             )));
         }
-        // The support's batch part must fit right of `dim`: leading ones are dropped.
+        // The batch must fit right of `dim` (Pyro's "enumeration dim conflict").
+        if batch.len() > left && batch[..batch.len() - left].iter().any(|&n| n != 1) {
+            return Err(fail(format!(
+                "its batch shape {batch:?} reaches dim {dim}, the next free enumeration dim; \
+                 raise max_plate_nesting to at least {}",
+                batch.len()
+            )));
+        }
         let mut body = support.shape()[1..].to_vec();
         while body.len() > left + event.len() {
-            if body[0] != 1 {
-                return Err(fail(format!(
-                    "its batch shape {batch:?} reaches dim {dim}, the next free enumeration \
-                     dim; raise max_plate_nesting to at least {}",
-                    batch.len()
-                )));
-            }
             body.remove(0);
         }
         let mut shape = vec![k];

@@ -1,0 +1,219 @@
+//! Parallel enumeration against closed forms: `TraceEnumElbo` with sites enumerated in the
+//! model (summed out exactly) and in the guide (averaged exactly), and `infer_discrete`
+//! against brute force (Pyro's `tests/infer/test_enum.py` and `test_discrete.py` in spirit).
+
+use lobes_ppl::infer::{TraceEnumElbo, infer_discrete};
+use lobes_ppl::prelude::*;
+use lobes_ppl::{InferConfig, ParamStore, sample_with, with_active_store, with_param_store};
+use std::sync::Arc;
+
+fn dev() -> Device {
+    Device::flex()
+}
+fn t(v: &[f32]) -> DTensor {
+    DTensor::from_floats(v.to_vec(), &[v.len()], &dev()).unwrap()
+}
+fn ln_n(x: f64, m: f64, s: f64) -> f64 {
+    -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+}
+fn lse(v: &[f64]) -> f64 {
+    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
+}
+
+const X: [f32; 4] = [-0.7, 0.2, 2.4, 3.1];
+const W: [f64; 2] = [0.3, 0.7];
+
+/// A mixture with learnable locations: in plate("data"), a ~ Categorical(W),
+/// x ~ N(locs[a], 1).
+fn mixture(x: &DTensor) -> Result<()> {
+    let locs: DTensor = param("locs", t(&[-1.0, 2.0]))?;
+    config_enumerate(|| {
+        plate("data", x.numel()).run(|_| {
+            let a: DTensor = sample("a", Categorical::from_probs(t(&[0.3, 0.7]))?)?;
+            observe("x", Normal::new(locs.gather_last(&a)?, 1.0)?, x.clone())?;
+            Ok(())
+        })
+    })
+}
+fn empty(_: &DTensor) -> Result<()> {
+    Ok(())
+}
+
+fn mixture_loss(locs: [f64; 2]) -> f64 {
+    -X.iter()
+        .map(|&x| lse(&[W[0].ln() + ln_n(x as f64, locs[0], 1.0), W[1].ln() + ln_n(x as f64, locs[1], 1.0)]))
+        .sum::<f64>()
+}
+
+#[test]
+fn model_enumeration_gives_the_exact_marginal_likelihood_and_its_gradient() {
+    let x = t(&X);
+    let mut store = ParamStore::new();
+    let (loss, grad) = with_param_store(&mut store, || {
+        let est = TraceEnumElbo::new(1).estimate(&mixture, &empty, &x).unwrap();
+        let g = est.surrogate.backward();
+        let leaf = with_active_store(|s| s.leaves()["locs"].clone());
+        (est.loss(), leaf.grad(&g).unwrap().to_vec())
+    });
+    let want = mixture_loss([-1.0, 2.0]);
+    assert!((loss - want).abs() < 1e-4, "loss {loss} vs {want}");
+    // d(-ELBO)/d locs by central differences of the closed form; the surrogate is the ELBO.
+    for k in 0..2 {
+        let h = 1e-5;
+        let mut up = [-1.0, 2.0];
+        let mut down = up;
+        up[k] += h;
+        down[k] -= h;
+        let fd = -(mixture_loss(up) - mixture_loss(down)) / (2.0 * h);
+        assert!((grad[k] as f64 - fd).abs() < 1e-3, "d/dlocs[{k}]: {} vs {fd}", grad[k]);
+    }
+}
+
+/// A global switch z ~ Bernoulli(0.4) shared by a plate of observations x_n ~ N(2 z - 1, 1):
+/// the plate's product must be taken before z is summed out.
+fn switch(x: &DTensor) -> Result<()> {
+    config_enumerate(|| {
+        let z: DTensor = sample("z", Bernoulli::from_probs(0.4)?)?;
+        plate("data", x.numel()).run(|_| {
+            observe("x", Normal::new(z.mul_scalar(2.0).add_scalar(-1.0), 1.0)?, x.clone())?;
+            Ok(())
+        })
+    })
+}
+
+#[test]
+fn a_global_enumerated_site_is_summed_out_after_the_plate_product() {
+    let x = t(&X);
+    let loss = TraceEnumElbo::new(1).loss(&switch, &empty, &x).unwrap();
+    let lik = |m: f64| X.iter().map(|&v| ln_n(v as f64, m, 1.0)).sum::<f64>();
+    let want = -lse(&[0.6f64.ln() + lik(-1.0), 0.4f64.ln() + lik(1.0)]);
+    assert!((loss - want).abs() < 1e-4, "loss {loss} vs {want}");
+    // Trace_ELBO's estimate with z drawn from the prior is a different (noisier) number.
+    assert!(
+        (TraceElbo::default().loss(&switch, &empty, &x).unwrap() - want).abs() > 1e-3
+    );
+}
+
+// In plate("n", 3): z ~ Bernoulli(0.3), x ~ N(2 z, 1) at x = 1.5; the guide's q(z = 1) =
+// sigmoid(phi), enumerated: the ELBO is the exact sum over z, so its gradient is exact.
+const PHI: f32 = 0.4;
+fn coin_model(x: &DTensor) -> Result<()> {
+    plate("n", x.numel()).run(|_| {
+        let z: DTensor = sample("z", Bernoulli::from_probs(0.3)?)?;
+        observe("x", Normal::new(z.mul_scalar(2.0), 1.0)?, x.clone())?;
+        Ok(())
+    })
+}
+fn coin_guide(x: &DTensor) -> Result<()> {
+    let phi: DTensor = param("phi", DTensor::scalar(PHI, &dev()))?;
+    config_enumerate(|| {
+        plate("n", x.numel()).run(|_| sample::<DTensor>("z", Bernoulli::from_logits(phi)?))
+    })?;
+    Ok(())
+}
+
+#[test]
+fn guide_enumeration_gives_the_exact_elbo_and_gradient() {
+    let (a1, a0) = (0.3f64.ln() + ln_n(1.5, 2.0, 1.0), 0.7f64.ln() + ln_n(1.5, 0.0, 1.0));
+    let sig = 1.0 / (1.0 + (-(PHI as f64)).exp());
+    let elbo = sig * (a1 - sig.ln()) + (1.0 - sig) * (a0 - (1.0 - sig).ln());
+    let dphi = sig * (1.0 - sig) * (a1 - a0 - PHI as f64);
+    let x = DTensor::full(&[3], 1.5, &dev());
+    let mut store = ParamStore::new();
+    let (loss, grad) = with_param_store(&mut store, || {
+        let est = TraceEnumElbo::new(1).estimate(&coin_model, &coin_guide, &x).unwrap();
+        let g = est.surrogate.backward();
+        let leaf = with_active_store(|s| s.leaves()["phi"].clone());
+        (est.loss(), leaf.grad(&g).unwrap().item() as f64)
+    });
+    assert!((loss + 3.0 * elbo).abs() < 1e-4, "loss {loss} vs {}", -3.0 * elbo);
+    assert!((grad - 3.0 * dphi).abs() < 1e-4, "gradient {grad} vs {}", 3.0 * dphi);
+}
+
+/// x ~ Bernoulli(0.4) global; in plate("data"): y ~ Bernoulli(0.2 + 0.6 x),
+/// obs ~ N(3 y - 1, 1).
+fn chain(d: &DTensor) -> Result<()> {
+    config_enumerate(|| {
+        let x: DTensor = sample("x", Bernoulli::from_probs(0.4)?)?;
+        plate("data", d.numel()).run(|_| {
+            let y: DTensor = sample("y", Bernoulli::from_probs(x.mul_scalar(0.6).add_scalar(0.2))?)?;
+            observe("obs", Normal::new(y.mul_scalar(3.0).add_scalar(-1.0), 1.0)?, d.clone())?;
+            Ok(())
+        })
+    })
+}
+
+/// log p(x, y, obs) for the chain.
+fn chain_joint(x: usize, y: &[usize], d: &[f32]) -> f64 {
+    let px = if x == 1 { 0.4f64 } else { 0.6 };
+    let py1 = 0.2 + 0.6 * x as f64;
+    px.ln()
+        + y.iter()
+            .zip(d)
+            .map(|(&yi, &di)| {
+                let p = if yi == 1 { py1 } else { 1.0 - py1 };
+                p.ln() + ln_n(di as f64, 3.0 * yi as f64 - 1.0, 1.0)
+            })
+            .sum::<f64>()
+}
+
+#[test]
+fn infer_discrete_finds_the_joint_map_and_draws_from_the_posterior() {
+    let d = [0.4f32, 1.3, -0.9];
+    let data = t(&d);
+    // Brute force over x and y in {0,1}^3.
+    let mut best = (f64::NEG_INFINITY, 0, vec![]);
+    let mut post_x1 = [0.0f64; 2];
+    for x in 0..2 {
+        for bits in 0..8usize {
+            let y: Vec<usize> = (0..3).map(|i| (bits >> i) & 1).collect();
+            let lp = chain_joint(x, &y, &d);
+            post_x1[x] += lp.exp();
+            if lp > best.0 {
+                best = (lp, x, y);
+            }
+        }
+    }
+    let (_, tr) = trace(|| infer_discrete(-2, 0.0, || chain(&data))).unwrap();
+    assert_eq!(tr.value("x").unwrap().to_vec(), vec![best.1 as f32]);
+    let y: Vec<f32> = best.2.iter().map(|&v| v as f32).collect();
+    assert_eq!(tr.value("y").unwrap().to_vec(), y);
+    assert_eq!(tr.value("y").unwrap().shape(), &[3]);
+    assert_eq!(tr.value("x").unwrap().shape(), &[] as &[usize]);
+    // Posterior draws of x: frequency within 4 standard errors of P(x = 1 | obs).
+    let p1 = post_x1[1] / (post_x1[0] + post_x1[1]);
+    lobes_ppl::rng::set_rng_seed(3);
+    let n = 2000;
+    let mut ones = 0.0;
+    for _ in 0..n {
+        let (_, tr) = trace(|| infer_discrete(-2, 1.0, || chain(&data))).unwrap();
+        ones += tr.value("x").unwrap().item() as f64;
+    }
+    let se = (p1 * (1.0 - p1) / n as f64).sqrt();
+    assert!((ones / n as f64 - p1).abs() < 4.0 * se, "P(x=1) {} vs {p1}", ones / n as f64);
+}
+
+#[test]
+fn enumeration_errors_name_the_site_and_the_plate() {
+    let x = t(&X);
+    // A continuous site marked for enumeration.
+    let bad = |_: &DTensor| -> Result<()> {
+        let infer = InferConfig {
+            enumerate: true,
+            ..Default::default()
+        };
+        let n = Normal::new(0.0, 1.0)?;
+        sample_with::<DTensor>("mu", Arc::new(n), None, infer)?;
+        Ok(())
+    };
+    let err = TraceEnumElbo::new(0).loss(&bad, &empty, &x).unwrap_err().to_string();
+    assert!(err.contains("'mu'") && err.contains("no finite support"), "{err}");
+    // A plate deeper than max_plate_nesting.
+    let err = TraceEnumElbo::new(0).loss(&mixture, &empty, &x).unwrap_err().to_string();
+    assert!(err.contains("'a'") || err.contains("data"), "{err}");
+    assert!(err.contains("max_plate_nesting"), "{err}");
+    // A temperature other than 0 or 1.
+    let err = infer_discrete(-2, 0.5, || chain(&x)).unwrap_err().to_string();
+    assert!(err.contains("temperature"), "{err}");
+}
