@@ -29,13 +29,21 @@ pub fn data() -> DTensor {
 pub fn model(data: &DTensor) -> Result<()> {
     config_enumerate(|| {
         // Global variables.
-        let weights: DTensor = sample("weights", Dirichlet::new(DTensor::full(&[K], 0.5, &data.device()))?)?;
+        let weights: DTensor = sample(
+            "weights",
+            Dirichlet::new(DTensor::full(&[K], 0.5, &data.device()))?,
+        )?;
         let scale: DTensor = sample("scale", LogNormal::new(0.0, 2.0)?)?;
-        let locs: DTensor = plate("components", K).run(|_| sample("locs", Normal::new(0.0, 10.0)?))?;
+        let locs: DTensor =
+            plate("components", K).run(|_| sample("locs", Normal::new(0.0, 10.0)?))?;
         plate("data", data.numel()).run(|_| {
             // Local variables.
             let assignment: DTensor = sample("assignment", Categorical::from_probs(weights)?)?;
-            observe("obs", Normal::new(locs.gather_last(&assignment)?, scale)?, data.clone())?;
+            observe(
+                "obs",
+                Normal::new(locs.gather_last(&assignment)?, scale)?,
+                data.clone(),
+            )?;
             Ok(())
         })
     })
@@ -55,9 +63,15 @@ pub fn init_loc(data: &DTensor) -> InitLoc {
     let mean = x.iter().sum::<f32>() / x.len() as f32;
     let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / (x.len() - 1) as f32;
     let values = HashMap::from([
-        ("weights".to_string(), DTensor::full(&[K], 1.0 / K as f32, &d)),
+        (
+            "weights".to_string(),
+            DTensor::full(&[K], 1.0 / K as f32, &d),
+        ),
         ("scale".to_string(), DTensor::scalar((var / 2.0).sqrt(), &d)),
-        ("locs".to_string(), DTensor::from_floats(vec![x[2], x[1]], &[K], &d).expect("two locs")),
+        (
+            "locs".to_string(),
+            DTensor::from_floats(vec![x[2], x[1]], &[K], &d).expect("two locs"),
+        ),
     ]);
     InitLoc::value(values)
 }
@@ -89,9 +103,12 @@ pub fn fit(steps: usize) -> Result<Fit> {
     let global_guide = AutoDelta::new(globals).init_loc_fn(init_loc(&data));
     let optim = Adam::new(0.1).with_betas(0.8, 0.99);
     let elbo = TraceEnumElbo::new(1);
-    let mut svi = Svi::new(model, |d: &DTensor| global_guide.call(d), optim, elbo).with_seed(0, None);
+    let mut svi =
+        Svi::new(model, |d: &DTensor| global_guide.call(d), optim, elbo).with_seed(0, None);
     let initial_loss = svi.evaluate_loss(&data)?;
-    let losses = (0..steps).map(|_| svi.step(&data)).collect::<Result<Vec<_>>>()?;
+    let losses = (0..steps)
+        .map(|_| svi.step(&data))
+        .collect::<Result<Vec<_>>>()?;
     let mut store = std::mem::take(svi.store_mut());
     let (map, map_assignment, sampled_assignment) = with_param_store(&mut store, || {
         let map = global_guide.median()?;
@@ -118,14 +135,20 @@ pub fn fit(steps: usize) -> Result<Fit> {
 
 /// "Predicting membership by enumerating in the guide": the globals kept, and a learned
 /// simplex of assignment probabilities per point, enumerated in the guide.
-pub fn full_guide(global_guide: &AutoDelta<fn(&DTensor) -> Result<()>>, data: &DTensor) -> Result<()> {
+pub fn full_guide(
+    global_guide: &AutoDelta<fn(&DTensor) -> Result<()>>,
+    data: &DTensor,
+) -> Result<()> {
     config_enumerate(|| {
         // Keep our learned values of global parameters.
-        block_with(BlockSpec::HideKinds(vec![SiteKind::Param]), || global_guide.call(data))?;
+        block_with(BlockSpec::HideKinds(vec![SiteKind::Param]), || {
+            global_guide.call(data)
+        })?;
         // Local variables.
         plate("data", data.numel()).run(|_| {
             let init = DTensor::full(&[data.numel(), K], 1.0 / K as f32, &data.device());
-            let assignment_probs: DTensor = param_constrained("assignment_probs", init, Constraint::Simplex)?;
+            let assignment_probs: DTensor =
+                param_constrained("assignment_probs", init, Constraint::Simplex)?;
             sample::<DTensor>("assignment", Categorical::from_probs(assignment_probs)?)?;
             Ok(())
         })
@@ -139,13 +162,22 @@ pub fn fit_full_guide(store: ParamStore, steps: usize) -> Result<Vec<f32>> {
     let global_guide: AutoDelta<fn(&DTensor) -> Result<()>> =
         AutoDelta::new(globals as fn(&DTensor) -> Result<()>).init_loc_fn(init_loc(&data));
     let optim = Adam::new(0.2).with_betas(0.8, 0.99);
-    let mut svi = Svi::new(model, |d: &DTensor| full_guide(&global_guide, d), optim, TraceEnumElbo::new(1))
-        .with_seed(0, None);
+    let mut svi = Svi::new(
+        model,
+        |d: &DTensor| full_guide(&global_guide, d),
+        optim,
+        TraceEnumElbo::new(1),
+    )
+    .with_seed(0, None);
     *svi.store_mut() = store;
     for _ in 0..steps {
         svi.step(&data)?;
     }
-    Ok(svi.store().get("assignment_probs").expect("trained").to_vec())
+    Ok(svi
+        .store()
+        .get("assignment_probs")
+        .expect("trained")
+        .to_vec())
 }
 
 #[allow(dead_code)]
@@ -153,7 +185,10 @@ fn main() -> Result<()> {
     lobes::tune_allocator();
     let f = fit(200)?;
     println!("initial_loss = {}", f.initial_loss);
-    println!("final loss = {}", f.losses.last().copied().unwrap_or(f.initial_loss));
+    println!(
+        "final loss = {}",
+        f.losses.last().copied().unwrap_or(f.initial_loss)
+    );
     println!("weights = {:?}", f.weights);
     println!("locs = {:?}", f.locs);
     println!("scale = {}", f.scale);

@@ -42,7 +42,12 @@ fn empty(_: &DTensor) -> Result<()> {
 
 fn mixture_loss(locs: [f64; 2]) -> f64 {
     -X.iter()
-        .map(|&x| lse(&[W[0].ln() + ln_n(x as f64, locs[0], 1.0), W[1].ln() + ln_n(x as f64, locs[1], 1.0)]))
+        .map(|&x| {
+            lse(&[
+                W[0].ln() + ln_n(x as f64, locs[0], 1.0),
+                W[1].ln() + ln_n(x as f64, locs[1], 1.0),
+            ])
+        })
         .sum::<f64>()
 }
 
@@ -51,7 +56,9 @@ fn model_enumeration_gives_the_exact_marginal_likelihood_and_its_gradient() {
     let x = t(&X);
     let mut store = ParamStore::new();
     let (loss, grad) = with_param_store(&mut store, || {
-        let est = TraceEnumElbo::new(1).estimate(&mixture, &empty, &x).unwrap();
+        let est = TraceEnumElbo::new(1)
+            .estimate(&mixture, &empty, &x)
+            .unwrap();
         let g = est.surrogate.backward();
         let leaf = with_active_store(|s| s.leaves()["locs"].clone());
         (est.loss(), leaf.grad(&g).unwrap().to_vec())
@@ -66,7 +73,11 @@ fn model_enumeration_gives_the_exact_marginal_likelihood_and_its_gradient() {
         up[k] += h;
         down[k] -= h;
         let fd = -(mixture_loss(up) - mixture_loss(down)) / (2.0 * h);
-        assert!((grad[k] as f64 - fd).abs() < 1e-3, "d/dlocs[{k}]: {} vs {fd}", grad[k]);
+        assert!(
+            (grad[k] as f64 - fd).abs() < 1e-3,
+            "d/dlocs[{k}]: {} vs {fd}",
+            grad[k]
+        );
     }
 }
 
@@ -76,7 +87,11 @@ fn switch(x: &DTensor) -> Result<()> {
     config_enumerate(|| {
         let z: DTensor = sample("z", Bernoulli::from_probs(0.4)?)?;
         plate("data", x.numel()).run(|_| {
-            observe("x", Normal::new(z.mul_scalar(2.0).add_scalar(-1.0), 1.0)?, x.clone())?;
+            observe(
+                "x",
+                Normal::new(z.mul_scalar(2.0).add_scalar(-1.0), 1.0)?,
+                x.clone(),
+            )?;
             Ok(())
         })
     })
@@ -90,9 +105,7 @@ fn a_global_enumerated_site_is_summed_out_after_the_plate_product() {
     let want = -lse(&[0.6f64.ln() + lik(-1.0), 0.4f64.ln() + lik(1.0)]);
     assert!((loss - want).abs() < 1e-4, "loss {loss} vs {want}");
     // Trace_ELBO's estimate with z drawn from the prior is a different (noisier) number.
-    assert!(
-        (TraceElbo::default().loss(&switch, &empty, &x).unwrap() - want).abs() > 1e-3
-    );
+    assert!((TraceElbo::default().loss(&switch, &empty, &x).unwrap() - want).abs() > 1e-3);
 }
 
 // In plate("n", 3): z ~ Bernoulli(0.3), x ~ N(2 z, 1) at x = 1.5; the guide's q(z = 1) =
@@ -115,20 +128,33 @@ fn coin_guide(x: &DTensor) -> Result<()> {
 
 #[test]
 fn guide_enumeration_gives_the_exact_elbo_and_gradient() {
-    let (a1, a0) = (0.3f64.ln() + ln_n(1.5, 2.0, 1.0), 0.7f64.ln() + ln_n(1.5, 0.0, 1.0));
+    let (a1, a0) = (
+        0.3f64.ln() + ln_n(1.5, 2.0, 1.0),
+        0.7f64.ln() + ln_n(1.5, 0.0, 1.0),
+    );
     let sig = 1.0 / (1.0 + (-(PHI as f64)).exp());
     let elbo = sig * (a1 - sig.ln()) + (1.0 - sig) * (a0 - (1.0 - sig).ln());
     let dphi = sig * (1.0 - sig) * (a1 - a0 - PHI as f64);
     let x = DTensor::full(&[3], 1.5, &dev());
     let mut store = ParamStore::new();
     let (loss, grad) = with_param_store(&mut store, || {
-        let est = TraceEnumElbo::new(1).estimate(&coin_model, &coin_guide, &x).unwrap();
+        let est = TraceEnumElbo::new(1)
+            .estimate(&coin_model, &coin_guide, &x)
+            .unwrap();
         let g = est.surrogate.backward();
         let leaf = with_active_store(|s| s.leaves()["phi"].clone());
         (est.loss(), leaf.grad(&g).unwrap().item() as f64)
     });
-    assert!((loss + 3.0 * elbo).abs() < 1e-4, "loss {loss} vs {}", -3.0 * elbo);
-    assert!((grad - 3.0 * dphi).abs() < 1e-4, "gradient {grad} vs {}", 3.0 * dphi);
+    assert!(
+        (loss + 3.0 * elbo).abs() < 1e-4,
+        "loss {loss} vs {}",
+        -3.0 * elbo
+    );
+    assert!(
+        (grad - 3.0 * dphi).abs() < 1e-4,
+        "gradient {grad} vs {}",
+        3.0 * dphi
+    );
 }
 
 /// x ~ Bernoulli(0.4) global; in plate("data"): y ~ Bernoulli(0.2 + 0.6 x),
@@ -137,8 +163,15 @@ fn chain(d: &DTensor) -> Result<()> {
     config_enumerate(|| {
         let x: DTensor = sample("x", Bernoulli::from_probs(0.4)?)?;
         plate("data", d.numel()).run(|_| {
-            let y: DTensor = sample("y", Bernoulli::from_probs(x.mul_scalar(0.6).add_scalar(0.2))?)?;
-            observe("obs", Normal::new(y.mul_scalar(3.0).add_scalar(-1.0), 1.0)?, d.clone())?;
+            let y: DTensor = sample(
+                "y",
+                Bernoulli::from_probs(x.mul_scalar(0.6).add_scalar(0.2))?,
+            )?;
+            observe(
+                "obs",
+                Normal::new(y.mul_scalar(3.0).add_scalar(-1.0), 1.0)?,
+                d.clone(),
+            )?;
             Ok(())
         })
     })
@@ -165,11 +198,11 @@ fn infer_discrete_finds_the_joint_map_and_draws_from_the_posterior() {
     // Brute force over x and y in {0,1}^3.
     let mut best = (f64::NEG_INFINITY, 0, vec![]);
     let mut post_x1 = [0.0f64; 2];
-    for x in 0..2 {
+    for (x, mass) in post_x1.iter_mut().enumerate() {
         for bits in 0..8usize {
             let y: Vec<usize> = (0..3).map(|i| (bits >> i) & 1).collect();
             let lp = chain_joint(x, &y, &d);
-            post_x1[x] += lp.exp();
+            *mass += lp.exp();
             if lp > best.0 {
                 best = (lp, x, y);
             }
@@ -191,7 +224,11 @@ fn infer_discrete_finds_the_joint_map_and_draws_from_the_posterior() {
         ones += tr.value("x").unwrap().item() as f64;
     }
     let se = (p1 * (1.0 - p1) / n as f64).sqrt();
-    assert!((ones / n as f64 - p1).abs() < 4.0 * se, "P(x=1) {} vs {p1}", ones / n as f64);
+    assert!(
+        (ones / n as f64 - p1).abs() < 4.0 * se,
+        "P(x=1) {} vs {p1}",
+        ones / n as f64
+    );
 }
 
 #[test]
@@ -207,13 +244,24 @@ fn enumeration_errors_name_the_site_and_the_plate() {
         sample_with::<DTensor>("mu", Arc::new(n), None, infer)?;
         Ok(())
     };
-    let err = TraceEnumElbo::new(0).loss(&bad, &empty, &x).unwrap_err().to_string();
-    assert!(err.contains("'mu'") && err.contains("no finite support"), "{err}");
+    let err = TraceEnumElbo::new(0)
+        .loss(&bad, &empty, &x)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'mu'") && err.contains("no finite support"),
+        "{err}"
+    );
     // A plate deeper than max_plate_nesting.
-    let err = TraceEnumElbo::new(0).loss(&mixture, &empty, &x).unwrap_err().to_string();
+    let err = TraceEnumElbo::new(0)
+        .loss(&mixture, &empty, &x)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("'a'") || err.contains("data"), "{err}");
     assert!(err.contains("max_plate_nesting"), "{err}");
     // A temperature other than 0 or 1.
-    let err = infer_discrete(-2, 0.5, || chain(&x)).unwrap_err().to_string();
+    let err = infer_discrete(-2, 0.5, || chain(&x))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("temperature"), "{err}");
 }

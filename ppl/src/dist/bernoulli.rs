@@ -134,7 +134,13 @@ impl Distribution for Bernoulli {
     }
     fn enumerate_support(&self, expand: bool) -> Option<DTensor> {
         let t = self.param.tensor();
-        support_values(vec![0.0, 1.0], &[], &self.batch_shape(), expand, &t.device())
+        support_values(
+            vec![0.0, 1.0],
+            &[],
+            &self.batch_shape(),
+            expand,
+            &t.device(),
+        )
     }
     fn entropy(&self) -> Option<DTensor> {
         let p = self.probs();

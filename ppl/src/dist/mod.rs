@@ -312,7 +312,8 @@ pub(crate) fn support_values(
     if !expand {
         return Some(t);
     }
-    t.expand(&[vec![k], batch.to_vec(), event.to_vec()].concat()).ok()
+    t.expand(&[vec![k], batch.to_vec(), event.to_vec()].concat())
+        .ok()
 }
 
 /// Broadcasts parameter tensors to one shape.

@@ -122,11 +122,20 @@ pub fn check_site_shape(site: &Site, max_plate_nesting: usize) -> Result<()> {
 /// `max_plate_nesting` are enumeration dims and are not checked, and a plate deeper than
 /// `max_plate_nesting` is an error naming it.
 pub(crate) fn check_site_shape_enum(site: &Site, max_plate_nesting: usize) -> Result<()> {
-    if let Some(f) = site.plates.iter().find(|f| -f.dim > max_plate_nesting as isize) {
+    if let Some(f) = site
+        .plates
+        .iter()
+        .find(|f| -f.dim > max_plate_nesting as isize)
+    {
         return Err(PplError::LogProbShape {
             site: site.name.clone(),
             expected: format!("at most {max_plate_nesting} plate dim(s)"),
-            actual: Dims(site.log_prob.as_ref().map(|l| l.shape().to_vec()).unwrap_or_default()),
+            actual: Dims(
+                site.log_prob
+                    .as_ref()
+                    .map(|l| l.shape().to_vec())
+                    .unwrap_or_default(),
+            ),
             reason: format!(
                 "plate('{}') holds dim {}, beyond max_plate_nesting = {max_plate_nesting}; raise max_plate_nesting",
                 f.name, f.dim

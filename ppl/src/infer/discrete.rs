@@ -24,8 +24,8 @@ pub fn infer_discrete<R>(
     f: impl Fn() -> Result<R>,
 ) -> Result<R> {
     let ring = match temperature {
-        t if t == 0.0 => Ring::Max,
-        t if t == 1.0 => Ring::LogSum,
+        0.0 => Ring::Max,
+        1.0 => Ring::LogSum,
         t => {
             return Err(PplError::InvalidHandler {
                 handler: "infer_discrete",
@@ -33,7 +33,8 @@ pub fn infer_discrete<R>(
             });
         }
     };
-    let (_, mut tr) = crate::grad::no_grad(|| block(|| trace(|| enumerate(first_available_dim, &f))))?;
+    let (_, mut tr) =
+        crate::grad::no_grad(|| block(|| trace(|| enumerate(first_available_dim, &f))))?;
     tr.compute_log_prob()?;
     let vars: Vec<EnumVar> = tr.sample_sites().filter_map(EnumVar::of).collect();
     if vars.is_empty() {
@@ -46,12 +47,11 @@ pub fn infer_discrete<R>(
         let lp = s.log_prob.as_ref().expect("computed");
         if vars.iter().any(|v| v.in_tensor(lp)) {
             let u = s.unscaled_log_prob.as_ref().expect("computed");
-            let tensor = scale_and_mask(u, 1.0, s.mask.as_ref()).map_err(|source| {
-                PplError::SiteShape {
+            let tensor =
+                scale_and_mask(u, 1.0, s.mask.as_ref()).map_err(|source| PplError::SiteShape {
                     site: s.name.clone(),
                     source,
-                }
-            })?;
+                })?;
             factors.push(Factor {
                 ordinal: ordinal(s),
                 tensor,

@@ -183,7 +183,10 @@ pub(crate) fn dice_elbo(model: &Trace, guide: &Trace) -> Result<DTensor> {
         });
     }
     Ok(total.unwrap_or_else(|| {
-        let device = model.device().or_else(|| guide.device()).unwrap_or_default();
+        let device = model
+            .device()
+            .or_else(|| guide.device())
+            .unwrap_or_default();
         DTensor::scalar(0.0, &device)
     }))
 }

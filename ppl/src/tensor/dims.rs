@@ -109,7 +109,10 @@ mod tests {
 
     #[test]
     fn logsumexp_matches_the_definition_and_survives_minus_infinity() {
-        let x = t(&[0.0, 1.0, 2.0, f32::NEG_INFINITY, f32::NEG_INFINITY, 3.0], &[2, 3]);
+        let x = t(
+            &[0.0, 1.0, 2.0, f32::NEG_INFINITY, f32::NEG_INFINITY, 3.0],
+            &[2, 3],
+        );
         let l = x.logsumexp_dim(-2).to_vec();
         let want0 = (1.0f32 + f32::NEG_INFINITY.exp()).ln();
         assert!((l[0] - want0).abs() < 1e-6);

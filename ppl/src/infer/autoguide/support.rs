@@ -7,8 +7,8 @@
 
 use crate::constraints::Constraint;
 use crate::dist::{
-    Beta, Cauchy, Dirichlet, Distribution, Exponential, Gamma, HalfCauchy, HalfNormal, Independent, Laplace,
-    LogNormal, Masked, MultivariateNormal, Normal, StudentT, Uniform,
+    Beta, Cauchy, Dirichlet, Distribution, Exponential, Gamma, HalfCauchy, HalfNormal, Independent,
+    Laplace, LogNormal, Masked, MultivariateNormal, Normal, StudentT, Uniform,
 };
 use crate::tensor::DTensor;
 
