@@ -66,6 +66,16 @@ pub enum ShapeError {
         /// The number of values given.
         len: usize,
     },
+    /// An index past the end of a dim, or a dim the shape does not have.
+    #[error("index {index} is out of range for dim {dim} of shape {shape}")]
+    Index {
+        /// The index asked for.
+        index: usize,
+        /// The dim (negative, counted from the right).
+        dim: isize,
+        /// The shape indexed.
+        shape: Dims,
+    },
     /// A reshape between shapes with different element counts.
     #[error("cannot reshape {from} into {to}")]
     Reshape {

@@ -513,3 +513,77 @@ fn a_latent_with_an_event_dim_is_guided_as_one_event() {
         assert_eq!((z.batch_shape(), z.event_shape()), (vec![], vec![2]));
     });
 }
+
+// ---------------------------------------------------------------- subsampled plates
+// In plate("data", 10, subsample_size=4): z_i ~ N(0, 1), x_i ~ N(z_i, 1) at x_i; posterior
+// z_i | x_i ~ N(x_i / 2, 1 / sqrt(2)). Pyro's AutoNormal keeps full-size parameters and
+// selects the subsample the guide draws (the model gets it by replay).
+
+fn local_x() -> DTensor {
+    let x: Vec<f32> = (0..10).map(|i| i as f32 - 4.5).collect();
+    DTensor::from_floats(x, &[10], &dev()).unwrap()
+}
+
+fn local_model(x: &DTensor) -> Result<()> {
+    plate("data", x.numel()).subsample_size(4).run(|p| {
+        let z: DTensor = sample("z", Normal::new(s(0.0), s(1.0))?)?;
+        let xs = x.index_select(-1, p.indices())?;
+        observe("x", Normal::new(z, s(1.0))?, xs)?;
+        Ok(())
+    })
+}
+
+#[test]
+fn auto_normal_follows_a_subsampled_plate_with_full_size_parameters() {
+    let x = local_x();
+    let guide = AutoNormal::new(local_model);
+    let mut store = ParamStore::new();
+    with_param_store(&mut store, || {
+        let (model_tr, guide_tr) =
+            get_traces(&local_model, &|x: &DTensor| guide.call(x), &x).unwrap();
+        // One subsample, drawn by the guide and replayed in the model.
+        let (gi, mi) = (
+            &guide_tr.get("data").unwrap().indices,
+            &model_tr.get("data").unwrap().indices,
+        );
+        assert_eq!(gi, mi);
+        assert_eq!(guide_tr.value("z").unwrap().shape(), &[4]);
+    });
+    assert_eq!(store.get("AutoNormal.locs.z").unwrap().shape(), &[10]);
+    // Training visits every element; each location approaches x_i / 2.
+    let optim = ClippedAdam::new(0.05).with_lrd(0.999);
+    let mut svi = Svi::new(
+        local_model,
+        |x: &DTensor| guide.call(x),
+        optim,
+        TraceElbo::default(),
+    )
+    .with_seed(2, None);
+    for _ in 0..3000 {
+        svi.step(&x).unwrap();
+    }
+    let locs = svi.store().get("AutoNormal.locs.z").unwrap().to_vec();
+    for (i, (l, xi)) in locs.iter().zip(x.to_vec()).enumerate() {
+        assert!(
+            (l - xi / 2.0).abs() < 0.15,
+            "z[{i}]: loc {l} vs posterior mean {}",
+            xi / 2.0
+        );
+    }
+    // AutoDelta subsamples the same way; AutoDiagonalNormal refuses, naming the plate.
+    let delta = AutoDelta::new(local_model);
+    let mut store = ParamStore::new();
+    with_param_store(&mut store, || {
+        let v = delta.call(&x).unwrap();
+        assert_eq!(v["z"].shape(), &[4]);
+    });
+    assert_eq!(store.get("AutoDelta.z").unwrap().shape(), &[10]);
+    let diag = AutoDiagonalNormal::new(local_model);
+    let err = with_param_store(&mut ParamStore::new(), || diag.call(&x))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'data'") && err.contains("subsampled"),
+        "{err}"
+    );
+}

@@ -98,6 +98,35 @@ impl DTensor {
     }
 }
 
+impl DTensor {
+    /// The elements at `indices` along dim `dim` (negative, from the right), in that order
+    /// (torch's `index_select`); an index out of range is an error naming the shape.
+    pub fn index_select(&self, dim: isize, indices: &[usize]) -> Result<Self, ShapeError> {
+        let bad = |index| ShapeError::Index {
+            index,
+            dim,
+            shape: self.dims(),
+        };
+        let pos = self.dim_position(dim).ok_or_else(|| bad(0))?;
+        let n = self.shape()[pos];
+        if let Some(&i) = indices.iter().find(|&&i| i >= n) {
+            return Err(bad(i));
+        }
+        let device = self.device();
+        let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+        let idx = burn::prelude::Tensor::<1, burn::prelude::Int>::from_data(
+            burn::tensor::TensorData::new(idx, [indices.len()]),
+            &device,
+        );
+        let mut shape = self.shape().to_vec();
+        shape[pos] = indices.len();
+        Ok(Self::wrap(
+            self.inner.clone().select(self.padded_dim(pos), idx),
+            shape,
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +163,9 @@ mod tests {
         let g = x.gather_dim(-2, &t(&[2.0], &[1])).unwrap();
         assert_eq!(g.to_vec(), vec![0.3, 0.9]);
         assert_eq!(t(&[1.0, 2.0], &[2]).size_at(-3), 1);
+        let s = x.index_select(-1, &[1, 1, 0]).unwrap();
+        assert_eq!(s.shape(), &[3, 3]);
+        assert_eq!(&s.to_vec()[..3], &[5.0, 5.0, 0.1]);
+        assert!(x.index_select(-1, &[2]).is_err());
     }
 }

@@ -2,7 +2,7 @@
 //! (Pyro's `pyro.infer.autoguide.AutoDelta`).
 
 use super::init::InitLoc;
-use super::prototype::{LatentSite, Prototype, in_plates};
+use super::prototype::{LatentSite, Prototype, in_plates, select_subsample};
 use crate::dist::Delta;
 use crate::error::{PplError, Result};
 use crate::primitives::{get_param, param_constrained, sample_with};
@@ -57,12 +57,13 @@ impl<M> AutoDelta<M> {
             .get("AutoDelta", &self.model, args, &self.init_loc)?;
         let mut out = BTreeMap::new();
         for site in latents.iter() {
-            let value = in_plates(&site.plates, || {
+            let value = in_plates(&site.plates, |subsample| {
                 let v: DTensor = param_constrained(
                     &Self::param_name(&site.name),
                     site.init.clone(),
                     site.support,
                 )?;
+                let v = select_subsample(&v, site.event_dim, subsample)?;
                 let point =
                     Delta::new(v, site.event_dim).map_err(|e| PplError::at_site(&site.name, e))?;
                 sample_with(&site.name, Arc::new(point), None, InferConfig::default())

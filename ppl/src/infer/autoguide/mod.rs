@@ -18,5 +18,5 @@ pub use delta::AutoDelta;
 pub use diagonal_normal::AutoDiagonalNormal;
 pub use init::{InitLoc, initialize};
 pub use normal::AutoNormal;
-pub use prototype::{LatentSite, Prototype, discover, in_plates};
+pub use prototype::{LatentSite, Prototype, Subsamples, discover, in_plates, select_subsample};
 pub use support::{log_abs_det_jacobian, support_of};

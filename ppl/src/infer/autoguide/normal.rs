@@ -2,7 +2,7 @@
 //! parameter per latent site (Pyro's `pyro.infer.autoguide.AutoNormal`).
 
 use super::init::InitLoc;
-use super::prototype::{LatentSite, Prototype, in_plates};
+use super::prototype::{LatentSite, Prototype, in_plates, select_subsample};
 use super::support::log_abs_det_jacobian;
 use crate::constraints::Constraint;
 use crate::dist::{DistExt, Distribution, Normal};
@@ -84,7 +84,7 @@ impl<M> AutoNormal<M> {
             .get("AutoNormal", &self.model, args, &self.init_loc)?;
         let mut out = BTreeMap::new();
         for site in latents.iter() {
-            let value = in_plates(&site.plates, || {
+            let value = in_plates(&site.plates, |subsample| {
                 let u0 = &site.init_unconstrained;
                 let loc: DTensor = param(&Self::loc_name(&site.name), u0.clone())?;
                 let init_scale = DTensor::full(u0.shape(), self.init_scale as f32, &u0.device());
@@ -93,6 +93,8 @@ impl<M> AutoNormal<M> {
                     init_scale,
                     Constraint::Positive,
                 )?;
+                let loc = select_subsample(&loc, site.event_dim, subsample)?;
+                let scale = select_subsample(&scale, site.event_dim, subsample)?;
                 let base = Normal::new(loc, scale).map_err(|e| PplError::at_site(&site.name, e))?;
                 let q: Arc<dyn Distribution> = if site.event_dim > 0 {
                     Arc::new(base.to_event(site.event_dim))

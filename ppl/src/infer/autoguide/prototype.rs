@@ -64,16 +64,27 @@ pub fn discover<A: ?Sized, R>(
         if support == Constraint::Simplex && guide != "AutoDelta" {
             return Err(fail("simplex supports are not yet supported".into()));
         }
-        if let Some(f) = s.plates.iter().find(|f| f.subsample_size != f.size) {
-            return Err(fail(format!(
-                "plate '{}' is subsampled ({} of {}); autoguides do not yet support subsampling",
-                f.name, f.subsample_size, f.size
-            )));
+        let event_dim = dist.event_shape().len();
+        let mut init = value.detach();
+        for f in s.plates.iter().filter(|f| f.subsample_size != f.size) {
+            // One packed vector cannot follow a subsample (Pyro: "AutoContinuous does not
+            // support subsampling").
+            if guide == "AutoDiagonalNormal" {
+                return Err(fail(format!(
+                    "plate '{}' is subsampled ({} of {}); AutoDiagonalNormal packs every latent \
+                     into one vector and cannot follow a subsample (use AutoNormal)",
+                    f.name, f.subsample_size, f.size
+                )));
+            }
+            // Parameters cover the whole plate: the subsample's values repeated to full size
+            // (Pyro's `periodic_repeat`).
+            let k = f.subsample_size;
+            let tiled: Vec<usize> = (0..f.size).map(|i| i % k).collect();
+            init = init.index_select(f.dim - event_dim as isize, &tiled)?;
         }
-        let init = value.detach();
         out.push(LatentSite {
             name: s.name.clone(),
-            event_dim: dist.event_shape().len(),
+            event_dim,
             support,
             plates: s.plates.clone(),
             init_unconstrained: support.inverse(&init),
@@ -83,15 +94,45 @@ pub fn discover<A: ?Sized, R>(
     Ok(out)
 }
 
-/// Runs `f` inside the plates `frames` (outermost first), each at its recorded dim, as
-/// Pyro's autoguides re-enter the model's plates around each guide site.
-pub fn in_plates<R>(frames: &[PlateFrame], f: impl FnOnce() -> Result<R>) -> Result<R> {
-    match frames.split_first() {
-        None => f(),
-        Some((first, rest)) => plate(&first.name, first.size)
-            .dim(first.dim)
-            .run(|_| in_plates(rest, f)),
+/// The subsample of each subsampled plate a guide site was entered in: `(dim, indices)`.
+pub type Subsamples = [(isize, Vec<usize>)];
+
+/// Runs `f` inside the plates `frames` (outermost first), each at its recorded dim and with
+/// the model's subsample size, as Pyro's autoguides re-enter the model's plates around each
+/// guide site. The guide draws the subsample (the model gets it by replay); `f` receives it,
+/// to cut full-size parameters with [`select_subsample`].
+pub fn in_plates<R>(frames: &[PlateFrame], f: impl FnOnce(&Subsamples) -> Result<R>) -> Result<R> {
+    fn enter<R>(
+        frames: &[PlateFrame],
+        acc: &mut Vec<(isize, Vec<usize>)>,
+        f: impl FnOnce(&Subsamples) -> Result<R>,
+    ) -> Result<R> {
+        let Some((first, rest)) = frames.split_first() else {
+            return f(acc);
+        };
+        let subsampled = first.subsample_size != first.size;
+        let mut p = plate(&first.name, first.size).dim(first.dim);
+        if subsampled {
+            p = p.subsample_size(first.subsample_size);
+        }
+        p.run(|ctx| {
+            if subsampled {
+                acc.push((first.dim, ctx.indices().to_vec()));
+            }
+            enter(rest, acc, f)
+        })
     }
+    enter(frames, &mut vec![], f)
+}
+
+/// The elements of a full-size parameter `t` (with `event_dim` event dims) that the
+/// subsample selects (Pyro's `index_select` along each subsampled plate's dim).
+pub fn select_subsample(t: &DTensor, event_dim: usize, subsamples: &Subsamples) -> Result<DTensor> {
+    let mut t = t.clone();
+    for (dim, ix) in subsamples {
+        t = t.index_select(dim - event_dim as isize, ix)?;
+    }
+    Ok(t)
 }
 
 /// The latent sites of an autoguide's model, discovered on the guide's first call and kept.
