@@ -13,6 +13,16 @@ pub enum PplError {
         /// The repeated name.
         name: String,
     },
+    /// A subsampled plate built afresh a second time in one run.
+    #[error(
+        "plate('{name}') draws a second subsample in one run: draw it once with \
+         `plate(..).subsample_size(k).subsampled()?` and run that plate each time (as Pyro \
+         reuses one plate object)"
+    )]
+    DuplicatePlate {
+        /// The plate's name.
+        name: String,
+    },
     /// An observed value whose shape does not fit the distribution.
     #[error(
         "site '{site}': observed value shape {value} does not match the distribution's shape, batch {batch} + event {event}"

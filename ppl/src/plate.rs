@@ -16,6 +16,9 @@ pub struct Plate {
     subsample_size: Option<usize>,
     subsample: Option<Vec<usize>>,
     dim: Option<isize>,
+    /// The subsample was drawn (and recorded) by [`Plate::subsampled`]: entering the plate
+    /// reuses it without a second plate site.
+    drawn: bool,
 }
 
 /// Declares `size` conditionally independent copies along one batch dim:
@@ -27,6 +30,7 @@ pub fn plate(name: &str, size: usize) -> Plate {
         subsample_size: None,
         subsample: None,
         dim: None,
+        drawn: false,
     }
 }
 
@@ -85,8 +89,7 @@ impl Plate {
         }
     }
 
-    /// Runs `f` inside the plate.
-    pub fn run<R>(self, f: impl FnOnce(&PlateContext) -> Result<R>) -> Result<R> {
+    fn check(&self) -> Result<usize> {
         if self.size == 0 {
             return Err(self.invalid("size must be at least 1".into()));
         }
@@ -102,6 +105,48 @@ impl Plate {
                 self.size
             )));
         }
+        Ok(k)
+    }
+
+    /// This run's subsample. It is a site of its own, so that `trace` records it and
+    /// `replay` hands the guide's indices to the model; a plate that is not subsampled has
+    /// no such site.
+    fn indices(&self, frame: &PlateFrame) -> Result<Arc<Vec<usize>>> {
+        if self.drawn {
+            return Ok(Arc::new(self.subsample.clone().expect("drawn")));
+        }
+        if frame.subsample_size == self.size && self.subsample.is_none() {
+            return Ok(Arc::new((0..self.size).collect()));
+        }
+        let mut site = Site::new(&self.name, SiteKind::Plate);
+        site.plates.push(frame.clone());
+        site.indices = self.subsample.clone().map(Arc::new);
+        apply_stack(&mut site)?;
+        Ok(site.indices.expect("plate site resolved"))
+    }
+
+    /// Draws the subsample now and returns a plate that keeps it: entering the returned plate
+    /// again (for a second group of local sites, say) sees the same indices and records no
+    /// second subsample site, as reusing one `pyro.plate(...)` object does in Pyro. A
+    /// subsampled plate built afresh twice in one run is a duplicate site.
+    pub fn subsampled(mut self) -> Result<Plate> {
+        let k = self.check()?;
+        let frame = PlateFrame {
+            name: self.name.clone(),
+            dim: self.dim.unwrap_or(-1),
+            size: self.size,
+            subsample_size: k,
+        };
+        let ix = self.indices(&frame)?;
+        self.subsample = Some((*ix).clone());
+        self.subsample_size = Some(k);
+        self.drawn = true;
+        Ok(self)
+    }
+
+    /// Runs `f` inside the plate.
+    pub fn run<R>(self, f: impl FnOnce(&PlateContext) -> Result<R>) -> Result<R> {
+        let k = self.check()?;
         let enclosing = active_plates();
         let dim = match self.dim {
             Some(d) if d >= 0 => {
@@ -136,22 +181,45 @@ impl Plate {
             size: self.size,
             subsample_size: k,
         };
-        // The subsample indices are a site of their own, so that `trace` records them and
-        // `replay` hands the guide's indices to the model.
-        let indices = if k == self.size && self.subsample.is_none() {
-            Arc::new((0..self.size).collect())
-        } else {
-            let mut site = Site::new(&self.name, SiteKind::Plate);
-            site.plates.push(frame.clone());
-            site.indices = self.subsample.clone().map(Arc::new);
-            apply_stack(&mut site)?;
-            site.indices.expect("plate site resolved")
-        };
+        let indices = self.indices(&frame)?;
         let ctx = PlateContext {
             frame: frame.clone(),
             indices,
         };
         with_handler(PlateMessenger { frame }, || f(&ctx)).map(|(r, _)| r)
+    }
+
+    /// A sequential plate (`for i in pyro.plate("data", n):`): runs `f(i)` for each index of
+    /// this run's subsample, in order. Sites inside are scaled by `size / subsample_size` as
+    /// in a vectorised plate but get no batch dim (their names must differ per iteration,
+    /// `format!("obs_{i}")`), and plates nested inside allocate dims as if it were absent.
+    pub fn for_each(self, mut f: impl FnMut(usize) -> Result<()>) -> Result<()> {
+        let k = self.check()?;
+        let frame = PlateFrame {
+            name: self.name.clone(),
+            dim: 0,
+            size: self.size,
+            subsample_size: k,
+        };
+        let scale = self.size as f64 / k as f64;
+        for &i in self.indices(&frame)?.iter() {
+            with_handler(SequentialMessenger { scale }, || f(i))?;
+        }
+        Ok(())
+    }
+}
+
+/// The handler of one iteration of a sequential plate: the subsampling scale only.
+struct SequentialMessenger {
+    scale: f64,
+}
+
+impl Messenger for SequentialMessenger {
+    fn process(&mut self, site: &mut Site) -> Result<()> {
+        if site.kind == SiteKind::Sample {
+            site.scale *= self.scale;
+        }
+        Ok(())
     }
 }
 

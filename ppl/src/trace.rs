@@ -26,6 +26,9 @@ impl Trace {
             if old.kind == SiteKind::Param && site.kind == SiteKind::Param {
                 return Ok(());
             }
+            if old.kind == SiteKind::Plate && site.kind == SiteKind::Plate {
+                return Err(PplError::DuplicatePlate { name: site.name });
+            }
             return Err(PplError::DuplicateSite { name: site.name });
         }
         self.index.insert(site.name.clone(), self.sites.len());

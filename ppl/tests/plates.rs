@@ -169,3 +169,61 @@ fn bad_plate_arguments_are_errors() {
         .to_string();
     assert!(e.contains("negative"), "{e}");
 }
+
+#[test]
+fn a_sequential_plate_scales_each_iteration_and_takes_no_dim() {
+    let x = [0.5f32, -1.0, 2.0, 0.1, 1.3];
+    let model = || {
+        plate("loop", 5).subsample_size(2).for_each(|i| {
+            let loc = DTensor::scalar(0.0, &dev());
+            observe(
+                &format!("obs_{i}"),
+                Normal::new(loc, 1.0)?,
+                DTensor::scalar(x[i], &dev()),
+            )?;
+            // A vectorised plate inside takes the rightmost dim, as if the loop were absent.
+            plate("inner", 3).run(|p| {
+                assert_eq!(p.frame.dim, -1);
+                Ok(())
+            })
+        })
+    };
+    let (_, mut tr) = trace(model).unwrap();
+    let ix = tr.get("loop").unwrap().indices.clone().unwrap();
+    assert_eq!(ix.len(), 2);
+    let ln_n = |v: f32| -0.5 * v * v - 0.5 * (2.0 * std::f32::consts::PI).ln();
+    let want: f32 = ix.iter().map(|&i| 2.5 * ln_n(x[i])).sum();
+    assert!((tr.log_prob_sum().unwrap().item() - want).abs() < 1e-5);
+    for &i in ix.iter() {
+        let site = tr.get(&format!("obs_{i}")).unwrap();
+        assert!(site.plates.is_empty());
+        assert_eq!(site.scale, 2.5);
+    }
+    // Replay hands the loop's indices to a second run.
+    let (_, again) = trace(|| replay(&tr, model)).unwrap();
+    assert_eq!(again.get("loop").unwrap().indices, Some(ix));
+}
+
+#[test]
+fn a_drawn_subsample_is_reused_each_time_the_plate_is_entered() {
+    let (ix, tr) = trace(|| {
+        let data = plate("data", 50).subsample_size(5).subsampled()?;
+        let a = data.clone().run(|p| Ok(p.indices().to_vec()))?;
+        let b = data.run(|p| Ok(p.indices().to_vec()))?;
+        assert_eq!(a, b);
+        Ok(a)
+    })
+    .unwrap();
+    assert_eq!(tr.sites().iter().filter(|s| s.name == "data").count(), 1);
+    assert_eq!(tr.get("data").unwrap().indices.as_deref(), Some(&ix));
+    // Building the subsampled plate afresh twice in one run is an error that says how to reuse it.
+    let twice = || {
+        plate("data", 50).subsample_size(5).run(|_| Ok(()))?;
+        plate("data", 50).subsample_size(5).run(|_| Ok(()))
+    };
+    let err = trace(twice).unwrap_err().to_string();
+    assert!(
+        err.contains("plate('data')") && err.contains("subsampled()"),
+        "{err}"
+    );
+}
