@@ -47,6 +47,10 @@ enum Command {
     /// Which latent dimensions the encoder uses over a data set: Burda et al.'s active units
     /// (variance of the posterior mean above 0.01), mean posterior scale and KL per dimension.
     Latents(cli::analysis::LatentsArgs),
+    /// Test loss (-ELBO per image) of a checkpoint with dropout off, as `lobes train` reports
+    /// it, and with dropout on, as the paper's script measures it (Pyro's `evaluate_loss` does
+    /// not switch modules to evaluation mode)
+    Evaluate(cli::analysis::EvaluateArgs),
     /// Images per second of `SVI.step` on the paper's VAE beside a hand-written burn loop on
     /// the same network and loss, with the PPL's Adam and with burn's (docs/performance.md).
     Bench(cli::train::BenchArgs),
@@ -80,6 +84,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
         Command::Noise(a) => cli::analysis::run_noise(a),
         Command::Pairs(a) => cli::analysis::run_pairs(a),
         Command::Latents(a) => cli::analysis::run_latents(a),
+        Command::Evaluate(a) => cli::analysis::run_evaluate(a),
         Command::Bench(a) => cli::train::run_bench(a),
         Command::LrSearch(a) => cli::train::run_lr_search(a),
         Command::Plot(a) => cli::compare::run_plot(a),

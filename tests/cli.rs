@@ -93,6 +93,44 @@ fn train_generate_reconstruct_and_friends() {
 
     let ckpt = run.join("checkpoint.safetensors");
     let c = ckpt.to_str().unwrap();
+    // The test loss with dropout off is the one training wrote; with dropout on (the paper's
+    // protocol) it is another number.
+    let text = lobes(&[
+        "evaluate",
+        "--checkpoint",
+        c,
+        "--data",
+        "synthetic:12",
+        "--batch",
+        "24",
+        "--repeats",
+        "1",
+    ]);
+    let value = |what: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("{text}"));
+        let v = line
+            .rsplit("): ")
+            .next()
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap();
+        v.parse().unwrap()
+    };
+    let last: f64 = csv
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((value("dropout off") - last).abs() < 0.01, "{text}\n{csv}");
+    assert!((value("dropout on") - last).abs() > 1e-3, "{text}");
     let gen_dir = dir.join("gen");
     lobes(&[
         "generate",

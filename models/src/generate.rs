@@ -232,6 +232,47 @@ impl Generator {
         Ok((values(loc)?, values(scale)?))
     }
 
+    /// The test loss, -ELBO per image of `samples` (one guide draw per image, the PPL's
+    /// generator seeded with `seed`), batches of `batch`. With `dropout` false this is
+    /// `lobes train`'s `test_loss` (evaluation mode); with `dropout` true the networks keep
+    /// their dropout, as the paper's script evaluates: Pyro's `evaluate_loss` does not switch
+    /// modules to evaluation mode and the script never calls `vae.eval()`.
+    pub fn test_loss(
+        &mut self,
+        samples: &[Sample],
+        batch: usize,
+        dropout: bool,
+        seed: u64,
+    ) -> Result<f64, ModelError> {
+        use crate::vae::{Batch, guide, model};
+        use lobes_ppl::infer::{Elbo, TraceElbo};
+        let side = self.side();
+        let device = self.device.clone();
+        // Dropout acts only on the autodiff device, outside `no_grad`.
+        let template = if dropout {
+            self.net.init(&device.clone().autodiff())
+        } else {
+            self.template.clone()
+        };
+        let m = |b: &Batch| model(&template, b);
+        let g = |b: &Batch| guide(&template, b);
+        lobes_ppl::rng::set_rng_seed(seed);
+        let mut total = 0.0;
+        with_param_store(&mut self.store, || {
+            for chunk in samples.chunks(batch.max(1)) {
+                let refs: Vec<&Sample> = chunk.iter().collect();
+                let b = batch_of(&refs, side, &device);
+                total += if dropout {
+                    TraceElbo::default().estimate(&m, &g, &b)?.loss()
+                } else {
+                    TraceElbo::default().loss(&m, &g, &b)?
+                };
+            }
+            Ok::<_, lobes_ppl::PplError>(())
+        })?;
+        Ok(total / samples.len().max(1) as f64)
+    }
+
     /// Reconstructions of `samples` (decoded from their mean latents, with their own classes).
     pub fn reconstruct(&mut self, samples: &[Sample]) -> Result<Vec<Image>, ModelError> {
         let z = self.encode(samples)?;

@@ -85,6 +85,62 @@ pub(crate) fn run_latents(args: LatentsArgs) -> Result<(), ModelError> {
     Ok(())
 }
 
+// `lobes evaluate`; its help is the doc comment of `Command::Evaluate`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct EvaluateArgs {
+    /// A checkpoint written by `lobes train`.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// The images (a data spec).
+    #[arg(long)]
+    data: String,
+    /// Split of `--data`.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Images per batch.
+    #[arg(long, default_value_t = 100)]
+    batch: usize,
+    /// Estimates averaged, each with its own guide draws (and dropout masks).
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+}
+
+pub(crate) fn run_evaluate(args: EvaluateArgs) -> Result<(), ModelError> {
+    if args.repeats == 0 || args.batch == 0 {
+        return Err(ModelError::Config(
+            "--repeats and --batch must be at least 1".into(),
+        ));
+    }
+    let mut g = Generator::load(&args.checkpoint)?;
+    let samples = split_of(&args.data, &args.split)?;
+    println!(
+        "{} images ({} split), {} estimates each",
+        samples.len(),
+        args.split,
+        args.repeats
+    );
+    for (dropout, what) in [
+        (false, "dropout off (lobes train's test_loss)"),
+        (
+            true,
+            "dropout on (the paper's script: Pyro's evaluate_loss in training mode)",
+        ),
+    ] {
+        let losses = (0..args.repeats as u64)
+            .map(|r| g.test_loss(&samples, args.batch, dropout, 0x7e57_1055 + r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let n = losses.len() as f64;
+        let mean = losses.iter().sum::<f64>() / n;
+        let sd =
+            (losses.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+        println!(
+            "-ELBO per image, {what}: {mean:.2} (sd {sd:.2} over {} estimates)",
+            losses.len()
+        );
+    }
+    Ok(())
+}
+
 // `lobes pairs`; its help is the doc comment of `Command::Pairs`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct PairsArgs {
