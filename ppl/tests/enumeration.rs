@@ -265,3 +265,122 @@ fn enumeration_errors_name_the_site_and_the_plate() {
         .to_string();
     assert!(err.contains("temperature"), "{err}");
 }
+
+/// In plate("b", 3) (dim -2): x ~ Bernoulli(0.3); in plate("a", 2) (dim -1) inside it:
+/// y ~ Bernoulli(0.25 + 0.5 x), obs ~ N(2 y, 1). The marginal is
+/// sum_b log sum_x p(x) prod_a sum_y p(y | x) N(obs_ab | 2 y, 1).
+const OBS: [[f32; 2]; 3] = [[0.3, 1.9], [-0.4, 0.1], [2.2, 1.7]];
+fn nested(d: &DTensor) -> Result<()> {
+    config_enumerate(|| {
+        plate("b", 3).dim(-2).run(|_| {
+            let x: DTensor = sample("x", Bernoulli::from_probs(0.3)?)?;
+            plate("a", 2).dim(-1).run(|_| {
+                let y: DTensor = sample(
+                    "y",
+                    Bernoulli::from_probs(x.mul_scalar(0.5).add_scalar(0.25))?,
+                )?;
+                observe("obs", Normal::new(y.mul_scalar(2.0), 1.0)?, d.clone())?;
+                Ok(())
+            })
+        })
+    })
+}
+
+#[test]
+fn enumerated_sites_in_nested_plates_are_summed_out_plate_by_plate() {
+    let d = DTensor::from_floats(OBS.concat(), &[3, 2], &dev()).unwrap();
+    let loss = TraceEnumElbo::new(2).loss(&nested, &empty, &d).unwrap();
+    let mut want = 0.0;
+    for row in OBS {
+        let per_x: Vec<f64> = (0..2)
+            .map(|x| {
+                let px: f64 = if x == 1 { 0.3 } else { 0.7 };
+                let py1 = 0.25 + 0.5 * x as f64;
+                let inner: f64 = row
+                    .iter()
+                    .map(|&o| {
+                        lse(&[
+                            (1.0 - py1).ln() + ln_n(o as f64, 0.0, 1.0),
+                            py1.ln() + ln_n(o as f64, 2.0, 1.0),
+                        ])
+                    })
+                    .sum();
+                px.ln() + inner
+            })
+            .collect();
+        want += lse(&per_x);
+    }
+    assert!((loss + want).abs() < 1e-4, "loss {loss} vs {}", -want);
+    // The joint MAP of x and y, by brute force over the 2 x 2^2 assignments of each row.
+    let (_, tr) = trace(|| infer_discrete(-3, 0.0, || nested(&d))).unwrap();
+    let (xs, ys) = (tr.value("x").unwrap(), tr.value("y").unwrap());
+    assert_eq!(xs.shape(), &[3, 1]);
+    assert_eq!(ys.shape(), &[3, 2]);
+    for (b, row) in OBS.iter().enumerate() {
+        let mut best = (f64::NEG_INFINITY, 0, [0usize; 2]);
+        for x in 0..2 {
+            for bits in 0..4usize {
+                let y = [bits & 1, bits >> 1];
+                let px: f64 = if x == 1 { 0.3 } else { 0.7 };
+                let py1 = 0.25 + 0.5 * x as f64;
+                let lp = px.ln()
+                    + (0..2)
+                        .map(|a| {
+                            let p = if y[a] == 1 { py1 } else { 1.0 - py1 };
+                            p.ln() + ln_n(row[a] as f64, 2.0 * y[a] as f64, 1.0)
+                        })
+                        .sum::<f64>();
+                if lp > best.0 {
+                    best = (lp, x, y);
+                }
+            }
+        }
+        assert_eq!(xs.to_vec()[b], best.1 as f32, "x of row {b}");
+        assert_eq!(
+            &ys.to_vec()[2 * b..2 * b + 2],
+            &[best.2[0] as f32, best.2[1] as f32]
+        );
+    }
+}
+
+/// A continuous global guided by a reparameterised Normal beside a model-enumerated local:
+/// the ELBO of one particle is log p(mu) + sum_n log sum_k p(k) N(x_n | mu + k, 1) - log q(mu)
+/// at the guide's draw.
+fn shift_model(x: &DTensor) -> Result<()> {
+    let mu: DTensor = sample("mu", Normal::new(0.0, 2.0)?)?;
+    config_enumerate(|| {
+        plate("data", x.numel()).run(|_| {
+            let k: DTensor = sample("k", Bernoulli::from_probs(0.4)?)?;
+            observe("x", Normal::new(mu.add(&k), 1.0)?, x.clone())?;
+            Ok(())
+        })
+    })
+}
+fn shift_guide(_: &DTensor) -> Result<()> {
+    sample::<DTensor>("mu", Normal::new(0.5, 0.3)?)?;
+    Ok(())
+}
+
+#[test]
+fn model_enumeration_beside_a_sampled_guide_site_scores_the_guide_draw() {
+    let x = t(&X);
+    let est = TraceEnumElbo::new(1)
+        .estimate(&shift_model, &shift_guide, &x)
+        .unwrap();
+    let mu = est.guide_trace.value("mu").unwrap().item() as f64;
+    let want = ln_n(mu, 0.0, 2.0) - ln_n(mu, 0.5, 0.3)
+        + X.iter()
+            .map(|&v| {
+                lse(&[
+                    0.6f64.ln() + ln_n(v as f64, mu, 1.0),
+                    0.4f64.ln() + ln_n(v as f64, mu + 1.0, 1.0),
+                ])
+            })
+            .sum::<f64>();
+    assert!(
+        (est.loss() + want).abs() < 1e-4,
+        "loss {} vs {}",
+        est.loss(),
+        -want
+    );
+}
