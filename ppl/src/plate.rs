@@ -249,12 +249,7 @@ fn broadcast_to_plates(site: &mut Site) -> Result<()> {
         return Ok(());
     };
     let batch = dist.batch_shape();
-    let need = site
-        .plates
-        .iter()
-        .map(|f| (-f.dim) as usize)
-        .max()
-        .unwrap_or(0);
+    let need = site.plate_width();
     let len = batch.len().max(need);
     let mut target = vec![1; len - batch.len()];
     target.extend_from_slice(&batch);

@@ -137,6 +137,15 @@ impl Site {
         self.kind == SiteKind::Sample && !self.is_observed
     }
 
+    /// How many batch dims, from the right, the site's plates span (the deepest plate's dim).
+    pub fn plate_width(&self) -> usize {
+        self.plates
+            .iter()
+            .map(|f| (-f.dim) as usize)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The value, or an empty shape.
     pub fn value_shape(&self) -> Vec<usize> {
         self.value

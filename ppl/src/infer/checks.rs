@@ -105,7 +105,7 @@ pub fn max_plate_nesting(model: &Trace, guide: &Trace) -> usize {
         .sites()
         .iter()
         .chain(guide.sites())
-        .flat_map(|s| s.plates.iter().map(|f| (-f.dim) as usize))
+        .map(Site::plate_width)
         .max()
         .unwrap_or(0)
 }
@@ -150,12 +150,7 @@ fn check_shape(site: &Site, max_plate_nesting: usize, enumerated: bool) -> Resul
         return Ok(());
     };
     let actual = lp.shape();
-    let width = site
-        .plates
-        .iter()
-        .map(|f| (-f.dim) as usize)
-        .max()
-        .unwrap_or(0);
+    let width = site.plate_width();
     let mut expected: Vec<Option<&PlateFrame>> = vec![None; width];
     for f in &site.plates {
         expected[(width as isize + f.dim) as usize] = Some(f);

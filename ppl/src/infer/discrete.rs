@@ -125,12 +125,7 @@ fn select(value: &DTensor, event: usize, dim: isize, idx: &DTensor) -> Result<DT
 /// site's plates, so a site in a plate of `n` gets shape `[n] + event`, as it would without
 /// enumeration.
 fn trim(v: &DTensor, event: usize, nesting: usize, site: &Site) -> Result<DTensor> {
-    let width = site
-        .plates
-        .iter()
-        .map(|f| (-f.dim) as usize)
-        .max()
-        .unwrap_or(0);
+    let width = site.plate_width();
     let batch = v.rank().saturating_sub(event);
     let mut keep = batch.min(nesting);
     let shape = v.shape();
