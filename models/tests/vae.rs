@@ -31,7 +31,7 @@ fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert!(
         csv.starts_with(
-            "epoch,train_loss,test_loss,seconds,images_per_s,ramis,fri_percent,frii_percent,bad_steps,lr\n0,,"
+            "epoch,train_loss,test_loss,seconds,images_per_s,ramis,fri_percent,frii_percent,bad_steps,lr,kl_scale\n0,,"
         ),
         "{csv}"
     );
@@ -54,6 +54,29 @@ fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
     other.net.latent = 8;
     let e = train_on(&other, &ds).unwrap_err().to_string();
     assert!(e.contains("checkpoint.safetensors"), "{e}");
+}
+
+/// `kl_scale` (KL annealing) changes the training steps but never the test loss, which stays
+/// the ELBO itself; the factor is recorded per epoch.
+#[test]
+fn kl_annealing_scales_training_and_not_the_test_loss() {
+    let _serial = common::serial();
+    let ds = Synthetic::default().dataset(24, 8, 1);
+    let plain = train_on(&tiny(ModelKind::Vae, common::tmp("kl-1"), 1), &ds).unwrap();
+    let mut opts = tiny(ModelKind::Vae, common::tmp("kl-half"), 1);
+    opts.kl_scale = 0.5;
+    let annealed = train_on(&opts, &ds).unwrap();
+    // Epoch 0 is the same untrained network: the same test loss whatever the factor.
+    assert_eq!(plain[0].test_loss, annealed[0].test_loss);
+    assert_eq!(annealed[1].kl_scale, Some(0.5));
+    assert_eq!(plain[1].kl_scale, None);
+    // The factor reaches the training steps (anneal.rs tests which sites it scales).
+    assert_ne!(annealed[1].train_loss, plain[1].train_loss);
+    let csv = std::fs::read_to_string(opts.out.join("metrics.csv")).unwrap();
+    assert!(csv.lines().nth(2).unwrap().ends_with(",0.5"), "{csv}");
+    opts.kl_scale = 0.0;
+    let e = train_on(&opts, &ds).unwrap_err().to_string();
+    assert!(e.contains("--kl-scale"), "{e}");
 }
 
 /// `scale` on resume: a different function takes over (the checkpoint then records it), and

@@ -36,6 +36,10 @@ pub(crate) struct TrainArgs {
     /// `adam` or `adagrad` (the paper's code uses Adagrad).
     #[arg(long, default_value = "adam")]
     optim: String,
+    /// KL annealing factor β: the latent's log p and log q scaled by β while training (Pyro's
+    /// DMM `annealing_factor`; 1 = the paper). Test loss and RAMIS stay the ELBO itself.
+    #[arg(long, default_value_t = 1.0, value_name = "BETA")]
+    kl_scale: f64,
     /// Clamp each gradient element to [-C, C] (Pyro's ClippedAdam; with `--optim adam`).
     #[arg(long, value_name = "C")]
     clip_norm: Option<f64>,
@@ -120,6 +124,7 @@ impl TrainArgs {
             lr: self.lr,
             optim: self.optim.clone(),
             clip_norm: self.clip_norm,
+            kl_scale: self.kl_scale,
             max_bad_steps: self.max_bad_steps,
             ramis: match &self.classifier {
                 None if self.ramis_every.is_some() => {

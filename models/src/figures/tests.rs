@@ -59,6 +59,7 @@ fn metrics(n: usize) -> Vec<EpochMetrics> {
             frii_percent: None,
             bad_steps: usize::from(e == 3),
             lr: Some(1e-3),
+            kl_scale: None,
         })
         .collect()
 }

@@ -38,6 +38,9 @@ pub struct EpochMetrics {
     /// The optimiser's learning rate at the end of the epoch.
     #[serde(default)]
     pub lr: Option<f64>,
+    /// The KL annealing factor of the epoch's steps (`--kl-scale`), empty when 1.
+    #[serde(default)]
+    pub kl_scale: Option<f64>,
 }
 
 /// Writes `rows` to `path` atomically, with a header.

@@ -2,6 +2,7 @@
 //! evaluation mode, RAMIS while training, `metrics.csv`, checkpoints that resume exactly, bad
 //! steps survived by rolling back, a sample grid.
 
+pub mod anneal;
 pub mod figure;
 mod lr_search;
 mod metrics;
@@ -46,6 +47,10 @@ pub struct TrainOptions {
     pub lr: f64,
     /// `adam` or `adagrad`.
     pub optim: String,
+    /// KL annealing factor β (see [`anneal`]): the latent's log p and log q are scaled by it
+    /// while training (1: the paper's ELBO). Test losses and RAMIS are unaffected. On
+    /// `resume` it may change.
+    pub kl_scale: f64,
     /// Pyro's `ClippedAdam` gradient clamp (each gradient element clamped to
     /// `[-clip_norm, clip_norm]`); only with `adam`, which it turns into `ClippedAdam`.
     pub clip_norm: Option<f64>,
@@ -87,6 +92,12 @@ impl TrainOptions {
             ));
         }
         crate::error::check_learning_rate(self.lr)?;
+        if !(self.kl_scale.is_finite() && self.kl_scale > 0.0) {
+            return Err(ModelError::Config(format!(
+                "--kl-scale must be positive and finite, got {}",
+                self.kl_scale
+            )));
+        }
         if !matches!(self.optim.as_str(), "adam" | "adagrad") {
             return Err(ModelError::Config(format!(
                 "unknown optimiser '{}' (adam, adagrad)",
@@ -265,9 +276,10 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     // generator (crate::kernels::dropout), which `with_seed` reseeds every step.
     plain.seed(opts.seed);
     let template = net.init(&device);
+    let beta = anneal::KlScale::new(opts.kl_scale);
     let mut svi = Svi::new(
-        |b: &Batch| model(&template, b),
-        |b: &Batch| guide(&template, b),
+        |b: &Batch| anneal::anneal(beta.get(), || model(&template, b)),
+        |b: &Batch| anneal::anneal(beta.get(), || guide(&template, b)),
         optimizer(opts)?,
         TraceElbo::default(),
     )
@@ -284,6 +296,9 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     ];
     if let Some(c) = opts.clip_norm {
         extra.push(("clip_norm", c.to_string()));
+    }
+    if opts.kl_scale != 1.0 {
+        extra.push(("kl_scale", opts.kl_scale.to_string()));
     }
     let mut start = 0;
     let mut rows = vec![];
@@ -304,7 +319,8 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             ..Default::default()
         };
         if opts.eval_every > 0 && !ds.test.is_empty() {
-            row.test_loss = Some(test_loss(&mut svi, &ds.test, opts.batch, crop, &plain)?);
+            row.test_loss =
+                Some(beta.unannealed(|| test_loss(&mut svi, &ds.test, opts.batch, crop, &plain))?);
         }
         if let Some(m) = &monitor {
             record(&mut row, m.measure(svi.store().clone())?);
@@ -422,10 +438,12 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             images_per_s: n as f64 / seconds,
             bad_steps: std::mem::take(&mut pending_bad),
             lr: Some(svi.optim.lr()),
+            kl_scale: (opts.kl_scale != 1.0).then_some(opts.kl_scale),
             ..Default::default()
         };
         if evaluate && !ds.test.is_empty() {
-            row.test_loss = Some(test_loss(&mut svi, &ds.test, opts.batch, crop, &plain)?);
+            row.test_loss =
+                Some(beta.unannealed(|| test_loss(&mut svi, &ds.test, opts.batch, crop, &plain))?);
         }
         if let Some(m) = monitor.as_ref().filter(|m| m.due(epoch, opts.epochs)) {
             record(&mut row, m.measure(svi.store().clone())?);

@@ -53,6 +53,7 @@ pub fn tiny(kind: ModelKind, out: std::path::PathBuf, epochs: usize) -> TrainOpt
         lr: 2e-3,
         optim: "adam".into(),
         clip_norm: None,
+        kl_scale: 1.0,
         max_bad_steps: 5,
         ramis: None,
         batch: 32,
