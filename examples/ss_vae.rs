@@ -9,12 +9,12 @@
 //! (`lobes::models::vae`) plus a small classifier. Pyro trains MNIST; radio astronomers have
 //! few labelled FRI/FRII sources and many unlabelled ones, which is M2's setting.
 //!
-//! Run: `cargo run --release --example ss_vae`
+//! Run: `cargo run --release --example ss_vae [seed]`
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softmax};
-use lobes::models::data::{Class, synthetic::Synthetic};
+use lobes::models::data::{Class, Sample, synthetic::Synthetic};
 use lobes::models::vae::{Vae, VaeConfig, one_hot};
 use lobes::ppl::infer::TraceEnumElbo;
 use lobes::ppl::prelude::*;
@@ -149,11 +149,11 @@ pub fn guide(nets: &SsVae, batch: &SsBatch) -> Result<()> {
 pub struct Settings {
     /// Stamp side in pixels.
     pub side: usize,
-    /// Training images, and how many of them keep their label.
+    /// Training images (half of each class).
     pub train: usize,
-    /// Labelled training images.
+    /// How many of them keep their label (half of each class).
     pub labelled: usize,
-    /// Test images.
+    /// Test images (half of each class).
     pub test: usize,
     /// Epochs.
     pub epochs: usize,
@@ -185,11 +185,21 @@ pub struct History {
 /// Trains M2 and records its history.
 pub fn run(s: &Settings, seed: u64) -> Result<History, Box<dyn std::error::Error>> {
     let dev = Device::default();
+    // The generator lists each class in turn: interleave them, so that the labelled prefix
+    // and every batch hold both.
     let data = Synthetic {
         size: s.side,
         ..Synthetic::default()
     }
-    .dataset(s.train, s.test, seed);
+    .dataset(s.train / 2, s.test / 2, seed);
+    let interleave = |v: &[Sample]| -> Vec<Sample> {
+        let (fri, frii) = v.split_at(v.len() / 2);
+        fri.iter()
+            .zip(frii)
+            .flat_map(|(a, b)| [a.clone(), b.clone()])
+            .collect()
+    };
+    let (train_set, test_set) = (interleave(&data.train), interleave(&data.test));
     let pixels = s.side * s.side;
     let config = VaeConfig {
         pixels,
@@ -198,12 +208,14 @@ pub fn run(s: &Settings, seed: u64) -> Result<History, Box<dyn std::error::Error
         ..VaeConfig::paper(4, true)
     };
     config.validate()?;
+    // burn's generator draws the initial weights; seed it through the plain device.
+    dev.seed(seed);
     let ad = dev.clone().autodiff();
     let nets = SsVae {
         cvae: config.init(&ad),
         encoder_y: EncoderY::new(pixels, 64, 2, &ad),
     };
-    let to_batch = |items: &[&lobes::models::data::Sample], labelled: bool| {
+    let to_batch = |items: &[&Sample], labelled: bool| {
         let px: Vec<f32> = items
             .iter()
             .flat_map(|i| i.image.pixels.iter().copied())
@@ -214,7 +226,7 @@ pub fn run(s: &Settings, seed: u64) -> Result<History, Box<dyn std::error::Error
             y: labelled.then(|| one_hot(&classes, &dev)),
         }
     };
-    let train: Vec<_> = data.train.iter().collect();
+    let train: Vec<_> = train_set.iter().collect();
     let (sup, unsup) = train.split_at(s.labelled);
     let guide_enum = |b: &SsBatch| config_enumerate_with(true, || guide(&nets, b));
     let mut svi = Svi::new(
@@ -224,7 +236,7 @@ pub fn run(s: &Settings, seed: u64) -> Result<History, Box<dyn std::error::Error
         TraceEnumElbo::new(1),
     )
     .with_seed(seed, Some(dev.clone()));
-    let test: Vec<_> = data.test.iter().collect();
+    let test: Vec<_> = test_set.iter().collect();
     let test_batch = to_batch(&test, false);
     let truth: Vec<usize> = test
         .iter()
@@ -269,7 +281,11 @@ pub fn run(s: &Settings, seed: u64) -> Result<History, Box<dyn std::error::Error
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     lobes::tune_allocator();
     let s = Settings::default();
-    let h = run(&s, 0)?;
+    let seed = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0);
+    let h = run(&s, seed)?;
     println!(
         "{} training stamps, {} labelled; {} test stamps",
         s.train, s.labelled, s.test
