@@ -128,7 +128,7 @@ fn a_diverging_run_rolls_back_lowers_the_rate_and_recovers() {
         "{rows:?}"
     );
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
-    assert!(csv.lines().nth(1).unwrap().ends_with(",0,1000.0"), "{csv}");
+    assert!(csv.lines().nth(1).unwrap().ends_with(",0,1000.0,"), "{csv}");
     // The run is reproducible, bad steps included.
     let again = train_on(&diverging(common::tmp("diverge-2"), 3), &ds).unwrap();
     assert_eq!(losses(&again), losses(&rows));
