@@ -587,3 +587,36 @@ fn auto_normal_follows_a_subsampled_plate_with_full_size_parameters() {
         "{err}"
     );
 }
+
+#[test]
+fn every_latent_of_a_subsampled_plate_shares_one_subsample() {
+    let model = |x: &DTensor| -> Result<()> {
+        plate("data", x.numel()).subsample_size(4).run(|p| {
+            let a: DTensor = sample("a", Normal::new(s(0.0), s(1.0))?)?;
+            let b: DTensor = sample("b", Normal::new(a, s(1.0))?)?;
+            observe(
+                "x",
+                Normal::new(b, s(1.0))?,
+                x.index_select(-1, p.indices())?,
+            )?;
+            Ok(())
+        })
+    };
+    let x = local_x();
+    for delta in [false, true] {
+        let normal = AutoNormal::new(model);
+        let point = AutoDelta::new(model);
+        let guide = |x: &DTensor| {
+            if delta { point.call(x) } else { normal.call(x) }
+        };
+        let mut store = ParamStore::new();
+        with_param_store(&mut store, || {
+            let (m, g) = get_traces(&model, &guide, &x).unwrap();
+            assert_eq!(g.sites().iter().filter(|s| s.name == "data").count(), 1);
+            assert_eq!(
+                g.get("data").unwrap().indices,
+                m.get("data").unwrap().indices
+            );
+        });
+    }
+}

@@ -384,3 +384,180 @@ fn model_enumeration_beside_a_sampled_guide_site_scores_the_guide_draw() {
         -want
     );
 }
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// A continuous latent that depends on a model-enumerated site: its model batch shape carries
+/// the enumeration dim, the guide's does not (Pyro compares only the plate dims).
+fn depends_model(_: &DTensor) -> Result<()> {
+    config_enumerate(|| {
+        let c: DTensor = sample("c", Bernoulli::from_probs(0.3)?)?;
+        let z: DTensor = sample("z", Normal::new(c.mul_scalar(2.0), 1.0)?)?;
+        observe("x", Normal::new(z, 1.0)?, DTensor::scalar(1.0, &dev()))?;
+        Ok(())
+    })
+}
+fn depends_guide(_: &DTensor) -> Result<()> {
+    sample::<DTensor>("z", Normal::new(0.8, 1.0)?)?;
+    Ok(())
+}
+
+#[test]
+fn a_latent_downstream_of_model_enumeration_is_summed_with_it() {
+    let x = t(&[0.0]);
+    let est = TraceEnumElbo::new(0)
+        .estimate(&depends_model, &depends_guide, &x)
+        .unwrap();
+    let z = est.guide_trace.value("z").unwrap().item() as f64;
+    let want = lse(&[
+        0.7f64.ln() + ln_n(z, 0.0, 1.0),
+        0.3f64.ln() + ln_n(z, 2.0, 1.0),
+    ]) + ln_n(1.0, z, 1.0)
+        - ln_n(z, 0.8, 1.0);
+    assert!(
+        (est.loss() + want).abs() < 1e-4,
+        "loss {} vs {}",
+        est.loss(),
+        -want
+    );
+}
+
+/// A global z and, in plate("data"), a local w, both enumerated in the model, and y
+/// enumerated in the guide: the factors of w and of z are separate components, so w's stays
+/// in the plate, weighted by q(y), while z's is reduced to the global level.
+const PHI_Y: f64 = 0.7;
+fn components_model(_: &DTensor) -> Result<()> {
+    config_enumerate(|| {
+        let z: DTensor = sample("z", Bernoulli::from_probs(0.5)?)?;
+        plate("data", 2).run(|_| {
+            let w: DTensor = sample("w", Bernoulli::from_probs(0.5)?)?;
+            let y: DTensor = sample("y", Bernoulli::from_probs(0.5)?)?;
+            observe(
+                "x",
+                Normal::new(w.add(&y.mul_scalar(3.0)), 1.0)?,
+                t(&[3.0, 0.5]),
+            )?;
+            observe("u", Normal::new(z.clone(), 1.0)?, t(&[0.0, 0.2]))?;
+            Ok(())
+        })
+    })
+}
+fn components_guide(_: &DTensor) -> Result<()> {
+    config_enumerate(|| {
+        plate("data", 2).run(|_| {
+            sample::<DTensor>("y", Bernoulli::from_logits(PHI_Y as f32)?)?;
+            Ok(())
+        })
+    })
+}
+
+#[test]
+fn separate_components_of_one_plate_are_contracted_separately() {
+    let loss = TraceEnumElbo::new(1)
+        .loss(&components_model, &components_guide, &t(&[0.0]))
+        .unwrap();
+    let (xs, us) = ([3.0, 0.5], [0.0, 0.2]);
+    let global = lse(&[
+        0.5f64.ln() + us.iter().map(|&u| ln_n(u, 0.0, 1.0)).sum::<f64>(),
+        0.5f64.ln() + us.iter().map(|&u| ln_n(u, 1.0, 1.0)).sum::<f64>(),
+    ]);
+    let q1 = sigmoid(PHI_Y);
+    let local: f64 = xs
+        .iter()
+        .map(|&x| {
+            [(0.0, 1.0 - q1), (1.0, q1)]
+                .iter()
+                .map(|&(y, q)| {
+                    let lw = lse(&[
+                        0.5f64.ln() + ln_n(x, 3.0 * y, 1.0),
+                        0.5f64.ln() + ln_n(x, 1.0 + 3.0 * y, 1.0),
+                    ]);
+                    q * (0.5f64.ln() + lw - q.ln())
+                })
+                .sum::<f64>()
+        })
+        .sum();
+    let want = global + local;
+    assert!((loss + want).abs() < 1e-4, "loss {loss} vs {}", -want);
+}
+
+#[test]
+fn guide_probabilities_weigh_unmasked_and_zero_probabilities_drop_out() {
+    // The mask handler hides log q from the ELBO but not from the weights (Pyro's
+    // ScoreParts): ELBO = log 0.5 + 0.3 log N(0 | 1, 1) + 0.7 log N(0 | 0, 1).
+    let model = |_: &DTensor| -> Result<()> {
+        let z: DTensor = sample("z", Bernoulli::from_probs(0.5)?)?;
+        observe("x", Normal::new(z, 1.0)?, DTensor::scalar(0.0, &dev()))?;
+        Ok(())
+    };
+    let guide = |_: &DTensor| -> Result<()> {
+        let off = DTensor::scalar(0.0, &dev());
+        config_enumerate(|| mask(off, || sample::<DTensor>("z", Bernoulli::from_probs(0.3)?)))?;
+        Ok(())
+    };
+    let loss = TraceEnumElbo::new(0)
+        .loss(&model, &guide, &t(&[0.0]))
+        .unwrap();
+    let want = 0.5f64.ln() + 0.3 * ln_n(0.0, 1.0, 1.0) + 0.7 * ln_n(0.0, 0.0, 1.0);
+    assert!((loss + want).abs() < 1e-4, "loss {loss} vs {}", -want);
+    // A value of guide probability zero: ELBO = log(1/3) - log(1/2), not NaN.
+    let model = |_: &DTensor| -> Result<()> {
+        sample::<DTensor>("z", Categorical::from_probs(t(&[1.0, 1.0, 1.0]))?)?;
+        Ok(())
+    };
+    let guide = |_: &DTensor| -> Result<()> {
+        let logits = t(&[0.0, 0.0, f32::NEG_INFINITY]);
+        config_enumerate(|| sample::<DTensor>("z", Categorical::from_logits(logits)?))?;
+        Ok(())
+    };
+    let loss = TraceEnumElbo::new(0)
+        .loss(&model, &guide, &t(&[0.0]))
+        .unwrap();
+    assert!(
+        (loss + (1.0f64 / 3.0).ln() - 0.5f64.ln()).abs() < 1e-5,
+        "loss {loss}"
+    );
+}
+
+#[test]
+fn a_binomial_is_enumerated_over_its_counts() {
+    let model = |_: &DTensor| -> Result<()> {
+        config_enumerate(|| {
+            let k: DTensor = sample("k", Binomial::from_probs(3.0, 0.4)?)?;
+            observe("x", Normal::new(k, 1.0)?, DTensor::scalar(2.5, &dev()))?;
+            Ok(())
+        })
+    };
+    let loss = TraceEnumElbo::new(0)
+        .loss(&model, &empty, &t(&[0.0]))
+        .unwrap();
+    let binom = |k: i32| {
+        let c = [1.0, 3.0, 3.0, 1.0][k as usize];
+        c * 0.4f64.powi(k) * 0.6f64.powi(3 - k)
+    };
+    let want = lse(&(0..4)
+        .map(|k| binom(k).ln() + ln_n(2.5, k as f64, 1.0))
+        .collect::<Vec<_>>());
+    assert!((loss + want).abs() < 1e-4, "loss {loss} vs {}", -want);
+}
+
+#[test]
+fn infer_discrete_draws_the_other_latents_again_and_keeps_their_shapes() {
+    let model = || -> Result<(DTensor, DTensor)> {
+        config_enumerate(|| {
+            let c: DTensor = sample("c", Bernoulli::from_probs(0.5)?)?;
+            let s: DTensor = sample("s", Normal::new(DTensor::zeros(&[1], &dev()), 1.0)?)?;
+            observe(
+                "x",
+                Normal::new(c.mul_scalar(4.0), 1.0)?,
+                DTensor::scalar(4.0, &dev()),
+            )?;
+            Ok((c, s))
+        })
+    };
+    let ((c, s), _) = trace(|| infer_discrete(-1, 0.0, model)).unwrap();
+    assert_eq!(c.to_vec(), vec![1.0]);
+    assert_eq!(s.shape(), &[1]);
+}

@@ -4,6 +4,7 @@ use super::bernoulli::ProbsOrLogits;
 use super::poisson::all_integral;
 use super::{
     DistError, Distribution, broadcast_params, check_expand, check_value, require, support,
+    support_values,
 };
 use crate::tensor::DTensor;
 use rand_distr::Distribution as _;
@@ -131,6 +132,19 @@ impl Distribution for Binomial {
             self.total_count.expand(batch)?,
             self.param.map(|t| Ok(t.expand(batch)?))?,
         )?))
+    }
+    fn has_enumerate_support(&self) -> bool {
+        true
+    }
+    /// `0..=total_count`, when `total_count` is the same at every batch element (torch
+    /// refuses an inhomogeneous count too).
+    fn enumerate_support(&self, expand: bool) -> Option<DTensor> {
+        let (lo, hi) = (self.total_count.min_value(), self.total_count.max_value());
+        if lo != hi || !(hi >= 0.0 && hi.fract() == 0.0) {
+            return None;
+        }
+        let values = (0..=hi as usize).map(|k| k as f32).collect();
+        support_values(values, &[], &self.batch, expand, &self.total_count.device())
     }
     fn as_any(&self) -> &dyn Any {
         self

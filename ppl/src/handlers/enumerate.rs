@@ -59,7 +59,11 @@ impl Messenger for EnumMessenger {
         };
         let dist = site.dist.clone().expect("a sample site has a distribution");
         let Some(support) = dist.enumerate_support(site.infer.expand) else {
-            return Err(fail(format!("{} has no finite support", dist.name())));
+            return Err(fail(format!(
+                "{} has no finite support to enumerate here (or, as a Binomial, not the same \
+                 total_count at every element)",
+                dist.name()
+            )));
         };
         let (batch, event) = (dist.batch_shape(), dist.event_shape());
         let dim = self.next;

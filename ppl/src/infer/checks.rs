@@ -33,6 +33,17 @@ fn warn_model_only(names: &[&str]) {
 /// drawn from the model's prior and only warned about, as in Pyro (so a model with latents
 /// and an empty guide runs).
 pub fn check_model_guide_match(model: &Trace, guide: &Trace) -> Result<()> {
+    check_model_guide_match_within(model, guide, None)
+}
+
+/// [`check_model_guide_match`] under enumeration: with `max_plate_nesting` given, only the
+/// rightmost `max_plate_nesting` batch dims are compared (left of them lie enumeration dims,
+/// as Pyro's check cuts them).
+pub(crate) fn check_model_guide_match_within(
+    model: &Trace,
+    guide: &Trace,
+    max_plate_nesting: Option<usize>,
+) -> Result<()> {
     let model_only: Vec<&str> = model
         .stochastic_sites()
         .filter(|s| !s.infer.is_auxiliary)
@@ -69,8 +80,12 @@ pub fn check_model_guide_match(model: &Trace, guide: &Trace) -> Result<()> {
                 g.name
             )));
         }
-        let model_shape = [md.batch_shape(), md.event_shape()].concat();
-        let guide_shape = [gd.batch_shape(), gd.event_shape()].concat();
+        let cut = |batch: Vec<usize>| match max_plate_nesting {
+            Some(n) if batch.len() > n => batch[batch.len() - n..].to_vec(),
+            _ => batch,
+        };
+        let model_shape = [cut(md.batch_shape()), md.event_shape()].concat();
+        let guide_shape = [cut(gd.batch_shape()), gd.event_shape()].concat();
         if broadcast_shapes(&model_shape, &guide_shape).ok().as_ref() != Some(&guide_shape) {
             return Err(PplError::ModelGuideMismatch(format!(
                 "Model and guide shapes disagree at site '{}': {} vs {}",

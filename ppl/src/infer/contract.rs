@@ -102,60 +102,116 @@ pub(crate) fn contract(
         let (here, rest): (Vec<Factor>, Vec<Factor>) =
             pending.into_iter().partition(|f| f.ordinal == level);
         pending = rest;
-        let mut f = here[0].tensor.clone();
-        for g in &here[1..] {
-            f = f.try_add(&g.tensor)?;
-        }
-        for (i, v) in sum.iter().enumerate().rev() {
-            if v.ordinal == level && v.in_tensor(&f) {
-                if record {
-                    out.eliminations.push(Elimination {
-                        var: i,
-                        factor: f.clone(),
-                    });
-                }
-                f = match ring {
-                    Ring::LogSum => f.logsumexp_dim(v.dim),
-                    Ring::Max => f.max_dim(v.dim),
-                };
+        // Each connected component (factors linked by a shared variable) on its own, as
+        // Pyro's `_partition_terms`: a purely local one stays at this level.
+        for component in components(here, sum) {
+            if let Some(moved) =
+                reduce(component, &level, sum, keep, plates, ring, &mut out, record)?
+            {
+                pending.push(moved);
             }
         }
-        let left: Vec<&EnumVar> = sum.iter().filter(|v| v.in_tensor(&f)).collect();
-        if left.is_empty() {
-            out.results.push(Factor {
-                ordinal: level,
-                tensor: f,
-            });
-            continue;
-        }
-        let kept = keep.iter().filter(|v| v.in_tensor(&f));
-        let target: Ordinal = left
-            .iter()
-            .copied()
-            .chain(kept)
-            .flat_map(|v| v.ordinal.iter().cloned())
-            .collect();
-        if !(target.is_subset(&level) && target.len() < level.len()) {
-            return Err(PplError::EnumerationStructure {
-                sites: left.iter().map(|v| v.name.clone()).collect(),
-                plates: level.iter().cloned().collect(),
-                reason: format!(
-                    "a factor in plates {level:?} still depends on them after eliminating the \
-                     sites of those plates, and they need plates {target:?}: the plates are \
-                     not tree-structured, or model enumeration is more global than guide \
-                     enumeration (enumerate those sites in the guide instead)"
-                ),
-            });
-        }
-        for p in level.difference(&target) {
-            f = f.sum_at(plates[p]);
-        }
-        pending.push(Factor {
-            ordinal: target,
-            tensor: f,
-        });
     }
     Ok(out)
+}
+
+/// Splits factors into groups linked by a shared summed variable, in their order.
+fn components(here: Vec<Factor>, sum: &[EnumVar]) -> Vec<Vec<Factor>> {
+    let vars: Vec<Vec<usize>> = here
+        .iter()
+        .map(|f| {
+            (0..sum.len())
+                .filter(|&i| sum[i].in_tensor(&f.tensor))
+                .collect()
+        })
+        .collect();
+    let mut group: Vec<usize> = (0..here.len()).collect();
+    for a in 0..here.len() {
+        for b in a + 1..here.len() {
+            if vars[a].iter().any(|v| vars[b].contains(v)) {
+                let (ga, gb) = (group[a], group[b]);
+                for g in group.iter_mut().filter(|g| **g == gb) {
+                    *g = ga;
+                }
+            }
+        }
+    }
+    let mut out: Vec<(usize, Vec<Factor>)> = vec![];
+    for (f, g) in here.into_iter().zip(group) {
+        match out.iter_mut().find(|(h, _)| *h == g) {
+            Some((_, v)) => v.push(f),
+            None => out.push((g, vec![f])),
+        }
+    }
+    out.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Adds one component's factors, eliminates the variables of `level`, and either keeps the
+/// result (no summed variable left) or sums it over the plates the remaining variables do
+/// not need, returning it at the smaller ordinal.
+#[allow(clippy::too_many_arguments)]
+fn reduce(
+    here: Vec<Factor>,
+    level: &Ordinal,
+    sum: &[EnumVar],
+    keep: &[EnumVar],
+    plates: &HashMap<String, isize>,
+    ring: Ring,
+    out: &mut Contraction,
+    record: bool,
+) -> Result<Option<Factor>> {
+    let mut f = here[0].tensor.clone();
+    for g in &here[1..] {
+        f = f.try_add(&g.tensor)?;
+    }
+    for (i, v) in sum.iter().enumerate().rev() {
+        if &v.ordinal == level && v.in_tensor(&f) {
+            if record {
+                out.eliminations.push(Elimination {
+                    var: i,
+                    factor: f.clone(),
+                });
+            }
+            f = match ring {
+                Ring::LogSum => f.logsumexp_dim(v.dim),
+                Ring::Max => f.max_dim(v.dim),
+            };
+        }
+    }
+    let left: Vec<&EnumVar> = sum.iter().filter(|v| v.in_tensor(&f)).collect();
+    if left.is_empty() {
+        out.results.push(Factor {
+            ordinal: level.clone(),
+            tensor: f,
+        });
+        return Ok(None);
+    }
+    let kept = keep.iter().filter(|v| v.in_tensor(&f));
+    let target: Ordinal = left
+        .iter()
+        .copied()
+        .chain(kept)
+        .flat_map(|v| v.ordinal.iter().cloned())
+        .collect();
+    if !(target.is_subset(level) && target.len() < level.len()) {
+        return Err(PplError::EnumerationStructure {
+            sites: left.iter().map(|v| v.name.clone()).collect(),
+            plates: level.iter().cloned().collect(),
+            reason: format!(
+                "a factor in plates {level:?} still depends on them after eliminating the \
+                 sites of those plates, and they need plates {target:?}: the plates are \
+                 not tree-structured, or model enumeration is more global than guide \
+                 enumeration (enumerate those sites in the guide instead)"
+            ),
+        });
+    }
+    for p in level.difference(&target) {
+        f = f.sum_at(plates[p]);
+    }
+    Ok(Some(Factor {
+        ordinal: target,
+        tensor: f,
+    }))
 }
 
 #[cfg(test)]

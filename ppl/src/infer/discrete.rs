@@ -6,7 +6,7 @@
 use super::contract::{EnumVar, Factor, Ring, contract, ordinal, plate_dims};
 use crate::error::{PplError, Result};
 use crate::handlers::{block, enumerate, replay, trace};
-use crate::site::Site;
+use crate::site::{Site, SiteKind};
 use crate::tensor::DTensor;
 use crate::trace::{Trace, scale_and_mask};
 
@@ -14,8 +14,9 @@ use crate::trace::{Trace, scale_and_mask};
 /// drawn from its posterior given the other sites (`temperature = 1`) or set to the joint MAP
 /// assignment (`temperature = 0`), as `infer_discrete(fn, temperature, first_available_dim)`
 /// does. `f` runs twice: once enumerated, hidden from outer handlers, then for real with the
-/// drawn values (so an outer `trace` records them). Latent sites that depend on an enumerated
-/// site keep their value at the drawn assignment; others keep theirs.
+/// drawn values replayed (so an outer `trace` records them); its other latent sites are drawn
+/// again given them (replay them from a trace inside `f` to keep them, as the GMM tutorial
+/// replays its globals).
 ///
 /// `first_available_dim` is `-1 - max_plate_nesting`, as for Pyro.
 pub fn infer_discrete<R>(
@@ -78,26 +79,27 @@ pub fn infer_discrete<R>(
         }
         drawn[e.var] = Some(f.argmax_dim(v.dim));
     }
+    // Replay the drawn values of the enumerated sites (and the plates' subsamples); the other
+    // latent sites are drawn again given them, as Pyro's `SamplePosteriorMessenger` does.
     let nesting = (-first_available_dim - 1) as usize;
     let mut collapsed = Trace::new();
     for s in tr.sites() {
         let mut s = s.clone();
-        if s.is_latent()
-            && let Some(value) = &s.value
-        {
-            let event = s.dist.as_ref().map_or(0, |d| d.event_shape().len());
-            let mut v = value.clone();
-            for (u, idx) in vars.iter().zip(&drawn) {
-                if let Some(idx) = idx
-                    && v.size_at(u.dim - event as isize) > 1
-                {
-                    v = select(&v, event, u.dim, idx)?;
-                }
-            }
-            s.value = Some(trim(&v, event, nesting, &s)?);
-            s.infer.enumerate = false;
-            s.infer.enum_dim = None;
+        if s.kind == SiteKind::Plate {
+            collapsed.add(s)?;
+            continue;
         }
+        let Some(i) = vars.iter().position(|v| v.name == s.name) else {
+            continue;
+        };
+        let (Some(value), Some(idx)) = (&s.value, &drawn[i]) else {
+            continue;
+        };
+        let event = s.dist.as_ref().map_or(0, |d| d.event_shape().len());
+        let v = select(value, event, vars[i].dim, idx)?;
+        s.value = Some(trim(&v, event, nesting, &s)?);
+        s.infer.enumerate = false;
+        s.infer.enum_dim = None;
         collapsed.add(s)?;
     }
     replay(&collapsed, f)

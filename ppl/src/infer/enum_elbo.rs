@@ -4,7 +4,7 @@
 //! score-function terms Rao-Blackwellised along plates (Pyro's Dice estimator,
 //! `pyro/infer/traceenum_elbo.py` and `pyro/infer/util.py`).
 
-use super::checks::{check_model_guide_match, check_site_shape_enum};
+use super::checks::{check_model_guide_match_within, check_site_shape_enum};
 use super::contract::{EnumVar, Factor, Ordinal, Ring, contract, ordinal, plate_dims};
 use super::elbo::Elbo;
 use crate::error::{PplError, Result};
@@ -59,7 +59,7 @@ pub fn get_enum_traces<A: ?Sized, RM, RG>(
     })?;
     let (_, mut model_tr) =
         trace(|| enumerate_from(next, || replay(&guide_tr, || model(args))).map(|(r, _)| r))?;
-    check_model_guide_match(&model_tr, &guide_tr)?;
+    check_model_guide_match_within(&model_tr, &guide_tr, Some(max_plate_nesting))?;
     model_tr.compute_log_prob()?;
     guide_tr.compute_log_prob()?;
     if crate::runtime::is_validation_enabled() {
@@ -74,8 +74,7 @@ fn lp(s: &Site) -> &DTensor {
     s.log_prob.as_ref().expect("log-probs were computed")
 }
 
-/// The unscaled, masked log-density of a site (Pyro's `masked_log_prob`, and the score
-/// function's part of `ScoreParts`).
+/// The unscaled, masked log-density of a site (Pyro's `masked_log_prob`).
 fn masked(s: &Site) -> Result<DTensor> {
     let u = s
         .unscaled_log_prob
@@ -157,7 +156,11 @@ pub(crate) fn dice_elbo(model: &Trace, guide: &Trace) -> Result<DTensor> {
     }
     let mut dice: Vec<(Ordinal, DTensor)> = vec![];
     for s in guide.sample_sites() {
-        let score = masked(s)?;
+        // The score function is neither scaled nor masked (Pyro's `ScoreParts.scale_and_mask`).
+        let score = s
+            .unscaled_log_prob
+            .clone()
+            .expect("log-probs were computed");
         if s.infer.enum_dim.is_some() {
             dice.push((ordinal(s), score));
         } else if !s.dist.as_ref().is_some_and(|d| d.has_rsample()) {
@@ -175,7 +178,15 @@ pub(crate) fn dice_elbo(model: &Trace, guide: &Trace) -> Result<DTensor> {
         }
         let term = match factor {
             None => cost.sum(),
-            Some(f) => f.exp().try_mul(&cost)?.sum(),
+            Some(f) => {
+                // Values the guide gives probability zero do not count (Pyro keeps only
+                // `prob > 0`), so an infinite cost there is not 0 * inf.
+                let w = f.exp();
+                let positive = w.gt_scalar(0.0);
+                let (w, cost) = DTensor::broadcast_pair(&w, &cost)?;
+                let cost = cost.select_where(&positive, &cost.zeros_like());
+                w.mul(&cost).sum()
+            }
         };
         total = Some(match total {
             None => term,

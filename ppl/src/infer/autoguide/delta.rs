@@ -2,7 +2,7 @@
 //! (Pyro's `pyro.infer.autoguide.AutoDelta`).
 
 use super::init::InitLoc;
-use super::prototype::{LatentSite, Prototype, in_plates, select_subsample};
+use super::prototype::{LatentSite, Prototype, draw_plates, in_plates, select_subsample};
 use crate::dist::Delta;
 use crate::error::{PplError, Result};
 use crate::primitives::{get_param, param_constrained, sample_with};
@@ -55,9 +55,10 @@ impl<M> AutoDelta<M> {
         let latents = self
             .prototype
             .get("AutoDelta", &self.model, args, &self.init_loc)?;
+        let drawn = draw_plates(&latents)?;
         let mut out = BTreeMap::new();
         for site in latents.iter() {
-            let value = in_plates(&site.plates, |subsample| {
+            let value = in_plates(&site.plates, &drawn, |subsample| {
                 let v: DTensor = param_constrained(
                     &Self::param_name(&site.name),
                     site.init.clone(),

@@ -104,7 +104,9 @@ impl<M> AutoDiagonalNormal<M> {
             .into_iter()
             .zip(latents.iter())
             .map(|(u, site)| {
-                let v = in_plates(&site.plates, |_| sample_transformed(site, &u))?;
+                let v = in_plates(&site.plates, &Default::default(), |_| {
+                    sample_transformed(site, &u)
+                })?;
                 Ok((site.name.clone(), v))
             })
             .collect::<Result<BTreeMap<_, _>>>()?;

@@ -18,5 +18,7 @@ pub use delta::AutoDelta;
 pub use diagonal_normal::AutoDiagonalNormal;
 pub use init::{InitLoc, initialize};
 pub use normal::AutoNormal;
-pub use prototype::{LatentSite, Prototype, Subsamples, discover, in_plates, select_subsample};
+pub use prototype::{
+    LatentSite, Prototype, Subsamples, discover, draw_plates, in_plates, select_subsample,
+};
 pub use support::{log_abs_det_jacobian, support_of};

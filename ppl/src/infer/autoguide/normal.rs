@@ -2,7 +2,7 @@
 //! parameter per latent site (Pyro's `pyro.infer.autoguide.AutoNormal`).
 
 use super::init::InitLoc;
-use super::prototype::{LatentSite, Prototype, in_plates, select_subsample};
+use super::prototype::{LatentSite, Prototype, draw_plates, in_plates, select_subsample};
 use super::support::log_abs_det_jacobian;
 use crate::constraints::Constraint;
 use crate::dist::{DistExt, Distribution, Normal};
@@ -82,9 +82,10 @@ impl<M> AutoNormal<M> {
         let latents = self
             .prototype
             .get("AutoNormal", &self.model, args, &self.init_loc)?;
+        let drawn = draw_plates(&latents)?;
         let mut out = BTreeMap::new();
         for site in latents.iter() {
-            let value = in_plates(&site.plates, |subsample| {
+            let value = in_plates(&site.plates, &drawn, |subsample| {
                 let u0 = &site.init_unconstrained;
                 let loc: DTensor = param(&Self::loc_name(&site.name), u0.clone())?;
                 let init_scale = DTensor::full(u0.shape(), self.init_scale as f32, &u0.device());

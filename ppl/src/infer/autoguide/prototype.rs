@@ -8,10 +8,11 @@ use crate::constraints::Constraint;
 use crate::error::{PplError, Result};
 use crate::grad::no_grad;
 use crate::handlers::{block, trace};
-use crate::plate::plate;
+use crate::plate::{Plate, plate};
 use crate::site::PlateFrame;
 use crate::tensor::DTensor;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// One latent site of the model, as an autoguide sees it.
@@ -97,13 +98,34 @@ pub fn discover<A: ?Sized, R>(
 /// The subsample of each subsampled plate a guide site was entered in: `(dim, indices)`.
 pub type Subsamples = [(isize, Vec<usize>)];
 
-/// Runs `f` inside the plates `frames` (outermost first), each at its recorded dim and with
-/// the model's subsample size, as Pyro's autoguides re-enter the model's plates around each
-/// guide site. The guide draws the subsample (the model gets it by replay); `f` receives it,
-/// to cut full-size parameters with [`select_subsample`].
-pub fn in_plates<R>(frames: &[PlateFrame], f: impl FnOnce(&Subsamples) -> Result<R>) -> Result<R> {
+/// The subsample of each subsampled plate of `latents`, drawn once per guide call and shared
+/// by every site in the plate (Pyro's `AutoGuide._create_plates`); the model gets it by replay.
+pub fn draw_plates(latents: &[LatentSite]) -> Result<HashMap<String, Plate>> {
+    let mut out = HashMap::new();
+    for f in latents.iter().flat_map(|s| &s.plates) {
+        if f.subsample_size != f.size && !out.contains_key(&f.name) {
+            let p = plate(&f.name, f.size)
+                .dim(f.dim)
+                .subsample_size(f.subsample_size)
+                .subsampled()?;
+            out.insert(f.name.clone(), p);
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `f` inside the plates `frames` (outermost first), each at its recorded dim, as
+/// Pyro's autoguides re-enter the model's plates around each guide site; a subsampled plate
+/// is entered with its subsample from `drawn` ([`draw_plates`]), which `f` receives to cut
+/// full-size parameters with [`select_subsample`].
+pub fn in_plates<R>(
+    frames: &[PlateFrame],
+    drawn: &HashMap<String, Plate>,
+    f: impl FnOnce(&Subsamples) -> Result<R>,
+) -> Result<R> {
     fn enter<R>(
         frames: &[PlateFrame],
+        drawn: &HashMap<String, Plate>,
         acc: &mut Vec<(isize, Vec<usize>)>,
         f: impl FnOnce(&Subsamples) -> Result<R>,
     ) -> Result<R> {
@@ -111,18 +133,18 @@ pub fn in_plates<R>(frames: &[PlateFrame], f: impl FnOnce(&Subsamples) -> Result
             return f(acc);
         };
         let subsampled = first.subsample_size != first.size;
-        let mut p = plate(&first.name, first.size).dim(first.dim);
-        if subsampled {
-            p = p.subsample_size(first.subsample_size);
-        }
+        let p = match drawn.get(&first.name) {
+            Some(p) if subsampled => p.clone(),
+            _ => plate(&first.name, first.size).dim(first.dim),
+        };
         p.run(|ctx| {
             if subsampled {
                 acc.push((first.dim, ctx.indices().to_vec()));
             }
-            enter(rest, acc, f)
+            enter(rest, drawn, acc, f)
         })
     }
-    enter(frames, &mut vec![], f)
+    enter(frames, drawn, &mut vec![], f)
 }
 
 /// The elements of a full-size parameter `t` (with `event_dim` event dims) that the
