@@ -33,26 +33,33 @@ pub(crate) struct NoiseArgs {
     out: PathBuf,
 }
 
-// `lobes latents`; its help is the doc comment of `Command::Latents`.
+/// A checkpoint and the images it is measured on (`lobes latents`, `lobes evaluate`).
 #[derive(clap::Args, Debug)]
-pub(crate) struct LatentsArgs {
+pub(crate) struct CheckpointImages {
     /// A checkpoint written by `lobes train`.
     #[arg(long)]
     checkpoint: PathBuf,
-    /// The images to encode (a data spec).
+    /// The images (a data spec).
     #[arg(long)]
     data: String,
     /// Split of `--data`.
     #[arg(long, default_value = "test")]
     split: String,
+}
+
+// `lobes latents`; its help is the doc comment of `Command::Latents`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct LatentsArgs {
+    #[command(flatten)]
+    on: CheckpointImages,
     /// Also write the table here as CSV (dim, activity, mean_scale, kl, active).
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
 pub(crate) fn run_latents(args: LatentsArgs) -> Result<(), ModelError> {
-    let mut g = Generator::load(&args.checkpoint)?;
-    let samples = split_of(&args.data, &args.split)?;
+    let mut g = Generator::load(&args.on.checkpoint)?;
+    let samples = split_of(&args.on.data, &args.on.split)?;
     let dims = latent_activity(&mut g, &samples)?;
     println!("dim  activity   mean scale  KL (nats)  active");
     for d in &dims {
@@ -70,7 +77,7 @@ pub(crate) fn run_latents(args: LatentsArgs) -> Result<(), ModelError> {
         "{active} of {} dimensions active over {} images ({} split)",
         dims.len(),
         samples.len(),
-        args.split
+        args.on.split
     );
     if g.net.prior != Prior::Normal {
         println!(
@@ -88,15 +95,8 @@ pub(crate) fn run_latents(args: LatentsArgs) -> Result<(), ModelError> {
 // `lobes evaluate`; its help is the doc comment of `Command::Evaluate`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct EvaluateArgs {
-    /// A checkpoint written by `lobes train`.
-    #[arg(long)]
-    checkpoint: PathBuf,
-    /// The images (a data spec).
-    #[arg(long)]
-    data: String,
-    /// Split of `--data`.
-    #[arg(long, default_value = "test")]
-    split: String,
+    #[command(flatten)]
+    on: CheckpointImages,
     /// Images per batch.
     #[arg(long, default_value_t = 100)]
     batch: usize,
@@ -111,12 +111,12 @@ pub(crate) fn run_evaluate(args: EvaluateArgs) -> Result<(), ModelError> {
             "--repeats and --batch must be at least 1".into(),
         ));
     }
-    let mut g = Generator::load(&args.checkpoint)?;
-    let samples = split_of(&args.data, &args.split)?;
+    let mut g = Generator::load(&args.on.checkpoint)?;
+    let samples = split_of(&args.on.data, &args.on.split)?;
     println!(
         "{} images ({} split), {} estimates each",
         samples.len(),
-        args.split,
+        args.on.split,
         args.repeats
     );
     for (dropout, what) in [
