@@ -282,6 +282,22 @@ fn train_generate_reconstruct_and_friends() {
     );
     let text = lobes(&["select", "--classifier", k, "--n", "10", r, r]);
     assert_eq!(text.matches("RAMIS").count(), 2, "{text}");
+    // The paper's uniform(-4, 4) latents by default; the prior's are another sample.
+    let prior = lobes(&[
+        "select",
+        "--classifier",
+        k,
+        "--n",
+        "10",
+        "--sampling",
+        "prior",
+        r,
+    ]);
+    assert!(prior.contains("RAMIS"), "{prior}");
+    lobes_fails(
+        &["select", "--classifier", k, "--sampling", "uniform:4,-4", r],
+        "--sampling 'uniform:4,-4'",
+    );
 
     // Bad input: a class of 7, an even blur kernel, a NaN noise amplitude are refused with a
     // message.

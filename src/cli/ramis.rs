@@ -90,6 +90,9 @@ pub(crate) struct SelectArgs {
     /// Generated images per run for RAMIS.
     #[arg(long, default_value_t = 1000, value_parser = at_least_one())]
     n: usize,
+    /// Latents for RAMIS: `uniform:LO,HI` (the paper's protocol: uniform:-4,4) or `prior`.
+    #[arg(long, default_value = "uniform:-4,4")]
+    sampling: String,
     /// Also write the table as CSV here.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -213,7 +216,13 @@ pub(crate) fn run_class_balance(args: ClassBalanceArgs) -> Result<(), ModelError
 
 pub(crate) fn run_select(args: SelectArgs) -> Result<(), ModelError> {
     let clf = Classifier::load(&args.classifier)?;
-    let scores = select::score_runs(&clf, &args.runs, args.n)?;
+    let sampling = Sampling::parse(&args.sampling).ok_or_else(|| {
+        ModelError::Config(format!(
+            "--sampling '{}': expected prior or uniform:LO,HI with LO < HI",
+            args.sampling
+        ))
+    })?;
+    let scores = select::score_runs(&clf, &args.runs, args.n, sampling)?;
     let keep = select::select(&scores);
     for (r, k) in scores.iter().zip(&keep) {
         println!(

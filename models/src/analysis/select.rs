@@ -28,11 +28,13 @@ pub fn select(runs: &[RunScore]) -> Vec<bool> {
 }
 
 /// Scores each run folder: RAMIS of `n` images generated from its `checkpoint.safetensors`
-/// (prior latents, seed 0) and the last test loss in its `metrics.csv`.
+/// (latents from `sampling`, seed 0; the paper's protocol is uniform(-4, 4)) and the last test
+/// loss in its `metrics.csv`.
 pub fn score_runs(
     clf: &Classifier,
     runs: &[PathBuf],
     n: usize,
+    sampling: Sampling,
 ) -> Result<Vec<RunScore>, ModelError> {
     let mut scores = vec![];
     for run in runs {
@@ -46,7 +48,7 @@ pub fn score_runs(
             })?;
         let mut g = Generator::load(&run.join("checkpoint.safetensors"))?;
         let imgs: Vec<_> = g
-            .generate(n, None, Sampling::Prior, 0)?
+            .generate(n, None, sampling, 0)?
             .iter()
             .map(|i| i.pad_to(SIDE))
             .collect();
