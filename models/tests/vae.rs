@@ -79,6 +79,48 @@ fn kl_annealing_scales_training_and_not_the_test_loss() {
     assert!(e.contains("--kl-scale"), "{e}");
 }
 
+/// `kl_warmup`: β rises step by step over the first epochs (Pyro DMM's formula, anneal.rs
+/// tests it per step), the metrics record each epoch's last β, and a run resumed inside the
+/// warm-up continues the ramp exactly.
+#[test]
+fn a_kl_warm_up_ramps_per_epoch_and_resumes_exactly() {
+    let _serial = common::serial();
+    // 24 images x 4 angles in batches of 32: 3 steps per epoch.
+    let ds = Synthetic::default().dataset(24, 8, 1);
+    let warm = |out, epochs| {
+        let mut o = tiny(ModelKind::Vae, out, epochs);
+        o.kl_warmup = 3;
+        o.kl_warmup_from = 0.1;
+        o
+    };
+    let rows = train_on(&warm(common::tmp("warm"), 4), &ds).unwrap();
+    let betas: Vec<f64> = rows[1..].iter().map(|r| r.kl_scale.unwrap()).collect();
+    for (b, want) in betas.iter().zip([0.4, 0.7, 1.0, 1.0]) {
+        assert!((b - want).abs() < 1e-12, "{betas:?}");
+    }
+    let plain = train_on(&tiny(ModelKind::Vae, common::tmp("warm-plain"), 1), &ds).unwrap();
+    assert_eq!(plain[0].test_loss, rows[0].test_loss);
+    assert_ne!(plain[1].train_loss, rows[1].train_loss);
+
+    let out = common::tmp("warm-resume");
+    train_on(&warm(out.clone(), 1), &ds).unwrap();
+    let mut again = warm(out, 4);
+    again.resume = true;
+    let resumed = train_on(&again, &ds).unwrap();
+    let tl =
+        |r: &[lobes_models::train::EpochMetrics]| -> Vec<(Option<f64>, Option<f64>, Option<f64>)> {
+            r.iter()
+                .map(|m| (m.train_loss, m.test_loss, m.kl_scale))
+                .collect()
+        };
+    assert_eq!(tl(&rows), tl(&resumed));
+
+    let mut bad = warm(common::tmp("warm-bad"), 1);
+    bad.kl_warmup_from = 1.5;
+    let e = train_on(&bad, &ds).unwrap_err().to_string();
+    assert!(e.contains("--kl-warmup-from") && e.contains("1.5"), "{e}");
+}
+
 /// `scale` on resume: a different function takes over (the checkpoint then records it), and
 /// leaving it out keeps the checkpoint's.
 #[test]

@@ -40,6 +40,13 @@ pub(crate) struct TrainArgs {
     /// DMM `annealing_factor`; 1 = the paper). Test loss and RAMIS stay the ELBO itself.
     #[arg(long, default_value_t = 1.0, value_name = "BETA")]
     kl_scale: f64,
+    /// KL warm-up: β rises linearly, step by step, from --kl-warmup-from to --kl-scale over the
+    /// first N epochs (Pyro's DMM `--annealing-epochs`); 0: none.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    kl_warmup: usize,
+    /// β where the warm-up starts (Pyro's DMM `--minimum-annealing-factor`).
+    #[arg(long, default_value_t = 0.2, value_name = "BETA")]
+    kl_warmup_from: f64,
     /// Clamp each gradient element to [-C, C] (Pyro's ClippedAdam; with `--optim adam`).
     #[arg(long, value_name = "C")]
     clip_norm: Option<f64>,
@@ -125,6 +132,8 @@ impl TrainArgs {
             optim: self.optim.clone(),
             clip_norm: self.clip_norm,
             kl_scale: self.kl_scale,
+            kl_warmup: self.kl_warmup,
+            kl_warmup_from: self.kl_warmup_from,
             max_bad_steps: self.max_bad_steps,
             ramis: match &self.classifier {
                 None if self.ramis_every.is_some() => {

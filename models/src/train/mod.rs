@@ -48,9 +48,15 @@ pub struct TrainOptions {
     /// `adam` or `adagrad`.
     pub optim: String,
     /// KL annealing factor β (see [`anneal`]): the latent's log p and log q are scaled by it
-    /// while training (1: the paper's ELBO). Test losses and RAMIS are unaffected. On
-    /// `resume` it may change.
+    /// while training (1: the paper's ELBO); after the warm-up if there is one. Test losses and
+    /// RAMIS are unaffected. On `resume` it may change.
     pub kl_scale: f64,
+    /// KL warm-up: β rises linearly over this many epochs, step by step, from
+    /// `kl_warmup_from` to `kl_scale` (Pyro DMM's `annealing_epochs`); 0: no warm-up.
+    pub kl_warmup: usize,
+    /// β at the first warm-up step's start (Pyro DMM's `minimum_annealing_factor`), in
+    /// `[0, kl_scale]`; the first step already has β above it.
+    pub kl_warmup_from: f64,
     /// Pyro's `ClippedAdam` gradient clamp (each gradient element clamped to
     /// `[-clip_norm, clip_norm]`); only with `adam`, which it turns into `ClippedAdam`.
     pub clip_norm: Option<f64>,
@@ -81,6 +87,14 @@ pub struct TrainOptions {
 }
 
 impl TrainOptions {
+    /// β of each training step (`kl_scale`, after a warm-up of `kl_warmup` epochs).
+    pub fn kl_schedule(&self) -> anneal::KlSchedule {
+        anneal::KlSchedule {
+            from: self.kl_warmup_from,
+            to: self.kl_scale,
+            warmup_epochs: self.kl_warmup,
+        }
+    }
     /// Checks the options before anything is read or written: the network's sizes
     /// ([`VaeConfig::validate`]), a batch of at least one image, a positive finite learning
     /// rate, a known optimiser and a finite, non-negative rotation step.
@@ -96,6 +110,15 @@ impl TrainOptions {
             return Err(ModelError::Config(format!(
                 "--kl-scale must be positive and finite, got {}",
                 self.kl_scale
+            )));
+        }
+        if self.kl_warmup > 0
+            && !(self.kl_warmup_from.is_finite()
+                && (0.0..=self.kl_scale).contains(&self.kl_warmup_from))
+        {
+            return Err(ModelError::Config(format!(
+                "--kl-warmup-from must lie in [0, --kl-scale] = [0, {}], got {}",
+                self.kl_scale, self.kl_warmup_from
             )));
         }
         if !matches!(self.optim.as_str(), "adam" | "adagrad") {
@@ -276,6 +299,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     // generator (crate::kernels::dropout), which `with_seed` reseeds every step.
     plain.seed(opts.seed);
     let template = net.init(&device);
+    let schedule = opts.kl_schedule();
     let beta = anneal::KlScale::new(opts.kl_scale);
     let mut svi = Svi::new(
         |b: &Batch| anneal::anneal(beta.get(), || model(&template, b)),
@@ -299,6 +323,10 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     }
     if opts.kl_scale != 1.0 {
         extra.push(("kl_scale", opts.kl_scale.to_string()));
+    }
+    if opts.kl_warmup > 0 {
+        extra.push(("kl_warmup", opts.kl_warmup.to_string()));
+        extra.push(("kl_warmup_from", opts.kl_warmup_from.to_string()));
     }
     let mut start = 0;
     let mut rows = vec![];
@@ -362,7 +390,9 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         bar.set_prefix(format!("{epoch}/{}", opts.epochs));
         let t0 = Instant::now();
         let (mut sum, mut n) = (0.0, 0usize);
-        for b in aug.epoch(opts.batch) {
+        let steps = aug.len().div_ceil(opts.batch);
+        for (i, b) in aug.epoch(opts.batch).enumerate() {
+            beta.set(schedule.beta(epoch, i, steps));
             let k = b.labels.len();
             let batch = batch_from(&b.pixels, &b.labels, net.pixels, &plain);
             let e = match svi.step(&batch) {
@@ -438,7 +468,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             images_per_s: n as f64 / seconds,
             bad_steps: std::mem::take(&mut pending_bad),
             lr: Some(svi.optim.lr()),
-            kl_scale: (opts.kl_scale != 1.0).then_some(opts.kl_scale),
+            kl_scale: (!schedule.is_plain()).then(|| beta.get()),
             ..Default::default()
         };
         if evaluate && !ds.test.is_empty() {

@@ -54,6 +54,8 @@ pub fn tiny(kind: ModelKind, out: std::path::PathBuf, epochs: usize) -> TrainOpt
         optim: "adam".into(),
         clip_norm: None,
         kl_scale: 1.0,
+        kl_warmup: 0,
+        kl_warmup_from: 0.2,
         max_bad_steps: 5,
         ramis: None,
         batch: 32,
