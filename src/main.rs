@@ -70,6 +70,10 @@ enum Command {
     LatentGrid(cli::generate::LatentGridArgs),
     /// Reconstructions of fixed inputs at every saved checkpoint of a run (the paper's Figure 8).
     Evolution(cli::generate::EvolutionArgs),
+    /// A checkpoint's parameters and run metadata without the optimiser's state: a model file
+    /// a third of the checkpoint's size, read by every command that reads a model (not by
+    /// `train --resume`).
+    Export(cli::generate::ExportArgs),
 }
 
 fn run(cli: Cli) -> Result<(), ModelError> {
@@ -94,6 +98,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
         Command::Reconstruct(a) => cli::generate::run_reconstruct(a),
         Command::LatentGrid(a) => cli::generate::run_latent_grid(a),
         Command::Evolution(a) => cli::generate::run_evolution(a),
+        Command::Export(a) => cli::generate::run_export(a),
     }
 }
 

@@ -469,6 +469,61 @@ fn vae_run_keeps_checkpoints_and_its_stamps_have_no_class() {
         "invalid value '0' for '--n <N>'",
     );
     assert!(!other.exists());
+
+    // `lobes export`: the parameters alone, a third of the checkpoint (Adam's two moments
+    // gone), generating the same images; it cannot resume a run, and never overwrites the
+    // checkpoint it reads.
+    let model = dir.join("model.safetensors");
+    let m = model.to_str().unwrap();
+    let said = lobes(&["export", "--checkpoint", c, "--out", m]);
+    assert!(
+        said.contains("epoch 3") && said.contains("no optimiser state"),
+        "{said}"
+    );
+    let (big, small) = (
+        std::fs::metadata(&ckpt).unwrap().len(),
+        std::fs::metadata(&model).unwrap().len(),
+    );
+    assert!(small * 5 < big * 2, "{small} vs {big} bytes");
+    let from_model = dir.join("gen-model");
+    lobes(&[
+        "generate",
+        "--checkpoint",
+        m,
+        "--n",
+        "3",
+        "--out",
+        from_model.to_str().unwrap(),
+    ]);
+    for f in ["generated_00000.png", "generated_00002.png"] {
+        assert_eq!(
+            std::fs::read(gen_dir.join(f)).unwrap(),
+            std::fs::read(from_model.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    lobes_fails(
+        &["export", "--checkpoint", c, "--out", c],
+        "would overwrite the checkpoint",
+    );
+    let resumed = dir.join("resumed");
+    std::fs::create_dir_all(&resumed).unwrap();
+    std::fs::copy(&model, resumed.join("checkpoint.safetensors")).unwrap();
+    std::fs::copy(run.join("metrics.csv"), resumed.join("metrics.csv")).unwrap();
+    let mut args = vec![
+        "train",
+        "--model",
+        "vae",
+        "--latent",
+        "2",
+        "--epochs",
+        "4",
+        "--resume",
+        "--out",
+        resumed.to_str().unwrap(),
+    ];
+    args.extend(TINY);
+    lobes_fails(&args, "holds parameters only");
 }
 
 /// The classifier beside the checkout (`../shared/data`); `None` skips, except under CI.

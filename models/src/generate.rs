@@ -67,12 +67,18 @@ impl Generator {
         }
     }
 
-    /// From a checkpoint written by `lobes train`.
+    /// From a checkpoint written by `lobes train` (or a model file from [`crate::export`]).
     pub fn load(checkpoint: &Path) -> Result<Self, ModelError> {
-        let device = Device::default();
-        let (_, meta) = lobes_ppl::io::load_tensors(checkpoint, &device)?;
-        let RunMetadata { kind, net, .. } = RunMetadata::from_map(&meta, checkpoint)?;
-        let store = ParamStore::load(checkpoint, &device)?;
+        let (meta, store) = Self::read(checkpoint)?;
+        Ok(Self::from_store(meta.kind, meta.net, store))
+    }
+
+    /// A checkpoint's metadata and parameters, checked against each other: the network the
+    /// metadata describes holds exactly the file's parameters.
+    pub fn read(checkpoint: &Path) -> Result<(RunMetadata, ParamStore), ModelError> {
+        let (store, map) = ParamStore::load_with_metadata(checkpoint, &Device::default())?;
+        let meta = RunMetadata::from_map(&map, checkpoint)?;
+        let (kind, net) = (meta.kind, &meta.net);
         // The metadata must describe the tensors the file holds before the network is built:
         // the networks' and, beside them, only the likelihood's and the prior's own.
         let own = net.model_param_names();
@@ -102,7 +108,7 @@ impl Generator {
                 net.num_params()
             )));
         }
-        Ok(Self::from_store(kind, net, store))
+        Ok((meta, store))
     }
 
     /// The side of the square images the network decodes.

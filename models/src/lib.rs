@@ -6,6 +6,7 @@ pub mod bench;
 pub mod chart;
 pub mod data;
 pub mod error;
+pub mod export;
 pub mod field;
 pub mod figures;
 pub mod generate;

@@ -364,6 +364,12 @@ fn the_param_store_saves_and_loads() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("junk.safetensors"), "{e}");
+    // Extra metadata travels beside the constraints.
+    let extra = std::collections::HashMap::from([("run.note".to_string(), "x".to_string())]);
+    store.save_with(&path, &extra).unwrap();
+    let (back, meta) = ParamStore::load_with_metadata(&path, &dev()).unwrap();
+    assert_eq!(back.names(), store.names());
+    assert_eq!(meta.get("run.note").map(String::as_str), Some("x"));
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -85,6 +85,17 @@ pub(crate) struct EvolutionArgs {
     out: PathBuf,
 }
 
+// `lobes export`; its help is the doc comment of `Command::Export`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ExportArgs {
+    /// A checkpoint written by `lobes train`.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// The model file to write (safetensors).
+    #[arg(long)]
+    out: PathBuf,
+}
+
 pub(crate) fn run_generate(args: GenerateArgs) -> Result<(), ModelError> {
     let GenerateArgs {
         checkpoint,
@@ -167,6 +178,19 @@ pub(crate) fn run_evolution(args: EvolutionArgs) -> Result<(), ModelError> {
     println!(
         "wrote {}: one row per input, the input then one column per checkpoint ({columns})",
         args.out.display()
+    );
+    Ok(())
+}
+
+pub(crate) fn run_export(args: ExportArgs) -> Result<(), ModelError> {
+    let e = lobes::models::export::export(&args.checkpoint, &args.out)?;
+    println!(
+        "wrote {} (epoch {}, {} parameters, {:.1} MB; no optimiser state: train --resume cannot \
+         continue from it)",
+        args.out.display(),
+        e.epoch,
+        e.parameters,
+        e.bytes as f64 / 1e6
     );
     Ok(())
 }

@@ -247,6 +247,13 @@ where
             reason,
         };
         let (tensors, meta) = crate::io::load_tensors(path, device)?;
+        if meta.get("format").map(String::as_str) == Some(crate::params::PARAMS_FORMAT) {
+            return Err(bad(
+                "holds parameters only (a ParamStore file, e.g. from `lobes export`), no \
+                 optimiser state or step count to resume from"
+                    .into(),
+            ));
+        }
         if meta.get("format").map(String::as_str) != Some(FORMAT) {
             return Err(bad(format!(
                 "not a lobes checkpoint (expected format {FORMAT})"

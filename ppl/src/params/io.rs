@@ -7,6 +7,9 @@ use burn::prelude::Device;
 use std::collections::HashMap;
 use std::path::Path;
 
+/// The `format` of a [`ParamStore::save`] file (an `Svi` checkpoint has its own).
+pub(crate) const PARAMS_FORMAT: &str = "lobes-params-1";
+
 /// Constraint metadata keys, shared with [`ParamStore`]'s own files.
 fn constraint_key(name: &str) -> String {
     format!("constraint/{name}")
@@ -62,19 +65,35 @@ impl ParamStore {
     /// Saves every parameter (unconstrained, under its own name) and its constraint to a
     /// safetensors file, atomically.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let mut meta = self.constraint_metadata();
-        meta.insert("format".into(), "lobes-params-1".into());
+        self.save_with(path, &HashMap::new())
+    }
+
+    /// [`ParamStore::save`] with extra string metadata beside the constraints (a run's
+    /// configuration, say), which [`ParamStore::load_with_metadata`] returns.
+    pub fn save_with(&self, path: impl AsRef<Path>, extra: &HashMap<String, String>) -> Result<()> {
+        let mut meta = extra.clone();
+        meta.extend(self.constraint_metadata());
+        meta.insert("format".into(), PARAMS_FORMAT.into());
         crate::io::save_tensors(path.as_ref(), &self.to_named(), meta)
     }
 
     /// Loads a file written by [`ParamStore::save`] (or any safetensors file: tensors without a
-    /// recorded constraint are taken as real-valued), onto `device`.
+    /// recorded constraint are taken as real-valued), onto `device`. An `Svi` checkpoint loads
+    /// too: its optimiser state (`optim/*`) is left out.
     pub fn load(path: impl AsRef<Path>, device: &Device) -> Result<Self> {
+        Ok(Self::load_with_metadata(path, device)?.0)
+    }
+
+    /// [`ParamStore::load`] that also returns the file's string metadata, reading it once.
+    pub fn load_with_metadata(
+        path: impl AsRef<Path>,
+        device: &Device,
+    ) -> Result<(Self, HashMap<String, String>)> {
         let (tensors, meta) = crate::io::load_tensors(path.as_ref(), device)?;
         let params = tensors
             .into_iter()
             .filter(|(n, _)| !n.starts_with("optim/"))
             .collect();
-        Self::from_named(params, &meta)
+        Ok((Self::from_named(params, &meta)?, meta))
     }
 }

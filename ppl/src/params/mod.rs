@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 mod io;
+pub(crate) use io::PARAMS_FORMAT;
 
 /// One stored parameter.
 #[derive(Clone, Debug)]

@@ -1,0 +1,55 @@
+//! A trained model without its training state: `lobes export` writes a checkpoint's
+//! parameters and run metadata, leaving out the optimiser's moments and the random
+//! generator's state. The file is a third of the checkpoint's size (417 MB instead of 1.25 GB
+//! for the paper's d = 32 VAE trained with Adam) and every command that reads a model
+//! (`generate`, `reconstruct`, `ramis`, `latents`, `evolution`, ...) reads it; `train
+//! --resume` does not, and says so.
+
+use crate::error::ModelError;
+use crate::generate::Generator;
+use std::path::Path;
+
+/// What [`export`] wrote.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exported {
+    /// The epoch of the checkpoint.
+    pub epoch: usize,
+    /// Parameters (values) written.
+    pub parameters: usize,
+    /// Size of the written file in bytes.
+    pub bytes: u64,
+}
+
+/// Writes the parameters and run metadata of `checkpoint` to `out` (atomically), with the
+/// checkpoint's file name as `lobes.exported_from`. `out` must not be `checkpoint` itself:
+/// that would throw away the state its run resumes from.
+pub fn export(checkpoint: &Path, out: &Path) -> Result<Exported, ModelError> {
+    if let (Ok(a), Ok(b)) = (checkpoint.canonicalize(), out.canonicalize())
+        && a == b
+    {
+        return Err(ModelError::Config(format!(
+            "{}: lobes export would overwrite the checkpoint with its parameters alone; \
+             give --out another file",
+            out.display()
+        )));
+    }
+    let (mut meta, store) = Generator::read(checkpoint)?;
+    if let Some(name) = checkpoint.file_name() {
+        meta.extra
+            .insert("exported_from".into(), name.to_string_lossy().into_owned());
+    }
+    store.save_with(out, &meta.to_map())?;
+    let bytes = std::fs::metadata(out)
+        .map_err(|e| crate::data::DataError::io(out, e))?
+        .len();
+    Ok(Exported {
+        epoch: meta.epoch,
+        parameters: store
+            .names()
+            .iter()
+            .filter_map(|n| store.entry(n))
+            .map(|e| e.unconstrained.numel())
+            .sum(),
+        bytes,
+    })
+}
