@@ -71,8 +71,8 @@ enum Command {
     /// Reconstructions of fixed inputs at every saved checkpoint of a run (the paper's Figure 8).
     Evolution(cli::generate::EvolutionArgs),
     /// A checkpoint's parameters and run metadata without the optimiser's state: a model file
-    /// a third of the checkpoint's size, read by every command that reads a model (not by
-    /// `train --resume`).
+    /// a third of an Adam checkpoint's size (half of an Adagrad one's), read by every command
+    /// that reads a model (not by `train --resume`).
     Export(cli::generate::ExportArgs),
 }
 

@@ -502,10 +502,34 @@ fn vae_run_keeps_checkpoints_and_its_stamps_have_no_class() {
             "{f}"
         );
     }
-    lobes_fails(
-        &["export", "--checkpoint", c, "--out", c],
-        "would overwrite the checkpoint",
+    // Over a training checkpoint (itself, or another run's): refused, the file untouched.
+    let other_run = run.join("checkpoints/epoch_0002.safetensors");
+    for target in [c, other_run.to_str().unwrap()] {
+        let before = std::fs::metadata(target).unwrap().len();
+        lobes_fails(
+            &["export", "--checkpoint", c, "--out", target],
+            "is a training checkpoint",
+        );
+        assert_eq!(std::fs::metadata(target).unwrap().len(), before);
+    }
+    // Its metadata: the run's `lobes.*` keys and where it came from; no training state.
+    let meta = lobes::ppl::io::read_metadata(&model).unwrap();
+    assert_eq!(meta.get("lobes.latent").map(String::as_str), Some("2"));
+    assert_eq!(meta.get("lobes.epoch").map(String::as_str), Some("3"));
+    assert_eq!(
+        meta.get("lobes.exported_from").map(String::as_str),
+        Some("checkpoint.safetensors")
     );
+    assert_eq!(
+        meta.get("format").map(String::as_str),
+        Some("lobes-params-1")
+    );
+    for k in meta.keys() {
+        assert!(
+            !(k == "step" || k == "rng" || k.starts_with("optim")),
+            "{k} exported"
+        );
+    }
     let resumed = dir.join("resumed");
     std::fs::create_dir_all(&resumed).unwrap();
     std::fs::copy(&model, resumed.join("checkpoint.safetensors")).unwrap();
@@ -524,6 +548,8 @@ fn vae_run_keeps_checkpoints_and_its_stamps_have_no_class() {
     ];
     args.extend(TINY);
     lobes_fails(&args, "holds parameters only");
+    // Refused before anything was written.
+    assert!(!resumed.join("checkpoints").exists());
 }
 
 /// The classifier beside the checkout (`../shared/data`); `None` skips, except under CI.

@@ -89,8 +89,8 @@ fn a_kl_warm_up_ramps_per_epoch_and_resumes_exactly() {
     let ds = Synthetic::default().dataset(24, 8, 1);
     let warm = |out, epochs| {
         let mut o = tiny(ModelKind::Vae, out, epochs);
-        o.kl_warmup = 3;
-        o.kl_warmup_from = 0.1;
+        o.kl_warmup = Some(3);
+        o.kl_warmup_from = Some(0.1);
         o
     };
     let rows = train_on(&warm(common::tmp("warm"), 4), &ds).unwrap();
@@ -102,9 +102,10 @@ fn a_kl_warm_up_ramps_per_epoch_and_resumes_exactly() {
     assert_eq!(plain[0].test_loss, rows[0].test_loss);
     assert_ne!(plain[1].train_loss, rows[1].train_loss);
 
+    // Resumed without the warm-up options: the checkpoint's ramp goes on.
     let out = common::tmp("warm-resume");
     train_on(&warm(out.clone(), 1), &ds).unwrap();
-    let mut again = warm(out, 4);
+    let mut again = tiny(ModelKind::Vae, out, 4);
     again.resume = true;
     let resumed = train_on(&again, &ds).unwrap();
     let tl =
@@ -115,10 +116,20 @@ fn a_kl_warm_up_ramps_per_epoch_and_resumes_exactly() {
         };
     assert_eq!(tl(&rows), tl(&resumed));
 
-    let mut bad = warm(common::tmp("warm-bad"), 1);
-    bad.kl_warmup_from = 1.5;
-    let e = train_on(&bad, &ds).unwrap_err().to_string();
-    assert!(e.contains("--kl-warmup-from") && e.contains("1.5"), "{e}");
+    for from in [1.5, f64::NAN, -0.1] {
+        let mut bad = warm(common::tmp("warm-bad"), 1);
+        bad.kl_warmup_from = Some(from);
+        let e = train_on(&bad, &ds).unwrap_err().to_string();
+        assert!(
+            e.contains("--kl-warmup-from") && e.contains(&from.to_string()),
+            "{e}"
+        );
+    }
+    // A start without a warm-up would be ignored: refused.
+    let mut alone = tiny(ModelKind::Vae, common::tmp("warm-alone"), 1);
+    alone.kl_warmup_from = Some(0.1);
+    let e = train_on(&alone, &ds).unwrap_err().to_string();
+    assert!(e.contains("--kl-warmup-from needs a warm-up"), "{e}");
 }
 
 /// `scale` on resume: a different function takes over (the checkpoint then records it), and
@@ -200,6 +211,21 @@ fn every_likelihood_and_prior_trains_checkpoints_and_generates() {
             assert!(store.contains(name), "{what}: {name} missing");
         }
         if prior == Prior::Mixture {
+            // Exported (parameters only), the constrained prior parameters come back the same.
+            let model = out.join("model.safetensors");
+            lobes_models::export::export(&ckpt, &model).unwrap();
+            let (_, back) = Generator::read(&model).unwrap();
+            for name in o.net.model_param_names() {
+                assert_eq!(
+                    back.entry(name).unwrap().constraint,
+                    store.entry(name).unwrap().constraint,
+                    "{name}"
+                );
+                assert_eq!(
+                    back.get(name).unwrap().to_vec(),
+                    store.get(name).unwrap().to_vec()
+                );
+            }
             let scales = store.get("prior.scales").unwrap().to_vec();
             assert_eq!(scales.len(), Prior::COMPONENTS * 4);
             assert!(

@@ -124,6 +124,49 @@ pub fn save_tensors(
     write_atomic(path, &bytes)
 }
 
+/// The string metadata of a safetensors file, read from its header alone (the tensors, a
+/// gigabyte for a large model's checkpoint, are not read).
+pub fn read_metadata(path: &Path) -> Result<HashMap<String, String>> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| io_err(path, e))?;
+    let mut len = [0u8; 8];
+    f.read_exact(&mut len)
+        .map_err(|_| format_err(path, "not a safetensors file: shorter than its header"))?;
+    let n = u64::from_le_bytes(len);
+    // safetensors' own limit on a header.
+    if n > 100_000_000 {
+        return Err(format_err(
+            path,
+            format!("not a safetensors file: a header of {n} bytes"),
+        ));
+    }
+    let mut header = vec![0u8; n as usize];
+    f.read_exact(&mut header)
+        .map_err(|_| format_err(path, "not a safetensors file: its header is cut short"))?;
+    let json: serde_json::Value = serde_json::from_slice(&header)
+        .map_err(|e| format_err(path, format!("not a safetensors file: {e}")))?;
+    let Some(obj) = json.as_object() else {
+        return Err(format_err(
+            path,
+            "not a safetensors file: the header is not an object",
+        ));
+    };
+    Ok(match obj.get("__metadata__") {
+        Some(serde_json::Value::Object(m)) => m
+            .iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+            .collect(),
+        _ => HashMap::new(),
+    })
+}
+
+/// The `format` metadata of a file written by [`crate::ParamStore::save`]: parameters only.
+pub const PARAMS_FORMAT: &str = "lobes-params-1";
+
+/// The `format` metadata of an `Svi` checkpoint: parameters, optimiser state, step count and
+/// the generator's state.
+pub const CHECKPOINT_FORMAT: &str = "lobes-checkpoint-1";
+
 /// Named tensors in file order, and the file's string metadata.
 pub type NamedTensors = (Vec<(String, DTensor)>, HashMap<String, String>);
 

@@ -370,6 +370,22 @@ fn the_param_store_saves_and_loads() {
     let (back, meta) = ParamStore::load_with_metadata(&path, &dev()).unwrap();
     assert_eq!(back.names(), store.names());
     assert_eq!(meta.get("run.note").map(String::as_str), Some("x"));
+    // The header alone gives the same metadata; a file that is not safetensors is named.
+    assert_eq!(lobes_ppl::io::read_metadata(&path).unwrap(), meta);
+    for junk in [
+        &b"short"[..],
+        &b"\xff\xff\xff\xff\xff\xff\xff\x7fjunk"[..],
+        &b"\x04\0\0\0\0\0\0\0[1,2"[..],
+    ] {
+        std::fs::write(dir.join("junk.safetensors"), junk).unwrap();
+        let e = lobes_ppl::io::read_metadata(&dir.join("junk.safetensors"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("junk.safetensors") && e.contains("not a safetensors file"),
+            "{e}"
+        );
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -41,12 +41,14 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value_t = 1.0, value_name = "BETA")]
     kl_scale: f64,
     /// KL warm-up: β rises linearly, step by step, from --kl-warmup-from to --kl-scale over the
-    /// first N epochs (Pyro's DMM `--annealing-epochs`); 0: none.
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    kl_warmup: usize,
-    /// β where the warm-up starts (Pyro's DMM `--minimum-annealing-factor`).
-    #[arg(long, default_value_t = 0.2, value_name = "BETA")]
-    kl_warmup_from: f64,
+    /// first N epochs (Pyro's DMM `--annealing-epochs`); 0: none (the default of a new run; on
+    /// --resume the checkpoint's).
+    #[arg(long, value_name = "N")]
+    kl_warmup: Option<usize>,
+    /// β where the warm-up starts (Pyro's DMM `--minimum-annealing-factor`; default 0.2, on
+    /// --resume the checkpoint's).
+    #[arg(long, value_name = "BETA")]
+    kl_warmup_from: Option<f64>,
     /// Clamp each gradient element to [-C, C] (Pyro's ClippedAdam; with `--optim adam`).
     #[arg(long, value_name = "C")]
     clip_norm: Option<f64>,

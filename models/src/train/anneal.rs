@@ -64,8 +64,10 @@ impl KlSchedule {
         if epoch > self.warmup_epochs || steps_per_epoch == 0 {
             return self.to;
         }
-        let done = ((epoch - 1) * steps_per_epoch + step + 1) as f64;
-        let total = (self.warmup_epochs * steps_per_epoch) as f64;
+        // In f64: a huge warm-up must not overflow.
+        let m = steps_per_epoch as f64;
+        let done = (epoch - 1) as f64 * m + (step + 1) as f64;
+        let total = self.warmup_epochs as f64 * m;
         self.from + (self.to - self.from) * (done / total).min(1.0)
     }
     /// Whether every step has β = 1 (the paper's ELBO, no handler at all).

@@ -38,7 +38,8 @@ pub struct EpochMetrics {
     /// The optimiser's learning rate at the end of the epoch.
     #[serde(default)]
     pub lr: Option<f64>,
-    /// The KL annealing factor of the epoch's steps (`--kl-scale`), empty when 1.
+    /// The KL annealing factor β of the epoch's last step (`--kl-scale`, or the warm-up's
+    /// value then), empty when β is 1 throughout the run.
     #[serde(default)]
     pub kl_scale: Option<f64>,
 }

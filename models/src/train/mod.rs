@@ -52,11 +52,13 @@ pub struct TrainOptions {
     /// RAMIS are unaffected. On `resume` it may change.
     pub kl_scale: f64,
     /// KL warm-up: β rises linearly over this many epochs, step by step, from
-    /// `kl_warmup_from` to `kl_scale` (Pyro DMM's `annealing_epochs`); 0: no warm-up.
-    pub kl_warmup: usize,
+    /// `kl_warmup_from` to `kl_scale` (Pyro DMM's `annealing_epochs`). `None`: none for a new
+    /// run, the checkpoint's on `resume` (so a resumed run continues its ramp).
+    pub kl_warmup: Option<usize>,
     /// β at the first warm-up step's start (Pyro DMM's `minimum_annealing_factor`), in
-    /// `[0, kl_scale]`; the first step already has β above it.
-    pub kl_warmup_from: f64,
+    /// `[0, kl_scale]`; the first step already has β above it. `None`: 0.2 (Pyro's default)
+    /// for a new run, the checkpoint's on `resume`.
+    pub kl_warmup_from: Option<f64>,
     /// Pyro's `ClippedAdam` gradient clamp (each gradient element clamped to
     /// `[-clip_norm, clip_norm]`); only with `adam`, which it turns into `ClippedAdam`.
     pub clip_norm: Option<f64>,
@@ -87,17 +89,39 @@ pub struct TrainOptions {
 }
 
 impl TrainOptions {
-    /// β of each training step (`kl_scale`, after a warm-up of `kl_warmup` epochs).
-    pub fn kl_schedule(&self) -> anneal::KlSchedule {
-        anneal::KlSchedule {
-            from: self.kl_warmup_from,
+    /// β of each training step: `kl_scale`, after a warm-up of `kl_warmup` epochs from
+    /// `kl_warmup_from`; what the options leave out comes from `saved`, the settings of the
+    /// checkpoint a run resumes (`lobes.kl_warmup*`), else Pyro's defaults (no warm-up, 0.2).
+    pub fn kl_schedule(
+        &self,
+        saved: Option<&std::collections::BTreeMap<String, String>>,
+    ) -> Result<anneal::KlSchedule, ModelError> {
+        let recorded = |key: &str| saved.and_then(|m| m.get(key)).and_then(|v| v.parse().ok());
+        let schedule = anneal::KlSchedule {
+            from: self
+                .kl_warmup_from
+                .or_else(|| recorded("kl_warmup_from"))
+                .unwrap_or(0.2),
             to: self.kl_scale,
-            warmup_epochs: self.kl_warmup,
+            warmup_epochs: self
+                .kl_warmup
+                .or_else(|| recorded("kl_warmup").map(|e: f64| e as usize))
+                .unwrap_or(0),
+        };
+        if schedule.warmup_epochs > 0
+            && !(schedule.from.is_finite() && (0.0..=schedule.to).contains(&schedule.from))
+        {
+            return Err(ModelError::Config(format!(
+                "--kl-warmup-from must lie in [0, --kl-scale] = [0, {}], got {}",
+                schedule.to, schedule.from
+            )));
         }
+        Ok(schedule)
     }
     /// Checks the options before anything is read or written: the network's sizes
     /// ([`VaeConfig::validate`]), a batch of at least one image, a positive finite learning
-    /// rate, a known optimiser and a finite, non-negative rotation step.
+    /// rate, a positive finite β with a warm-up start in `[0, β]` (and only with a warm-up), a
+    /// known optimiser and a finite, non-negative rotation step.
     pub fn validate(&self) -> Result<(), ModelError> {
         self.net.validate()?;
         if self.batch == 0 {
@@ -112,13 +136,19 @@ impl TrainOptions {
                 self.kl_scale
             )));
         }
-        if self.kl_warmup > 0
-            && !(self.kl_warmup_from.is_finite()
-                && (0.0..=self.kl_scale).contains(&self.kl_warmup_from))
+        if self.kl_warmup_from.is_some()
+            && (self.kl_warmup == Some(0) || (self.kl_warmup.is_none() && !self.resume))
+        {
+            return Err(ModelError::Config(
+                "--kl-warmup-from needs a warm-up (--kl-warmup N with N > 0)".into(),
+            ));
+        }
+        if let Some(from) = self.kl_warmup_from
+            && !(from.is_finite() && (0.0..=self.kl_scale).contains(&from))
         {
             return Err(ModelError::Config(format!(
-                "--kl-warmup-from must lie in [0, --kl-scale] = [0, {}], got {}",
-                self.kl_scale, self.kl_warmup_from
+                "--kl-warmup-from must lie in [0, --kl-scale] = [0, {}], got {from}",
+                self.kl_scale
             )));
         }
         if !matches!(self.optim.as_str(), "adam" | "adagrad") {
@@ -251,12 +281,19 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
                 checkpoint: latest.clone(),
             });
         }
-        let (_, meta) = lobes_ppl::io::load_tensors(&latest, &Device::default())?;
+        let meta = lobes_ppl::io::read_metadata(&latest)?;
+        if meta.get("format").map(String::as_str) == Some(lobes_ppl::io::PARAMS_FORMAT) {
+            return Err(ModelError::Config(format!(
+                "{}: holds parameters only (e.g. from `lobes export`), no optimiser state or \
+                 step count to resume from",
+                latest.display()
+            )));
+        }
         let RunMetadata {
             kind,
             net: saved,
             epoch,
-            ..
+            extra: settings,
         } = RunMetadata::from_map(&meta, &latest)?;
         net.scale = opts.scale.unwrap_or(saved.scale);
         if net.scale != saved.scale {
@@ -281,10 +318,20 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
                 net
             )));
         }
-        Some((meta, epoch))
+        Some((meta, epoch, settings))
     } else {
         None
     };
+    let schedule = opts.kl_schedule(resumed.as_ref().map(|(_, _, s)| s))?;
+    if schedule.warmup_epochs > opts.epochs {
+        eprintln!(
+            "note: the KL warm-up of {} epochs ends after this run's {} epochs: β reaches {:.3}, not {}",
+            schedule.warmup_epochs,
+            opts.epochs,
+            schedule.beta(opts.epochs, 0, 1),
+            schedule.to
+        );
+    }
     std::fs::create_dir_all(opts.out.join("checkpoints"))
         .map_err(|e| data::DataError::io(&opts.out, e))?;
     // A run killed while writing (SIGKILL, power loss) leaves its temporary file beside the
@@ -299,7 +346,6 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     // generator (crate::kernels::dropout), which `with_seed` reseeds every step.
     plain.seed(opts.seed);
     let template = net.init(&device);
-    let schedule = opts.kl_schedule();
     let beta = anneal::KlScale::new(opts.kl_scale);
     let mut svi = Svi::new(
         |b: &Batch| anneal::anneal(beta.get(), || model(&template, b)),
@@ -324,13 +370,13 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     if opts.kl_scale != 1.0 {
         extra.push(("kl_scale", opts.kl_scale.to_string()));
     }
-    if opts.kl_warmup > 0 {
-        extra.push(("kl_warmup", opts.kl_warmup.to_string()));
-        extra.push(("kl_warmup_from", opts.kl_warmup_from.to_string()));
+    if schedule.warmup_epochs > 0 {
+        extra.push(("kl_warmup", schedule.warmup_epochs.to_string()));
+        extra.push(("kl_warmup_from", schedule.from.to_string()));
     }
     let mut start = 0;
     let mut rows = vec![];
-    if let Some((meta, epoch)) = resumed {
+    if let Some((meta, epoch, _)) = resumed {
         svi.load_checkpoint(&latest, &plain)?;
         // The checkpoint holds the rate in use (lowered after bad steps); a --lr other than
         // the one the run was started or last resumed with replaces it.

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::path::Path;
 
-const FORMAT: &str = "lobes-checkpoint-1";
+use crate::io::CHECKPOINT_FORMAT as FORMAT;
 
 /// Pyro's `SVI(model, guide, optim, loss)`, owning its parameter store.
 ///
@@ -247,7 +247,7 @@ where
             reason,
         };
         let (tensors, meta) = crate::io::load_tensors(path, device)?;
-        if meta.get("format").map(String::as_str) == Some(crate::params::PARAMS_FORMAT) {
+        if meta.get("format").map(String::as_str) == Some(crate::io::PARAMS_FORMAT) {
             return Err(bad(
                 "holds parameters only (a ParamStore file, e.g. from `lobes export`), no \
                  optimiser state or step count to resume from"

@@ -7,9 +7,6 @@ use burn::prelude::Device;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// The `format` of a [`ParamStore::save`] file (an `Svi` checkpoint has its own).
-pub(crate) const PARAMS_FORMAT: &str = "lobes-params-1";
-
 /// Constraint metadata keys, shared with [`ParamStore`]'s own files.
 fn constraint_key(name: &str) -> String {
     format!("constraint/{name}")
@@ -73,7 +70,7 @@ impl ParamStore {
     pub fn save_with(&self, path: impl AsRef<Path>, extra: &HashMap<String, String>) -> Result<()> {
         let mut meta = extra.clone();
         meta.extend(self.constraint_metadata());
-        meta.insert("format".into(), PARAMS_FORMAT.into());
+        meta.insert("format".into(), crate::io::PARAMS_FORMAT.into());
         crate::io::save_tensors(path.as_ref(), &self.to_named(), meta)
     }
 

@@ -12,7 +12,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 mod io;
-pub(crate) use io::PARAMS_FORMAT;
 
 /// One stored parameter.
 #[derive(Clone, Debug)]
