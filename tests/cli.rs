@@ -705,6 +705,51 @@ fn compare_paper_draws_our_curve_beside_the_papers_log() {
         "paper.csv: no column 'Train_Loss'",
     );
     assert!(!dir.join("f2.png").exists());
+
+    // Two runs, labelled: a column and a curve each.
+    std::fs::write(
+        &log,
+        ",Epoch,Train_Loss,Test_Loss,Sigma_clipped,Inception_score\n0,0.0,290.4,161.56,0.0,1.0039\n",
+    )
+    .unwrap();
+    let m2 = dir.join("warm.csv");
+    std::fs::write(
+        &m2,
+        "epoch,train_loss,test_loss,seconds,images_per_s,ramis,fri_percent,frii_percent,bad_steps,lr,kl_scale\n\
+         0,,6932.3,0,0,1.0,,,0,0.001,\n5,160.0,128.4,80,248,1.10,,,0,0.001,0.25\n",
+    )
+    .unwrap();
+    let two = |labels: &[&str]| {
+        let mut a = vec![
+            "compare-paper",
+            "--metrics",
+            m.to_str().unwrap(),
+            "--metrics",
+        ];
+        a.push(m2.to_str().unwrap());
+        for l in labels {
+            a.extend(["--label", l]);
+        }
+        a.extend([
+            "--paper-log",
+            log.to_str().unwrap(),
+            "--out",
+            fig.to_str().unwrap(),
+        ]);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let args = two(&["Adam", "Adam + warm-up"]);
+    let text = lobes(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        text.contains("| 5 | 146.90 | 128.40 | – | 1.068 | 1.100 | – |"),
+        "{text}"
+    );
+    assert!(text.contains("| ≤ 130 | not yet | 5 | not yet |"), "{text}");
+    let args = two(&["only one"]);
+    lobes_fails(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        "1 --label for 2 --metrics",
+    );
 }
 
 /// A likelihood and a prior other than the paper's, end to end: train, generate from the

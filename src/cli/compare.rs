@@ -2,7 +2,7 @@
 //! from its CSV.
 
 use lobes::models::ModelError;
-use lobes::models::analysis::compare::{comparison_figure, comparison_table, read_paper_log};
+use lobes::models::analysis::compare::{Run, comparison_figure, comparison_table, read_paper_log};
 use lobes::models::figures::{PlotKind, plot_csv};
 use lobes::models::train;
 use std::path::PathBuf;
@@ -10,9 +10,13 @@ use std::path::PathBuf;
 // `lobes compare-paper`; its help is the doc comment of `Command::ComparePaper`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct ComparePaperArgs {
-    /// Our run's `metrics.csv`.
+    /// Our run's `metrics.csv`; repeat for several runs (each gets a column and a curve).
+    #[arg(long, required = true)]
+    metrics: Vec<PathBuf>,
+    /// A label for each `--metrics`, in order (default: `ours` for one run, the file's folder
+    /// or name for several).
     #[arg(long)]
-    metrics: PathBuf,
+    label: Vec<String>,
     /// Your copy of the paper's log (joshen1307/RAGA, e.g.
     /// `PYTHON/OUTPUT_LOGS/data_unsupervised_d32.csv`).
     #[arg(long)]
@@ -52,27 +56,62 @@ pub(crate) struct PlotArgs {
 pub(crate) fn run_compare(args: ComparePaperArgs) -> Result<(), ModelError> {
     let ComparePaperArgs {
         metrics,
+        label,
         paper_log,
         out,
         table,
         title,
     } = args;
-    let ours = train::read_metrics(&metrics, usize::MAX)?;
-    if ours.is_empty() {
+    if !label.is_empty() && label.len() != metrics.len() {
         return Err(ModelError::Config(format!(
-            "{}: no rows (missing or empty)",
-            metrics.display()
+            "{} --label for {} --metrics: give one per run, or none",
+            label.len(),
+            metrics.len()
         )));
     }
+    let mut rows = vec![];
+    for m in &metrics {
+        let r = train::read_metrics(m, usize::MAX)?;
+        if r.is_empty() {
+            return Err(ModelError::Config(format!(
+                "{}: no rows (missing or empty)",
+                m.display()
+            )));
+        }
+        rows.push(r);
+    }
+    let labels: Vec<String> = if !label.is_empty() {
+        label
+    } else if metrics.len() == 1 {
+        vec!["ours".into()]
+    } else {
+        metrics.iter().map(|m| default_label(m)).collect()
+    };
+    let runs: Vec<Run> = labels
+        .iter()
+        .zip(&rows)
+        .map(|(l, r)| Run { label: l, rows: r })
+        .collect();
     let paper = read_paper_log(&paper_log)?;
-    let t = comparison_table(&ours, &paper);
+    let t = comparison_table(&runs, &paper);
     print!("{t}");
     if let Some(p) = table {
         lobes::ppl::io::write_atomic(&p, t.as_bytes())?;
     }
-    comparison_figure(&out, &ours, &paper, &title)?;
+    comparison_figure(&out, &runs, &paper, &title)?;
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// A run's name from its metrics file: the folder of `R/metrics.csv`, else the file's stem.
+fn default_label(m: &std::path::Path) -> String {
+    let named = |p: Option<&std::ffi::OsStr>| p.map(|s| s.to_string_lossy().into_owned());
+    if m.file_name().is_some_and(|n| n == "metrics.csv")
+        && let Some(n) = named(m.parent().and_then(|p| p.file_name()))
+    {
+        return n;
+    }
+    named(m.file_stem()).unwrap_or_else(|| m.display().to_string())
 }
 
 pub(crate) fn run_plot(args: PlotArgs) -> Result<(), ModelError> {

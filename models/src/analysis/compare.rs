@@ -81,132 +81,169 @@ pub fn epochs_to(points: impl IntoIterator<Item = (usize, f64)>, target: f64) ->
     points.into_iter().find(|p| p.1 <= target).map(|p| p.0)
 }
 
-/// The epochs a comparison table shows: ours with a RAMIS value among 0, 1, 2, 5, 10, 20, 30,
-/// 50, 75, 100, 150, 200, 300, 400, and our last measured epoch.
-fn table_epochs(ours: &[EpochMetrics]) -> Vec<usize> {
+/// One of our runs in a comparison: its label and its `metrics.csv` rows.
+#[derive(Clone, Copy, Debug)]
+pub struct Run<'a> {
+    /// The legend entry and column name (`ours` for a lone run).
+    pub label: &'a str,
+    /// The run's epochs.
+    pub rows: &'a [EpochMetrics],
+}
+
+/// The epochs a comparison table shows: those with a RAMIS value in any run among 0, 1, 2, 5,
+/// 10, 20, 30, 50, 75, 100, 150, 200, 300, 400, and each run's last measured epoch.
+fn table_epochs(runs: &[Run]) -> Vec<usize> {
     const SHOW: [usize; 14] = [0, 1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 400];
-    let measured: Vec<usize> = ours
-        .iter()
-        .filter(|r| r.ramis.is_some() && r.test_loss.is_some())
-        .map(|r| r.epoch)
-        .collect();
-    let mut e: Vec<usize> = measured
-        .iter()
-        .copied()
-        .filter(|x| SHOW.contains(x))
-        .collect();
-    if let Some(&last) = measured.last()
-        && !e.contains(&last)
-    {
-        e.push(last);
+    let mut e = vec![];
+    for run in runs {
+        let measured: Vec<usize> = run
+            .rows
+            .iter()
+            .filter(|r| r.ramis.is_some() && r.test_loss.is_some())
+            .map(|r| r.epoch)
+            .collect();
+        e.extend(measured.iter().copied().filter(|x| SHOW.contains(x)));
+        e.extend(measured.last());
     }
+    e.sort_unstable();
+    e.dedup();
     e
 }
 
-/// A Markdown table: epoch, our test loss and RAMIS, the paper's at the same epoch; then the
-/// epochs each run needed to reach test loss 140, 130 and 125.
-pub fn comparison_table(ours: &[EpochMetrics], paper: &[PaperEpoch]) -> String {
+/// A Markdown table: epoch, each run's test loss and RAMIS (and, for CVAE runs, the Table-4
+/// columns), the paper's at the same epoch; then the epochs each needed to reach test loss
+/// 140, 130 and 125.
+pub fn comparison_table(runs: &[Run], paper: &[PaperEpoch]) -> String {
     let f = |v: Option<f64>, d: usize| v.map_or("–".to_string(), |v| format!("{v:.d$}"));
-    let cvae = ours.iter().any(|r| r.fri_percent.is_some());
-    let mut s =
-        String::from("| epoch | test loss, ours | test loss, paper | RAMIS, ours | RAMIS, paper |");
-    s.push_str(if cvae {
-        " FRI / FRII % correct, ours | FRI / FRII of 100, paper |\n| --- | --- | --- | --- | --- | --- | --- |\n"
-    } else {
-        "\n| --- | --- | --- | --- | --- |\n"
-    });
-    for e in table_epochs(ours) {
-        let o = ours.iter().find(|r| r.epoch == e);
-        let p = paper.iter().find(|r| r.epoch == e);
-        s.push_str(&format!(
-            "| {e} | {} | {} | {} | {} |",
-            f(o.and_then(|r| r.test_loss), 2),
-            f(p.map(|r| r.test_loss), 2),
-            f(o.and_then(|r| r.ramis), 3),
-            f(p.map(|r| r.ramis), 3),
-        ));
-        if cvae {
-            let ours_pc = match o.and_then(|r| r.fri_percent.zip(r.frii_percent)) {
-                Some((a, b)) => format!("{a:.0} / {b:.0}"),
-                None => "–".into(),
-            };
-            let paper_n = match p.and_then(|r| r.fr_counts) {
-                Some((a, b)) => format!("{a:.0} / {b:.0}"),
-                None => "–".into(),
-            };
-            s.push_str(&format!(" {ours_pc} | {paper_n} |"));
-        }
-        s.push('\n');
+    let cvae = runs
+        .iter()
+        .any(|r| r.rows.iter().any(|r| r.fri_percent.is_some()));
+    let mut head = vec!["epoch".to_string()];
+    for r in runs {
+        head.push(format!("test loss, {}", r.label));
     }
-    s.push_str("\n| test loss reached | ours, epoch | paper, epoch |\n| --- | --- | --- |\n");
-    let ours_pts = || ours.iter().filter_map(|r| Some((r.epoch, r.test_loss?)));
-    let paper_pts = || paper.iter().map(|r| (r.epoch, r.test_loss));
+    head.push("test loss, paper".into());
+    for r in runs {
+        head.push(format!("RAMIS, {}", r.label));
+    }
+    head.push("RAMIS, paper".into());
+    if cvae {
+        for r in runs {
+            head.push(format!("FRI / FRII % correct, {}", r.label));
+        }
+        head.push("FRI / FRII of 100, paper".into());
+    }
+    let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+    let mut s = line(&head);
+    s.push_str(&line(&vec!["---".to_string(); head.len()]));
+    for e in table_epochs(runs) {
+        let at = |r: &Run| r.rows.iter().find(|m| m.epoch == e).cloned();
+        let p = paper.iter().find(|r| r.epoch == e);
+        let mut cells = vec![e.to_string()];
+        cells.extend(runs.iter().map(|r| f(at(r).and_then(|m| m.test_loss), 2)));
+        cells.push(f(p.map(|r| r.test_loss), 2));
+        cells.extend(runs.iter().map(|r| f(at(r).and_then(|m| m.ramis), 3)));
+        cells.push(f(p.map(|r| r.ramis), 3));
+        if cvae {
+            for r in runs {
+                cells.push(
+                    match at(r).and_then(|m| m.fri_percent.zip(m.frii_percent)) {
+                        Some((a, b)) => format!("{a:.0} / {b:.0}"),
+                        None => "–".into(),
+                    },
+                );
+            }
+            cells.push(match p.and_then(|r| r.fr_counts) {
+                Some((a, b)) => format!("{a:.0} / {b:.0}"),
+                None => "–".into(),
+            });
+        }
+        s.push_str(&line(&cells));
+    }
+    let mut head = vec!["test loss reached".to_string()];
+    head.extend(runs.iter().map(|r| format!("{}, epoch", r.label)));
+    head.push("paper, epoch".into());
+    s.push('\n');
+    s.push_str(&line(&head));
+    s.push_str(&line(&vec!["---".to_string(); head.len()]));
+    let g = |v: Option<usize>| v.map_or("not yet".to_string(), |e| e.to_string());
     for t in [140.0, 130.0, 125.0] {
-        let g = |v: Option<usize>| v.map_or("not yet".to_string(), |e| e.to_string());
-        s.push_str(&format!(
-            "| ≤ {t} | {} | {} |\n",
-            g(epochs_to(ours_pts(), t)),
-            g(epochs_to(paper_pts(), t))
-        ));
+        let mut cells = vec![format!("≤ {t}")];
+        for r in runs {
+            let pts = r.rows.iter().filter_map(|m| Some((m.epoch, m.test_loss?)));
+            cells.push(g(epochs_to(pts, t)));
+        }
+        cells.push(g(epochs_to(
+            paper.iter().map(|r| (r.epoch, r.test_loss)),
+            t,
+        )));
+        s.push_str(&line(&cells));
     }
     s
 }
 
-/// The figure: test loss and RAMIS against epoch (logarithmic, so epoch 0 is left out), ours and the
-/// paper's, `title` above each panel's name.
+/// The figure: test loss and RAMIS against epoch (logarithmic, so epoch 0 is left out), each
+/// run and the paper's, `title` above each panel's name.
 pub fn comparison_figure(
     path: &Path,
-    ours: &[EpochMetrics],
+    runs: &[Run],
     paper: &[PaperEpoch],
     title: &str,
 ) -> Result<(), ModelError> {
     let ep = |e: usize| e as f64;
-    let loss = Panel {
-        title: format!("{title}: test loss"),
+    let label = |r: &Run| {
+        if runs.len() == 1 {
+            "lobes".to_string()
+        } else {
+            format!("lobes, {}", r.label)
+        }
+    };
+    let paper_series = |pick: fn(&PaperEpoch) -> f64| {
+        Series::new(
+            "paper (authors' log)",
+            paper.iter().map(|r| (ep(r.epoch), pick(r))).collect(),
+            runs.len(),
+        )
+    };
+    let mut loss: Vec<Series> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let pts = r
+                .rows
+                .iter()
+                .filter_map(|m| Some((ep(m.epoch), m.test_loss?)));
+            Series::new(label(r), pts.collect(), i)
+        })
+        .collect();
+    loss.push(paper_series(|r| r.test_loss));
+    let mut ramis: Vec<Series> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let pts = r.rows.iter().filter_map(|m| Some((ep(m.epoch), m.ramis?)));
+            Series::new(label(r), pts.collect(), i).with_markers()
+        })
+        .collect();
+    ramis.push(paper_series(|r| r.ramis));
+    let panel = |name: &str, y: &str, series| Panel {
+        title: format!("{title}: {name}"),
         x_label: "epoch".into(),
-        y_label: "test -ELBO per image (nats)".into(),
+        y_label: y.into(),
         log_x: true,
         log_y: false,
-        series: vec![
-            Series::new(
-                "lobes",
-                ours.iter()
-                    .filter_map(|r| Some((ep(r.epoch), r.test_loss?)))
-                    .collect(),
-                0,
-            ),
-            Series::new(
-                "paper (authors' log)",
-                paper.iter().map(|r| (ep(r.epoch), r.test_loss)).collect(),
-                1,
-            ),
-        ],
+        series,
         ..Default::default()
     };
-    let ramis = Panel {
-        title: format!("{title}: RAMIS"),
-        x_label: "epoch".into(),
-        y_label: "RAMIS (100 images, uniform(-4, 4) latents)".into(),
-        log_x: true,
-        log_y: false,
-        series: vec![
-            Series::new(
-                "lobes",
-                ours.iter()
-                    .filter_map(|r| Some((ep(r.epoch), r.ramis?)))
-                    .collect(),
-                0,
-            )
-            .with_markers(),
-            Series::new(
-                "paper (authors' log)",
-                paper.iter().map(|r| (ep(r.epoch), r.ramis)).collect(),
-                1,
-            ),
+    write_png(
+        path,
+        &[
+            panel("test loss", "test -ELBO per image (nats)", loss),
+            panel("RAMIS", "RAMIS (100 images, uniform(-4, 4) latents)", ramis),
         ],
-        ..Default::default()
-    };
-    write_png(path, &[loss, ramis], 640, 440)
+        640,
+        440,
+    )
 }
 
 #[cfg(test)]
@@ -245,13 +282,45 @@ mod tests {
             row(5, 135.0, Some(1.07)),
             row(7, 126.0, Some(1.1)),
         ];
-        let t = comparison_table(&ours, &paper);
+        let lone = [Run {
+            label: "ours",
+            rows: &ours,
+        }];
+        let t = comparison_table(&lone, &paper);
+        assert!(
+            t.starts_with("| epoch | test loss, ours | test loss, paper | RAMIS, ours | RAMIS, paper |\n| --- |"),
+            "{t}"
+        );
         assert!(t.contains("| 5 | 135.00 | 139.00 | 1.070 | 1.010 |"), "{t}");
         assert!(t.contains("| 7 | 126.00 | – | 1.100 | – |"), "{t}");
         assert!(t.contains("| ≤ 130 | 7 | 10 |"), "{t}");
         assert!(t.contains("| ≤ 125 | not yet | not yet |"), "{t}");
-        comparison_figure(&dir.join("f.png"), &ours, &paper, "VAE d = 32").unwrap();
+        comparison_figure(&dir.join("f.png"), &lone, &paper, "VAE d = 32").unwrap();
         assert!(dir.join("f.png").exists());
+        // Two runs: a column each, epochs from both, each run's own epochs to a loss.
+        let other = vec![row(0, 6932.3, Some(1.0)), row(10, 124.0, Some(1.2))];
+        let both = [
+            lone[0],
+            Run {
+                label: "warm-up",
+                rows: &other,
+            },
+        ];
+        let t = comparison_table(&both, &paper);
+        assert!(
+            t.contains("| test loss, ours | test loss, warm-up | test loss, paper |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| 5 | 135.00 | – | 139.00 | 1.070 | – | 1.010 |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| 10 | – | 124.00 | 129.00 | – | 1.200 | 1.020 |"),
+            "{t}"
+        );
+        assert!(t.contains("| ≤ 125 | not yet | 10 | not yet |"), "{t}");
+        comparison_figure(&dir.join("g.png"), &both, &paper, "VAE d = 32").unwrap();
 
         std::fs::write(&p, ",Epoch,Train_Loss\n0,0,1\n").unwrap();
         let e = read_paper_log(&p).unwrap_err().to_string();
