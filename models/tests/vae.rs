@@ -132,6 +132,40 @@ fn a_kl_warm_up_ramps_per_epoch_and_resumes_exactly() {
     assert!(e.contains("--kl-warmup-from needs a warm-up"), "{e}");
 }
 
+/// `lr_milestones`: the rate is multiplied by `lr_gamma` after each milestone epoch, recorded
+/// per epoch, and a run resumed from the milestone's checkpoint (without the options: the
+/// checkpoint's) decays once, exactly as the uninterrupted run.
+#[test]
+fn a_step_decay_lowers_the_rate_after_its_milestones_and_resumes_exactly() {
+    let _serial = common::serial();
+    let ds = Synthetic::default().dataset(24, 8, 1);
+    let decaying = |out, epochs| {
+        let mut o = tiny(ModelKind::Vae, out, epochs);
+        o.lr_milestones = Some(vec![2]);
+        o.lr_gamma = Some(0.5);
+        o
+    };
+    let rows = train_on(&decaying(common::tmp("decay"), 4), &ds).unwrap();
+    let lrs: Vec<f64> = rows[1..].iter().map(|r| r.lr.unwrap()).collect();
+    assert_eq!(lrs, [2e-3, 2e-3, 1e-3, 1e-3]);
+    let out = common::tmp("decay-resume");
+    train_on(&decaying(out.clone(), 2), &ds).unwrap();
+    let mut again = tiny(ModelKind::Vae, out, 4);
+    again.resume = true;
+    let resumed = train_on(&again, &ds).unwrap();
+    let tl =
+        |r: &[lobes_models::train::EpochMetrics]| -> Vec<(Option<f64>, Option<f64>, Option<f64>)> {
+            r.iter()
+                .map(|m| (m.train_loss, m.test_loss, m.lr))
+                .collect()
+        };
+    assert_eq!(tl(&rows), tl(&resumed));
+    let mut bad = decaying(common::tmp("decay-bad"), 1);
+    bad.lr_milestones = Some(vec![3, 2]);
+    let e = train_on(&bad, &ds).unwrap_err().to_string();
+    assert!(e.contains("--lr-milestones"), "{e}");
+}
+
 /// `scale` on resume: a different function takes over (the checkpoint then records it), and
 /// leaving it out keeps the checkpoint's.
 #[test]

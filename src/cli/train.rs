@@ -36,6 +36,13 @@ pub(crate) struct TrainArgs {
     /// `adam` or `adagrad` (the paper's code uses Adagrad).
     #[arg(long, default_value = "adam")]
     optim: String,
+    /// Step decay of the learning rate (Pyro's MultiStepLR): after each of these epochs the rate
+    /// is multiplied by --lr-gamma; on --resume the checkpoint's unless given.
+    #[arg(long, value_delimiter = ',', value_name = "EPOCHS")]
+    lr_milestones: Option<Vec<usize>>,
+    /// The factor of each decay (default 0.1; on --resume the checkpoint's).
+    #[arg(long, value_name = "GAMMA")]
+    lr_gamma: Option<f64>,
     /// KL annealing factor β: the latent's log p and log q scaled by β while training (Pyro's
     /// DMM `annealing_factor`; 1 = the paper). Test loss and RAMIS stay the ELBO itself.
     #[arg(long, default_value_t = 1.0, value_name = "BETA")]
@@ -134,6 +141,8 @@ impl TrainArgs {
             optim: self.optim.clone(),
             clip_norm: self.clip_norm,
             kl_scale: self.kl_scale,
+            lr_milestones: self.lr_milestones.clone(),
+            lr_gamma: self.lr_gamma,
             kl_warmup: self.kl_warmup,
             kl_warmup_from: self.kl_warmup_from,
             max_bad_steps: self.max_bad_steps,

@@ -8,6 +8,7 @@ mod lr_search;
 mod metrics;
 mod monitor;
 mod recovery;
+pub mod schedule;
 
 pub use lr_search::{LrPoint, best_rate, lr_search, rates, write_lr_search};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
@@ -47,6 +48,13 @@ pub struct TrainOptions {
     pub lr: f64,
     /// `adam` or `adagrad`.
     pub optim: String,
+    /// Step decay of the rate (Pyro's `MultiStepLR`, see [`schedule`]): after each of these
+    /// epochs the rate in use is multiplied by `lr_gamma`. `None`: none for a new run, the
+    /// checkpoint's on `resume`.
+    pub lr_milestones: Option<Vec<usize>>,
+    /// The factor of each decay, in (0, 1]. `None`: 0.1 (Pyro's and PyTorch's default), the
+    /// checkpoint's on `resume`.
+    pub lr_gamma: Option<f64>,
     /// KL annealing factor β (see [`anneal`]): the latent's log p and log q are scaled by it
     /// while training (1: the paper's ELBO); after the warm-up if there is one. Test losses and
     /// RAMIS are unaffected. On `resume` it may change.
@@ -323,6 +331,11 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         None
     };
     let schedule = opts.kl_schedule(resumed.as_ref().map(|(_, _, s)| s))?;
+    let decay = schedule::MultiStep::resolve(
+        opts.lr_milestones.as_deref(),
+        opts.lr_gamma,
+        resumed.as_ref().map(|(_, _, s)| s),
+    )?;
     if schedule.warmup_epochs > opts.epochs {
         eprintln!(
             "note: the KL warm-up of {} epochs ends after this run's {} epochs: β reaches {:.3}, not {}",
@@ -370,6 +383,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     if opts.kl_scale != 1.0 {
         extra.push(("kl_scale", opts.kl_scale.to_string()));
     }
+    extra.extend(decay.metadata());
     if schedule.warmup_epochs > 0 {
         extra.push(("kl_warmup", schedule.warmup_epochs.to_string()));
         extra.push(("kl_warmup_from", schedule.from.to_string()));
@@ -416,7 +430,19 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     // The epoch of `latest`, the state a bad step rolls back to.
     let mut good_epoch = start;
     let mut epoch = start + 1;
+    // The last epoch whose start applied a decay: a rollback re-enters an epoch, and must not
+    // decay the rate twice.
+    let mut decayed_through = start;
     'epochs: while epoch <= opts.epochs {
+        if let Some(g) = decay.factor_at(epoch).filter(|_| epoch > decayed_through) {
+            let lr = svi.optim.lr();
+            svi.optim.set_lr(lr * g);
+            decayed_through = epoch;
+            eprintln!(
+                "epoch {epoch}: learning rate {lr:e} -> {:e} (--lr-milestones)",
+                svi.optim.lr()
+            );
+        }
         let mut aug = Augmented::new(
             &ds.train,
             opts.augment_step,

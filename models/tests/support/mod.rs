@@ -52,6 +52,8 @@ pub fn tiny(kind: ModelKind, out: std::path::PathBuf, epochs: usize) -> TrainOpt
         epochs,
         lr: 2e-3,
         optim: "adam".into(),
+        lr_milestones: None,
+        lr_gamma: None,
         clip_norm: None,
         kl_scale: 1.0,
         kl_warmup: None,
