@@ -8,10 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lobes-astropy-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    lobes::ppl::io::scratch_dir("lobes-astropy", name).unwrap()
 }
 
 /// The Python to run, when it has astropy and numpy; `None` skips, except under CI.

@@ -41,10 +41,7 @@ fn shared_data() -> Option<PathBuf> {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lobes-bad-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    lobes::ppl::io::scratch_dir("lobes-bad", name).unwrap()
 }
 
 fn write(p: &Path, bytes: &[u8]) {

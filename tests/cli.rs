@@ -39,10 +39,7 @@ fn lobes_fails(args: &[&str], message: &str) {
 }
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lobes-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    lobes::ppl::io::scratch_dir("lobes-cli", name).unwrap()
 }
 
 const TINY: [&str; 14] = [

@@ -16,10 +16,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lobes-crash-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    lobes::ppl::io::scratch_dir("lobes-crash", name).unwrap()
 }
 
 /// A small LCG (Knuth's MMIX constants): the kill moments are reproducible from the seed.

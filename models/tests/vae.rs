@@ -79,6 +79,28 @@ fn kl_annealing_scales_training_and_not_the_test_loss() {
     assert!(e.contains("--kl-scale"), "{e}");
 }
 
+/// Trains `first` (a run stopped early), resumes it to the epochs of `rows` with the plain
+/// options (so what the run needs comes from its checkpoint), and checks every epoch's losses
+/// and `what` against `rows`, the uninterrupted run.
+fn assert_resumes_exactly(
+    rows: &[lobes_models::train::EpochMetrics],
+    first: lobes_models::train::TrainOptions,
+    ds: &lobes_models::data::DataSet,
+    what: fn(&lobes_models::train::EpochMetrics) -> Option<f64>,
+) {
+    let out = first.out.clone();
+    train_on(&first, ds).unwrap();
+    let mut again = tiny(ModelKind::Vae, out, rows.len() - 1);
+    again.resume = true;
+    let resumed = train_on(&again, ds).unwrap();
+    let key = |r: &[lobes_models::train::EpochMetrics]| -> Vec<_> {
+        r.iter()
+            .map(|m| (m.train_loss, m.test_loss, what(m)))
+            .collect()
+    };
+    assert_eq!(key(rows), key(&resumed));
+}
+
 /// `kl_warmup`: β rises step by step over the first epochs (Pyro DMM's formula, anneal.rs
 /// tests it per step), the metrics record each epoch's last β, and a run resumed inside the
 /// warm-up continues the ramp exactly.
@@ -103,18 +125,9 @@ fn a_kl_warm_up_ramps_per_epoch_and_resumes_exactly() {
     assert_ne!(plain[1].train_loss, rows[1].train_loss);
 
     // Resumed without the warm-up options: the checkpoint's ramp goes on.
-    let out = common::tmp("warm-resume");
-    train_on(&warm(out.clone(), 1), &ds).unwrap();
-    let mut again = tiny(ModelKind::Vae, out, 4);
-    again.resume = true;
-    let resumed = train_on(&again, &ds).unwrap();
-    let tl =
-        |r: &[lobes_models::train::EpochMetrics]| -> Vec<(Option<f64>, Option<f64>, Option<f64>)> {
-            r.iter()
-                .map(|m| (m.train_loss, m.test_loss, m.kl_scale))
-                .collect()
-        };
-    assert_eq!(tl(&rows), tl(&resumed));
+    assert_resumes_exactly(&rows, warm(common::tmp("warm-resume"), 1), &ds, |m| {
+        m.kl_scale
+    });
 
     for from in [1.5, f64::NAN, -0.1] {
         let mut bad = warm(common::tmp("warm-bad"), 1);
@@ -148,18 +161,9 @@ fn a_step_decay_lowers_the_rate_after_its_milestones_and_resumes_exactly() {
     let rows = train_on(&decaying(common::tmp("decay"), 4), &ds).unwrap();
     let lrs: Vec<f64> = rows[1..].iter().map(|r| r.lr.unwrap()).collect();
     assert_eq!(lrs, [2e-3, 2e-3, 1e-3, 1e-3]);
-    let out = common::tmp("decay-resume");
-    train_on(&decaying(out.clone(), 2), &ds).unwrap();
-    let mut again = tiny(ModelKind::Vae, out, 4);
-    again.resume = true;
-    let resumed = train_on(&again, &ds).unwrap();
-    let tl =
-        |r: &[lobes_models::train::EpochMetrics]| -> Vec<(Option<f64>, Option<f64>, Option<f64>)> {
-            r.iter()
-                .map(|m| (m.train_loss, m.test_loss, m.lr))
-                .collect()
-        };
-    assert_eq!(tl(&rows), tl(&resumed));
+    assert_resumes_exactly(&rows, decaying(common::tmp("decay-resume"), 2), &ds, |m| {
+        m.lr
+    });
     let mut bad = decaying(common::tmp("decay-bad"), 1);
     bad.lr_milestones = Some(vec![3, 2]);
     let e = train_on(&bad, &ds).unwrap_err().to_string();

@@ -124,6 +124,30 @@ pub fn save_tensors(
     write_atomic(path, &bytes)
 }
 
+/// A fresh, empty folder `{prefix}-{pid}-{name}` under the system's temporary folder, after
+/// removing the folders `{prefix}-{other pid}-{name}` earlier processes left: a program or test
+/// suite run again and again keeps one copy of each (the latest, to look into after a failure)
+/// instead of one per run. Errors creating it name the folder.
+pub fn scratch_dir(prefix: &str, name: &str) -> Result<std::path::PathBuf> {
+    let base = std::env::temp_dir();
+    let suffix = format!("-{name}");
+    if let Ok(entries) = std::fs::read_dir(&base) {
+        for e in entries.flatten() {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let pid = file
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_prefix('-'))
+                .and_then(|r| r.strip_suffix(suffix.as_str()));
+            if pid.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let d = base.join(format!("{prefix}-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&d).map_err(|e| io_err(&d, e))?;
+    Ok(d)
+}
+
 /// The string metadata of a safetensors file, read from its header alone (the tensors, a
 /// gigabyte for a large model's checkpoint, are not read).
 pub fn read_metadata(path: &Path) -> Result<HashMap<String, String>> {

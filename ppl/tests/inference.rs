@@ -276,9 +276,7 @@ fn the_subsampled_elbo_is_an_unbiased_estimate_of_the_full_data_elbo() {
 // ---------------------------------------------------------------- checkpoints
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("lobes-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    lobes_ppl::io::scratch_dir("lobes-test", name).unwrap()
 }
 
 #[test]
@@ -326,6 +324,30 @@ fn resuming_from_a_checkpoint_reproduces_the_uninterrupted_run_bit_for_bit() {
     let clipped: Vec<f64> = (0..20).map(|_| d.step(&x).unwrap()).collect();
     assert_eq!(clipped, straight[20..]);
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// `scratch_dir` removes the folders earlier processes left under the same prefix and name, and
+/// nothing else.
+#[test]
+fn scratch_dirs_replace_those_of_earlier_runs_only() {
+    let base = std::env::temp_dir();
+    let earlier = base.join("lobes-scratch-1-run");
+    let other_name = base.join("lobes-scratch-1-run2");
+    let not_a_pid = base.join("lobes-scratch-x1-run");
+    for d in [&earlier, &other_name, &not_a_pid] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let d = lobes_ppl::io::scratch_dir("lobes-scratch", "run").unwrap();
+    std::fs::write(d.join("f"), b"x").unwrap();
+    assert!(!earlier.exists());
+    assert!(other_name.exists() && not_a_pid.exists());
+    // Asked again in the same process: fresh and empty.
+    let again = lobes_ppl::io::scratch_dir("lobes-scratch", "run").unwrap();
+    assert_eq!(again, d);
+    assert!(!d.join("f").exists());
+    for d in [&d, &other_name, &not_a_pid] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
 }
 
 #[test]

@@ -2,9 +2,7 @@ use super::draw::{linear_ticks, log_ticks, tick};
 use super::*;
 
 fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("lobes-chart-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    lobes_ppl::io::scratch_dir("lobes-chart", name).unwrap()
 }
 
 /// Pixels that are not white in columns `xs` of `img`.

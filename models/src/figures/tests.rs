@@ -12,9 +12,7 @@ use crate::train::EpochMetrics;
 use std::path::{Path, PathBuf};
 
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lobes-figures-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    lobes_ppl::io::scratch_dir("lobes-figures", name).unwrap()
 }
 
 /// `write` at a good path gives a PNG of `size`; in a missing folder an error naming it;

@@ -26,10 +26,7 @@ pub fn shared_data() -> Option<PathBuf> {
 
 /// A fresh temporary folder for one test.
 pub fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lobes-models-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    lobes_ppl::io::scratch_dir("lobes-models", name).unwrap()
 }
 
 /// Training options for a tiny network on the synthetic data (fast in tests).
