@@ -128,8 +128,9 @@ impl TrainOptions {
     }
     /// Checks the options before anything is read or written: the network's sizes
     /// ([`VaeConfig::validate`]), a batch of at least one image, a positive finite learning
-    /// rate, a positive finite β with a warm-up start in `[0, β]` (and only with a warm-up), a
-    /// known optimiser and a finite, non-negative rotation step.
+    /// rate, a positive finite β, a warm-up start only with a warm-up (its range is checked by
+    /// [`TrainOptions::kl_schedule`], once the checkpoint's settings are known), a known
+    /// optimiser and a finite, non-negative rotation step.
     pub fn validate(&self) -> Result<(), ModelError> {
         self.net.validate()?;
         if self.batch == 0 {
@@ -150,14 +151,6 @@ impl TrainOptions {
             return Err(ModelError::Config(
                 "--kl-warmup-from needs a warm-up (--kl-warmup N with N > 0)".into(),
             ));
-        }
-        if let Some(from) = self.kl_warmup_from
-            && !(from.is_finite() && (0.0..=self.kl_scale).contains(&from))
-        {
-            return Err(ModelError::Config(format!(
-                "--kl-warmup-from must lie in [0, --kl-scale] = [0, {}], got {from}",
-                self.kl_scale
-            )));
         }
         if !matches!(self.optim.as_str(), "adam" | "adagrad") {
             return Err(ModelError::Config(format!(
