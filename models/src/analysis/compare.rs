@@ -205,27 +205,22 @@ pub fn comparison_figure(
             runs.len(),
         )
     };
-    let mut loss: Vec<Series> = runs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let pts = r
-                .rows
-                .iter()
-                .filter_map(|m| Some((ep(m.epoch), m.test_loss?)));
-            Series::new(label(r), pts.collect(), i)
-        })
-        .collect();
-    loss.push(paper_series(|r| r.test_loss));
-    let mut ramis: Vec<Series> = runs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let pts = r.rows.iter().filter_map(|m| Some((ep(m.epoch), m.ramis?)));
-            Series::new(label(r), pts.collect(), i).with_markers()
-        })
-        .collect();
-    ramis.push(paper_series(|r| r.ramis));
+    // One curve per run of the value `ours` picks, then the paper's of the value `theirs` picks.
+    let curves = |ours: fn(&EpochMetrics) -> Option<f64>, theirs: fn(&PaperEpoch) -> f64, marks| {
+        let mut v: Vec<Series> = runs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let pts = r.rows.iter().filter_map(|m| Some((ep(m.epoch), ours(m)?)));
+                let s = Series::new(label(r), pts.collect(), i);
+                if marks { s.with_markers() } else { s }
+            })
+            .collect();
+        v.push(paper_series(theirs));
+        v
+    };
+    let loss = curves(|m| m.test_loss, |r| r.test_loss, false);
+    let ramis = curves(|m| m.ramis, |r| r.ramis, true);
     let panel = |name: &str, y: &str, series| Panel {
         title: format!("{title}: {name}"),
         x_label: "epoch".into(),

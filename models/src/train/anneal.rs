@@ -51,14 +51,6 @@ pub struct KlSchedule {
 }
 
 impl KlSchedule {
-    /// A constant β.
-    pub fn constant(beta: f64) -> Self {
-        KlSchedule {
-            from: beta,
-            to: beta,
-            warmup_epochs: 0,
-        }
-    }
     /// β of step `step` (0-based) of epoch `epoch` (1-based), of `steps_per_epoch` steps.
     pub fn beta(&self, epoch: usize, step: usize, steps_per_epoch: usize) -> f64 {
         if epoch > self.warmup_epochs || steps_per_epoch == 0 {
@@ -152,8 +144,13 @@ mod tests {
         assert_eq!(betas[7], 1.0);
         assert!(betas[8..].iter().all(|&b| b == 1.0));
         assert!(!s.is_plain());
-        assert!(KlSchedule::constant(1.0).is_plain());
-        assert!(!KlSchedule::constant(0.5).is_plain());
-        assert_eq!(KlSchedule::constant(0.5).beta(1, 0, 4), 0.5);
+        let constant = |b| KlSchedule {
+            from: b,
+            to: b,
+            warmup_epochs: 0,
+        };
+        assert!(constant(1.0).is_plain());
+        assert!(!constant(0.5).is_plain());
+        assert_eq!(constant(0.5).beta(1, 0, 4), 0.5);
     }
 }
