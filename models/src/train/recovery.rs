@@ -36,9 +36,56 @@ pub fn recovery(e: &PplError) -> Option<Recovery> {
     }
 }
 
+/// The bad steps of a run: those since the last row of `metrics.csv`, and those in a row.
+///
+/// Bad steps count as "in a row" until a good step gets past the latest of them. The good
+/// steps a rollback replays do not count: the replay is deterministic, so a batch whose
+/// gradient is not finite at the checkpoint's state fails again at the same step, and the run
+/// must stop rather than halve the rate for ever.
+#[derive(Debug, Default)]
+pub(super) struct BadSteps {
+    pending: usize,
+    in_a_row: usize,
+    /// The step count at the latest bad step.
+    furthest: u64,
+}
+
+impl BadSteps {
+    /// A good step; `step` is the step count after it.
+    pub(super) fn good(&mut self, step: u64) {
+        if step > self.furthest {
+            self.in_a_row = 0;
+        }
+    }
+    /// A bad step at step count `step`; returns how many bad steps are now in a row.
+    pub(super) fn bad(&mut self, step: u64) -> usize {
+        self.pending += 1;
+        self.in_a_row += 1;
+        self.furthest = self.furthest.max(step);
+        self.in_a_row
+    }
+    /// The bad steps since the last call (for the epoch's row of `metrics.csv`).
+    pub(super) fn take_pending(&mut self) -> usize {
+        std::mem::take(&mut self.pending)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_steps_count_in_a_row_until_a_good_step_passes_the_latest() {
+        let mut b = BadSteps::default();
+        assert_eq!(b.bad(10), 1);
+        // A rollback replays steps 1..=9: good, but not past step 10.
+        b.good(9);
+        assert_eq!(b.bad(10), 2);
+        b.good(11);
+        assert_eq!(b.bad(20), 1);
+        assert_eq!(b.take_pending(), 3);
+        assert_eq!(b.take_pending(), 0);
+    }
 
     #[test]
     fn numerical_failures_are_bad_steps_and_others_are_not() {
