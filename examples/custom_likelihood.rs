@@ -41,9 +41,6 @@ impl Distribution for NoisyFlux {
     fn batch_shape(&self) -> Vec<usize> {
         self.mean.shape().to_vec()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn sample(&self) -> DTensor {
         let n = self.mean.numel();
         let eps = DTensor::from_floats(

@@ -99,9 +99,6 @@ impl Distribution for Bernoulli {
     fn batch_shape(&self) -> Vec<usize> {
         self.param.tensor().shape().to_vec()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn sample(&self) -> DTensor {
         let p = self.probs().detach();
         let u = uniform_noise(p.shape(), &p);

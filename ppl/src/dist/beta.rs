@@ -47,9 +47,6 @@ impl Distribution for Beta {
     fn batch_shape(&self) -> Vec<usize> {
         self.batch.clone()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn has_rsample(&self) -> bool {
         true
     }

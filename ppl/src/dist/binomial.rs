@@ -67,9 +67,6 @@ impl Distribution for Binomial {
     fn batch_shape(&self) -> Vec<usize> {
         self.batch.clone()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn sample(&self) -> DTensor {
         let n = self
             .total_count

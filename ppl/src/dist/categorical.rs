@@ -117,9 +117,6 @@ impl Distribution for Categorical {
         let s = self.param.tensor().shape();
         s[..s.len() - 1].to_vec()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn sample(&self) -> DTensor {
         self.draw_indices()
     }

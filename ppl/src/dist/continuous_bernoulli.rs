@@ -65,9 +65,6 @@ impl Distribution for ContinuousBernoulli {
     fn batch_shape(&self) -> Vec<usize> {
         self.param.tensor().shape().to_vec()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn has_rsample(&self) -> bool {
         true
     }

@@ -34,9 +34,6 @@ impl Distribution for Exponential {
     fn batch_shape(&self) -> Vec<usize> {
         self.rate.shape().to_vec()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn has_rsample(&self) -> bool {
         true
     }

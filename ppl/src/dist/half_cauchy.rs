@@ -31,9 +31,6 @@ impl Distribution for HalfCauchy {
     fn batch_shape(&self) -> Vec<usize> {
         self.scale.shape().to_vec()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn has_rsample(&self) -> bool {
         true
     }

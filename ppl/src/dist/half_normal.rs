@@ -40,9 +40,6 @@ impl Distribution for HalfNormal {
     fn batch_shape(&self) -> Vec<usize> {
         self.scale.shape().to_vec()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn has_rsample(&self) -> bool {
         true
     }

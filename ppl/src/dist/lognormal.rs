@@ -35,9 +35,6 @@ impl Distribution for LogNormal {
     fn batch_shape(&self) -> Vec<usize> {
         self.base.batch_shape()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn has_rsample(&self) -> bool {
         true
     }

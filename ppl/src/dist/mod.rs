@@ -168,8 +168,11 @@ pub trait Distribution: fmt::Debug + Send + Sync + 'static {
     fn name(&self) -> String;
     /// Shape of independent, non-identical draws.
     fn batch_shape(&self) -> Vec<usize>;
-    /// Shape of one draw.
-    fn event_shape(&self) -> Vec<usize>;
+    /// Shape of one draw: `[]` (a scalar) unless the distribution says otherwise, as in
+    /// `torch.distributions.Distribution`.
+    fn event_shape(&self) -> Vec<usize> {
+        vec![]
+    }
     /// Whether [`Distribution::rsample`] exists (pathwise gradients).
     fn has_rsample(&self) -> bool {
         false

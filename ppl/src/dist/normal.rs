@@ -35,9 +35,6 @@ impl Distribution for Normal {
     fn batch_shape(&self) -> Vec<usize> {
         self.batch.clone()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn has_rsample(&self) -> bool {
         true
     }

@@ -41,9 +41,6 @@ impl Distribution for Poisson {
     fn batch_shape(&self) -> Vec<usize> {
         self.rate.shape().to_vec()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn sample(&self) -> DTensor {
         let rate = self.rate.to_vec();
         let v = crate::rng::with_rng(|r| {

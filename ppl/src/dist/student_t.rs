@@ -71,9 +71,6 @@ impl Distribution for StudentT {
     fn batch_shape(&self) -> Vec<usize> {
         self.batch.clone()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn has_rsample(&self) -> bool {
         true
     }

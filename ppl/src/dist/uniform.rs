@@ -33,9 +33,6 @@ impl Distribution for Uniform {
     fn batch_shape(&self) -> Vec<usize> {
         self.batch.clone()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn has_rsample(&self) -> bool {
         true
     }

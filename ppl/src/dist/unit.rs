@@ -41,9 +41,6 @@ impl Distribution for Unit {
     fn batch_shape(&self) -> Vec<usize> {
         self.log_factor.shape().to_vec()
     }
-    fn event_shape(&self) -> Vec<usize> {
-        vec![]
-    }
     fn has_rsample(&self) -> bool {
         self.rsample.unwrap_or(false)
     }
