@@ -38,6 +38,15 @@ pub enum Constraint {
     /// the unconstrained value is one dim longer than a stick-breaking one would be; the
     /// inverse is `ln x`, defined up to a constant per vector).
     Simplex,
+    /// `(0, ∞)` through softplus (Pyro's `constraints.softplus_positive`): `x = ln(1 + e^u)`,
+    /// linear for large `u` where `exp` grows without bound. Pyro's autoguides store their
+    /// scales this way.
+    SoftplusPositive,
+    /// Lower-triangular matrices with ones on the diagonal, over the last two dims (Pyro's
+    /// `constraints.unit_lower_cholesky`): `x = tril(u, -1) + I`, as Pyro's
+    /// `UnitLowerCholeskyTransform`, whose inverse is the identity (the diagonal of the
+    /// unconstrained value is ignored). For tensors of rank >= 2.
+    UnitLowerCholesky,
 }
 
 impl PartialEq for Constraint {
@@ -47,7 +56,9 @@ impl PartialEq for Constraint {
             (Real, Real)
             | (Positive, Positive)
             | (UnitInterval, UnitInterval)
-            | (Simplex, Simplex) => true,
+            | (Simplex, Simplex)
+            | (SoftplusPositive, SoftplusPositive)
+            | (UnitLowerCholesky, UnitLowerCholesky) => true,
             (
                 Interval { lower, upper },
                 Interval {
@@ -101,14 +112,16 @@ impl Constraint {
     }
 
     /// The name used in files and messages: `real`, `positive`, `unit_interval`, `simplex`,
-    /// `interval(lower, upper)` or `greater_than(lower)` (bounds printed so that they parse
-    /// back exactly).
+    /// `softplus_positive`, `unit_lower_cholesky`, `interval(lower, upper)` or
+    /// `greater_than(lower)` (bounds printed so that they parse back exactly).
     pub fn as_str(self) -> &'static str {
         match self {
             Constraint::Real => "real",
             Constraint::Positive => "positive",
             Constraint::UnitInterval => "unit_interval",
             Constraint::Simplex => "simplex",
+            Constraint::SoftplusPositive => "softplus_positive",
+            Constraint::UnitLowerCholesky => "unit_lower_cholesky",
             Constraint::Interval { lower, upper } => intern(format!("interval({lower}, {upper})")),
             Constraint::GreaterThan { lower } => intern(format!("greater_than({lower})")),
         }
@@ -122,6 +135,8 @@ impl Constraint {
             "positive" => Some(Constraint::Positive),
             "unit_interval" => Some(Constraint::UnitInterval),
             "simplex" => Some(Constraint::Simplex),
+            "softplus_positive" => Some(Constraint::SoftplusPositive),
+            "unit_lower_cholesky" => Some(Constraint::UnitLowerCholesky),
             _ => {
                 if let Some(a) = args(s, "interval") {
                     return match a[..] {
@@ -149,6 +164,11 @@ impl Constraint {
                 .add_scalar(lower as f64),
             Constraint::GreaterThan { lower } => u.exp().add_scalar(lower as f64),
             Constraint::Simplex => u.log_softmax_last().exp(),
+            Constraint::SoftplusPositive => u.softplus(),
+            Constraint::UnitLowerCholesky => match triangle_masks(u) {
+                Some((strict, eye)) => u.mul(&strict).add(&eye),
+                None => u.clone(),
+            },
         }
     }
 
@@ -170,6 +190,10 @@ impl Constraint {
             }
             Constraint::GreaterThan { lower } => x.add_scalar(-(lower as f64)).log(),
             Constraint::Simplex => x.log(),
+            // torch's SoftplusTransform inverse, `y + ln(-expm1(-y))` (no overflow for large
+            // y); `1 - exp(-y)` stands for `-expm1(-y)`, within 1e-6 relative for y >= 0.1.
+            Constraint::SoftplusPositive => x.add(&x.neg().exp().rsub_scalar(1.0).log()),
+            Constraint::UnitLowerCholesky => x.clone(),
         }
     }
 
@@ -190,6 +214,31 @@ impl Constraint {
                     && x.all_ge(0.0)
                     && x.sum_rightmost(1).add_scalar(-1.0).abs().all_le(1e-5)
             }
+            Constraint::SoftplusPositive => x.all_gt(0.0),
+            Constraint::UnitLowerCholesky => match triangle_masks(x) {
+                // Above the diagonal 0, on it 1: x · (1 - strict) = I exactly.
+                Some((strict, eye)) => x.mul(&strict.rsub_scalar(1.0)).sub(&eye).all_eq(0.0),
+                None => false,
+            },
         }
     }
+}
+
+/// The strictly-lower-triangular mask and the identity of `[rows, cols]`, the last two dims
+/// of `t`, on its device; `None` below rank 2.
+fn triangle_masks(t: &DTensor) -> Option<(DTensor, DTensor)> {
+    let [.., rows, cols] = *t.shape() else {
+        return None;
+    };
+    let (mut strict, mut eye) = (vec![0.0f32; rows * cols], vec![0.0f32; rows * cols]);
+    for i in 0..rows {
+        for j in 0..cols {
+            strict[i * cols + j] = f32::from(u8::from(i > j));
+            eye[i * cols + j] = f32::from(u8::from(i == j));
+        }
+    }
+    let device = t.device();
+    let strict = DTensor::from_floats(strict, &[rows, cols], &device).ok()?;
+    let eye = DTensor::from_floats(eye, &[rows, cols], &device).ok()?;
+    Some((strict, eye))
 }

@@ -76,7 +76,9 @@ pub mod prelude {
     };
     pub use crate::error::{PplError, Result};
     pub use crate::handlers::*;
-    pub use crate::infer::autoguide::{AutoDelta, AutoDiagonalNormal, AutoNormal, InitLoc};
+    pub use crate::infer::autoguide::{
+        AutoDelta, AutoDiagonalNormal, AutoMultivariateNormal, AutoNormal, InitLoc,
+    };
     pub use crate::infer::{Elbo, Predictive, Svi, TraceElbo, TraceMeanFieldElbo};
     pub use crate::optim::{Adagrad, Adam, ClippedAdam, Optimizer};
     pub use crate::{

@@ -1,8 +1,11 @@
-//! Autoguides (`AutoNormal`, `AutoDiagonalNormal`, `AutoDelta`) against known posteriors,
+//! Autoguides (`AutoNormal`, `AutoDiagonalNormal`, `AutoMultivariateNormal`, `AutoDelta`)
+//! against known posteriors,
 //! Pyro's parameter names, constrained supports, plates, initialisation and `Predictive`.
 
 use lobes_ppl::handlers::{LocScaleReparam, reparam};
-use lobes_ppl::infer::autoguide::{AutoDelta, AutoDiagonalNormal, AutoNormal, InitLoc};
+use lobes_ppl::infer::autoguide::{
+    AutoDelta, AutoDiagonalNormal, AutoMultivariateNormal, AutoNormal, InitLoc,
+};
 use lobes_ppl::infer::{Elbo, Predictive, Svi, TraceElbo, get_traces};
 use lobes_ppl::optim::ClippedAdam;
 use lobes_ppl::prelude::*;
@@ -118,6 +121,101 @@ fn auto_diagonal_normal_recovers_the_normal_normal_posterior() {
     assert_eq!(r.len(), 2, "one latent coordinate: loc and scale");
     assert!((r[0] - m).abs() < 0.03 * m, "loc {} vs {m}", r[0]);
     assert!((r[1] - sd).abs() < 0.05 * sd, "scale {} vs {sd}", r[1]);
+}
+
+// a, b ~ N(0, 1); x_i ~ N(a + b, 1), i = 1..10. The posterior is Normal with precision
+// I + 10 [[1, 1], [1, 1]]: covariance [[11, -10], [-10, 11]] / 21 (correlation -0.91), mean
+// Σx / 21 in both coordinates.
+fn sum_model(x: &DTensor) -> Result<()> {
+    let a: DTensor = sample("a", Normal::new(s(0.0), s(1.0))?)?;
+    let b: DTensor = sample("b", Normal::new(s(0.0), s(1.0))?)?;
+    plate("data", x.numel()).run(|_| observe("x", Normal::new(a.add(&b), s(1.0))?, x.clone()))?;
+    Ok(())
+}
+
+#[test]
+fn auto_multivariate_normal_learns_the_posterior_correlation() {
+    let x = data();
+    let sum: f64 = x.to_vec().iter().map(|&v| v as f64).sum();
+    let guide = AutoMultivariateNormal::new(sum_model);
+    // Pyro's parameters: loc [2], scale [2] at init_scale, scale_tril [2, 2] at the identity.
+    let mut store = ParamStore::new();
+    with_param_store(&mut store, || guide.call(&x)).unwrap();
+    assert_eq!(
+        store.get("AutoMultivariateNormal.loc").unwrap().shape(),
+        &[2]
+    );
+    for v in store.get("AutoMultivariateNormal.scale").unwrap().to_vec() {
+        assert!((v - 0.1).abs() < 1e-6, "scale {v}");
+    }
+    assert_eq!(
+        store
+            .get("AutoMultivariateNormal.scale_tril")
+            .unwrap()
+            .to_vec(),
+        vec![1.0, 0.0, 0.0, 1.0]
+    );
+    let (r, store) = fit(
+        sum_model,
+        |x| guide.call(x),
+        &x,
+        3000,
+        1500,
+        |st| {
+            let (sc, l) = (
+                get(st, "AutoMultivariateNormal.scale"),
+                get(st, "AutoMultivariateNormal.scale_tril"),
+            );
+            // L = scale[:, None] * scale_tril; covariance L Lᵀ.
+            let (l00, l10, l11) = (sc[0] * l[0], sc[1] * l[2], sc[1] * l[3]);
+            let loc = get(st, "AutoMultivariateNormal.loc");
+            vec![loc[0], loc[1], l00 * l00, l10 * l10 + l11 * l11, l00 * l10]
+        },
+    );
+    let (var, cov) = (11.0 / 21.0, -10.0 / 21.0);
+    // Only a + b is pinned by the data: the means are Σx / 21 each, and their sum Σx / 10.5.
+    assert!(
+        (r[0] + r[1] - 2.0 * sum / 21.0).abs() < 0.05,
+        "loc sum {} vs {}",
+        r[0] + r[1],
+        2.0 * sum / 21.0
+    );
+    for (got, want, what) in [
+        (r[2], var, "var a"),
+        (r[3], var, "var b"),
+        (r[4], cov, "cov"),
+    ] {
+        assert!(
+            (got - want).abs() < 0.1 * want.abs(),
+            "{what} {got} vs {want}"
+        );
+    }
+    let corr = r[4] / (r[2] * r[3]).sqrt();
+    assert!((corr + 10.0 / 11.0).abs() < 0.03, "correlation {corr}");
+    // The upper triangle stays zero and the diagonal one, whatever the steps did.
+    let l = store
+        .get("AutoMultivariateNormal.scale_tril")
+        .unwrap()
+        .to_vec();
+    assert_eq!((l[0], l[1], l[3]), (1.0, 0.0, 1.0));
+
+    // AutoDiagonalNormal cannot: its marginal standard deviations shrink to the conditional
+    // ones, sqrt(1 / 11) = 0.30 instead of 0.72.
+    let diag = AutoDiagonalNormal::new(sum_model);
+    let (r, _) = fit(
+        sum_model,
+        |x| diag.call(x),
+        &x,
+        3000,
+        1500,
+        |st| get(st, "AutoDiagonalNormal.scale"),
+    );
+    for sd in r {
+        assert!(
+            (sd - (1.0f64 / 11.0).sqrt()).abs() < 0.05,
+            "mean-field sd {sd}"
+        );
+    }
 }
 
 #[test]
@@ -584,6 +682,14 @@ fn auto_normal_follows_a_subsampled_plate_with_full_size_parameters() {
         .to_string();
     assert!(
         err.contains("'data'") && err.contains("subsampled"),
+        "{err}"
+    );
+    let full = AutoMultivariateNormal::new(local_model);
+    let err = with_param_store(&mut ParamStore::new(), || full.call(&x))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'data'") && err.contains("AutoMultivariateNormal packs"),
         "{err}"
     );
 }

@@ -573,11 +573,43 @@ fn new_constraints_check_transform_and_round_trip() {
         "simplex",
     );
 
+    // softplus_positive: ln(1 + e^u), and back (torch's SoftplusTransform).
+    let sp = Constraint::SoftplusPositive;
+    let u = t(&[-3.0, 0.0, 2.0, 30.0]);
+    let x = sp.transform(&u);
+    let want: Vec<f64> = [-3.0f64, 0.0, 2.0, 30.0]
+        .iter()
+        .map(|v| v.exp().ln_1p())
+        .collect();
+    assert_close(&x.to_vec(), &want, "softplus");
+    assert!(sp.check(&x) && !sp.check(&t(&[0.5, 0.0])));
+    assert_close(
+        &sp.inverse(&t(&[0.1, 1.0, 25.0])).to_vec(),
+        &[0.1f64.exp_m1().ln(), 1f64.exp_m1().ln(), 25.0],
+        "softplus inverse",
+    );
+
+    // unit_lower_cholesky: tril(u, -1) + I; the inverse is the identity (Pyro's).
+    let ul = Constraint::UnitLowerCholesky;
+    let m = ul.transform(&ts(&[5.0, 6.0, 7.0, 8.0, 9.0, 4.0, 1.0, 2.0, 3.0], &[3, 3]));
+    assert_close(
+        &m.to_vec(),
+        &[1.0, 0.0, 0.0, 8.0, 1.0, 0.0, 1.0, 2.0, 1.0],
+        "unit lower cholesky",
+    );
+    assert!(ul.check(&m));
+    assert!(!ul.check(&ts(&[1.0, 0.5, 0.0, 1.0], &[2, 2])), "upper part");
+    assert!(!ul.check(&ts(&[2.0, 0.0, 0.3, 1.0], &[2, 2])), "diagonal");
+    assert!(!ul.check(&t(&[1.0])), "rank 1");
+    assert_eq!(ul.inverse(&m).to_vec(), m.to_vec());
+
     for c in [
         Constraint::Real,
         Constraint::Positive,
         Constraint::UnitInterval,
         Constraint::Simplex,
+        sp,
+        ul,
         iv,
         gt,
         Constraint::interval(0.1, 1e-3),

@@ -1,5 +1,5 @@
 //! Automatic guides built from a model (Pyro's `pyro.infer.autoguide`): [`AutoNormal`],
-//! [`AutoDiagonalNormal`] and [`AutoDelta`], with the initialisation rules of
+//! [`AutoDiagonalNormal`], [`AutoMultivariateNormal`] and [`AutoDelta`], with the initialisation rules of
 //! `pyro.infer.autoguide.initialization` ([`InitLoc`]).
 //!
 //! Each runs its model once on first call, hidden from every handler, to find the latent
@@ -7,16 +7,20 @@
 //! unconstrained space through the support's bijection, as Pyro's `biject_to`. An autoguide
 //! is not itself a closure: pass `|x| guide.call(x)` to `Svi` or `Predictive`.
 
+mod continuous;
 mod delta;
 mod diagonal_normal;
 mod init;
+mod multivariate_normal;
 mod normal;
 mod prototype;
 mod support;
 
+pub use continuous::{AutoContinuous, Posterior};
 pub use delta::AutoDelta;
-pub use diagonal_normal::AutoDiagonalNormal;
+pub use diagonal_normal::{AutoDiagonalNormal, Diagonal};
 pub use init::{InitLoc, initialize};
+pub use multivariate_normal::{AutoMultivariateNormal, FullRank};
 pub use normal::AutoNormal;
 pub use prototype::{
     LatentSite, Prototype, Subsamples, discover, draw_plates, in_plates, select_subsample,

@@ -23,8 +23,8 @@ use std::sync::Arc;
 /// log-Jacobian, so that `log q` is the density of `z` in its own support.
 ///
 /// Pass it to [`Svi`](crate::infer::Svi) or [`Predictive`](crate::infer::Predictive) as
-/// `|x| guide.call(x)`. The scales are stored through `exp` ([`Constraint::Positive`]);
-/// Pyro uses `softplus`.
+/// `|x| guide.call(x)`. The scales are stored through softplus
+/// ([`Constraint::SoftplusPositive`]), as Pyro's.
 pub struct AutoNormal<M> {
     model: M,
     init_loc: InitLoc,
@@ -92,7 +92,7 @@ impl<M> AutoNormal<M> {
                 let scale: DTensor = param_constrained(
                     &Self::scale_name(&site.name),
                     init_scale,
-                    Constraint::Positive,
+                    Constraint::SoftplusPositive,
                 )?;
                 let loc = select_subsample(&loc, site.event_dim, subsample)?;
                 let scale = select_subsample(&scale, site.event_dim, subsample)?;

@@ -15,6 +15,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// The guides that pack every latent into one vector (Pyro's `AutoContinuous`).
+const PACKED: [&str; 2] = ["AutoDiagonalNormal", "AutoMultivariateNormal"];
+
 /// One latent site of the model, as an autoguide sees it.
 #[derive(Clone, Debug)]
 pub struct LatentSite {
@@ -70,10 +73,10 @@ pub fn discover<A: ?Sized, R>(
         for f in s.plates.iter().filter(|f| f.subsample_size != f.size) {
             // One packed vector cannot follow a subsample (Pyro: "AutoContinuous does not
             // support subsampling").
-            if guide == "AutoDiagonalNormal" {
+            if PACKED.contains(&guide) {
                 return Err(fail(format!(
-                    "plate '{}' is subsampled ({} of {}); AutoDiagonalNormal packs every latent \
-                     into one vector and cannot follow a subsample (use AutoNormal)",
+                    "plate '{}' is subsampled ({} of {}); {guide} packs every latent into one \
+                     vector and cannot follow a subsample (use AutoNormal)",
                     f.name, f.subsample_size, f.size
                 )));
             }

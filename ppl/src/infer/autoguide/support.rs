@@ -59,8 +59,9 @@ pub fn support_of(dist: &dyn Distribution) -> std::result::Result<Constraint, St
 }
 
 /// `log |d transform(u) / du|`, elementwise: the log-Jacobian of the constraint's transform
-/// from unconstrained space into the support. `None` for [`Constraint::Simplex`], whose
-/// softmax transform is not a bijection.
+/// from unconstrained space into the support. `None` for [`Constraint::Simplex`] and
+/// [`Constraint::UnitLowerCholesky`], whose transforms are not bijections (softmax; the
+/// diagonal set to one).
 pub fn log_abs_det_jacobian(c: Constraint, u: &DTensor) -> Option<DTensor> {
     match c {
         Constraint::Real => Some(u.zeros_like()),
@@ -71,6 +72,7 @@ pub fn log_abs_det_jacobian(c: Constraint, u: &DTensor) -> Option<DTensor> {
                 .add(&u.neg().log_sigmoid())
                 .add_scalar((upper as f64 - lower as f64).ln()),
         ),
-        Constraint::Simplex => None,
+        Constraint::SoftplusPositive => Some(u.log_sigmoid()),
+        Constraint::Simplex | Constraint::UnitLowerCholesky => None,
     }
 }

@@ -1,0 +1,52 @@
+//! `AutoMultivariateNormal`: one Normal with a full covariance over all latent sites packed
+//! into a single unconstrained vector (Pyro's `pyro.infer.autoguide.AutoMultivariateNormal`).
+
+use super::continuous::{AutoContinuous, Posterior};
+use crate::constraints::Constraint;
+use crate::dist::{Distribution, MultivariateNormal};
+use crate::error::{PplError, Result};
+use crate::primitives::param_constrained;
+use crate::tensor::DTensor;
+use std::sync::Arc;
+
+/// Pyro's `AutoMultivariateNormal(model, init_loc_fn=init_to_median, init_scale=0.1)`.
+///
+/// Parameters, as Pyro names and constrains them, for `N` packed coordinates:
+/// `AutoMultivariateNormal.loc` (`[N]`), `AutoMultivariateNormal.scale` (`[N]`,
+/// softplus-positive, initialised to `init_scale`) and `AutoMultivariateNormal.scale_tril`
+/// (`[N, N]`, lower triangular with a unit diagonal, initialised to the identity). The
+/// auxiliary site `_AutoMultivariateNormal_latent` is drawn from
+/// `MultivariateNormal(loc, scale_tril = scale[:, None] * scale_tril)`, so the posterior's
+/// correlations between sites are learnt. See [`AutoContinuous`].
+pub type AutoMultivariateNormal<M> = AutoContinuous<M, FullRank>;
+
+/// The posterior of [`AutoMultivariateNormal`]: a MultivariateNormal with a learnt Cholesky
+/// factor.
+#[derive(Debug)]
+pub struct FullRank;
+
+impl Posterior for FullRank {
+    const NAME: &'static str = "AutoMultivariateNormal";
+
+    fn posterior(loc: DTensor, init_scale: f64) -> Result<Arc<dyn Distribution>> {
+        let n = loc.numel();
+        let device = loc.device();
+        let scale: DTensor = param_constrained(
+            "AutoMultivariateNormal.scale",
+            DTensor::full(&[n], init_scale as f32, &device),
+            Constraint::SoftplusPositive,
+        )?;
+        let eye: Vec<f32> = (0..n * n)
+            .map(|k| f32::from(u8::from(k / n == k % n)))
+            .collect();
+        let tril: DTensor = param_constrained(
+            "AutoMultivariateNormal.scale_tril",
+            DTensor::from_floats(eye, &[n, n], &device)?,
+            Constraint::UnitLowerCholesky,
+        )?;
+        let scale_tril = scale.reshape(&[n, 1])?.mul(&tril);
+        let q = MultivariateNormal::new(loc, scale_tril)
+            .map_err(|e| PplError::at_site("_AutoMultivariateNormal_latent", e))?;
+        Ok(Arc::new(q))
+    }
+}
