@@ -165,10 +165,7 @@ impl Constraint {
             Constraint::GreaterThan { lower } => u.exp().add_scalar(lower as f64),
             Constraint::Simplex => u.log_softmax_last().exp(),
             Constraint::SoftplusPositive => u.softplus(),
-            Constraint::UnitLowerCholesky => match triangle_masks(u) {
-                Some((strict, eye)) => u.mul(&strict).add(&eye),
-                None => u.clone(),
-            },
+            Constraint::UnitLowerCholesky => u.tril(-1).add(&identity_like(u)),
         }
     }
 
@@ -190,9 +187,9 @@ impl Constraint {
             }
             Constraint::GreaterThan { lower } => x.add_scalar(-(lower as f64)).log(),
             Constraint::Simplex => x.log(),
-            // torch's SoftplusTransform inverse, `y + ln(-expm1(-y))` (no overflow for large
-            // y); `1 - exp(-y)` stands for `-expm1(-y)`, within 1e-6 relative for y >= 0.1.
-            Constraint::SoftplusPositive => x.add(&x.neg().exp().rsub_scalar(1.0).log()),
+            // torch's SoftplusTransform inverse, `y + ln(-expm1(-y))`: no overflow for large
+            // y, and exact for small y, where `1 - exp(-y)` would round to 0.
+            Constraint::SoftplusPositive => x.add(&crate::dist::expm1(&x.neg()).neg().log()),
             Constraint::UnitLowerCholesky => x.clone(),
         }
     }
@@ -215,30 +212,16 @@ impl Constraint {
                     && x.sum_rightmost(1).add_scalar(-1.0).abs().all_le(1e-5)
             }
             Constraint::SoftplusPositive => x.all_gt(0.0),
-            Constraint::UnitLowerCholesky => match triangle_masks(x) {
-                // Above the diagonal 0, on it 1: x · (1 - strict) = I exactly.
-                Some((strict, eye)) => x.mul(&strict.rsub_scalar(1.0)).sub(&eye).all_eq(0.0),
-                None => false,
-            },
+            // Zero above the diagonal and one on it; anything below.
+            Constraint::UnitLowerCholesky => {
+                x.rank() >= 2 && x.triu(0).sub(&identity_like(x)).all_eq(0.0)
+            }
         }
     }
 }
 
-/// The strictly-lower-triangular mask and the identity of `[rows, cols]`, the last two dims
-/// of `t`, on its device; `None` below rank 2.
-fn triangle_masks(t: &DTensor) -> Option<(DTensor, DTensor)> {
-    let [.., rows, cols] = *t.shape() else {
-        return None;
-    };
-    let (mut strict, mut eye) = (vec![0.0f32; rows * cols], vec![0.0f32; rows * cols]);
-    for i in 0..rows {
-        for j in 0..cols {
-            strict[i * cols + j] = f32::from(u8::from(i > j));
-            eye[i * cols + j] = f32::from(u8::from(i == j));
-        }
-    }
-    let device = t.device();
-    let strict = DTensor::from_floats(strict, &[rows, cols], &device).ok()?;
-    let eye = DTensor::from_floats(eye, &[rows, cols], &device).ok()?;
-    Some((strict, eye))
+/// Ones on the diagonal of the last two dims of `t`, zeros elsewhere, of `t`'s shape and
+/// device.
+fn identity_like(t: &DTensor) -> DTensor {
+    t.ones_like().tril(0).triu(0)
 }

@@ -171,7 +171,8 @@ pub enum PplError {
     /// distribution, a subsampled plate).
     #[error("{guide}: cannot guide site '{site}': {reason}")]
     Autoguide {
-        /// The autoguide (`AutoNormal`, `AutoDiagonalNormal`, `AutoDelta`).
+        /// The autoguide (`AutoNormal`, `AutoDiagonalNormal`, `AutoMultivariateNormal`,
+        /// `AutoDelta`).
         guide: &'static str,
         /// The site.
         site: String,

@@ -3,6 +3,7 @@
 //! support checks and parameter validation naming the parameter.
 
 use lobes_ppl::dist::kl_divergence;
+use lobes_ppl::infer::autoguide::log_abs_det_jacobian;
 use lobes_ppl::prelude::*;
 use lobes_ppl::{ParamStore, with_param_store};
 use rand::{Rng, SeedableRng};
@@ -583,11 +584,21 @@ fn new_constraints_check_transform_and_round_trip() {
         .collect();
     assert_close(&x.to_vec(), &want, "softplus");
     assert!(sp.check(&x) && !sp.check(&t(&[0.5, 0.0])));
-    assert_close(
-        &sp.inverse(&t(&[0.1, 1.0, 25.0])).to_vec(),
-        &[0.1f64.exp_m1().ln(), 1f64.exp_m1().ln(), 25.0],
-        "softplus inverse",
-    );
+    let small = [1e-7f64, 1e-4, 0.1, 1.0, 25.0];
+    let want: Vec<f64> = small.iter().map(|&y| y + (-(-y).exp_m1()).ln()).collect();
+    assert_close(&sp.inverse(&t(&small)).to_vec(), &want, "softplus inverse");
+    // Its log-Jacobian, ln sigmoid(u), against a central difference of the transform.
+    let u0 = [-4.0f64, -0.5, 0.0, 1.5, 6.0];
+    let ladj = log_abs_det_jacobian(sp, &t(&u0)).unwrap().to_vec();
+    for (&u, l) in u0.iter().zip(ladj) {
+        let h = 1e-4;
+        let d = ((u + h).exp().ln_1p() - (u - h).exp().ln_1p()) / (2.0 * h);
+        assert!(
+            (l as f64 - d.ln()).abs() < 1e-4,
+            "ln |softplus'({u})| {l} vs {}",
+            d.ln()
+        );
+    }
 
     // unit_lower_cholesky: tril(u, -1) + I; the inverse is the identity (Pyro's).
     let ul = Constraint::UnitLowerCholesky;

@@ -58,6 +58,7 @@ pub use poisson::Poisson;
 pub use special::digamma;
 pub use student_t::StudentT;
 pub use transformed::TransformedDistribution;
+pub(crate) use transforms::expm1;
 pub use transforms::{
     AffineTransform, ExpTransform, SigmoidTransform, SoftplusTransform, Transform,
 };

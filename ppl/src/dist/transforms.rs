@@ -123,7 +123,7 @@ impl Transform for SigmoidTransform {
 
 /// `exp(x) - 1`, accurate near zero (Kahan's `(e^x - 1) x / ln(e^x)`, and `x` where
 /// `e^x` rounds to one).
-fn expm1(x: &DTensor) -> DTensor {
+pub(crate) fn expm1(x: &DTensor) -> DTensor {
     let e = x.exp();
     let one = e
         .add_scalar(-1.0)

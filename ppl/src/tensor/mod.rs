@@ -374,6 +374,17 @@ impl DTensor {
     pub fn atanh(&self) -> Self {
         self.unary(|a| a.atanh())
     }
+    /// The lower triangle of the last two dims, from the `diagonal`-th diagonal down (torch's
+    /// `tril`: 0 keeps the diagonal, -1 starts below it); the rest set to zero. A rank-1
+    /// tensor is read as a `1 x n` matrix.
+    pub fn tril(&self, diagonal: i64) -> Self {
+        self.unary(|a| a.tril(diagonal))
+    }
+    /// The upper triangle of the last two dims, from the `diagonal`-th diagonal up (torch's
+    /// `triu`); the rest set to zero.
+    pub fn triu(&self, diagonal: i64) -> Self {
+        self.unary(|a| a.triu(diagonal))
+    }
     /// Clamps into `[lo, hi]`.
     pub fn clamp(&self, lo: f64, hi: f64) -> Self {
         self.unary(|a| a.clamp(lo, hi))

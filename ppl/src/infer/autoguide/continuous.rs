@@ -87,6 +87,24 @@ impl<M, F: Posterior> AutoContinuous<M, F> {
         let latents = self
             .prototype
             .get(F::NAME, &self.model, args, &self.init_loc)?;
+        // One packed vector cannot follow a subsample (Pyro: "AutoContinuous does not support
+        // subsampling").
+        for site in latents.iter() {
+            if let Some(f) = site.plates.iter().find(|f| f.subsample_size != f.size) {
+                return Err(PplError::Autoguide {
+                    guide: F::NAME,
+                    site: site.name.clone(),
+                    reason: format!(
+                        "plate '{}' is subsampled ({} of {}); {} packs every latent into one \
+                         vector and cannot follow a subsample (use AutoNormal)",
+                        f.name,
+                        f.subsample_size,
+                        f.size,
+                        F::NAME
+                    ),
+                });
+            }
+        }
         let Some(device) = latents.first().map(|s| s.init.device()) else {
             return Ok(BTreeMap::new());
         };

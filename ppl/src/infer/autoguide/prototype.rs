@@ -15,9 +15,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-/// The guides that pack every latent into one vector (Pyro's `AutoContinuous`).
-const PACKED: [&str; 2] = ["AutoDiagonalNormal", "AutoMultivariateNormal"];
-
 /// One latent site of the model, as an autoguide sees it.
 #[derive(Clone, Debug)]
 pub struct LatentSite {
@@ -71,15 +68,6 @@ pub fn discover<A: ?Sized, R>(
         let event_dim = dist.event_shape().len();
         let mut init = value.detach();
         for f in s.plates.iter().filter(|f| f.subsample_size != f.size) {
-            // One packed vector cannot follow a subsample (Pyro: "AutoContinuous does not
-            // support subsampling").
-            if PACKED.contains(&guide) {
-                return Err(fail(format!(
-                    "plate '{}' is subsampled ({} of {}); {guide} packs every latent into one \
-                     vector and cannot follow a subsample (use AutoNormal)",
-                    f.name, f.subsample_size, f.size
-                )));
-            }
             // Parameters cover the whole plate: the subsample's values repeated to full size
             // (Pyro's `periodic_repeat`).
             let k = f.subsample_size;
