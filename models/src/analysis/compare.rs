@@ -170,7 +170,7 @@ pub fn comparison_table(runs: &[Run], paper: &[PaperEpoch]) -> String {
     // still going).
     let reached = |pts: Vec<(usize, f64)>, t: f64| {
         let last = pts.iter().map(|p| p.0).max().unwrap_or(0);
-        epochs_to(pts.into_iter(), t).map_or(format!("not in {last}"), |e| e.to_string())
+        epochs_to(pts, t).map_or(format!("not in {last}"), |e| e.to_string())
     };
     for t in [140.0, 130.0, 125.0] {
         let mut cells = vec![format!("≤ {t}")];
