@@ -399,11 +399,26 @@ fn init_to_median_starts_near_the_prior_median() {
     let mut store = ParamStore::new();
     let x = data();
     with_param_store(&mut store, || {
-        let g = AutoNormal::new(nn_model);
+        let g = AutoNormal::new(nn_model).init_loc_fn(InitLoc::median());
         g.call(&x).unwrap();
     });
-    // The median of 15 draws of N(0, 1): well inside (-1, 1).
-    assert!(store.get("AutoNormal.locs.mu").unwrap().item().abs() < 1.0);
+    // The median of 15 draws of N(0, 1): well inside (-1, 1), and not exactly 0.
+    let loc = store.get("AutoNormal.locs.mu").unwrap().item();
+    assert!(loc.abs() < 1.0 && loc != 0.0, "{loc}");
+}
+
+#[test]
+fn each_autoguide_starts_where_pyros_does() {
+    // Pyro: AutoNormal init_to_feasible (zero in unconstrained space), the packed guides and
+    // AutoDelta init_to_median.
+    let x = data();
+    let mut store = ParamStore::new();
+    with_param_store(&mut store, || AutoNormal::new(lognormal_model).call(&x)).unwrap();
+    assert_eq!(store.get("AutoNormal.locs.s").unwrap().item(), 0.0);
+    let mut store = ParamStore::new();
+    with_param_store(&mut store, || AutoDiagonalNormal::new(nn_model).call(&x)).unwrap();
+    let loc = store.get("AutoDiagonalNormal.loc").unwrap().item();
+    assert!(loc.abs() < 1.0 && loc != 0.0, "{loc}");
 }
 
 #[test]

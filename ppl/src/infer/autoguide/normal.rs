@@ -13,7 +13,7 @@ use crate::tensor::DTensor;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Pyro's `AutoNormal(model, init_loc_fn=init_to_median, init_scale=0.1)`.
+/// Pyro's `AutoNormal(model, init_loc_fn=init_to_feasible, init_scale=0.1)`.
 ///
 /// On its first call the guide runs the model once, hidden from every handler, to find the
 /// latent sites. Each latent `z` gets parameters `AutoNormal.locs.z` (unconstrained) and
@@ -33,11 +33,13 @@ pub struct AutoNormal<M> {
 }
 
 impl<M> AutoNormal<M> {
-    /// The guide of `model`, initialised to the prior median with scale 0.1.
+    /// The guide of `model`, initialised as Pyro's `AutoNormal` is, to a feasible point
+    /// (`init_to_feasible`: zero in unconstrained space) with scale 0.1; the packed guides
+    /// and `AutoDelta` start at the prior median, as Pyro's.
     pub fn new(model: M) -> Self {
         AutoNormal {
             model,
-            init_loc: InitLoc::default(),
+            init_loc: InitLoc::Feasible,
             init_scale: 0.1,
             prototype: Prototype::default(),
         }

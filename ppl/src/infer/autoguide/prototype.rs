@@ -48,7 +48,21 @@ pub fn discover<A: ?Sized, R>(
     args: &A,
     init: &InitLoc,
 ) -> Result<Vec<LatentSite>> {
-    let (_, tr) = no_grad(|| block(|| trace(|| initialize(init.clone(), || model(args)))))?;
+    let (_, tr) = no_grad(|| block(|| trace(|| initialize(init.clone(), || model(args)))))
+        // `init_to_feasible` meets a site it cannot place before this guide can refuse it:
+        // the error names the guide.
+        .map_err(|e| match e {
+            PplError::Autoguide {
+                guide: "init_to_feasible",
+                site,
+                reason,
+            } => PplError::Autoguide {
+                guide,
+                site,
+                reason,
+            },
+            e => e,
+        })?;
     let mut out = vec![];
     for s in tr.stochastic_sites() {
         let fail = |reason: String| PplError::Autoguide {
