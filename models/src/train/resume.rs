@@ -14,7 +14,8 @@ pub(super) struct Resumed {
     pub meta: HashMap<String, String>,
     /// The epoch the checkpoint was written at.
     pub epoch: usize,
-    /// The run's recorded settings (`lobes.*` keys without the prefix).
+    /// The run's recorded settings: the `lobes.*` keys other than the model, network and
+    /// epoch, without the prefix.
     pub settings: BTreeMap<String, String>,
 }
 
