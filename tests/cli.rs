@@ -684,7 +684,7 @@ fn compare_paper_draws_our_curve_beside_the_papers_log() {
         text.contains("| 10 | 138.50 | 153.47 | 1.120 | 1.005 |"),
         "{text}"
     );
-    assert!(text.contains("| ≤ 140 | 10 | not yet |"), "{text}");
+    assert!(text.contains("| ≤ 140 | 10 | not in 10 |"), "{text}");
     assert_eq!(std::fs::read_to_string(&table).unwrap().lines().count(), 11);
     let img = image::open(&fig).unwrap();
     assert_eq!((img.width(), img.height()), (1280, 440));
@@ -741,7 +741,10 @@ fn compare_paper_draws_our_curve_beside_the_papers_log() {
         text.contains("| 5 | 146.90 | 128.40 | – | 1.068 | 1.100 | – |"),
         "{text}"
     );
-    assert!(text.contains("| ≤ 130 | not yet | 5 | not yet |"), "{text}");
+    assert!(
+        text.contains("| ≤ 130 | not in 10 | 5 | not in 0 |"),
+        "{text}"
+    );
     let args = two(&["only one"]);
     lobes_fails(
         &args.iter().map(String::as_str).collect::<Vec<_>>(),
