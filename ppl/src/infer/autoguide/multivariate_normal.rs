@@ -36,12 +36,11 @@ impl Posterior for FullRank {
             DTensor::full(&[n], init_scale as f32, &device),
             Constraint::SoftplusPositive,
         )?;
-        let eye: Vec<f32> = (0..n * n)
-            .map(|k| f32::from(u8::from(k / n == k % n)))
-            .collect();
+        // The identity, built on the device (its diagonal band of a matrix of ones).
+        let eye = DTensor::ones(&[n, n], &device).tril(0).triu(0);
         let tril: DTensor = param_constrained(
             "AutoMultivariateNormal.scale_tril",
-            DTensor::from_floats(eye, &[n, n], &device)?,
+            eye,
             Constraint::UnitLowerCholesky,
         )?;
         let scale_tril = scale.reshape(&[n, 1])?.mul(&tril);
