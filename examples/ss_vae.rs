@@ -217,11 +217,12 @@ pub fn run(s: &Settings, seed: u64) -> Result<History, Box<dyn std::error::Error
         ..VaeConfig::paper(4, true)
     };
     config.validate()?;
-    // burn's generator draws the initial weights; seed it through the plain device.
+    // The CVAE's initial weights are drawn on the host from the seed; burn's generator (seeded
+    // through the plain device) draws the classifier's.
     dev.seed(seed);
     let ad = dev.clone().autodiff();
     let nets = SsVae {
-        cvae: config.init(&ad),
+        cvae: config.init_seeded(seed, &ad),
         encoder_y: EncoderY::new(pixels, 64, 2, &ad),
     };
     let to_batch = |items: &[&Sample], labelled: bool| {

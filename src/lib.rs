@@ -18,3 +18,25 @@ pub fn tune_allocator() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
     }
 }
+
+/// On SIGINT, SIGTERM or SIGHUP, removes the temporary files being written
+/// ([`lobes_ppl::io::Temporary`]: a survey field's image can be gigabytes) and the folder locks
+/// held, then dies of the signal as it would have (exit status 128 + signal in a shell). The
+/// handler runs on its own thread, not inside the signal handler; a process killed by SIGKILL
+/// leaves its temporaries, which the next write into the folder removes. Binaries call this
+/// once at start.
+pub fn remove_temporaries_on_signal() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                ppl::io::remove_live_temporaries();
+                models::output::release_all_locks();
+                let _ = signal_hook::low_level::emulate_default_handler(sig);
+                std::process::exit(128 + sig);
+            }
+        })?;
+    Ok(())
+}

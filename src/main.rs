@@ -104,6 +104,9 @@ fn run(cli: Cli) -> Result<(), ModelError> {
 
 fn main() -> ExitCode {
     lobes::tune_allocator();
+    if let Err(e) = lobes::remove_temporaries_on_signal() {
+        eprintln!("warning: no clean-up on Ctrl-C (cannot handle signals: {e})");
+    }
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -97,6 +97,58 @@ fn png(w: u32, h: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A CIFAR-style batch pickle of `size`x`size` uint8 images, built opcode by opcode as numpy
+/// writes it (one label per image).
+fn batch_pickle(labels: &[i64], size: usize) -> Vec<u8> {
+    let mut p = vec![0x80, 3, b'}', b'('];
+    let unicode = |p: &mut Vec<u8>, s: &str| {
+        p.push(b'X');
+        p.extend((s.len() as u32).to_le_bytes());
+        p.extend(s.as_bytes());
+    };
+    unicode(&mut p, "labels");
+    p.extend([b']', b'(']);
+    for &l in labels {
+        p.push(b'J');
+        p.extend((l as i32).to_le_bytes());
+    }
+    p.push(b'e');
+    unicode(&mut p, "data");
+    p.extend([b']', b'(']);
+    for _ in labels {
+        p.extend(b"cnumpy.core.multiarray\n_reconstruct\n");
+        p.extend(b"cnumpy\nndarray\n");
+        p.extend([b'K', 0, 0x85, b'C', 1, b'b', 0x87, b'R']);
+        p.extend([b'(', b'K', 1, b'(', b'J']);
+        p.extend(((size * size) as i32).to_le_bytes());
+        p.push(b't');
+        p.extend(b"cnumpy\ndtype\n");
+        unicode(&mut p, "u1");
+        p.extend([0x89, 0x88, 0x87, b'R', 0x89, b'B']);
+        p.extend(((size * size) as u32).to_le_bytes());
+        p.extend(vec![40u8; size * size]);
+        p.extend([b't', b'b']);
+    }
+    p.push(b'e');
+    p.extend([b'u', b'.']);
+    p
+}
+
+/// A copy of the safetensors file `from` at `to` with one element of the first tensor whose
+/// name `pick` accepts set to NaN (a checkpoint of a run whose training blew up).
+fn with_nan(from: &Path, to: &Path, pick: impl Fn(&str) -> bool) {
+    let device = burn::prelude::Device::default();
+    let (mut tensors, meta) = lobes::ppl::io::load_tensors(from, &device).unwrap();
+    let (_, t) = tensors
+        .iter_mut()
+        .find(|(n, _)| pick(n))
+        .expect("a tensor to break");
+    let mut v = t.to_vec();
+    v[1] = f32::NAN;
+    *t = lobes::ppl::DTensor::from_floats(v, t.shape(), &device).unwrap();
+    lobes::ppl::io::save_tensors(to, &tensors, meta).unwrap();
+}
+
 struct Case {
     what: &'static str,
     args: Vec<String>,
@@ -273,6 +325,44 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
         .canonicalize()
         .unwrap();
     std::fs::copy(&clf, t.join("classifier.safetensors")).unwrap();
+
+    // Images smaller than the model's 100x100 input, an empty test split, broken models.
+    write(&t.join("png-64/FRI/a.png"), &png(64, 64));
+    write(&t.join("png-emptytest/train/FRI/a.png"), &png(100, 100));
+    std::fs::create_dir_all(t.join("png-emptytest/test")).unwrap();
+    write(&t.join("test64/data_batch_1"), &batch);
+    write(&t.join("test64/test_batch"), &batch_pickle(&[0, 1], 64));
+    with_nan(
+        &vae.join("checkpoint.safetensors"),
+        &t.join("nan.safetensors"),
+        |n| n.starts_with("decoder.") && n.ends_with("bias"),
+    );
+    with_nan(&clf, &t.join("nanclf.safetensors"), |n| n == "fc3.bias");
+    let cvae = t.join("cvae");
+    let (code, err) = run(
+        &[
+            "train",
+            "--model",
+            "cvae",
+            "--data",
+            "synthetic:4",
+            "--latent",
+            "2",
+            "--hidden",
+            "16",
+            "--batch",
+            "8",
+            "--augment-step",
+            "0",
+            "--epochs",
+            "1",
+            "--out",
+            cvae.to_str().unwrap(),
+        ]
+        .map(String::from),
+        None,
+    );
+    assert_eq!(code, Some(0), "{err}");
 
     let out = s("out");
     let c = s("vae/checkpoint.safetensors");
@@ -788,6 +878,301 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
             owned(&["simulate-field", "--beam", "3", "--out", &out]),
             1,
             "--beam",
+        ),
+        case(
+            "64x64 PNG stamps, a model of 100x100 input (evaluate)",
+            owned(&[
+                "evaluate",
+                "--checkpoint",
+                &c,
+                "--data",
+                &spec("png", "png-64"),
+                "--split",
+                "train",
+            ]),
+            1,
+            "is 64x64, smaller than the 100x100 input",
+        ),
+        case(
+            "64x64 PNG stamps, a model of 100x100 input (reconstruct)",
+            owned(&[
+                "reconstruct",
+                "--checkpoint",
+                &c,
+                "--data",
+                &spec("png", "png-64"),
+                "--out",
+                &s("rec.png"),
+            ]),
+            1,
+            "is 64x64, smaller than the 100x100 input",
+        ),
+        case(
+            "64x64 PNG stamps, a model of 100x100 input (latents)",
+            owned(&[
+                "latents",
+                "--checkpoint",
+                &c,
+                "--data",
+                &spec("png", "png-64"),
+                "--split",
+                "train",
+            ]),
+            1,
+            "is 64x64, smaller than the 100x100 input",
+        ),
+        case(
+            "64x64 PNG stamps, a model of 100x100 input (evolution)",
+            owned(&[
+                "evolution",
+                "--run",
+                &s("vae"),
+                "--data",
+                &spec("png", "png-64"),
+                "--out",
+                &s("evo.png"),
+            ]),
+            1,
+            "is 64x64, smaller than the 100x100 input",
+        ),
+        case(
+            "FRDEEP-F folder whose test_batch holds 64x64 arrays (train)",
+            train(&spec("frdeep-f", "test64"), &[]),
+            1,
+            "test_batch",
+        ),
+        case(
+            "an empty test/ folder (evaluate)",
+            owned(&[
+                "evaluate",
+                "--checkpoint",
+                &c,
+                "--data",
+                &spec("png", "png-emptytest"),
+            ]),
+            1,
+            "the test split holds no images",
+        ),
+        case(
+            "an empty test/ folder (latents)",
+            owned(&[
+                "latents",
+                "--checkpoint",
+                &c,
+                "--data",
+                &spec("png", "png-emptytest"),
+            ]),
+            1,
+            "the test split holds no images",
+        ),
+        case(
+            "generate --sampling uniform:-inf,inf",
+            owned(&[
+                "generate",
+                "--checkpoint",
+                &c,
+                "--sampling",
+                "uniform:-inf,inf",
+                "--out",
+                &out,
+            ]),
+            1,
+            "--sampling",
+        ),
+        case(
+            "generate --sampling uniform:-1e308,1e308 (its width overflows)",
+            owned(&[
+                "generate",
+                "--checkpoint",
+                &c,
+                "--sampling",
+                "uniform:-1e308,1e308",
+                "--out",
+                &out,
+            ]),
+            1,
+            "--sampling",
+        ),
+        case(
+            "pairs --sampling uniform:-inf,inf",
+            owned(&[
+                "pairs",
+                "--checkpoint",
+                &s("cvae/checkpoint.safetensors"),
+                "--sampling",
+                "uniform:-inf,inf",
+                "--out",
+                &out,
+            ]),
+            1,
+            "--sampling",
+        ),
+        case(
+            "select --sampling uniform:-inf,inf",
+            owned(&[
+                "select",
+                "--classifier",
+                &s("classifier.safetensors"),
+                "--sampling",
+                "uniform:-inf,inf",
+                &s("vae"),
+            ]),
+            1,
+            "--sampling",
+        ),
+        case(
+            "simulate-field --sampling uniform:-inf,inf",
+            owned(&[
+                "simulate-field",
+                "--checkpoint",
+                &c,
+                "--sampling",
+                "uniform:-inf,inf",
+                "--out",
+                &out,
+            ]),
+            1,
+            "--sampling",
+        ),
+        case(
+            "train --ramis-sampling uniform:-inf,inf",
+            train(
+                "synthetic:4",
+                &[
+                    "--classifier",
+                    &s("classifier.safetensors"),
+                    "--ramis-sampling",
+                    "uniform:-inf,inf",
+                ],
+            ),
+            1,
+            "--ramis-sampling",
+        ),
+        case(
+            "generate --n 18446744073709551615",
+            owned(&[
+                "generate",
+                "--checkpoint",
+                &c,
+                "--n",
+                "18446744073709551615",
+                "--out",
+                &out,
+            ]),
+            1,
+            "generate --n 18446744073709551615",
+        ),
+        case(
+            "generate --n 100000000000",
+            owned(&[
+                "generate",
+                "--checkpoint",
+                &c,
+                "--n",
+                "100000000000",
+                "--out",
+                &out,
+            ]),
+            1,
+            "generate --n 100000000000",
+        ),
+        case(
+            "pairs --n 1000000 (its figure alone needs terabytes)",
+            owned(&[
+                "pairs",
+                "--checkpoint",
+                &s("cvae/checkpoint.safetensors"),
+                "--n",
+                "1000000",
+                "--out",
+                &out,
+            ]),
+            1,
+            "pairs --n 1000000",
+        ),
+        case(
+            "lr-search --step 0",
+            {
+                let mut v = train("synthetic:4", &[]);
+                v[0] = "lr-search".into();
+                v.extend(owned(&["--step", "0"]));
+                v
+            },
+            1,
+            "--step",
+        ),
+        case(
+            "classifier train --dropout 1",
+            owned(&[
+                "classifier",
+                "train",
+                "--data",
+                "synthetic:4",
+                "--epochs",
+                "1",
+                "--dropout",
+                "1",
+                "--out",
+                &out,
+            ]),
+            1,
+            "--dropout",
+        ),
+        case(
+            "classifier train --dropout -0.5",
+            owned(&[
+                "classifier",
+                "train",
+                "--data",
+                "synthetic:4",
+                "--epochs",
+                "1",
+                "--dropout",
+                "-0.5",
+                "--out",
+                &out,
+            ]),
+            1,
+            "--dropout",
+        ),
+        case(
+            "an empty test/ folder (classifier train)",
+            owned(&[
+                "classifier",
+                "train",
+                "--data",
+                &spec("png", "png-emptytest"),
+                "--epochs",
+                "1",
+                "--out",
+                &out,
+            ]),
+            1,
+            "the test split holds no images",
+        ),
+        case(
+            "a checkpoint with a NaN decoder bias",
+            owned(&[
+                "generate",
+                "--checkpoint",
+                &s("nan.safetensors"),
+                "--out",
+                &out,
+            ]),
+            1,
+            "nan.safetensors",
+        ),
+        case(
+            "a classifier with a NaN bias",
+            owned(&[
+                "ramis",
+                "--classifier",
+                &s("nanclf.safetensors"),
+                "--data",
+                "synthetic:4",
+            ]),
+            1,
+            "nanclf.safetensors",
         ),
     ];
     // Fresh outputs: none of the cases may create these.

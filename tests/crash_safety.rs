@@ -69,9 +69,9 @@ fn train(out: &Path, epochs: usize, resume: bool) -> Command {
     .arg(out)
     .stdin(Stdio::null())
     .stdout(Stdio::null());
-    if resume {
-        c.arg("--resume");
-    }
+    // A run killed before its first checkpoint has nothing to resume, and its folder holds
+    // its metrics.csv: start it again over it, as the refusal tells a user to.
+    c.arg(if resume { "--resume" } else { "--overwrite" });
     c
 }
 

@@ -8,7 +8,9 @@ use burn::prelude::*;
 use lobes_ppl::{ParamStore, module, no_grad, with_param_store};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+pub mod write;
 
 /// Where latent points come from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -20,14 +22,83 @@ pub enum Sampling {
 }
 
 impl Sampling {
-    /// Parses `prior` or `uniform:LO,HI`.
+    /// Parses `prior` or `uniform:LO,HI`; `None` for anything else, or for a box
+    /// [`Sampling::check`] refuses.
     pub fn parse(s: &str) -> Option<Self> {
+        Self::from_option("", s).ok()
+    }
+
+    /// Parses the value `s` of the command-line option `option` (e.g. `--sampling`): `prior`,
+    /// or `uniform:LO,HI` with bounds [`Sampling::check`] accepts. An error names the option,
+    /// the value and what is wrong, before anything is read or written.
+    pub fn from_option(option: &str, s: &str) -> Result<Self, ModelError> {
+        let bad = |why: &str| {
+            ModelError::Config(format!(
+                "{option}{}'{s}': {why}",
+                if option.is_empty() { "" } else { " " }
+            ))
+        };
         if s == "prior" {
-            return Some(Sampling::Prior);
+            return Ok(Sampling::Prior);
         }
-        let (lo, hi) = s.strip_prefix("uniform:")?.split_once(',')?;
-        let (lo, hi): (f64, f64) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
-        (lo < hi).then_some(Sampling::Uniform(lo, hi))
+        let (lo, hi) = s
+            .strip_prefix("uniform:")
+            .and_then(|r| r.split_once(','))
+            .ok_or_else(|| bad("expected prior or uniform:LO,HI"))?;
+        let (lo, hi): (f64, f64) = match (lo.trim().parse(), hi.trim().parse()) {
+            (Ok(lo), Ok(hi)) => (lo, hi),
+            _ => return Err(bad("LO and HI of uniform:LO,HI must be numbers")),
+        };
+        let sampling = Sampling::Uniform(lo, hi);
+        sampling.check().map_err(|why| bad(&why))?;
+        Ok(sampling)
+    }
+
+    /// A uniform box must have finite bounds that a latent (`f32`) can hold, `LO < HI`, and a
+    /// finite width `HI - LO` (`-1e308,1e308` overflows); the prior is always fine.
+    pub fn check(&self) -> Result<(), String> {
+        let Sampling::Uniform(lo, hi) = *self else {
+            return Ok(());
+        };
+        // 1e308 is shown as such, not as 309 digits.
+        let show = |v: f64| {
+            if v.abs() >= 1e15 {
+                format!("{v:e}")
+            } else {
+                v.to_string()
+            }
+        };
+        let (l, h) = (show(lo), show(hi));
+        if !lo.is_finite() || !hi.is_finite() {
+            return Err(format!("the bounds must be finite, got {l} and {h}"));
+        }
+        if lo >= hi {
+            return Err(format!("LO must be below HI, got {l} and {h}"));
+        }
+        if !(hi - lo).is_finite() {
+            return Err(format!(
+                "the width HI - LO of {l} and {h} overflows to {}",
+                hi - lo
+            ));
+        }
+        if !(lo as f32).is_finite() || !(hi as f32).is_finite() {
+            return Err(format!(
+                "a latent is an f32: the bounds must lie within ±{:e}, got {l} and {h}",
+                f32::MAX
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Generated image `i`, named `generated_00000`, ..., of `class` (alternating FRI/FRII when
+/// `None`).
+fn generated(i: usize, image: Image, class: Option<Class>) -> Sample {
+    Sample {
+        image,
+        label: class.unwrap_or(Class::ALL[i % 2]),
+        name: format!("generated_{i:05}"),
+        meta: Default::default(),
     }
 }
 
@@ -40,6 +111,8 @@ pub struct Generator {
     store: ParamStore,
     template: Vae,
     device: Device,
+    /// The checkpoint it was read from, for messages (`None`: built from a store).
+    source: Option<PathBuf>,
 }
 
 impl Generator {
@@ -64,17 +137,22 @@ impl Generator {
             net,
             store,
             device: Device::default(),
+            source: None,
         }
     }
 
     /// From a checkpoint written by `lobes train` (or a model file from [`crate::export`]).
     pub fn load(checkpoint: &Path) -> Result<Self, ModelError> {
         let (meta, store) = Self::read(checkpoint)?;
-        Ok(Self::from_store(meta.kind, meta.net, store))
+        let mut g = Self::from_store(meta.kind, meta.net, store);
+        g.source = Some(checkpoint.to_path_buf());
+        Ok(g)
     }
 
     /// A checkpoint's metadata and parameters, checked against each other: the network the
-    /// metadata describes holds exactly the file's parameters.
+    /// metadata describes holds exactly the file's parameters, and every value is finite (a
+    /// NaN or an infinity, left by a run whose training blew up, is an error naming the file
+    /// and the parameter).
     pub fn read(checkpoint: &Path) -> Result<(RunMetadata, ParamStore), ModelError> {
         let (store, map) = ParamStore::load_with_metadata(checkpoint, &Device::default())?;
         let meta = RunMetadata::from_map(&map, checkpoint)?;
@@ -108,7 +186,45 @@ impl Generator {
                 net.num_params()
             )));
         }
+        if let Some(bad) = store.first_non_finite() {
+            return Err(ModelError::NonFinite {
+                path: checkpoint.to_path_buf(),
+                problem: bad.to_string(),
+            });
+        }
         Ok((meta, store))
+    }
+
+    /// The model, for messages: its checkpoint's path, or `the model`.
+    pub fn name(&self) -> String {
+        match &self.source {
+            Some(p) => p.display().to_string(),
+            None => "the model".to_string(),
+        }
+    }
+
+    /// Refuses inputs the network cannot take: an empty set, or an image smaller than its
+    /// input (larger ones are centre-cropped), naming the image and both sizes.
+    pub fn check_inputs(&self, samples: &[Sample]) -> Result<(), ModelError> {
+        if samples.is_empty() {
+            return Err(ModelError::Config(format!(
+                "no images to give {}",
+                self.name()
+            )));
+        }
+        crate::vae::check_inputs(samples, self.side(), &self.name())
+    }
+
+    /// Refuses to decode `n` points when the images would not fit in memory (see
+    /// [`crate::memory`]): the pixels are held about four times over while decoding, besides
+    /// the hidden layers' activations.
+    fn check_decode_memory(&self, n: usize) -> Result<(), ModelError> {
+        let hidden: usize = self.net.hidden.iter().sum();
+        let each = 4 * (4 * self.net.pixels as u128 + 2 * hidden as u128 + self.net.latent as u128);
+        crate::memory::check(
+            &format!("decoding {n} images of {}", self.name()),
+            crate::memory::total(n, each, 0),
+        )
     }
 
     /// The side of the square images the network decodes.
@@ -122,6 +238,7 @@ impl Generator {
     pub fn decode(&mut self, z: &[f32], classes: &[Class]) -> Result<Vec<Image>, ModelError> {
         let d = self.net.latent;
         let n = z.len() / d;
+        self.check_decode_memory(n)?;
         let mut input = Tensor::<1>::from_floats(z, &self.device).reshape([n, d]);
         if self.kind == ModelKind::Cvae {
             if classes.len() != n {
@@ -154,13 +271,26 @@ impl Generator {
         sampling: Sampling,
         seed: u64,
     ) -> Result<Vec<f32>, ModelError> {
+        sampling
+            .check()
+            .map_err(|why| ModelError::Config(format!("sampling {sampling:?}: {why}")))?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let d = self.net.latent;
+        let values = n.checked_mul(d).filter(|v| v.checked_mul(4).is_some());
+        let Some(values) = values else {
+            return Err(ModelError::Config(format!(
+                "{n} latent points of {d} dimensions are more values than memory can address"
+            )));
+        };
+        crate::memory::check(
+            &format!("{n} latent points of {d} dimensions"),
+            crate::memory::total(values, 4, 0),
+        )?;
         Ok(match (sampling, self.net.prior) {
-            (Sampling::Prior, Prior::Normal) => (0..n * d)
+            (Sampling::Prior, Prior::Normal) => (0..values)
                 .map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal))
                 .collect(),
-            (Sampling::Uniform(lo, hi), _) => (0..n * d)
+            (Sampling::Uniform(lo, hi), _) => (0..values)
                 .map(|_| rng.random_range(lo..hi) as f32)
                 .collect(),
             (Sampling::Prior, prior) => {
@@ -204,13 +334,41 @@ impl Generator {
         Ok(images
             .into_iter()
             .enumerate()
-            .map(|(i, image)| Sample {
-                image,
-                label: class.unwrap_or(Class::ALL[i % 2]),
-                name: format!("generated_{i:05}"),
-                meta: Default::default(),
-            })
+            .map(|(i, image)| generated(i, image, class))
             .collect())
+    }
+
+    /// [`Generator::generate_samples`] a chunk of at most `chunk` images at a time, each chunk
+    /// handed to `each` as soon as it is decoded, so that `n` images need the memory of one
+    /// chunk (and of the `n` latent points, drawn at once). The images, names and classes are
+    /// those of one call; bit for bit when `n <= chunk`.
+    pub fn generate_chunks(
+        &mut self,
+        n: usize,
+        class: Option<Class>,
+        sampling: Sampling,
+        seed: u64,
+        chunk: usize,
+        mut each: impl FnMut(Vec<Sample>) -> Result<(), ModelError>,
+    ) -> Result<(), ModelError> {
+        let z = self.latents(n, sampling, seed)?;
+        let d = self.net.latent;
+        let chunk = chunk.max(1);
+        for start in (0..n).step_by(chunk) {
+            let end = n.min(start + chunk);
+            let classes: Vec<Class> = (start..end)
+                .map(|i| class.unwrap_or(Class::ALL[i % 2]))
+                .collect();
+            let images = self.decode(&z[start * d..end * d], &classes)?;
+            each(
+                images
+                    .into_iter()
+                    .zip(start..)
+                    .map(|(image, i)| generated(i, image, class))
+                    .collect(),
+            )?;
+        }
+        Ok(())
     }
 
     /// The guide's mean latent of each sample.
@@ -221,6 +379,7 @@ impl Generator {
     /// The guide's q(z | x) of each sample: `(loc, scale)`, each `samples.len() x latent`
     /// values, row by row (dropout off).
     pub fn posterior(&mut self, samples: &[Sample]) -> Result<(Vec<f32>, Vec<f32>), ModelError> {
+        self.check_inputs(samples)?;
         let refs: Vec<&Sample> = samples.iter().collect();
         let b = batch_of(&refs, self.side(), &self.device);
         let x = if self.kind == ModelKind::Cvae {
@@ -252,6 +411,7 @@ impl Generator {
     ) -> Result<f64, ModelError> {
         use crate::vae::{Batch, guide, model};
         use lobes_ppl::infer::{Elbo, TraceElbo};
+        self.check_inputs(samples)?;
         let side = self.side();
         let device = self.device.clone();
         // Dropout acts only on the autodiff device, outside `no_grad`.
@@ -276,7 +436,51 @@ impl Generator {
             }
             Ok::<_, lobes_ppl::PplError>(())
         })?;
-        Ok(total / samples.len().max(1) as f64)
+        Ok(total / samples.len() as f64)
+    }
+
+    /// The importance-sampled log-likelihood `log p(x)` of each image of `samples` (Burda et
+    /// al. 2015; for a CVAE `log p(x | y)` with the image's own class): `k` weights
+    /// `log p(x, z) − log q(z | x)` from the guide, drawn `chunk` at a time as a batch of copies
+    /// of the image ([`lobes_ppl::infer::importance::log_weights_along`] over the plate
+    /// `data`), then `log (1/k) Σ exp w`. Evaluation mode (dropout off); the PPL's generator is
+    /// seeded with `seed`. Its expectation is the importance-weighted bound, at least the
+    /// ELBO, rising towards `log p(x)` with `k`.
+    pub fn log_likelihood(
+        &mut self,
+        samples: &[Sample],
+        k: usize,
+        chunk: usize,
+        seed: u64,
+    ) -> Result<Vec<f64>, ModelError> {
+        use crate::vae::{Batch, guide, model};
+        use lobes_ppl::infer::importance::{log_mean_exp, log_weights_along};
+        self.check_inputs(samples)?;
+        let (k, chunk) = (k.max(1), chunk.max(1));
+        let side = self.side();
+        let device = self.device.clone();
+        let template = self.template.clone();
+        let m = |b: &Batch| model(&template, b);
+        let g = |b: &Batch| guide(&template, b);
+        lobes_ppl::rng::set_rng_seed(seed);
+        let mut out = Vec::with_capacity(samples.len());
+        with_param_store(&mut self.store, || {
+            for s in samples {
+                let mut w = Vec::with_capacity(k);
+                while w.len() < k {
+                    let copies = vec![s; chunk.min(k - w.len())];
+                    w.extend(log_weights_along(
+                        &m,
+                        &g,
+                        &batch_of(&copies, side, &device),
+                        "data",
+                    )?);
+                }
+                out.push(log_mean_exp(&w));
+            }
+            Ok::<_, lobes_ppl::PplError>(())
+        })?;
+        Ok(out)
     }
 
     /// Reconstructions of `samples` (decoded from their mean latents, with their own classes).
@@ -284,5 +488,87 @@ impl Generator {
         let z = self.encode(samples)?;
         let classes: Vec<Class> = samples.iter().map(|s| s.label).collect();
         self.decode(&z, &classes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> Generator {
+        let net = VaeConfig {
+            pixels: 100,
+            hidden: vec![8],
+            ..VaeConfig::paper(2, true)
+        };
+        let template = net.init(&Device::default());
+        Generator::with_template(ModelKind::Cvae, net, ParamStore::new(), template)
+    }
+
+    #[test]
+    fn a_uniform_box_needs_finite_bounds_a_finite_width_and_lo_below_hi() {
+        assert_eq!(
+            Sampling::from_option("--sampling", "uniform:-4,4").unwrap(),
+            Sampling::Uniform(-4.0, 4.0)
+        );
+        assert_eq!(Sampling::parse("prior"), Some(Sampling::Prior));
+        for (value, why) in [
+            ("uniform:-inf,inf", "must be finite"),
+            ("uniform:NaN,1", "must be finite"),
+            ("uniform:-1e308,1e308", "overflows"),
+            ("uniform:-1e300,1e300", "a latent is an f32"),
+            ("uniform:4,-4", "LO must be below HI"),
+            ("uniform:1,1", "LO must be below HI"),
+            ("uniform:a,1", "must be numbers"),
+            ("gauss", "expected prior or uniform:LO,HI"),
+        ] {
+            let e = Sampling::from_option("--sampling", value)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with(&format!("--sampling '{value}': ")) && e.contains(why),
+                "{value}: {e}"
+            );
+            assert_eq!(Sampling::parse(value), None, "{value}");
+        }
+        // A box built in code is checked before drawing: no panic in the generator.
+        let e = tiny()
+            .latents(3, Sampling::Uniform(f64::NEG_INFINITY, 0.0), 0)
+            .unwrap_err();
+        assert!(e.to_string().contains("must be finite"), "{e}");
+    }
+
+    #[test]
+    fn counts_beyond_memory_are_errors_not_overflows_or_aborts() {
+        let mut g = tiny();
+        for n in [usize::MAX, 100_000_000_000_000] {
+            let e = g.latents(n, Sampling::Prior, 0).unwrap_err().to_string();
+            assert!(e.contains("latent points"), "{e}");
+        }
+    }
+
+    #[test]
+    fn chunks_hold_the_images_names_and_classes_of_one_call() {
+        let mut g = tiny();
+        let all = g.generate_samples(7, None, Sampling::Prior, 5).unwrap();
+        let mut chunks = vec![];
+        g.generate_chunks(7, None, Sampling::Prior, 5, 3, |c| {
+            chunks.push(c.len());
+            for s in c {
+                let a = all.iter().find(|a| a.name == s.name).expect("same names");
+                assert_eq!(a.label, s.label);
+                let diff = a
+                    .image
+                    .pixels
+                    .iter()
+                    .zip(&s.image.pixels)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0f32, f32::max);
+                assert!(diff < 1e-6, "{}: {diff}", s.name);
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(chunks, [3, 3, 1]);
     }
 }

@@ -273,6 +273,67 @@ fn mirabest_style_batches_with_2d_arrays_load() {
     assert_eq!(ds.train[1].label, lobes_models::data::Class::FRII);
 }
 
+/// A `test_batch` of 64x64 arrays beside 150x150 training batches: the folder is refused when
+/// read, naming the test batch, the image and both sizes (it used to load, and training then
+/// panicked in burn's reshape on the test split, after making its run folder).
+#[test]
+fn a_test_batch_of_another_image_size_is_refused() {
+    let dir = common::tmp("test-batch-64");
+    let big: Vec<_> = (0..4).map(|_| (vec![22500], vec![9u8; 22500])).collect();
+    let small: Vec<_> = (0..2).map(|_| (vec![4096], vec![9u8; 4096])).collect();
+    write(&dir, "data_batch_1", &batch_pickle(&[0, 1, 0, 1], &big));
+    write(&dir, "test_batch", &batch_pickle(&[0, 1], &small));
+    let e = refused("64x64 test batch", || frdeep::load_dir(&dir));
+    says("64x64 test batch", &e, "test_batch", "is 64x64");
+    assert!(e.contains("data_batch_1 are 150x150"), "{e}");
+}
+
+/// Images smaller than the network's input are refused by every consumer of a model (test
+/// loss, posterior, reconstructions, latent activity), naming the image and both sizes; an
+/// empty set is refused too. Each used to panic inside burn's reshape, or report 0 images.
+#[test]
+fn images_smaller_than_the_model_and_empty_sets_are_refused_by_every_consumer() {
+    use lobes_models::analysis::latents::latent_activity;
+    use lobes_models::data::{Class, Sample};
+    use lobes_models::generate::Generator;
+    use lobes_models::vae::{ModelKind, VaeConfig};
+    let net = VaeConfig {
+        pixels: 10_000,
+        hidden: vec![8],
+        ..VaeConfig::paper(2, false)
+    };
+    let template = net.init(&burn::prelude::Device::default());
+    let mut g =
+        Generator::with_template(ModelKind::Vae, net, lobes_ppl::ParamStore::new(), template);
+    let small = vec![Sample {
+        image: Image::new(64, vec![0.5; 64 * 64]),
+        label: Class::FRI,
+        name: "stamp_64.png".into(),
+        meta: Default::default(),
+    }];
+    let errors = [
+        g.test_loss(&small, 10, false, 0).map(|_| ()),
+        g.posterior(&small).map(|_| ()),
+        g.reconstruct(&small).map(|_| ()),
+        latent_activity(&mut g, &small).map(|_| ()),
+    ];
+    for e in errors {
+        let e = e.expect_err("refused").to_string();
+        assert!(
+            e.contains("stamp_64.png") && e.contains("64x64") && e.contains("100x100"),
+            "{e}"
+        );
+    }
+    for e in [
+        g.test_loss(&[], 10, false, 0).map(|_| ()),
+        latent_activity(&mut g, &[]).map(|_| ()),
+        g.reconstruct(&[]).map(|_| ()),
+    ] {
+        let e = e.expect_err("refused").to_string();
+        assert!(e.contains("no images"), "{e}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Hostile inputs: memory bombs, code-execution pickles, truncation at every byte (issue #14).
 // ---------------------------------------------------------------------------------------------
@@ -983,6 +1044,91 @@ fn a_checkpoint_whose_metadata_lies_about_its_network_is_refused() {
         e.contains("lie.safetensors") && e.contains("the file holds"),
         "{e}"
     );
+}
+
+/// A checkpoint holding a NaN (a run whose learning rate blew it up) is refused by every reader
+/// of a model, naming the file and the parameter: `generate` used to exit 0 with all-NaN
+/// stamps. `export` writes nothing.
+#[test]
+fn a_checkpoint_with_a_nan_parameter_is_refused_naming_the_file_and_the_parameter() {
+    use lobes_models::generate::Generator;
+    use lobes_models::train::train_on;
+    use lobes_models::vae::ModelKind;
+    let ds = lobes_models::data::synthetic::Synthetic::default().dataset(8, 2, 1);
+    let out = common::tmp("nan-ckpt");
+    train_on(&common::tiny(ModelKind::Vae, out.clone(), 1), &ds).unwrap();
+    let dev = burn::prelude::Device::flex();
+    let (mut tensors, meta) =
+        lobes_ppl::io::load_tensors(&out.join("checkpoint.safetensors"), &dev).unwrap();
+    let (name, t) = tensors
+        .iter_mut()
+        .find(|(n, _)| n.starts_with("decoder.") && n.ends_with("bias"))
+        .expect("a decoder bias");
+    let mut v = t.to_vec();
+    v[2] = f32::NAN;
+    *t = lobes_ppl::DTensor::from_floats(v, t.shape(), &dev).unwrap();
+    let name = name.clone();
+    let nan = out.join("nan.safetensors");
+    lobes_ppl::io::save_tensors(&nan, &tensors, meta).unwrap();
+    let e = Generator::load(&nan).err().expect("refused").to_string();
+    assert!(
+        e.contains("nan.safetensors")
+            && e.contains(&format!("parameter '{name}' holds NaN at element 2")),
+        "{e}"
+    );
+    let model = out.join("model.safetensors");
+    let e = lobes_models::export::export(&nan, &model)
+        .expect_err("refused")
+        .to_string();
+    assert!(e.contains("nan.safetensors"), "{e}");
+    assert!(!model.exists());
+}
+
+/// A mirror that sends 1,000 of 300,000 bytes and stalls: the download gives up after the read
+/// time-out, tries again a bounded number of times, and fails naming the URL and the bytes
+/// received, leaving no partial file (it used to wait for ever beside a `.part` file).
+#[test]
+fn a_stalling_download_times_out_retries_and_leaves_nothing() {
+    use lobes_models::data::fetch::{self, FetchOptions};
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n");
+                let _ = s.write_all(&[7u8; 1000]);
+                let _ = s.flush();
+                // Stall, holding the connection open.
+                std::thread::sleep(Duration::from_secs(60));
+            });
+        }
+    });
+    let dir = common::tmp("stall");
+    let a = fetch::archive("frdeep-f").unwrap();
+    let base = format!("http://{addr}");
+    let opts = FetchOptions {
+        connect_timeout: Duration::from_secs(5),
+        read_timeout: Duration::from_millis(300),
+        retries: 1,
+    };
+    let t0 = Instant::now();
+    let err = refused("stalling download", || {
+        fetch::fetch_with(&a, &dir, Some(&base), &opts)
+    });
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+    assert!(err.contains(&format!("{base}/{}", a.file)), "{err}");
+    assert!(err.contains("1000 of 300000 bytes"), "{err}");
+    assert!(err.contains("2 attempts"), "{err}");
+    assert_eq!(served.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 /// A mirror that streams without end (it declares 1 GiB and keeps sending): the download

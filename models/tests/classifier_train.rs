@@ -112,6 +112,40 @@ fn a_short_run_writes_its_files_and_bad_options_are_errors() {
     assert!(err(&opts, &one_class).contains("both classes"));
 }
 
+/// A dropout probability outside [0, 1) used to panic inside burn's dropout after the output
+/// folder was made; it is refused first, and nothing is created. So is a data set without a
+/// test split.
+#[test]
+fn a_dropout_outside_zero_to_one_or_no_test_split_is_refused_before_anything_is_written() {
+    let ds = Synthetic::default().dataset(2, 1, 1);
+    for p in [1.0, -0.5, 1.5, f64::NAN] {
+        let out = common::tmp("hmt-dropout").join("run");
+        let opts = ClassifierOptions {
+            dropout: p,
+            epochs: 1,
+            out: out.clone(),
+            ..Default::default()
+        };
+        let e = train_classifier_on(&opts, &ds).unwrap_err().to_string();
+        assert!(e.contains("--dropout") && e.contains("[0, 1)"), "{p}: {e}");
+        assert!(!out.exists(), "{p}: {} was made", out.display());
+    }
+    // No test split: nothing to score the kept weights on (it reported accuracy over 0 images).
+    let mut no_test = ds.clone();
+    no_test.test.clear();
+    let out = common::tmp("hmt-no-test").join("run");
+    let opts = ClassifierOptions {
+        epochs: 1,
+        out: out.clone(),
+        ..Default::default()
+    };
+    let e = train_classifier_on(&opts, &no_test)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("test split holds no images"), "{e}");
+    assert!(!out.exists());
+}
+
 #[test]
 fn class_balance_scores_real_fri_requests_in_the_fri_column() {
     let Some(data) = common::shared_data() else {

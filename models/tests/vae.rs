@@ -31,7 +31,7 @@ fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert!(
         csv.starts_with(
-            "epoch,train_loss,test_loss,seconds,images_per_s,ramis,fri_percent,frii_percent,bad_steps,lr,kl_scale\n0,,"
+            "epoch,train_loss,test_loss,seconds,images_per_s,ramis,fri_percent,frii_percent,bad_steps,lr,kl_scale,val_loss\n0,,"
         ),
         "{csv}"
     );
@@ -73,7 +73,7 @@ fn kl_annealing_scales_training_and_not_the_test_loss() {
     // The factor reaches the training steps (anneal.rs tests which sites it scales).
     assert_ne!(annealed[1].train_loss, plain[1].train_loss);
     let csv = std::fs::read_to_string(opts.out.join("metrics.csv")).unwrap();
-    assert!(csv.lines().nth(2).unwrap().ends_with(",0.5"), "{csv}");
+    assert!(csv.lines().nth(2).unwrap().ends_with(",0.5,"), "{csv}");
     opts.kl_scale = 0.0;
     let e = train_on(&opts, &ds).unwrap_err().to_string();
     assert!(e.contains("--kl-scale"), "{e}");

@@ -8,7 +8,7 @@ use burn::prelude::Device;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 fn io_err(path: &Path, source: std::io::Error) -> PplError {
     PplError::Io {
@@ -24,34 +24,105 @@ fn format_err(path: &Path, reason: impl Into<String>) -> PplError {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a sibling temporary file, flushed, then renamed, and
+/// Temporary files this process is writing (see [`Temporary`]): what a signal handler removes
+/// before the process dies ([`remove_live_temporaries`]).
+static LIVE: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    LIVE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A temporary file being written, `.NAME.tmp-PID` beside its final `NAME`: removed when
+/// dropped unless [`Temporary::persist`]ed, and listed while it lives so that a SIGINT or
+/// SIGTERM handler can remove it ([`remove_live_temporaries`]; the `lobes` binary installs
+/// one). A SIGKILL leaves it; [`remove_stale_temporaries`] removes it at the next write into the
+/// folder.
+///
+/// ```
+/// let dir = lobes_ppl::io::scratch_dir("doc", "temporary").unwrap();
+/// let t = lobes_ppl::io::Temporary::beside(&dir.join("out.bin")).unwrap();
+/// std::fs::write(t.path(), b"data").unwrap();
+/// t.persist().unwrap();
+/// assert_eq!(std::fs::read(dir.join("out.bin")).unwrap(), b"data");
+/// ```
+#[derive(Debug)]
+pub struct Temporary {
+    tmp: PathBuf,
+    target: PathBuf,
+    done: bool,
+}
+
+impl Temporary {
+    /// The temporary file for `target` (not created: the caller writes it).
+    pub fn beside(target: &Path) -> Result<Self> {
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = target
+            .file_name()
+            .ok_or_else(|| format_err(target, "not a file path"))?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        live().push(tmp.clone());
+        Ok(Temporary {
+            tmp,
+            target: target.to_path_buf(),
+            done: false,
+        })
+    }
+    /// Where to write.
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+    /// Renames the temporary file to its target and flushes the folder (on Unix), so the
+    /// rename survives a power loss.
+    pub fn persist(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| io_err(&self.target, e))?;
+        self.done = true;
+        let dir = self
+            .target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        sync_dir(dir).map_err(|e| io_err(&self.target, e))
+    }
+}
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        live().retain(|p| p != &self.tmp);
+    }
+}
+
+/// Removes every temporary file this process is writing ([`Temporary`]) and returns them: for
+/// a signal handler, before the process dies. Later writes of the process fail cleanly.
+pub fn remove_live_temporaries() -> Vec<PathBuf> {
+    let files = std::mem::take(&mut *live());
+    for f in &files {
+        let _ = std::fs::remove_file(f);
+    }
+    files
+}
+
+/// Writes `bytes` to `path` atomically: a sibling [`Temporary`], flushed, then renamed, and
 /// the folder flushed so the rename itself survives a power loss (on Unix; elsewhere the
 /// rename is left to the file system).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| format_err(path, "not a file path"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
+    let tmp = Temporary::beside(path)?;
+    let written = (|| {
+        let mut f = std::fs::File::create(tmp.path())?;
         f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        sync_dir(dir)
+        f.sync_all()
     })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io_err(path, e));
-    }
-    Ok(())
+    written.map_err(|e| io_err(path, e))?;
+    tmp.persist()
 }
 
 /// Flushes a folder's entries (the rename of [`write_atomic`]) to disk.
@@ -65,10 +136,11 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Removes the temporary files [`write_atomic`] left in `dir` when a process was killed
-/// mid-write (`.NAME.tmp-PID` of another process id; a SIGKILL leaves them, and a checkpoint's
-/// can be gigabytes). For a folder one process writes, such as a training run's: a temporary
-/// file of another process still writing there would be removed too. Returns what it removed.
+/// Removes the temporary files ([`Temporary`], `.NAME.tmp-PID`) that processes no longer
+/// running left in `dir` (a SIGKILL or a power loss mid-write leaves them, and a checkpoint's
+/// or a survey field's can be gigabytes). A temporary of a process still running on this
+/// machine is left alone (on Linux, where `/proc` tells; elsewhere any other process's is
+/// removed). Returns what it removed.
 pub fn remove_stale_temporaries(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let own = std::process::id().to_string();
     let mut removed = vec![];
@@ -89,6 +161,7 @@ pub fn remove_stale_temporaries(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
                     && !pid.is_empty()
                     && pid.bytes().all(|b| b.is_ascii_digit())
                     && pid != own
+                    && !process_alive(pid)
             });
         if stale && p.is_file() {
             std::fs::remove_file(&p).map_err(|e| io_err(&p, e))?;
@@ -96,6 +169,12 @@ pub fn remove_stale_temporaries(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
         }
     }
     Ok(removed)
+}
+
+/// Whether process `pid` is running on this machine (Linux: `/proc/PID` exists; elsewhere
+/// unknown, taken as not running).
+fn process_alive(pid: &str) -> bool {
+    cfg!(target_os = "linux") && Path::new("/proc").join(pid).exists()
 }
 
 /// Saves named f32 tensors and string metadata to a safetensors file, atomically.

@@ -7,6 +7,7 @@ use lobes::models::analysis::latents::{latent_activity, write_activity_csv};
 use lobes::models::analysis::{noise::noise_table, pairs};
 use lobes::models::data::{self, DataError, Image};
 use lobes::models::generate::{Generator, Sampling};
+use lobes::models::output::OutputFolder;
 use lobes::models::vae::{ModelKind, Prior};
 use std::path::PathBuf;
 
@@ -19,7 +20,8 @@ pub(crate) struct NoiseArgs {
     /// Or real images from a data spec.
     #[arg(long)]
     data: Option<String>,
-    /// Split of `--data`.
+    /// Split of `--data`: train, test, val:N[:SEED] (the images a run with `--validation N
+    /// --split-seed SEED` held out) or fit:N[:SEED] (the rest of train).
     #[arg(long, default_value = "test")]
     split: String,
     /// Or a folder of PNG/FITS stamps.
@@ -31,6 +33,10 @@ pub(crate) struct NoiseArgs {
     /// Output folder: noise.csv and noise.png (top row as is, bottom row log-saturated).
     #[arg(long)]
     out: PathBuf,
+    /// Replace an earlier output of lobes in `--out` (the files its manifest lists are removed
+    /// first); without it `--out` must be new or empty.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 /// A checkpoint and the images it is measured on (`lobes latents`, `lobes evaluate`).
@@ -42,7 +48,8 @@ pub(crate) struct CheckpointImages {
     /// The images (a data spec).
     #[arg(long)]
     data: String,
-    /// Split of `--data`.
+    /// Split of `--data`: train, test, val:N[:SEED] (the images a run with `--validation N
+    /// --split-seed SEED` held out) or fit:N[:SEED] (the rest of train).
     #[arg(long, default_value = "test")]
     split: String,
 }
@@ -103,6 +110,13 @@ pub(crate) struct EvaluateArgs {
     /// Estimates averaged, each with its own guide draws (and dropout masks).
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+    /// Also the importance-sampled log-likelihood -log p(x) per image from K guide samples
+    /// (Burda et al. 2015; 5000 is usual), dropout off.
+    #[arg(long, value_name = "K")]
+    iw: Option<usize>,
+    /// Guide samples per batch for --iw (copies of one image).
+    #[arg(long, default_value_t = 500, value_name = "N")]
+    iw_batch: usize,
 }
 
 pub(crate) fn run_evaluate(args: EvaluateArgs) -> Result<(), ModelError> {
@@ -138,6 +152,23 @@ pub(crate) fn run_evaluate(args: EvaluateArgs) -> Result<(), ModelError> {
             losses.len()
         );
     }
+    if let Some(k) = args.iw {
+        if k == 0 || args.iw_batch == 0 {
+            return Err(ModelError::Config(
+                "--iw and --iw-batch must be at least 1".into(),
+            ));
+        }
+        let lp = g.log_likelihood(&samples, k, args.iw_batch, 0x1a7e_5a3e)?;
+        let n = lp.len() as f64;
+        let mean = -lp.iter().sum::<f64>() / n;
+        let sd = (lp.iter().map(|l| (-l - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+        println!(
+            "-log p(x) per image, importance-sampled with {k} guide samples, dropout off: \
+             {mean:.2} (standard error {:.2} over {} images)",
+            sd / n.sqrt(),
+            lp.len()
+        );
+    }
     Ok(())
 }
 
@@ -159,6 +190,10 @@ pub(crate) struct PairsArgs {
     /// Output folder: pairs.png and profiles.csv.
     #[arg(long)]
     out: PathBuf,
+    /// Replace an earlier output of lobes in `--out` (the files its manifest lists are removed
+    /// first); without it `--out` must be new or empty.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 pub(crate) fn run_noise(args: NoiseArgs) -> Result<(), ModelError> {
@@ -169,7 +204,9 @@ pub(crate) fn run_noise(args: NoiseArgs) -> Result<(), ModelError> {
         images: image_dir,
         n,
         out,
+        overwrite,
     } = args;
+    let folder = OutputFolder::claim(&out, "lobes noise", overwrite)?;
     let named: Vec<(String, Image)> = match (&checkpoint, &spec, &image_dir) {
         (Some(c), None, None) => Generator::load(c)?
             .generate(n, None, Sampling::Prior, 0)?
@@ -204,6 +241,7 @@ pub(crate) fn run_noise(args: NoiseArgs) -> Result<(), ModelError> {
         named.len(),
         out.display()
     );
+    folder.finish()?;
     Ok(())
 }
 
@@ -214,12 +252,11 @@ pub(crate) fn run_pairs(args: PairsArgs) -> Result<(), ModelError> {
         sampling,
         seed,
         out,
+        overwrite,
     } = args;
-    let sampling = Sampling::parse(&sampling).ok_or_else(|| {
-        ModelError::Config(format!(
-            "unknown sampling '{sampling}' (prior, uniform:LO,HI)"
-        ))
-    })?;
+    // Options first: a bad one is refused before anything is read or written.
+    let sampling = Sampling::from_option("--sampling", &sampling)?;
+    let folder = OutputFolder::claim(&out, "lobes pairs", overwrite)?;
     let mut g = Generator::load(&checkpoint)?;
     if g.kind != ModelKind::Cvae {
         return Err(ModelError::Config(format!(
@@ -228,6 +265,8 @@ pub(crate) fn run_pairs(args: PairsArgs) -> Result<(), ModelError> {
             g.kind.name()
         )));
     }
+    // The figure draws every pair: refused when it would not fit in memory.
+    pairs::check_memory(n, g.net.pixels)?;
     let pairs = pairs::decode_pairs(&mut g, n, sampling, seed)?;
     std::fs::create_dir_all(&out).map_err(|e| DataError::io(&out, e))?;
     lobes::ppl::io::write_atomic(
@@ -239,5 +278,6 @@ pub(crate) fn run_pairs(args: PairsArgs) -> Result<(), ModelError> {
         "{n} FRI/FRII pairs: pairs.png and profiles.csv in {}",
         out.display()
     );
+    folder.finish()?;
     Ok(())
 }

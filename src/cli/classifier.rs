@@ -31,8 +31,8 @@ pub(crate) enum ClassifierCmd {
         /// Train on unrotated images.
         #[arg(long)]
         no_rotate: bool,
-        /// Dropout after the fully-connected hidden layers.
-        #[arg(long, default_value_t = 0.5)]
+        /// Dropout after the fully-connected hidden layers: a probability in [0, 1).
+        #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
         dropout: f64,
         /// Seed.
         #[arg(long, default_value_t = 0)]
@@ -40,6 +40,9 @@ pub(crate) enum ClassifierCmd {
         /// Output folder: classifier.safetensors, metrics.csv, accuracy.png, test.csv.
         #[arg(long, default_value = "runs/classifier")]
         out: PathBuf,
+        /// Replace the classifier run `--out` holds (its files are removed first).
+        #[arg(long)]
+        overwrite: bool,
     },
 }
 
@@ -55,6 +58,7 @@ pub(crate) fn run(cmd: ClassifierCmd) -> Result<(), ModelError> {
         dropout,
         seed,
         out,
+        overwrite,
     } = cmd;
     let r = train_classifier(&ClassifierOptions {
         data,
@@ -67,6 +71,7 @@ pub(crate) fn run(cmd: ClassifierCmd) -> Result<(), ModelError> {
         dropout,
         seed,
         out,
+        overwrite,
     })?;
     let t = r.test;
     println!(

@@ -4,9 +4,8 @@ use super::{Format, at_least_one};
 use clap::Subcommand;
 use lobes::models::ModelError;
 use lobes::models::data::stamps::{percent_zero, write_stamps};
-use lobes::models::data::{
-    self, DataError, Image, Sample, fetch, inspect, prepare, synthetic::Synthetic, writers,
-};
+use lobes::models::data::{self, DataError, Sample, fetch, inspect, prepare, synthetic::Synthetic};
+use lobes::models::output::OutputFolder;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand, Debug)]
@@ -21,6 +20,25 @@ pub(crate) enum DataCmd {
         /// A mirror to download from instead of the published URL (the file name is appended).
         #[arg(long, env = "LOBES_DATA_URL")]
         base_url: Option<String>,
+        /// Seconds without data (headers or body) before an attempt is given up.
+        #[arg(
+            long,
+            env = "LOBES_FETCH_TIMEOUT",
+            default_value_t = 60.0,
+            value_name = "SECS"
+        )]
+        timeout: f64,
+        /// Seconds to open the connection.
+        #[arg(
+            long,
+            env = "LOBES_FETCH_CONNECT_TIMEOUT",
+            default_value_t = 30.0,
+            value_name = "SECS"
+        )]
+        connect_timeout: f64,
+        /// Attempts after the first when the connection fails, times out or is cut.
+        #[arg(long, env = "LOBES_FETCH_RETRIES", default_value_t = 2)]
+        retries: u32,
     },
     /// Turn raw FIRST FITS cut-outs into training stamps (the MiraBest recipe).
     Prepare {
@@ -30,6 +48,10 @@ pub(crate) enum DataCmd {
         /// Output folder: `<class>/<name>.<format>` and `labels.csv`.
         #[arg(long)]
         out: PathBuf,
+        /// Replace an earlier output of lobes in `--out` (the files its manifest lists are
+        /// removed first); without it `--out` must be new or empty.
+        #[arg(long)]
+        overwrite: bool,
         /// Stamp format.
         #[arg(long, value_enum, default_value = "png")]
         format: Format,
@@ -47,6 +69,10 @@ pub(crate) enum DataCmd {
         /// Output folder: `<class>/<name>.<format>`, `labels.csv`, `grid.png`.
         #[arg(long)]
         out: PathBuf,
+        /// Replace an earlier output of lobes in `--out` (the files its manifest lists are
+        /// removed first); without it `--out` must be new or empty.
+        #[arg(long)]
+        overwrite: bool,
         /// Sources per class.
         #[arg(long, default_value_t = 50, value_parser = at_least_one())]
         n: usize,
@@ -59,17 +85,36 @@ pub(crate) enum DataCmd {
     },
 }
 
+/// A time-out in seconds: positive and finite (a day at most), named by its option otherwise.
+fn seconds(option: &str, s: f64) -> Result<std::time::Duration, ModelError> {
+    if s.is_finite() && s > 0.0 && s <= 86_400.0 {
+        Ok(std::time::Duration::from_secs_f64(s))
+    } else {
+        Err(ModelError::Config(format!(
+            "{option}: a time-out must be a positive number of seconds, at most 86400, got {s}"
+        )))
+    }
+}
+
 pub(crate) fn run(cmd: DataCmd) -> Result<(), ModelError> {
     match cmd {
         DataCmd::Fetch {
             name,
             dir,
             base_url,
+            timeout,
+            connect_timeout,
+            retries,
         } => {
             let a = fetch::archive(&name).ok_or_else(|| {
                 DataError::format(Path::new(&name), "unknown data set (frdeep-f, frdeep-n)")
             })?;
-            let got = fetch::fetch(&a, &dir, base_url.as_deref())?;
+            let opts = fetch::FetchOptions {
+                connect_timeout: seconds("--connect-timeout", connect_timeout)?,
+                read_timeout: seconds("--timeout", timeout)?,
+                retries,
+            };
+            let got = fetch::fetch_with(&a, &dir, base_url.as_deref(), &opts)?;
             println!(
                 "{} ready in {} (MD5 {} verified)",
                 a.name,
@@ -80,9 +125,11 @@ pub(crate) fn run(cmd: DataCmd) -> Result<(), ModelError> {
         DataCmd::Prepare {
             input,
             out,
+            overwrite,
             format,
             crop,
         } => {
+            let folder = OutputFolder::claim(&out, "lobes data prepare", overwrite)?;
             let (samples, skipped) = prepare::prepare_dir(&input, crop)?;
             let rows: Vec<(&str, &Sample)> = samples.iter().map(|s| ("all", s)).collect();
             write_stamps(&out, &rows, format.into())?;
@@ -95,31 +142,28 @@ pub(crate) fn run(cmd: DataCmd) -> Result<(), ModelError> {
             for s in skipped {
                 println!("skipped {s}");
             }
+            folder.finish()?;
         }
         DataCmd::Inspect { spec } => {
             print!("{}", inspect::inspect(&data::load_spec(&spec)?));
         }
         DataCmd::Synthetic {
             out,
+            overwrite,
             n,
             seed,
             format,
         } => {
-            let samples = Synthetic::default().samples(n, seed, 0);
-            let rows: Vec<(&str, &Sample)> = samples.iter().map(|s| ("train", s)).collect();
-            write_stamps(&out, &rows, format.into())?;
-            let grid: Vec<Image> = samples
-                .iter()
-                .step_by((samples.len() / 16).max(1))
-                .take(16)
-                .map(|s| s.image.clone())
-                .collect();
-            writers::write_grid(&out.join("grid.png"), &grid, 4)?;
-            println!(
-                "wrote {} synthetic sources to {}",
-                samples.len(),
-                out.display()
-            );
+            // The labels.csv rows are kept until the end (about 128 bytes a source).
+            lobes::models::memory::check(
+                &format!("data synthetic --n {n} (the labels.csv rows of 2 x {n} sources)"),
+                lobes::models::memory::total(n, 2 * 128, 0),
+            )?;
+            let folder = OutputFolder::claim(&out, "lobes data synthetic", overwrite)?;
+            // Written a chunk at a time as they are made; only the labels.csv rows are kept.
+            let written = Synthetic::default().write_stamps(&out, n, seed, format.into())?;
+            folder.finish()?;
+            println!("wrote {written} synthetic sources to {}", out.display());
         }
     }
     Ok(())

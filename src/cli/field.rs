@@ -4,6 +4,7 @@ use lobes::models::ModelError;
 use lobes::models::data::synthetic::Synthetic;
 use lobes::models::field::{FieldConfig, Population, simulate};
 use lobes::models::generate::{Generator, Sampling};
+use lobes::models::output::OutputFolder;
 use std::path::PathBuf;
 
 // `lobes simulate-field`; its help is the doc comment of `Command::SimulateField`.
@@ -64,6 +65,10 @@ pub(crate) struct SimulateFieldArgs {
     /// Output folder: field.fits, truth.csv, truth.fits.
     #[arg(long)]
     out: PathBuf,
+    /// Replace an earlier output of lobes in `--out` (the files its manifest lists are removed
+    /// first); without it `--out` must be new or empty.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
@@ -86,7 +91,11 @@ pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
         seed,
         no_progress,
         out,
+        overwrite,
     } = args;
+    // Options first: a bad one is refused before anything is read or written.
+    let sampling = Sampling::from_option("--sampling", &sampling)?;
+    let folder = OutputFolder::claim(&out, "lobes simulate-field", overwrite)?;
     let cfg = FieldConfig {
         width,
         height,
@@ -104,11 +113,6 @@ pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
         seed,
     };
     cfg.validate()?;
-    let sampling = Sampling::parse(&sampling).ok_or_else(|| {
-        ModelError::Config(format!(
-            "--sampling '{sampling}': expected prior or uniform:LO,HI with LO < HI"
-        ))
-    })?;
     let mut pop = match &checkpoint {
         None => Population::Synthetic(Synthetic::default()),
         Some(c) => Population::Model {
@@ -129,5 +133,6 @@ pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
         s.csv.display(),
         s.table.display()
     );
+    folder.finish()?;
     Ok(())
 }

@@ -3,10 +3,11 @@
 
 use super::{Format, at_least_one};
 use lobes::models::ModelError;
-use lobes::models::data::stamps::{write_stamp, write_stamps};
-use lobes::models::data::{self, Class, Sample, writers};
+use lobes::models::data::{self, Class};
 use lobes::models::figures::model::{evolution, first_inputs, latent_grid, reconstructions};
+use lobes::models::generate::write::write_generated;
 use lobes::models::generate::{Generator, Sampling};
+use lobes::models::output::OutputFolder;
 use lobes::models::vae::ModelKind;
 use std::path::PathBuf;
 
@@ -16,7 +17,8 @@ pub(crate) struct GenerateArgs {
     /// A checkpoint written by `lobes train`.
     #[arg(long)]
     checkpoint: PathBuf,
-    /// Number of stamps.
+    /// Number of stamps (written in chunks of 500 as they are decoded; refused when their
+    /// latent points would not fit in memory).
     #[arg(long, default_value_t = 16, value_parser = at_least_one())]
     n: usize,
     /// Class, for the CVAE (FRI or FRII); alternating when absent. A VAE has no classes.
@@ -31,10 +33,14 @@ pub(crate) struct GenerateArgs {
     /// Seed of the latent draws.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Output folder: `grid.png` and the stamps (a CVAE's in `FRI/` and `FRII/` with
-    /// `labels.csv`; a VAE's, which have no class, in the folder itself).
+    /// Output folder: `grid.png` (of the first 256) and the stamps (a CVAE's in `FRI/` and
+    /// `FRII/` with `labels.csv`; a VAE's, which have no class, in the folder itself).
     #[arg(long)]
     out: PathBuf,
+    /// Replace an earlier output of lobes in `--out` (the files its manifest lists are removed
+    /// first); without it `--out` must be new or empty.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 // `lobes reconstruct`; its help is the doc comment of `Command::Reconstruct`.
@@ -105,7 +111,10 @@ pub(crate) fn run_generate(args: GenerateArgs) -> Result<(), ModelError> {
         format,
         seed,
         out,
+        overwrite,
     } = args;
+    // Options first: a bad one is refused before anything is read or written.
+    let s = Sampling::from_option("--sampling", &sampling)?;
     let mut g = Generator::load(&checkpoint)?;
     let class = class
         .map(|c| {
@@ -119,27 +128,11 @@ pub(crate) fn run_generate(args: GenerateArgs) -> Result<(), ModelError> {
             checkpoint.display()
         )));
     }
-    let s = Sampling::parse(&sampling).ok_or_else(|| {
-        ModelError::Config(format!(
-            "unknown sampling '{sampling}' (prior, uniform:LO,HI)"
-        ))
-    })?;
-    let samples = g.generate_samples(n, class, s, seed)?;
-    if g.kind == ModelKind::Cvae {
-        let rows: Vec<(&str, &Sample)> = samples.iter().map(|s| ("generated", s)).collect();
-        write_stamps(&out, &rows, format.into())?;
-    } else {
-        for s in &samples {
-            write_stamp(&out, s, format.into())?;
-        }
-    }
-    let images: Vec<_> = samples.into_iter().map(|s| s.image).collect();
-    writers::write_grid(
-        &out.join("grid.png"),
-        &images,
-        (n as f64).sqrt().ceil() as usize,
-    )?;
+    let folder = OutputFolder::claim(&out, "lobes generate", overwrite)?;
+    // Stamps are written chunk by chunk as they are decoded (`--n` is bounded by memory only).
+    write_generated(&mut g, n, class, s, seed, &out, format.into())?;
     println!("wrote {n} stamps and grid.png to {}", out.display());
+    folder.finish()?;
     Ok(())
 }
 

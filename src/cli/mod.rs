@@ -35,11 +35,15 @@ impl From<Format> for StampFormat {
     }
 }
 
-/// The samples of `split` of the data set `spec` (`--data` and `--split`).
+/// The samples of `split` of the data set `spec` (`--data` and `--split`: `train`, `test`,
+/// `val:N[:SEED]` or `fit:N[:SEED]`).
 pub(crate) fn split_of(spec: &str, split: &str) -> Result<Vec<Sample>, ModelError> {
-    let ds = load_spec(spec)?;
-    let set = ds
-        .split(split)
-        .ok_or_else(|| ModelError::Config(format!("unknown split '{split}' (train, test)")))?;
-    Ok(set.to_vec())
+    let samples = load_spec(spec)?.samples(split)?;
+    if samples.is_empty() {
+        // An empty split is not a result (it printed "0 images ... -ELBO 0.00").
+        return Err(ModelError::Config(format!(
+            "{spec}: the {split} split holds no images"
+        )));
+    }
+    Ok(samples)
 }

@@ -5,9 +5,12 @@ use lobes::models::ModelError;
 use lobes::models::analysis::{experiments, select};
 use lobes::models::data::{self, Class, Image};
 use lobes::models::generate::{Generator, Sampling};
+use lobes::models::output::OutputFolder;
 use lobes::models::ramis::balance::{balance_csv, balance_rows};
+use lobes::models::ramis::bootstrap::ramis_interval;
 use lobes::models::ramis::classifier::{Classifier, SIDE, correct, ramis};
 use lobes::models::ramis::degrade::degrade;
+use lobes::models::ramis::frechet::{Gaussian, frechet_distance};
 use lobes::models::vae::ModelKind;
 use std::path::PathBuf;
 
@@ -20,7 +23,8 @@ pub(crate) struct RamisArgs {
     /// A data spec (labelled images).
     #[arg(long)]
     data: Option<String>,
-    /// Split of `--data`.
+    /// Split of `--data`: train, test, val:N[:SEED] (the images a run with `--validation N
+    /// --split-seed SEED` held out) or fit:N[:SEED] (the rest of train).
     #[arg(long, default_value = "train")]
     split: String,
     /// A folder of unlabelled PNG/FITS stamps instead (e.g. written by `lobes generate`);
@@ -33,6 +37,22 @@ pub(crate) struct RamisArgs {
     /// Number of generated images.
     #[arg(long, default_value_t = 1000, value_parser = at_least_one())]
     n: usize,
+    /// Latents of the generated images: `prior` or `uniform:LO,HI` (the paper: uniform:-4,4).
+    #[arg(long, default_value = "prior")]
+    sampling: String,
+    /// Seed of the generated images' latents.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Bootstrap resamples for RAMIS's 95% interval (0: none).
+    #[arg(long, default_value_t = 1000)]
+    bootstrap: usize,
+    /// Also the Fréchet distance, in the classifier's penultimate-layer features, between the
+    /// images scored and the real images of this data spec (e.g. frdeep-f:DIR).
+    #[arg(long, value_name = "SPEC")]
+    frechet_data: Option<String>,
+    /// The split of --frechet-data.
+    #[arg(long, default_value = "train", value_name = "SPLIT")]
+    frechet_split: String,
     /// Blank an edge strip of this many pixels first.
     #[arg(long, default_value_t = 0)]
     blank: usize,
@@ -53,12 +73,17 @@ pub(crate) struct RamisExperimentsArgs {
     /// A data spec of real images.
     #[arg(long)]
     data: String,
-    /// Split of `--data`.
+    /// Split of `--data`: train, test, val:N[:SEED] (the images a run with `--validation N
+    /// --split-seed SEED` held out) or fit:N[:SEED] (the rest of train).
     #[arg(long, default_value = "train")]
     split: String,
     /// Output folder: blur.csv, noise.csv, blank.csv, ramis_experiments.png.
     #[arg(long)]
     out: PathBuf,
+    /// Replace an earlier output of lobes in `--out` (the files its manifest lists are removed
+    /// first); without it `--out` must be new or empty.
+    #[arg(long)]
+    overwrite: bool,
 }
 
 // `lobes class-balance`; its help is the doc comment of `Command::ClassBalance`.
@@ -123,7 +148,13 @@ fn ramis_images(args: &RamisArgs) -> Result<(Vec<Image>, Option<Vec<Class>>), Mo
             Ok((imgs.iter().map(|(_, i)| i.pad_to(SIDE)).collect(), None))
         }
         (None, None, Some(c)) => {
-            let imgs = Generator::load(c)?.generate(args.n, None, Sampling::Prior, 0)?;
+            let sampling = Sampling::parse(&args.sampling).ok_or_else(|| {
+                ModelError::Config(format!(
+                    "--sampling '{}': expected prior or uniform:LO,HI with LO < HI",
+                    args.sampling
+                ))
+            })?;
+            let imgs = Generator::load(c)?.generate(args.n, None, sampling, args.seed)?;
             Ok((imgs.iter().map(|i| i.pad_to(SIDE)).collect(), None))
         }
         _ => Err(ModelError::Config(
@@ -136,8 +167,33 @@ pub(crate) fn run_ramis(args: RamisArgs) -> Result<(), ModelError> {
     let clf = Classifier::load(&args.classifier)?;
     let (images, labels) = ramis_images(&args)?;
     let images = degrade(&images, args.blank, args.blur, args.noise)?;
+    if let Some(spec) = &args.frechet_data {
+        let real: Vec<Image> = split_of(spec, &args.frechet_split)?
+            .iter()
+            .map(|s| s.image.pad_to(SIDE))
+            .collect();
+        let d = frechet_distance(
+            &Gaussian::fit(&clf.features(&images)?),
+            &Gaussian::fit(&clf.features(&real)?),
+        );
+        println!(
+            "Frechet distance to {spec} ({}, {} images) in the classifier's features: {d:.4}",
+            args.frechet_split,
+            real.len()
+        );
+    }
     let p = clf.probs(&images)?;
-    println!("RAMIS {:.4}", ramis(&p, 1e-12));
+    let r = ramis(&p, 1e-12);
+    if args.bootstrap > 0 {
+        let (lo, hi) = ramis_interval(&p, 1e-12, args.bootstrap, 0.95, args.seed);
+        println!(
+            "RAMIS {r:.4} (95% bootstrap interval {lo:.4}-{hi:.4}, {} images, {} resamples)",
+            p.len(),
+            args.bootstrap
+        );
+    } else {
+        println!("RAMIS {r:.4}");
+    }
     if let Some(labels) = labels {
         let ok = correct(&p, &labels);
         println!(
@@ -145,6 +201,26 @@ pub(crate) fn run_ramis(args: RamisArgs) -> Result<(), ModelError> {
             ok as f64 / labels.len() as f64,
             labels.len()
         );
+        // Per class: the ceiling of Table 4's columns (how often the classifier calls a real
+        // FRI an FRI).
+        for c in Class::ALL {
+            let (pc, lc): (Vec<[f64; 2]>, Vec<Class>) = p
+                .iter()
+                .zip(&labels)
+                .filter(|(_, l)| **l == c)
+                .map(|(p, l)| (*p, *l))
+                .unzip();
+            if !lc.is_empty() {
+                let ok = correct(&pc, &lc);
+                println!(
+                    "{} classified {}: {:.1}% ({ok}/{})",
+                    c.name(),
+                    c.name(),
+                    100.0 * ok as f64 / lc.len() as f64,
+                    lc.len()
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -155,7 +231,9 @@ pub(crate) fn run_experiments(args: RamisExperimentsArgs) -> Result<(), ModelErr
         data: spec,
         split,
         out,
+        overwrite,
     } = args;
+    let folder = OutputFolder::claim(&out, "lobes ramis-experiments", overwrite)?;
     let clf = Classifier::load(&classifier)?;
     let set = split_of(&spec, &split)?;
     let images: Vec<Image> = set.iter().map(|s| s.image.pad_to(SIDE)).collect();
@@ -171,6 +249,7 @@ pub(crate) fn run_experiments(args: RamisExperimentsArgs) -> Result<(), ModelErr
         println!("{:5} {}", c.name, pts.join(" "));
     }
     println!("wrote {}", out.join("ramis_experiments.png").display());
+    folder.finish()?;
     Ok(())
 }
 
@@ -216,12 +295,7 @@ pub(crate) fn run_class_balance(args: ClassBalanceArgs) -> Result<(), ModelError
 
 pub(crate) fn run_select(args: SelectArgs) -> Result<(), ModelError> {
     let clf = Classifier::load(&args.classifier)?;
-    let sampling = Sampling::parse(&args.sampling).ok_or_else(|| {
-        ModelError::Config(format!(
-            "--sampling '{}': expected prior or uniform:LO,HI with LO < HI",
-            args.sampling
-        ))
-    })?;
+    let sampling = Sampling::from_option("--sampling", &args.sampling)?;
     let scores = select::score_runs(&clf, &args.runs, args.n, sampling)?;
     let keep = select::select(&scores);
     for (r, k) in scores.iter().zip(&keep) {

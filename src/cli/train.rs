@@ -89,6 +89,22 @@ pub(crate) struct TrainArgs {
     /// Latents for RAMIS: `uniform:LO,HI` (the paper: uniform:-4,4) or `prior`.
     #[arg(long, default_value = "uniform:-4,4")]
     ramis_sampling: String,
+    /// Hold out N training images as a validation split (stratified by class, fixed by
+    /// --split-seed): every evaluation while training is then on it, the test set is left
+    /// alone, and the best epoch is kept as `best.safetensors`. On --resume the checkpoint's.
+    #[arg(long, value_name = "N")]
+    validation: Option<usize>,
+    /// Seed of the validation split (default 0; independent of --seed, so runs of several
+    /// seeds share one split).
+    #[arg(long, value_name = "SEED")]
+    split_seed: Option<u64>,
+    /// Multiply the rate by --lr-gamma after P epochs without a better validation loss (Pyro's
+    /// ReduceLROnPlateau: relative threshold 1e-4); needs --validation.
+    #[arg(long, value_name = "P")]
+    lr_plateau: Option<usize>,
+    /// Stop after P epochs without a better validation loss; needs --validation.
+    #[arg(long, value_name = "P")]
+    early_stop: Option<usize>,
     /// Images per step.
     #[arg(long, default_value_t = 100)]
     batch: usize,
@@ -114,6 +130,10 @@ pub(crate) struct TrainArgs {
     /// Continue the run in `--out` from its last checkpoint.
     #[arg(long)]
     resume: bool,
+    /// Replace the run `--out` holds: its checkpoints, metrics and figures are removed first
+    /// (without this or --resume, a folder holding a run is refused).
+    #[arg(long)]
+    overwrite: bool,
 }
 
 impl TrainArgs {
@@ -157,15 +177,14 @@ impl TrainArgs {
                     classifier: c.clone(),
                     every: self.ramis_every.unwrap_or(10),
                     n: self.ramis_n,
-                    sampling: Sampling::parse(&self.ramis_sampling).ok_or_else(|| {
-                        ModelError::Config(format!(
-                            "--ramis-sampling '{}': expected prior or uniform:LO,HI with LO < HI",
-                            self.ramis_sampling
-                        ))
-                    })?,
+                    sampling: Sampling::from_option("--ramis-sampling", &self.ramis_sampling)?,
                 }),
                 None => None,
             },
+            validation: self.validation,
+            split_seed: self.split_seed,
+            lr_plateau: self.lr_plateau,
+            early_stop: self.early_stop,
             batch: self.batch,
             augment_step: self.augment_step,
             eval_every: self.eval_every,
@@ -174,6 +193,7 @@ impl TrainArgs {
             seed: self.seed,
             out: self.out.clone(),
             resume: self.resume,
+            overwrite: self.overwrite,
             progress: true,
         })
     }
@@ -231,11 +251,15 @@ fn epoch_line(r: &EpochMetrics) -> String {
     } else {
         String::new()
     };
+    let (which, loss) = match r.val_loss {
+        Some(v) => ("val ", Some(v)),
+        None => ("test", r.test_loss),
+    };
     format!(
-        "epoch {:3}  train {}  test {}  {:6.1} images/s{ramis}{bad}",
+        "epoch {:3}  train {}  {which} {}  {:6.1} images/s{ramis}{bad}",
         r.epoch,
         f(r.train_loss),
-        f(r.test_loss),
+        f(loss),
         r.images_per_s
     )
 }

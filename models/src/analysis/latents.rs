@@ -11,11 +11,14 @@ use std::path::Path;
 /// Images encoded at once.
 const CHUNK: usize = 100;
 
-/// The activity of every latent dimension of `generator`'s encoder over `samples`.
+/// The activity of every latent dimension of `generator`'s encoder over `samples`: an error
+/// for no samples, or for an image smaller than the network's input
+/// ([`Generator::check_inputs`]), before any is encoded.
 pub fn latent_activity(
     generator: &mut Generator,
     samples: &[Sample],
 ) -> Result<Vec<DimActivity>, ModelError> {
+    generator.check_inputs(samples)?;
     let (mut loc, mut scale) = (vec![], vec![]);
     for chunk in samples.chunks(CHUNK) {
         let (l, s) = generator.posterior(chunk)?;

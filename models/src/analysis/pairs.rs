@@ -85,6 +85,23 @@ pub fn pair(fri: Image, frii: Image) -> Pair {
     }
 }
 
+/// Bytes of `pairs.png` per pair ([`crate::figures::pairs_figure`]: a 1244 x 308 RGB strip),
+/// twice over (the drawing and its encoding).
+const FIGURE_BYTES_PER_PAIR: u128 = 2 * 1244 * 308 * 3;
+
+/// Refuses `n` pairs of images of `pixels` when they and their figure would not fit in memory
+/// ([`crate::memory`]), naming `pairs --n N`: the figure draws every pair, so they cannot be
+/// streamed.
+pub fn check_memory(n: usize, pixels: usize) -> Result<(), ModelError> {
+    // Both decodings of each point, held about four times over while decoding, and its
+    // profile.
+    let images = 2 * 4 * 4 * pixels as u128 + 64 * 1024;
+    crate::memory::check(
+        &format!("pairs --n {n} (the figure and the images of every pair)"),
+        crate::memory::total(n, images + FIGURE_BYTES_PER_PAIR, 0),
+    )
+}
+
 /// `n` pairs from a CVAE: `n` latent points drawn as `sampling` says, each decoded as FRI and
 /// as FRII.
 pub fn decode_pairs(
@@ -130,6 +147,28 @@ mod tests {
         let p = profile(&img, (cy, cx), (dy, dx), 10);
         let on_axis = p.iter().find(|(t, _)| *t == 0.0).unwrap().1;
         assert!((on_axis - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_hundred_thousand_pairs_are_refused_under_a_memory_limit() {
+        let limit = crate::memory::Available {
+            bytes: 4 << 30,
+            source: "a 4 GiB limit".into(),
+        };
+        let need = |n: usize| {
+            crate::memory::total(n, 2 * 4 * 4 * 10_000 + 64 * 1024 + FIGURE_BYTES_PER_PAIR, 0)
+        };
+        assert!(crate::memory::check_against("pairs --n 4", need(4), &limit).is_ok());
+        let e = crate::memory::check_against("pairs --n 100000", need(100_000), &limit)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("pairs --n 100000") && e.contains("268 GB"),
+            "{e}"
+        );
+        // On any machine: a million pairs need terabytes.
+        assert!(check_memory(1_000_000, 10_000).is_err());
+        assert!(check_memory(4, 10_000).is_ok());
     }
 
     #[test]

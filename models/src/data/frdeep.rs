@@ -205,5 +205,31 @@ fn load_dir_at(dir: &Path, level: usize) -> Result<DataSet, DataError> {
     if let Some(t) = test {
         ds.test = load_batch(&t)?;
     }
+    check_one_size(dir, &ds)?;
     Ok(ds)
+}
+
+/// Every image of a folder's batches, training and test, must be of one size (the first
+/// training image's): a `test_batch` of 64x64 arrays beside 150x150 training batches would
+/// reach a network of another input. The error names the batch file, the image and both sizes.
+fn check_one_size(dir: &Path, ds: &DataSet) -> Result<(), DataError> {
+    let Some(first) = ds.train.first() else {
+        return Ok(());
+    };
+    let n = first.image.size;
+    let Some(s) = ds.train.iter().chain(&ds.test).find(|s| s.image.size != n) else {
+        return Ok(());
+    };
+    let meta = |s: &Sample, k: &str| s.meta.get(k).cloned().unwrap_or_default();
+    Err(DataError::format(
+        &dir.join(meta(s, "batch")),
+        format!(
+            "image {} ('{}') is {2}x{2}, the images of {3} are {n}x{n}: a data set holds images \
+             of one size",
+            meta(s, "index"),
+            s.name,
+            s.image.size,
+            meta(first, "batch")
+        ),
+    ))
 }

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod pickle;
 pub mod png;
 pub mod prepare;
+pub mod split;
 pub mod stamps;
 pub mod synthetic;
 pub mod wcs;
@@ -169,6 +170,32 @@ impl DataSet {
             "train" => Some(&self.train),
             "test" => Some(&self.test),
             _ => None,
+        }
+    }
+
+    /// The samples a split name selects: `train`, `test`, `val:N[:SEED]` (the validation
+    /// split a run with `--validation N --split-seed SEED` held out, see [`split::Holdout`])
+    /// or `fit:N[:SEED]` (the training images left to fit on).
+    ///
+    /// # Errors
+    /// An unknown name, or a split the training set cannot give; both name the data set.
+    pub fn samples(&self, split: &str) -> Result<Vec<Sample>, DataError> {
+        if let Some(s) = self.split(split) {
+            return Ok(s.to_vec());
+        }
+        let unknown = || {
+            DataError::format(
+                Path::new(&self.name),
+                format!("unknown split '{split}' (train, test, val:N[:SEED], fit:N[:SEED])"),
+            )
+        };
+        let (part, spec) = split.split_once(':').ok_or_else(unknown)?;
+        let h = split::Holdout::parse(spec).ok_or_else(unknown)?;
+        let (fit, val) = h.apply(&self.train, &self.name)?;
+        match part {
+            "val" => Ok(val),
+            "fit" => Ok(fit),
+            _ => Err(unknown()),
         }
     }
 }

@@ -9,12 +9,14 @@
 //! 8 bits. Deterministic for a seed (each source has its own stream).
 
 use super::prepare::sigma_clipped_rms;
-use super::{Class, DataSet, Image, Sample};
+use super::stamps::{StampFormat, StampStream};
+use super::{Class, DataError, DataSet, Image, Sample};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
+use std::path::Path;
 
 /// Generator settings.
 #[derive(Clone, Debug)]
@@ -200,21 +202,62 @@ impl Synthetic {
         let mut out = Vec::with_capacity(2 * n);
         for class in Class::ALL {
             for i in offset..offset + n {
-                let s = seed
-                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                    .wrapping_add((class.label() as u64) << 40)
-                    .wrapping_add(i as u64);
-                let mut meta = BTreeMap::new();
-                meta.insert("seed".into(), s.to_string());
-                out.push(Sample {
-                    image: self.source(class, s),
-                    label: class,
-                    name: format!("synthetic_{}_{i:05}", class.name()),
-                    meta,
-                });
+                out.push(self.sample(class, i, seed));
             }
         }
         out
+    }
+
+    /// Source `i` of `class` of the set seeded with `seed`, as [`Synthetic::samples`] makes it.
+    pub fn sample(&self, class: Class, i: usize, seed: u64) -> Sample {
+        let s = seed
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add((class.label() as u64) << 40)
+            .wrapping_add(i as u64);
+        let mut meta = BTreeMap::new();
+        meta.insert("seed".into(), s.to_string());
+        Sample {
+            image: self.source(class, s),
+            label: class,
+            name: format!("synthetic_{}_{i:05}", class.name()),
+            meta,
+        }
+    }
+
+    /// Writes the stamps of [`Synthetic::samples`]`(n, seed, 0)` into `out/FRI/` and
+    /// `out/FRII/` with `labels.csv` (split `train`), and `grid.png` of 16 sources spread over
+    /// the set, a chunk at a time as they are made (in parallel): any `n` needs the memory of
+    /// one chunk and of the `labels.csv` rows, and the first stamps are on disk at once.
+    /// Returns the number written.
+    pub fn write_stamps(
+        &self,
+        out: &Path,
+        n: usize,
+        seed: u64,
+        format: StampFormat,
+    ) -> Result<usize, DataError> {
+        use rayon::prelude::*;
+        const CHUNK: usize = 64;
+        let total = n.saturating_mul(2);
+        let step = (total / 16).max(1);
+        let mut stream = StampStream::new(out, format, true, "train");
+        let mut grid = vec![];
+        for start in (0..total).step_by(CHUNK) {
+            let end = total.min(start + CHUNK);
+            let chunk: Vec<Sample> = (start..end)
+                .into_par_iter()
+                .map(|k| self.sample(Class::ALL[k / n], k % n, seed))
+                .collect();
+            stream.write(&chunk)?;
+            grid.extend(
+                (start..end)
+                    .filter(|k| k % step == 0 && k / step < 16)
+                    .map(|k| chunk[k - start].image.clone()),
+            );
+        }
+        let written = stream.finish()?;
+        super::writers::write_grid(&out.join("grid.png"), &grid, 4)?;
+        Ok(written)
     }
 
     /// A data set of `n_train` training and `n_test` test sources per class.

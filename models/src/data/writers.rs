@@ -58,7 +58,8 @@ pub fn write_fits(path: &Path, img: &Image, wcs: &Wcs, bunit: &str) -> Result<()
     atomic(path, &encode(img, wcs, bunit))
 }
 
-fn csv_field(s: &str) -> String {
+/// `s` as a CSV field: quoted when it holds a comma, a quote or a newline.
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -37,6 +37,10 @@ pub enum ModelError {
         /// burn's error.
         reason: String,
     },
+    /// A run or output folder that cannot be written as asked (locked, holding a run or
+    /// another output).
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
     /// A simulated field's options.
     #[error(transparent)]
     Field(#[from] FieldError),
@@ -57,6 +61,34 @@ pub enum ModelError {
     NothingToResume {
         /// The checkpoint looked for.
         checkpoint: std::path::PathBuf,
+    },
+    /// A request that needs more memory than this process can get ([`crate::memory`]).
+    // What is available goes on a line of its own: the first line is the same on every machine.
+    #[error(
+        "{what} would need {need} of memory, more than this process can get\n\
+         {available} available ({limit})"
+    )]
+    Memory {
+        /// The request, with the option that sized it.
+        what: String,
+        /// What it needs, for people (e.g. `120 GB`).
+        need: String,
+        /// What is available.
+        available: String,
+        /// Which limit binds.
+        limit: String,
+    },
+    /// A checkpoint holding NaN or infinite parameters (a run whose training blew up): every
+    /// image or score made from it would be NaN.
+    #[error(
+        "{}: {problem}: the model is broken (its training diverged); use an earlier checkpoint",
+        path.display()
+    )]
+    NonFinite {
+        /// The checkpoint.
+        path: std::path::PathBuf,
+        /// The parameter and its first non-finite element.
+        problem: String,
     },
     /// Training met too many bad steps (non-finite losses or gradients) in a row.
     #[error(

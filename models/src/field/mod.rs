@@ -87,19 +87,14 @@ pub fn simulate(
     pop.check(cfg)?;
     let plan = population::plan(cfg, pop.has_classes())?;
     std::fs::create_dir_all(out).map_err(|e| DataError::io(out, e))?;
+    // An earlier run killed mid-write (SIGKILL) left its temporary image, gigabytes for a
+    // large field.
+    lobes_ppl::io::remove_stale_temporaries(out)?;
     let image = out.join(IMAGE_FILE);
-    let tmp = out.join(format!(".{IMAGE_FILE}.tmp-{}", std::process::id()));
-    let rows = match stream(cfg, pop, &plan, &tmp, progress).and_then(|rows| {
-        std::fs::rename(&tmp, &image)
-            .map(|_| rows)
-            .map_err(|e| DataError::io(&image, e).into())
-    }) {
-        Ok(rows) => rows,
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-    };
+    // Removed if the stream fails, and by the binary's SIGINT/SIGTERM handler.
+    let tmp = lobes_ppl::io::Temporary::beside(&image)?;
+    let rows = stream(cfg, pop, &plan, tmp.path(), progress)?;
+    tmp.persist()?;
     let (csv, table) = (out.join(CSV_FILE), out.join(TABLE_FILE));
     catalogue::write(&rows, &csv, &table, &provenance(cfg))?;
     Ok(Summary {

@@ -58,6 +58,7 @@ fn metrics(n: usize) -> Vec<EpochMetrics> {
             bad_steps: usize::from(e == 3),
             lr: Some(1e-3),
             kl_scale: None,
+            val_loss: None,
         })
         .collect()
 }

@@ -6,10 +6,11 @@
 //! `m = 1 / (1 - p)` kept and `0` dropped, drawing the mask in parallel blocks, each from its own
 //! ChaCha8 stream of one seed taken from the PPL's generator. So the mask is reproducible
 //! under `lobes_ppl::rng::set_rng_seed` (as `pyro.set_rng_seed` governs torch's dropout) and
-//! under `Svi::with_seed`, whatever the number of threads. On other devices (a GPU) it is
-//! burn's `Dropout::forward`, which draws on the device (seeded by `Svi::with_seed` too).
+//! under `Svi::with_seed`, whatever the number of threads. On every device: on a GPU the mask
+//! is drawn on the host the same way and uploaded (4 bytes per element; burn's
+//! `Dropout::forward` would draw it from the device's generator, another stream on every
+//! device), so a step on a GPU applies the same masks as on the CPU for the same seed.
 
-use crate::kernels::sparse_op::on_flex;
 use burn::nn::Dropout;
 use burn::prelude::*;
 use burn::tensor::TensorData;
@@ -24,9 +25,6 @@ const BLOCK: usize = 1 << 14;
 /// autodiff device, the layer not frozen, `p > 0`) each element is kept with probability
 /// `1 - p` and scaled by `1 / (1 - p)`; otherwise `x` unchanged.
 pub fn dropout<const D: usize>(d: &Dropout, x: Tensor<D>) -> Tensor<D> {
-    if !on_flex(&x.device()) {
-        return d.forward(x);
-    }
     if !d.training.is_enabled() || !x.device().is_autodiff() || d.prob == 0.0 {
         return x;
     }

@@ -21,10 +21,20 @@ pub struct Classifier {
 
 impl Classifier {
     /// Loads `hmt-frdeepf.safetensors` (PyTorch tensor names), or a classifier written by
-    /// `lobes classifier train`.
+    /// `lobes classifier train`. A tensor holding a NaN or an infinity is an error naming the
+    /// file and the tensor: every score would be NaN.
     pub fn load(path: &Path) -> Result<Self, ModelError> {
         let device = Device::default();
         let (tensors, _) = lobes_ppl::io::load_tensors(path, &device)?;
+        for (name, t) in &tensors {
+            let values = t.to_vec();
+            if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+                return Err(ModelError::NonFinite {
+                    path: path.to_path_buf(),
+                    problem: format!("tensor '{name}' holds {} at element {i}", values[i]),
+                });
+            }
+        }
         let t: HashMap<String, lobes_ppl::DTensor> = tensors.into_iter().collect();
         Ok(Classifier {
             net: Hmt::from_named(&t, path, &device)?,
@@ -41,6 +51,30 @@ impl Classifier {
             )));
         }
         Ok(self.net.forward(images_tensor(images, &self.device)))
+    }
+
+    /// The penultimate-layer features (256 per image) of 150x150 images, in batches of 50:
+    /// the space of the Fréchet distance ([`crate::ramis::frechet`]).
+    pub fn features(&self, images: &[Image]) -> Result<Vec<Vec<f64>>, ModelError> {
+        let mut out = Vec::with_capacity(images.len());
+        for chunk in images.chunks(50) {
+            if let Some(bad) = chunk.iter().find(|i| i.size != SIDE) {
+                return Err(ModelError::Config(format!(
+                    "the classifier takes 150x150 images, got {0}x{0}",
+                    bad.size
+                )));
+            }
+            let f = self.net.features(images_tensor(chunk, &self.device));
+            let width = f.dims()[1];
+            let v = f
+                .try_into_vec_as::<f32>()
+                .map_err(|e| ModelError::tensor_read("the classifier's features", e))?;
+            out.extend(
+                v.chunks(width)
+                    .map(|r| r.iter().map(|&x| x as f64).collect()),
+            );
+        }
+        Ok(out)
     }
 
     /// Class probabilities p(y | x), `n x 2` row-major, in batches of 50.

@@ -10,6 +10,7 @@
 use crate::data::augment::{Interp, rotate};
 use crate::data::{self, Class, DataSet, Image, Sample};
 use crate::error::ModelError;
+use crate::output::{RunFolder, RunMode};
 use crate::ramis::classifier::Classifier;
 use crate::ramis::network::{Hmt, SIDE, images_tensor};
 use burn::optim::{AdaGradConfig, GradientsParams};
@@ -22,6 +23,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Options of `lobes classifier train`.
+/// The files of a classifier run: what shows that a folder holds one, and what `--overwrite`
+/// removes.
+pub const CLASSIFIER_RUN_FILES: &[&str] = &[
+    "classifier.safetensors",
+    "metrics.csv",
+    "accuracy.png",
+    "test.csv",
+];
+
 #[derive(Clone, Debug)]
 pub struct ClassifierOptions {
     /// Data spec (labelled images, 150x150 or smaller: smaller ones are zero-padded).
@@ -44,6 +54,9 @@ pub struct ClassifierOptions {
     pub seed: u64,
     /// Output folder: `classifier.safetensors`, `metrics.csv`, `accuracy.png`, `test.csv`.
     pub out: PathBuf,
+    /// Replace a classifier run `out` holds (its files are removed first); without it such a
+    /// folder is refused.
+    pub overwrite: bool,
 }
 
 impl Default for ClassifierOptions {
@@ -59,6 +72,7 @@ impl Default for ClassifierOptions {
             dropout: 0.5,
             seed: 0,
             out: PathBuf::from("runs/classifier"),
+            overwrite: false,
         }
     }
 }
@@ -215,6 +229,20 @@ pub fn train_classifier_on(
         )));
     }
     crate::error::check_learning_rate(opts.lr)?;
+    // burn's dropout panics outside [0, 1]; p = 1 would zero every activation.
+    if !(0.0..1.0).contains(&opts.dropout) {
+        return Err(ModelError::Config(format!(
+            "--dropout: a dropout probability must be in [0, 1), got {}",
+            opts.dropout
+        )));
+    }
+    // The kept weights are scored on the test split: without one there is nothing to report.
+    if ds.test.is_empty() {
+        return Err(ModelError::Config(format!(
+            "{}: the test split holds no images to score the classifier on",
+            ds.name
+        )));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut order: Vec<usize> = (0..ds.train.len()).collect();
     order.shuffle(&mut rng);
@@ -249,11 +277,16 @@ pub fn train_classifier_on(
         [1.0, 1.0]
     };
 
-    std::fs::create_dir_all(&opts.out).map_err(|e| data::DataError::io(&opts.out, e))?;
+    let mode = if opts.overwrite {
+        RunMode::Overwrite
+    } else {
+        RunMode::New
+    };
+    let _folder = RunFolder::open(&opts.out, mode, CLASSIFIER_RUN_FILES, &[])?;
     let plain = Device::default();
     plain.seed(opts.seed);
     let device = plain.clone().autodiff();
-    let mut net = Hmt::new(opts.dropout, &device);
+    let mut net = Hmt::seeded(opts.dropout, opts.seed, &device);
     let mut optim = AdaGradConfig::new().with_epsilon(1e-10).init();
     let checkpoint = opts.out.join("classifier.safetensors");
     let (mut rows, mut best): (Vec<ClassifierEpoch>, Option<(f64, f64, usize)>) = (vec![], None);

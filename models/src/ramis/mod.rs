@@ -4,8 +4,10 @@
 //! class balance ([`balance`]).
 
 pub mod balance;
+pub mod bootstrap;
 pub mod classifier;
 pub mod degrade;
 pub mod figure;
+pub mod frechet;
 pub mod hmt;
 pub mod network;

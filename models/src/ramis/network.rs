@@ -13,9 +13,7 @@ use crate::data::{DataError, Image};
 use crate::error::ModelError;
 use burn::module::{Param, RunningState};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d,
-};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
@@ -71,14 +69,40 @@ pub struct Hmt {
 }
 
 impl Hmt {
-    /// A freshly initialised network (PyTorch's default initialisation) with dropout `p`.
+    /// A freshly initialised network with dropout `p`: [`Hmt::seeded`] with seed 0.
     pub fn new(dropout: f64, device: &Device) -> Self {
+        Hmt::seeded(dropout, 0, device)
+    }
+
+    /// A freshly initialised network with dropout `p`, its weights and biases drawn on the host
+    /// from `seed` ([`crate::init`]: PyTorch's and burn's default `U(-1/√fan_in, 1/√fan_in)`,
+    /// one stream per PyTorch parameter name), the same on every device.
+    pub fn seeded(dropout: f64, seed: u64, device: &Device) -> Self {
         let convs = CONVS
             .iter()
-            .map(|&(i, o, k, p, _)| {
-                Conv2dConfig::new([i, o], [k, k])
+            .enumerate()
+            .map(|(n, &(i, o, k, p, _))| {
+                // burn's parameters are lazy: replaced before first use, never drawn.
+                let mut conv = Conv2dConfig::new([i, o], [k, k])
                     .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
-                    .init(device)
+                    .init(device);
+                let name = format!("conv{}", n + 1);
+                let fan_in = i * k * k;
+                conv.weight = crate::init::uniform_param(
+                    seed,
+                    &format!("{name}.weight"),
+                    [o, i, k, k],
+                    fan_in,
+                    device,
+                );
+                conv.bias = Some(crate::init::uniform_param(
+                    seed,
+                    &format!("{name}.bias"),
+                    [o],
+                    fan_in,
+                    device,
+                ));
+                conv
             })
             .collect();
         let norms = CONVS
@@ -88,15 +112,22 @@ impl Hmt {
         Hmt {
             convs,
             norms,
-            fc1: LinearConfig::new(400, 256).init(device),
-            fc2: LinearConfig::new(256, 256).init(device),
-            fc3: LinearConfig::new(256, 2).init(device),
+            fc1: crate::init::linear(seed, "fc1", 400, 256, device),
+            fc2: crate::init::linear(seed, "fc2", 256, 256, device),
+            fc3: crate::init::linear(seed, "fc3", 256, 2, device),
             dropout: DropoutConfig::new(dropout).init(),
         }
     }
 
     /// Logits `[B, 2]` (FRI, FRII) of images `[B, 1, 150, 150]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.fc3.forward(self.features(x))
+    }
+
+    /// The penultimate layer `[B, 256]` of images `[B, 1, 150, 150]`: what the last layer
+    /// classifies, and the feature space of the Fréchet distance
+    /// ([`crate::ramis::frechet`]).
+    pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
         let mut x = x;
         for ((conv, norm), &(.., pool)) in self.convs.iter().zip(&self.norms).zip(&CONVS) {
             x = norm.forward(relu(conv.forward(x)));
@@ -109,8 +140,7 @@ impl Hmt {
         let h = self.dropout.forward(relu(self.fc1.forward(h)));
         let h = self.dropout.forward(relu(self.fc2.forward(h)));
         // The published network applies fc2 twice.
-        let h = self.dropout.forward(relu(self.fc2.forward(h)));
-        self.fc3.forward(h)
+        self.dropout.forward(relu(self.fc2.forward(h)))
     }
 
     /// The network in `tensors` (PyTorch's names and layouts, as

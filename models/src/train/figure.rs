@@ -25,14 +25,21 @@ pub fn loss_figure(path: &Path, rows: &[EpochMetrics], title: &str) -> Result<()
                 .filter_map(|r| Some((r.epoch as f64, f(r)?)))
                 .collect()
         };
-        let mut s = vec![
-            Series::new("training (dropout on)", pick(|r| r.train_loss), 0),
-            Series::new("test", pick(|r| r.test_loss), 1).with_markers(),
-        ];
+        let mut s = vec![Series::new(
+            "training (dropout on)",
+            pick(|r| r.train_loss),
+            0,
+        )];
+        // A run with a validation split evaluates it instead of the test set.
+        if rows.iter().any(|r| r.val_loss.is_some()) {
+            s.push(Series::new("validation", pick(|r| r.val_loss), 1).with_markers());
+        } else {
+            s.push(Series::new("test", pick(|r| r.test_loss), 1).with_markers());
+        }
         let bad: Vec<(f64, f64)> = rows
             .iter()
             .filter(|r| r.epoch >= from && r.bad_steps > 0)
-            .filter_map(|r| Some((r.epoch as f64, r.test_loss.or(r.train_loss)?)))
+            .filter_map(|r| Some((r.epoch as f64, r.val_loss.or(r.test_loss).or(r.train_loss)?)))
             .collect();
         if !bad.is_empty() {
             let total: usize = rows.iter().map(|r| r.bad_steps).sum();

@@ -17,10 +17,40 @@ pub struct LrPoint {
     pub test_loss: f64,
 }
 
+/// The most rates one search trains (each a training run).
+pub const MAX_RATES: usize = 1000;
+
 /// The rates `from, from + step, ...` up to `to` (rounded to a whole number of steps).
-pub fn rates(from: f64, to: f64, step: f64) -> Vec<f64> {
-    let n = ((to - from) / step).round() as usize;
-    (0..=n).map(|k| from + k as f64 * step).collect()
+///
+/// # Errors
+/// Bounds that are not positive and finite, `to` below `from`, a step that is not positive
+/// and finite, or more than [`MAX_RATES`] rates; each names its option (`--from`, `--to`,
+/// `--step`).
+pub fn rates(from: f64, to: f64, step: f64) -> Result<Vec<f64>, ModelError> {
+    let bad = |s: String| Err(ModelError::Config(s));
+    if !(from.is_finite() && from > 0.0) {
+        return bad(format!(
+            "--from must be a positive, finite learning rate, got {from}"
+        ));
+    }
+    if !(to.is_finite() && to >= from) {
+        return bad(format!(
+            "--to must be finite and at least --from = {from}, got {to}"
+        ));
+    }
+    if !(step.is_finite() && step > 0.0) {
+        return bad(format!("--step must be positive and finite, got {step}"));
+    }
+    let steps = ((to - from) / step).round();
+    if steps >= MAX_RATES as f64 {
+        return bad(format!(
+            "--step {step} from {from} to {to} makes {steps} + 1 rates, each a training run; \
+             at most {MAX_RATES}"
+        ));
+    }
+    Ok((0..=steps as usize)
+        .map(|k| from + k as f64 * step)
+        .collect())
 }
 
 /// Trains `base` afresh at each of [`rates`] in `base.out/lr_<rate>`; `on_rate` sees each
@@ -33,7 +63,7 @@ pub fn lr_search(
     on_rate: &mut dyn FnMut(&LrPoint),
 ) -> Result<Vec<LrPoint>, ModelError> {
     let mut points = vec![];
-    for lr in rates(from, to, step) {
+    for lr in rates(from, to, step)? {
         let mut opts = base.clone();
         opts.lr = lr;
         opts.out = base.out.join(format!("lr_{lr:.6}"));
@@ -45,7 +75,8 @@ pub fn lr_search(
         let p = LrPoint {
             lr,
             train_loss: last.train_loss.unwrap_or(f64::NAN),
-            test_loss: last.test_loss.unwrap_or(f64::NAN),
+            // The loss the run watched: the validation split's when it held one out.
+            test_loss: last.val_loss.or(last.test_loss).unwrap_or(f64::NAN),
         };
         on_rate(&p);
         points.push(p);
@@ -90,7 +121,7 @@ mod tests {
 
     #[test]
     fn the_grid_includes_both_ends_and_the_best_rate_skips_non_finite_losses() {
-        let r = rates(0.0005, 0.0015, 0.0001);
+        let r = rates(0.0005, 0.0015, 0.0001).unwrap();
         assert_eq!(r.len(), 11);
         assert!((r[10] - 0.0015).abs() < 1e-12);
         let p = |lr, test_loss| LrPoint {
@@ -101,5 +132,18 @@ mod tests {
         let pts = [p(0.1, f64::NAN), p(0.2, 5.0), p(0.3, 4.0), p(0.4, 4.0)];
         assert_eq!(best_rate(&pts), Some((0.3, 4.0)));
         assert_eq!(best_rate(&pts[..1]), None);
+    }
+
+    #[test]
+    fn a_zero_negative_or_tiny_step_and_bad_bounds_are_refused_naming_the_option() {
+        let e = |from, to, step| rates(from, to, step).unwrap_err().to_string();
+        assert!(e(0.001, 0.002, 0.0).starts_with("--step must be positive"));
+        assert!(e(0.001, 0.002, -1e-4).starts_with("--step"));
+        assert!(e(0.001, 0.002, f64::NAN).starts_with("--step"));
+        assert!(e(0.001, 0.002, 1e-12).contains("at most 1000"));
+        assert!(e(0.0, 0.002, 1e-4).starts_with("--from"));
+        assert!(e(0.002, 0.001, 1e-4).starts_with("--to"));
+        assert!(e(0.001, f64::INFINITY, 1e-4).starts_with("--to"));
+        assert_eq!(rates(0.001, 0.001, 1.0).unwrap(), vec![0.001]);
     }
 }

@@ -42,6 +42,11 @@ pub struct EpochMetrics {
     /// value then), empty when β is 1 throughout the run.
     #[serde(default)]
     pub kl_scale: Option<f64>,
+    /// Per-image loss (-ELBO, evaluation mode) on the validation split held out of the
+    /// training images (`--validation`); empty without one. A run with a split evaluates this
+    /// instead of the test loss.
+    #[serde(default)]
+    pub val_loss: Option<f64>,
 }
 
 /// Writes `rows` to `path` atomically, with a header.

@@ -12,6 +12,7 @@ mod options;
 mod recovery;
 mod resume;
 pub mod schedule;
+pub mod validation;
 
 pub use lr_search::{LrPoint, best_rate, lr_search, rates, write_lr_search};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
@@ -20,15 +21,27 @@ pub use options::TrainOptions;
 pub use recovery::{LR_BACKOFF, Recovery, recovery};
 
 use recovery::BadSteps;
+use validation::ValidationPlan;
 
 use crate::data::augment::{Augmented, Interp};
 use crate::data::{self, DataSet, Sample, writers};
 use crate::error::ModelError;
+use crate::output::{RunFolder, RunMode};
 use crate::vae::{Batch, RunMetadata, VaeConfig, batch_from, batch_of, guide, model};
 use burn::prelude::*;
 use lobes_ppl::optim::Optimizer;
 use lobes_ppl::prelude::{Svi, TraceElbo};
 use std::time::Instant;
+
+/// The files of a run folder (besides `checkpoints/*.safetensors`): what shows that a folder
+/// holds a run, and what `--overwrite` removes.
+pub const RUN_FILES: &[&str] = &[
+    "checkpoint.safetensors",
+    "best.safetensors",
+    "metrics.csv",
+    "loss.png",
+    "samples.png",
+];
 
 fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed.wrapping_mul(0x2545_F491_4F6C_DD1D)
@@ -87,9 +100,26 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     };
     let latest = opts.out.join("checkpoint.safetensors");
     let resumed = resume::resumable(opts, &mut net, &latest)?;
+    let metrics_path = opts.out.join("metrics.csv");
+    // Read before the folder is locked: a bad file is refused with the folder untouched.
+    let resumed_rows = match &resumed {
+        Some(r) => Some(read_metrics(&metrics_path, r.epoch)?),
+        None => None,
+    };
     let saved = resumed.as_ref().map(|r| &r.settings);
     let schedule = opts.kl_schedule(saved)?;
     let decay = schedule::MultiStep::resolve(opts.lr_milestones.as_deref(), opts.lr_gamma, saved)?;
+    let plan = ValidationPlan {
+        plateau_from: schedule.warmup_epochs,
+        ..ValidationPlan::resolve(opts, saved)?
+    };
+    let (fit, val) = plan.holdout.apply(&ds.train, &ds.name)?;
+    // What the epochs evaluate: the validation split when there is one, else the test set.
+    let (watched, on_val) = if val.is_empty() {
+        (&ds.test, false)
+    } else {
+        (&val, true)
+    };
     if schedule.warmup_epochs > opts.epochs {
         eprintln!(
             "note: the KL warm-up of {} epochs ends after this run's {} epochs: β reaches {:.3}, not {}",
@@ -99,20 +129,24 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             schedule.to
         );
     }
+    // Locked until the run ends; a folder holding another run is refused (or emptied of it
+    // with --overwrite); temporaries a killed run left are removed.
+    let _folder = RunFolder::open(
+        &opts.out,
+        RunMode::from_flags(&opts.out, opts.resume, opts.overwrite)?,
+        RUN_FILES,
+        &["checkpoints"],
+    )?;
     std::fs::create_dir_all(opts.out.join("checkpoints"))
         .map_err(|e| data::DataError::io(&opts.out, e))?;
-    // A run killed while writing (SIGKILL, power loss) leaves its temporary file beside the
-    // checkpoint or metrics.csv it was writing; the run folder is this run's own.
-    for d in [opts.out.clone(), opts.out.join("checkpoints")] {
-        lobes_ppl::io::remove_stale_temporaries(&d)?;
-    }
     let device = Device::default().autodiff();
     let plain = Device::default();
-    // burn's CPU generator is seeded through the plain device (seeding the autodiff wrapper
-    // does not reach it); initialisation draws from it. The VAE's dropout draws from the PPL's
-    // generator (crate::kernels::dropout), which `with_seed` reseeds every step.
+    // The initial weights are drawn on the host from the seed (crate::init), the same on every
+    // device; the VAE's dropout masks come from the PPL's generator (crate::kernels::dropout),
+    // which `with_seed` reseeds every step. burn's own generator (seeded through the plain
+    // device: seeding the autodiff wrapper does not reach it) is left for anything else.
     plain.seed(opts.seed);
-    let template = net.init(&device);
+    let template = net.init_seeded(opts.seed, &device);
     let beta = anneal::KlScale::new(opts.kl_scale);
     let mut svi = Svi::new(
         |b: &Batch| anneal::anneal(beta.get(), || model(&template, b)),
@@ -122,8 +156,7 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     )
     .with_seed(opts.seed, Some(device.clone()));
 
-    let metrics_path = opts.out.join("metrics.csv");
-    let settings = run_settings(opts, &decay, &schedule);
+    let settings = run_settings(opts, &decay, &schedule, &plan);
     let mut start = 0;
     let mut rows = vec![];
     if let Some(r) = resumed {
@@ -135,16 +168,17 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             svi.optim.set_lr(opts.lr);
         }
         start = r.epoch;
-        rows = read_metrics(&metrics_path, r.epoch)?;
+        rows = resumed_rows.unwrap_or_default();
     } else {
         let mut row = EpochMetrics {
             epoch: 0,
             lr: Some(opts.lr),
             ..Default::default()
         };
-        if opts.eval_every > 0 && !ds.test.is_empty() {
-            row.test_loss =
-                Some(beta.unannealed(|| test_loss(&mut svi, &ds.test, opts.batch, crop, &plain))?);
+        if opts.eval_every > 0 && !watched.is_empty() {
+            let loss =
+                beta.unannealed(|| test_loss(&mut svi, watched, opts.batch, crop, &plain))?;
+            set_loss(&mut row, loss, on_val);
         }
         if let Some(m) = &monitor {
             record(&mut row, m.measure(svi.store().clone())?);
@@ -174,8 +208,11 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
                 svi.optim.lr()
             );
         }
+        if plan.stops_after(&rows) {
+            break;
+        }
         let mut aug = Augmented::new(
-            &ds.train,
+            &fit,
             opts.augment_step,
             crop,
             Interp::Bilinear,
@@ -261,16 +298,35 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             kl_scale: (!schedule.is_plain()).then(|| beta.get()),
             ..Default::default()
         };
-        if evaluate && !ds.test.is_empty() {
-            row.test_loss =
-                Some(beta.unannealed(|| test_loss(&mut svi, &ds.test, opts.batch, crop, &plain))?);
+        if evaluate && !watched.is_empty() {
+            let loss =
+                beta.unannealed(|| test_loss(&mut svi, watched, opts.batch, crop, &plain))?;
+            set_loss(&mut row, loss, on_val);
         }
         if let Some(m) = monitor.as_ref().filter(|m| m.due(epoch, opts.epochs)) {
             record(&mut row, m.measure(svi.store().clone())?);
         }
+        let new_best = row.val_loss.is_some()
+            && validation::best(&rows)
+                .is_none_or(|(_, b)| row.val_loss.is_some_and(|v| validation::improves(v, b)));
         rows.push(row);
+        if new_best {
+            let meta = RunMetadata::new(opts.kind, &net, epoch, &settings).to_map();
+            svi.store()
+                .save_with(opts.out.join("best.safetensors"), &meta)?;
+        }
+        if plan.decays_after(&rows) {
+            let lr = svi.optim.lr();
+            svi.optim.set_lr(lr * decay.gamma);
+            eprintln!(
+                "epoch {epoch}: learning rate {lr:e} -> {:e} (--lr-plateau: {} epochs without a better validation loss)",
+                svi.optim.lr(),
+                plan.plateau.unwrap_or_default() + 1
+            );
+        }
         write_metrics(&metrics_path, &rows)?;
-        if epoch % opts.checkpoint_every.max(1) == 0 || epoch == opts.epochs {
+        let stop = plan.stops_after(&rows);
+        if epoch % opts.checkpoint_every.max(1) == 0 || epoch == opts.epochs || stop {
             let meta = RunMetadata::new(opts.kind, &net, epoch, &settings).to_map();
             svi.save_checkpoint_with(
                 opts.out
@@ -303,11 +359,13 @@ fn input_side(net: &VaeConfig, ds: &DataSet) -> Result<usize, ModelError> {
             net.pixels
         )));
     }
-    if let Some(s) = ds.train.iter().find(|s| s.image.size < crop) {
-        return Err(ModelError::Config(format!(
-            "image '{}' is {1}x{1}, smaller than the {crop}x{crop} input",
-            s.name, s.image.size
-        )));
+    for (split, set) in [("training", &ds.train), ("test", &ds.test)] {
+        if let Some(s) = set.iter().find(|s| s.image.size < crop) {
+            return Err(ModelError::Config(format!(
+                "{split} image '{}' of '{}' is {2}x{2}, smaller than the {crop}x{crop} input",
+                s.name, ds.name, s.image.size
+            )));
+        }
     }
     if ds.train.is_empty() {
         return Err(ModelError::Config(format!(
@@ -324,6 +382,7 @@ fn run_settings(
     opts: &TrainOptions,
     decay: &schedule::MultiStep,
     schedule: &anneal::KlSchedule,
+    plan: &ValidationPlan,
 ) -> Vec<(&'static str, String)> {
     let mut settings = vec![
         ("data", opts.data.clone()),
@@ -340,6 +399,10 @@ fn run_settings(
         settings.push(("kl_scale", opts.kl_scale.to_string()));
     }
     settings.extend(decay.metadata());
+    settings.extend(plan.metadata());
+    if plan.plateau.is_some() && decay.milestones.is_empty() {
+        settings.push(("lr_gamma", decay.gamma.to_string()));
+    }
     if schedule.warmup_epochs > 0 {
         settings.push(("kl_warmup", schedule.warmup_epochs.to_string()));
         settings.push(("kl_warmup_from", schedule.from.to_string()));
@@ -360,6 +423,15 @@ fn progress_bar(opts: &TrainOptions, images: usize, epoch: usize) -> indicatif::
     );
     bar.set_prefix(format!("{epoch}/{}", opts.epochs));
     bar
+}
+
+/// Puts an evaluation's loss in its column: `val_loss` when it is of the validation split.
+fn set_loss(row: &mut EpochMetrics, loss: f64, on_val: bool) {
+    if on_val {
+        row.val_loss = Some(loss);
+    } else {
+        row.test_loss = Some(loss);
+    }
 }
 
 fn record(row: &mut EpochMetrics, m: RamisMeasure) {

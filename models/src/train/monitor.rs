@@ -43,7 +43,8 @@ impl RamisOptions {
         }
     }
 
-    /// Checks the counts: at least one image, every at least 1 epoch.
+    /// Checks the counts (at least one image, every at least 1 epoch) and the sampling box
+    /// ([`Sampling::check`]).
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.every == 0 || self.n == 0 {
             return Err(ModelError::Config(format!(
@@ -51,7 +52,9 @@ impl RamisOptions {
                 self.every, self.n
             )));
         }
-        Ok(())
+        self.sampling
+            .check()
+            .map_err(|why| ModelError::Config(format!("--ramis-sampling: {why}")))
     }
 }
 

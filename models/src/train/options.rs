@@ -55,6 +55,18 @@ pub struct TrainOptions {
     pub max_bad_steps: usize,
     /// RAMIS while training (`None`: not measured).
     pub ramis: Option<RamisOptions>,
+    /// Training images held out as a validation split, stratified by class
+    /// ([`crate::data::split::Holdout`]); with one, every evaluation while training is on it
+    /// and the test set is left alone. `None`: none for a new run, the checkpoint's on
+    /// `resume` (which cannot change it).
+    pub validation: Option<usize>,
+    /// Seed of the validation split (`None`: 0, the checkpoint's on `resume`).
+    pub split_seed: Option<u64>,
+    /// Decay the rate by `lr_gamma` after this many epochs without a better validation loss
+    /// (Pyro's `ReduceLROnPlateau`, see [`super::validation`]).
+    pub lr_plateau: Option<usize>,
+    /// Stop after this many epochs without a better validation loss.
+    pub early_stop: Option<usize>,
     /// Images per step.
     pub batch: usize,
     /// Rotation step in degrees (0: no augmentation).
@@ -73,6 +85,9 @@ pub struct TrainOptions {
     pub out: PathBuf,
     /// Continue from `out/checkpoint.safetensors`.
     pub resume: bool,
+    /// Replace the run `out` holds (its checkpoints, metrics and figures are removed first);
+    /// without it or `resume` a folder holding a run is refused.
+    pub overwrite: bool,
     /// Show a progress bar.
     pub progress: bool,
 }
@@ -114,6 +129,7 @@ impl TrainOptions {
     /// optimiser and a finite, non-negative rotation step.
     pub fn validate(&self) -> Result<(), ModelError> {
         self.net.validate()?;
+        crate::output::RunMode::from_flags(&self.out, self.resume, self.overwrite)?;
         if self.batch == 0 {
             return Err(ModelError::Config(
                 "the batch needs at least one image".into(),

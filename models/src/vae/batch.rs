@@ -3,7 +3,25 @@
 
 use super::Batch;
 use crate::data::{Class, Image, Sample};
+use crate::error::ModelError;
 use burn::prelude::*;
+
+/// Refuses samples smaller than the network's `side` x `side` input (larger ones are
+/// centre-cropped to it): the error names the image (its name, and for a pickle batch the
+/// batch and position) and both sizes, and `model` (a checkpoint's path).
+pub fn check_inputs(samples: &[Sample], side: usize, model: &str) -> Result<(), ModelError> {
+    let Some(s) = samples.iter().find(|s| s.image.size < side) else {
+        return Ok(());
+    };
+    let mut image = format!("image '{}'", s.name);
+    if let (Some(b), Some(i)) = (s.meta.get("batch"), s.meta.get("index")) {
+        image = format!("{b}: {image} (index {i})");
+    }
+    Err(ModelError::Config(format!(
+        "{image} is {0}x{0}, smaller than the {side}x{side} input of {model}",
+        s.image.size
+    )))
+}
 
 /// The flattened central `crop` x `crop` of each sample and one-hot labels, as a batch.
 pub fn batch_of(samples: &[&Sample], crop: usize, device: &Device) -> Batch {
@@ -41,6 +59,35 @@ pub fn images_of(pixels: &[f32], side: usize) -> Vec<Image> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inputs_smaller_than_the_network_are_refused_naming_image_and_sizes() {
+        let mut small = Sample {
+            image: Image::new(64, vec![0.0; 64 * 64]),
+            label: Class::FRI,
+            name: "a.png".into(),
+            meta: Default::default(),
+        };
+        let big = Sample {
+            image: Image::new(150, vec![0.0; 150 * 150]),
+            ..small.clone()
+        };
+        assert!(check_inputs(std::slice::from_ref(&big), 100, "m.safetensors").is_ok());
+        let e = check_inputs(&[big.clone(), small.clone()], 100, "m.safetensors")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "image 'a.png' is 64x64, smaller than the 100x100 input of m.safetensors"
+        );
+        small.meta.insert("batch".into(), "test_batch".into());
+        small.meta.insert("index".into(), "3".into());
+        let e = check_inputs(&[small], 100, "m").unwrap_err().to_string();
+        assert!(
+            e.starts_with("test_batch: image 'a.png' (index 3) is 64x64"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn a_batch_holds_the_centre_crops_and_one_hot_labels() {

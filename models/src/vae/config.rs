@@ -87,10 +87,17 @@ impl VaeConfig {
     }
 
     /// Builds the encoder and decoder on `device` (sizes as [`VaeConfig::validate`] accepts;
-    /// others panic). The likelihood's and the prior's own parameters, if any, are made by the
-    /// model on its first run, as Pyro's `pyro.param` does.
+    /// others panic) with the initial values of seed 0 ([`VaeConfig::init_seeded`]). The
+    /// likelihood's and the prior's own parameters, if any, are made by the model on its first
+    /// run, as Pyro's `pyro.param` does.
     pub fn init(&self, device: &Device) -> Vae {
         Vae::new(self, device)
+    }
+
+    /// [`VaeConfig::init`] with the initial weights and biases drawn on the host from `seed`
+    /// ([`Vae::seeded`]): one seed, one initial model, whatever the device.
+    pub fn init_seeded(&self, seed: u64, device: &Device) -> Vae {
+        Vae::seeded(self, seed, device)
     }
 
     /// The most parameters a network may have: 2^32 (16 GiB of f32 weights, 40 times the

@@ -17,7 +17,7 @@ mod program;
 mod scale;
 
 pub use activity::{DimActivity, activity};
-pub use batch::{batch_from, batch_of, images_of, one_hot};
+pub use batch::{batch_from, batch_of, check_inputs, images_of, one_hot};
 pub use config::VaeConfig;
 pub use kind::ModelKind;
 pub use likelihood::Likelihood;

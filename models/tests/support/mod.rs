@@ -57,6 +57,10 @@ pub fn tiny(kind: ModelKind, out: std::path::PathBuf, epochs: usize) -> TrainOpt
         kl_warmup_from: None,
         max_bad_steps: 5,
         ramis: None,
+        validation: None,
+        split_seed: None,
+        lr_plateau: None,
+        early_stop: None,
         batch: 32,
         augment_step: 90.0,
         eval_every: 1,
@@ -65,6 +69,7 @@ pub fn tiny(kind: ModelKind, out: std::path::PathBuf, epochs: usize) -> TrainOpt
         seed: 3,
         out,
         resume: false,
+        overwrite: false,
         progress: false,
     }
 }

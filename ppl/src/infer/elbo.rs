@@ -166,7 +166,7 @@ fn sum_to(value: &DTensor, frames: &[PlateFrame], target: &[PlateFrame]) -> DTen
 /// model sample site's and guide latent site's log-prob (not the guide's factors), summed
 /// over the dims of plates the target is not in (Pyro's `_compute_log_r` followed by
 /// `sum_to`).
-fn log_r_for(model: &Trace, guide: &Trace, target: &[PlateFrame]) -> DTensor {
+pub(crate) fn log_r_for(model: &Trace, guide: &Trace, target: &[PlateFrame]) -> DTensor {
     let mut total: Option<DTensor> = None;
     let sites = model
         .sample_sites()

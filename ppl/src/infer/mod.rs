@@ -6,6 +6,7 @@ mod contract;
 mod discrete;
 mod elbo;
 mod enum_elbo;
+pub mod importance;
 mod mean_field;
 mod predictive;
 mod svi;

@@ -11,7 +11,10 @@ use crate::tensor::DTensor;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+mod finite;
 mod io;
+
+pub use finite::NonFinite;
 
 /// One stored parameter.
 #[derive(Clone, Debug)]
