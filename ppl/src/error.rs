@@ -245,6 +245,14 @@ pub enum PplError {
         /// The parameters whose gradient was not finite.
         params: Vec<String>,
     },
+    /// Data-parallel replicas that do not agree (another model, parameter set or shape).
+    #[error("data-parallel replicas disagree on '{param}': {reason}")]
+    ReplicaMismatch {
+        /// The parameter.
+        param: String,
+        /// What differs.
+        reason: String,
+    },
     /// Reading or writing a file.
     #[error("{path}: {source}")]
     Io {

@@ -9,6 +9,7 @@ mod enum_elbo;
 pub mod importance;
 mod mean_field;
 mod predictive;
+pub mod reduce;
 mod svi;
 
 pub use checks::{check_model_guide_match, check_site_shape, max_plate_nesting};

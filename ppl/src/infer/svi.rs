@@ -30,6 +30,7 @@ pub struct Svi<A: ?Sized, M, G, O, L> {
     steps: u64,
     seed: Option<(u64, Option<Device>)>,
     schedule: Option<Box<dyn Fn(u64) -> f64>>,
+    reducer: Option<Box<dyn super::reduce::GradientReducer>>,
     _args: PhantomData<fn(&A)>,
 }
 
@@ -59,6 +60,7 @@ where
             steps: 0,
             seed: None,
             schedule: None,
+            reducer: None,
             _args: PhantomData,
         }
     }
@@ -74,6 +76,15 @@ where
     /// A learning-rate schedule: the optimiser's rate before step `t` is `schedule(t)`.
     pub fn with_schedule(mut self, schedule: impl Fn(u64) -> f64 + 'static) -> Self {
         self.schedule = Some(Box::new(schedule));
+        self
+    }
+
+    /// Data-parallel steps: this is one replica of several, each stepping on its shard of the
+    /// batch, and `reducer` averages their losses and gradients so every replica takes the same
+    /// step (see [`super::reduce`]). Each replica seeds its own generator (another seed per
+    /// replica, so their draws differ).
+    pub fn with_reducer(mut self, reducer: impl super::reduce::GradientReducer + 'static) -> Self {
+        self.reducer = Some(Box::new(reducer));
         self
     }
 
@@ -137,7 +148,12 @@ where
         self.seed_step();
         self.store.clear_leaves();
         let mut est = self.estimate(args)?;
-        let loss = est.loss();
+        let loss = match &mut self.reducer {
+            // Every replica learns whether any loss was not finite before any gradient is
+            // exchanged: all take the same decision.
+            Some(r) => r.mean_loss(est.loss())?,
+            None => est.loss(),
+        };
         if !loss.is_finite() {
             self.store.clear_leaves();
             return Err(nonfinite(loss, &mut est));
@@ -162,10 +178,13 @@ where
         // Take each gradient out of the container and drop the autodiff leaves first, so that
         // the optimiser holds the only handle to a parameter and its gradient (the fused CPU
         // update then works in place).
-        let grads: Vec<(String, crate::DTensor)> = leaves
+        let mut grads: Vec<(String, crate::DTensor)> = leaves
             .into_iter()
             .filter_map(|(name, leaf)| leaf.grad_remove(&mut grads).map(|g| (name, g)))
             .collect();
+        if let Some(r) = &mut self.reducer {
+            r.mean_gradients(&mut grads)?;
+        }
         self.store.clear_leaves();
         for (name, g) in grads {
             let (p, constraint) = self
