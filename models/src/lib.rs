@@ -5,6 +5,8 @@ pub mod analysis;
 pub mod bench;
 pub mod chart;
 pub mod data;
+#[cfg(feature = "mpi")]
+pub mod distributed;
 pub mod error;
 pub mod export;
 pub mod field;

@@ -253,6 +253,16 @@ pub enum PplError {
         /// What differs.
         reason: String,
     },
+    /// A collective operation between data-parallel replicas (an MPI all-reduce, say) that
+    /// failed or did not complete in time: a replica died, is stuck, or is at another
+    /// collective.
+    #[error("data-parallel {op}: {reason}")]
+    Collective {
+        /// The operation, e.g. `all-reduce of the gradients (bucket 3 of 17, 25.0 MB)`.
+        op: String,
+        /// What happened, naming the ranks involved.
+        reason: String,
+    },
     /// Reading or writing a file.
     #[error("{path}: {source}")]
     Io {

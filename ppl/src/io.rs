@@ -67,12 +67,33 @@ impl Temporary {
             name.to_string_lossy(),
             std::process::id()
         ));
+        debug_assert_eq!(
+            Some(&tmp),
+            Temporary::of_process(target, std::process::id()).as_ref()
+        );
         live().push(tmp.clone());
         Ok(Temporary {
             tmp,
             target: target.to_path_buf(),
             done: false,
         })
+    }
+    /// The path of the temporary file process `pid` writes for `target` (`None` when
+    /// `target` names no file): for a cooperating process (another MPI rank) that writes into
+    /// it.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// let p = lobes_ppl::io::Temporary::of_process(Path::new("out/field.fits"), 42);
+    /// assert_eq!(p.unwrap(), Path::new("out/.field.fits.tmp-42"));
+    /// ```
+    pub fn of_process(target: &Path, pid: u32) -> Option<PathBuf> {
+        let dir = target
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = target.file_name()?;
+        Some(dir.join(format!(".{}.tmp-{pid}", name.to_string_lossy())))
     }
     /// Where to write.
     pub fn path(&self) -> &Path {

@@ -158,3 +158,38 @@ fn a_non_finite_loss_on_one_replica_is_a_bad_step_on_every_replica() {
     );
     assert_eq!((a.1, b.1), (0, 0), "neither step counted");
 }
+
+#[test]
+fn a_replica_whose_model_fails_leaves_no_replica_waiting() {
+    let mut reducers = ThreadReducer::group(2);
+    let (r1, r0) = (reducers.pop().unwrap(), reducers.pop().unwrap());
+    let run = |s: Shard, r: ThreadReducer| {
+        std::thread::spawn(move || {
+            let s = s;
+            let mut svi = Svi::new(
+                model as fn(&Shard) -> Result<()>,
+                guide as fn(&Shard) -> Result<()>,
+                Adam::new(0.05),
+                TraceElbo::default(),
+            )
+            .with_reducer(r);
+            let first = svi.step(&s).map_err(|e| e.to_string());
+            (first, svi.steps())
+        })
+    };
+    // An index past the plate's size: the model fails before it has a loss.
+    let mut broken = shard((1..N).step_by(2).collect());
+    broken.idx[0] = N + 5;
+    let a = run(shard((0..N).step_by(2).collect()), r0);
+    let b = run(broken, r1);
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    assert!(
+        a.0.as_ref().is_err_and(|e| e.contains("not finite")),
+        "the other replica has a bad step: {a:?}"
+    );
+    assert!(
+        b.0.as_ref().is_err_and(|e| e.contains("out of range")),
+        "the failing replica reports its own error: {b:?}"
+    );
+    assert_eq!((a.1, b.1), (0, 0), "neither step counted");
+}

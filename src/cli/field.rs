@@ -2,9 +2,10 @@
 
 use lobes::models::ModelError;
 use lobes::models::data::synthetic::Synthetic;
-use lobes::models::field::{FieldConfig, Population, simulate};
+use lobes::models::field::{FieldConfig, Population, simulate, simulate_on_ranks};
 use lobes::models::generate::{Generator, Sampling};
 use lobes::models::output::OutputFolder;
+use lobes::models::train::Replicas;
 use std::path::PathBuf;
 
 // `lobes simulate-field`; its help is the doc comment of `Command::SimulateField`.
@@ -69,6 +70,19 @@ pub(crate) struct SimulateFieldArgs {
     /// first); without it `--out` must be new or empty.
     #[arg(long)]
     overwrite: bool,
+    /// Render the field across the ranks of an MPI job: run under `mpirun -np N` (or `srun`);
+    /// each rank renders a share of the image's bands into the one file rank 0 writes (the
+    /// folder must be on a file system every rank sees). The field is byte-identical to a
+    /// one-process run's. Needs a build with `--features mpi` (docs/user-guide.md).
+    #[arg(long)]
+    data_parallel: bool,
+    /// With --data-parallel: the seconds a rank waits in one collective for the others before
+    /// the job is aborted, naming the operation (a rank died or is stuck).
+    #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
+    collective_timeout: f64,
+    /// Testing: --data-parallel's rule with N threads of this one process as the ranks.
+    #[arg(long, hide = true, value_name = "N")]
+    ranks_in_process: Option<usize>,
 }
 
 pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
@@ -92,10 +106,16 @@ pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
         no_progress,
         out,
         overwrite,
+        data_parallel,
+        collective_timeout,
+        ranks_in_process,
     } = args;
+    if !data_parallel {
+        super::ranks::refuse_unasked_ranks("simulate-field")?;
+    }
     // Options first: a bad one is refused before anything is read or written.
     let sampling = Sampling::from_option("--sampling", &sampling)?;
-    let folder = OutputFolder::claim(&out, "lobes simulate-field", overwrite)?;
+    let timeout = super::ranks::timeout(collective_timeout)?;
     let cfg = FieldConfig {
         width,
         height,
@@ -113,15 +133,51 @@ pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
         seed,
     };
     cfg.validate()?;
-    let mut pop = match &checkpoint {
-        None => Population::Synthetic(Synthetic::default()),
-        Some(c) => Population::Model {
-            generator: Box::new(Generator::load(c)?),
-            sampling,
-        },
+    let population = || -> Result<Population, ModelError> {
+        let pop = match &checkpoint {
+            None => Population::Synthetic(Synthetic::default()),
+            Some(c) => Population::Model {
+                generator: Box::new(Generator::load(c)?),
+                sampling,
+            },
+        };
+        pop.check(&cfg)?;
+        Ok(pop)
     };
-    pop.check(&cfg)?;
-    let s = simulate(&cfg, &mut pop, &out, !no_progress)?;
+    // On ranks: rank 0 claims the folder, then every rank renders its share.
+    // Each rank's failure to start is agreed on, so that none waits for another.
+    let on_ranks = |ranks: &mut dyn Replicas| {
+        let claimed = (ranks.rank() == 0)
+            .then(|| OutputFolder::claim(&out, "lobes simulate-field", overwrite));
+        let pop = population();
+        let failed = matches!(claimed, Some(Err(_))) || pop.is_err();
+        let any = ranks.max("start of simulate-field", u64::from(failed))?;
+        let (folder, mut pop) = (claimed.transpose()?, pop?);
+        if any > 0 {
+            return Err(ModelError::Config(format!(
+                "simulate-field: another rank could not start (its message names the cause); \
+                 rank {} stops",
+                ranks.rank()
+            )));
+        }
+        let s = simulate_on_ranks(&cfg, &mut pop, &out, !no_progress, ranks)?;
+        Ok((s, folder))
+    };
+    let (s, folder) = match ranks_in_process {
+        _ if data_parallel => super::ranks::on_mpi(timeout, on_ranks)?,
+        Some(n) => super::ranks::on_threads(n, on_ranks)?,
+        None => {
+            let folder = OutputFolder::claim(&out, "lobes simulate-field", overwrite)?;
+            (
+                simulate(&cfg, &mut population()?, &out, !no_progress)?,
+                Some(folder),
+            )
+        }
+    };
+    let Some(folder) = folder else {
+        // Another rank than 0: rank 0 reports.
+        return Ok(());
+    };
     let bright = s
         .rows
         .iter()

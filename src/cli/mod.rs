@@ -8,6 +8,7 @@ pub(crate) mod data;
 pub(crate) mod field;
 pub(crate) mod generate;
 pub(crate) mod ramis;
+pub(crate) mod ranks;
 pub(crate) mod train;
 
 use clap::ValueEnum;

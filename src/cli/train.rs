@@ -134,6 +134,20 @@ pub(crate) struct TrainArgs {
     /// (without this or --resume, a folder holding a run is refused).
     #[arg(long)]
     overwrite: bool,
+    /// Data-parallel training over MPI: run under `mpirun -np N` (or `srun`), one rank per
+    /// device; each rank steps on rows rank, rank+N, ... of every batch and the ranks average
+    /// their gradients, so --batch stays the whole step's batch. Rank 0 writes the run folder
+    /// (which every rank must see). Needs a build with `--features mpi` (docs/user-guide.md).
+    #[arg(long)]
+    data_parallel: bool,
+    /// With --data-parallel: the seconds a rank waits in one collective (an all-reduce) for
+    /// the others before the job is aborted, naming the operation (a rank died or is stuck).
+    #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
+    collective_timeout: f64,
+    /// Testing: the data-parallel rule with N replicas as threads of this one process (the
+    /// reference an MPI run of N ranks is compared with: the same shards and rank streams).
+    #[arg(long, hide = true, value_name = "N")]
+    replicas_in_process: Option<usize>,
 }
 
 impl TrainArgs {
@@ -266,6 +280,15 @@ fn epoch_line(r: &EpochMetrics) -> String {
 
 pub(crate) fn run_train(args: TrainArgs) -> Result<(), ModelError> {
     let opts = args.options()?;
+    if !args.data_parallel {
+        super::ranks::refuse_unasked_ranks("train")?;
+    }
+    if args.data_parallel {
+        return run_data_parallel(&opts, args.collective_timeout);
+    }
+    if let Some(n) = args.replicas_in_process {
+        return run_thread_replicas(&opts, n);
+    }
     let mut net = opts.net.clone();
     net.classes = opts.kind.classes();
     println!(
@@ -286,6 +309,50 @@ pub(crate) fn run_train(args: TrainArgs) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// `lobes train --data-parallel`: this process as one MPI rank (rank 0 prints and writes).
+fn run_data_parallel(opts: &TrainOptions, timeout: f64) -> Result<(), ModelError> {
+    let timeout = super::ranks::timeout(timeout)?;
+    super::ranks::on_mpi(timeout, |ranks| {
+        let (rank, size) = (ranks.rank(), ranks.replicas());
+        opts.validate()?;
+        let ds = lobes::models::data::load_spec(&opts.data)?;
+        if rank == 0 {
+            let mut net = opts.net.clone();
+            net.classes = opts.kind.classes();
+            println!(
+                "training {} (d = {}, {} parameters) on {} for {} epochs, data-parallel on {size} MPI rank(s)",
+                opts.kind.name(),
+                net.latent,
+                net.num_params(),
+                opts.data,
+                opts.epochs
+            );
+        }
+        let rows = train::train_replica(opts, &ds, ranks)?;
+        if rank == 0 {
+            for r in &rows {
+                println!("{}", epoch_line(r));
+            }
+            println!(
+                "run in {}: metrics.csv, loss.png, samples.png, checkpoint.safetensors",
+                opts.out.display()
+            );
+        }
+        Ok(())
+    })
+}
+
+/// `lobes train --replicas-in-process N`: rank 0's thread prints and writes the run.
+fn run_thread_replicas(opts: &TrainOptions, n: usize) -> Result<(), ModelError> {
+    opts.validate()?;
+    let ds = lobes::models::data::load_spec(&opts.data)?;
+    let rows = super::ranks::on_threads(n, |r| train::train_replica(opts, &ds, r))?;
+    for r in &rows {
+        println!("{}", epoch_line(r));
+    }
+    Ok(())
+}
+
 pub(crate) fn run_lr_search(args: LrSearchArgs) -> Result<(), ModelError> {
     let LrSearchArgs {
         from,
@@ -293,6 +360,11 @@ pub(crate) fn run_lr_search(args: LrSearchArgs) -> Result<(), ModelError> {
         step,
         train: args,
     } = args;
+    if args.data_parallel {
+        return Err(ModelError::Config(
+            "--data-parallel is an option of `lobes train`, not of `lobes lr-search`".into(),
+        ));
+    }
     let points = train::lr_search(&args.options()?, from, to, step, &mut |p| {
         println!(
             "lr {:.6}: train {:.2}, test {:.2}",

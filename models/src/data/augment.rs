@@ -109,6 +109,11 @@ pub struct Batch {
     pub sources: Vec<usize>,
     /// Rotation applied to each image, degrees.
     pub angles: Vec<f64>,
+    /// Images in the whole batch: `labels.len()` unless the batch is one replica's shard
+    /// ([`Augmented::epoch_shard`]).
+    pub whole: usize,
+    /// The rows of the whole batch these images are, in order (`0..whole` when not sharded).
+    pub rows: Vec<usize>,
 }
 
 impl<'a> Augmented<'a> {
@@ -151,13 +156,29 @@ impl<'a> Augmented<'a> {
     /// One epoch's batches of `batch` images (the last may be smaller), in a fresh order.
     /// Rotation happens as each batch is drawn.
     pub fn epoch(&mut self, batch: usize) -> Epoch<'_, 'a> {
+        self.epoch_shard(batch, 0, 1)
+    }
+
+    /// [`Augmented::epoch`] for replica `rank` of `replicas` (data-parallel training): the same
+    /// order and the same whole batches on every replica (the generator is the same), of which
+    /// this one draws (and rotates) only rows `rank, rank + replicas, ...`. A final batch of
+    /// fewer than `replicas` images, which would leave a replica without rows, is dropped
+    /// on every replica.
+    pub fn epoch_shard(&mut self, batch: usize, rank: usize, replicas: usize) -> Epoch<'_, 'a> {
         let mut order: Vec<u32> = (0..self.len() as u32).collect();
         order.shuffle(&mut self.rng);
+        let replicas = replicas.max(1);
+        if replicas > 1 && order.len() % batch.max(1) < replicas {
+            let tail = order.len() % batch.max(1);
+            order.truncate(order.len() - tail);
+        }
         Epoch {
             aug: self,
             order,
             pos: 0,
             batch: batch.max(1),
+            rank,
+            replicas,
         }
     }
 
@@ -168,6 +189,8 @@ impl<'a> Augmented<'a> {
             labels: vec![],
             sources: vec![],
             angles: vec![],
+            whole: chunk.len(),
+            rows: (0..chunk.len()).collect(),
         };
         for &k in chunk {
             let (i, a) = (k as usize / na, self.angles[k as usize % na]);
@@ -192,6 +215,8 @@ pub struct Epoch<'s, 'a> {
     order: Vec<u32>,
     pos: usize,
     batch: usize,
+    rank: usize,
+    replicas: usize,
 }
 
 impl Iterator for Epoch<'_, '_> {
@@ -201,8 +226,16 @@ impl Iterator for Epoch<'_, '_> {
             return None;
         }
         let end = (self.pos + self.batch).min(self.order.len());
-        let b = self.aug.make_batch(&self.order[self.pos..end]);
+        let whole = &self.order[self.pos..end];
         self.pos = end;
+        if self.replicas == 1 {
+            return Some(self.aug.make_batch(whole));
+        }
+        let rows: Vec<usize> = (self.rank..whole.len()).step_by(self.replicas).collect();
+        let mine: Vec<u32> = rows.iter().map(|&r| whole[r]).collect();
+        let mut b = self.aug.make_batch(&mine);
+        b.whole = whole.len();
+        b.rows = rows;
         Some(b)
     }
 }

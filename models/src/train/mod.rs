@@ -10,6 +10,7 @@ mod metrics;
 mod monitor;
 mod options;
 mod recovery;
+pub mod replicas;
 mod resume;
 pub mod schedule;
 pub mod validation;
@@ -19,6 +20,7 @@ pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 pub use monitor::{Monitor, RamisMeasure, RamisOptions};
 pub use options::TrainOptions;
 pub use recovery::{LR_BACKOFF, Recovery, recovery};
+pub use replicas::{REPLICA_SEED_RULE, Replicas, ThreadReplicas, replica_seed};
 
 use recovery::BadSteps;
 use validation::ValidationPlan;
@@ -27,7 +29,7 @@ use crate::data::augment::{Augmented, Interp};
 use crate::data::{self, DataSet, Sample, writers};
 use crate::error::ModelError;
 use crate::output::{RunFolder, RunMode};
-use crate::vae::{Batch, RunMetadata, VaeConfig, batch_from, batch_of, guide, model};
+use crate::vae::{Batch, RunMetadata, Shard, VaeConfig, batch_from, batch_of, guide, model};
 use burn::prelude::*;
 use lobes_ppl::optim::Optimizer;
 use lobes_ppl::prelude::{Svi, TraceElbo};
@@ -88,7 +90,32 @@ pub fn train(opts: &TrainOptions) -> Result<Vec<EpochMetrics>, ModelError> {
 /// multiplied by [`LR_BACKOFF`]; [`TrainOptions::max_bad_steps`] in a row stop the run with
 /// [`ModelError::Diverged`].
 pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, ModelError> {
+    run(opts, ds, None)
+}
+
+/// [`train_on`] as one replica of a data-parallel run (see [`replicas`] for the rule): every
+/// replica calls it with the same options and data. Rank 0 writes the run folder and returns
+/// the metrics it wrote; the others return the same rows (their own timings) and write
+/// nothing.
+pub fn train_replica(
+    opts: &TrainOptions,
+    ds: &DataSet,
+    replicas: &mut dyn Replicas,
+) -> Result<Vec<EpochMetrics>, ModelError> {
+    run(opts, ds, Some(replicas))
+}
+
+fn run(
+    opts: &TrainOptions,
+    ds: &DataSet,
+    mut replicas: Option<&mut dyn Replicas>,
+) -> Result<Vec<EpochMetrics>, ModelError> {
     opts.validate()?;
+    let (rank, ranks) = replicas
+        .as_ref()
+        .map_or((0, 1), |r| (r.rank(), r.replicas()));
+    // Rank 0 alone writes the run folder and prints.
+    let lead = rank == 0;
     let mut net = opts.net.clone();
     net.classes = opts.kind.classes();
     net.scale = opts.scale.unwrap_or_default();
@@ -120,7 +147,23 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     } else {
         (&val, true)
     };
-    if schedule.warmup_epochs > opts.epochs {
+    if let Some(r) = &resumed
+        && replicas.is_some()
+        && lead
+    {
+        let before: usize = r
+            .settings
+            .get("ranks")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        if before != ranks {
+            eprintln!(
+                "note: resuming a run of {before} replica(s) on {ranks}: the same parameters and \
+                 optimiser state, other batches' shards and draws than {before} would take"
+            );
+        }
+    }
+    if schedule.warmup_epochs > opts.epochs && lead {
         eprintln!(
             "note: the KL warm-up of {} epochs ends after this run's {} epochs: β reaches {:.3}, not {}",
             schedule.warmup_epochs,
@@ -131,14 +174,20 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
     }
     // Locked until the run ends; a folder holding another run is refused (or emptied of it
     // with --overwrite); temporaries a killed run left are removed.
-    let _folder = RunFolder::open(
-        &opts.out,
-        RunMode::from_flags(&opts.out, opts.resume, opts.overwrite)?,
-        RUN_FILES,
-        &["checkpoints"],
-    )?;
-    std::fs::create_dir_all(opts.out.join("checkpoints"))
-        .map_err(|e| data::DataError::io(&opts.out, e))?;
+    // Data-parallel: rank 0 alone; the other replicas never write the folder.
+    let _folder = if lead {
+        let folder = RunFolder::open(
+            &opts.out,
+            RunMode::from_flags(&opts.out, opts.resume, opts.overwrite)?,
+            RUN_FILES,
+            &["checkpoints"],
+        )?;
+        std::fs::create_dir_all(opts.out.join("checkpoints"))
+            .map_err(|e| data::DataError::io(&opts.out, e))?;
+        Some(folder)
+    } else {
+        None
+    };
     let device = Device::default().autodiff();
     let plain = Device::default();
     // The initial weights are drawn on the host from the seed (crate::init), the same on every
@@ -154,9 +203,16 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         opts.optimizer()?,
         TraceElbo::default(),
     )
-    .with_seed(opts.seed, Some(device.clone()));
+    .with_seed(replica_seed(opts.seed, rank), Some(device.clone()));
+    if let Some(r) = replicas.as_deref_mut() {
+        svi = svi.with_reducer(replicas::Boxed(r.reducer()?));
+    }
 
-    let settings = run_settings(opts, &decay, &schedule, &plan);
+    let mut settings = run_settings(opts, &decay, &schedule, &plan);
+    if replicas.is_some() {
+        settings.push(("ranks", ranks.to_string()));
+        settings.push(("replica_seeds", REPLICA_SEED_RULE.to_string()));
+    }
     let mut start = 0;
     let mut rows = vec![];
     if let Some(r) = resumed {
@@ -183,15 +239,22 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         if let Some(m) = &monitor {
             record(&mut row, m.measure(svi.store().clone())?);
         }
+        if let Some(r) = replicas.as_deref_mut() {
+            share_evaluation(r, &mut row)?;
+        }
         rows.push(row);
-        write_metrics(&metrics_path, &rows)?;
-        // The state a bad step in the first epoch rolls back to.
-        svi.save_checkpoint_with(
-            &latest,
-            &RunMetadata::new(opts.kind, &net, 0, &settings).to_map(),
-        )?;
+        if lead {
+            write_metrics(&metrics_path, &rows)?;
+            // The state a bad step in the first epoch rolls back to.
+            svi.save_checkpoint_with(
+                &latest,
+                &RunMetadata::new(opts.kind, &net, 0, &settings).to_map(),
+            )?;
+        }
     }
     let mut bad = BadSteps::default();
+    // Whether the data-parallel traffic has been printed.
+    let mut reported = false;
     // The epoch of `latest`, the state a bad step rolls back to.
     let mut good_epoch = start;
     let mut epoch = start + 1;
@@ -203,10 +266,12 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             let lr = svi.optim.lr();
             svi.optim.set_lr(lr * g);
             decayed_through = epoch;
-            eprintln!(
-                "epoch {epoch}: learning rate {lr:e} -> {:e} (--lr-milestones)",
-                svi.optim.lr()
-            );
+            if lead {
+                eprintln!(
+                    "epoch {epoch}: learning rate {lr:e} -> {:e} (--lr-milestones)",
+                    svi.optim.lr()
+                );
+            }
         }
         if plan.stops_after(&rows) {
             break;
@@ -218,16 +283,38 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
             Interp::Bilinear,
             epoch_seed(opts.seed, epoch),
         );
-        let bar = progress_bar(opts, aug.len(), epoch);
+        let bar = progress_bar(opts, lead, aug.len(), epoch);
         let t0 = Instant::now();
         let (mut sum, mut n) = (0.0, 0usize);
         let steps = aug.len().div_ceil(opts.batch);
-        for (i, b) in aug.epoch(opts.batch).enumerate() {
+        for (i, b) in aug.epoch_shard(opts.batch, rank, ranks).enumerate() {
             beta.set(schedule.beta(epoch, i, steps));
-            let k = b.labels.len();
-            let batch = batch_from(&b.pixels, &b.labels, net.pixels, &plain);
+            // The whole batch's images: the replicas' mean loss is the whole batch's.
+            let k = b.whole;
+            let mut batch = batch_from(&b.pixels, &b.labels, net.pixels, &plain);
+            if ranks > 1 {
+                batch.shard = Some(Shard {
+                    size: b.whole,
+                    indices: b.rows.clone(),
+                    replicas: ranks,
+                });
+            }
             let e = match svi.step(&batch) {
                 Ok(loss) => {
+                    if let Some((bytes, calls)) = replicas
+                        .as_ref()
+                        .and_then(|r| r.traffic())
+                        .filter(|_| lead && !reported)
+                    {
+                        reported = true;
+                        bar.suspend(|| {
+                            eprintln!(
+                                "data-parallel: {ranks} replicas over {}, {:.1} MB of gradients all-reduced per step in {calls} collectives",
+                                replicas.as_ref().map_or("", |r| r.transport()),
+                                bytes as f64 / 1e6
+                            )
+                        });
+                    }
                     bad.good(svi.steps());
                     sum += loss;
                     n += k;
@@ -242,7 +329,16 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
                 }
                 Err(e) => e,
             };
-            let Some(action) = recovery(&e) else {
+            if matches!(e, lobes_ppl::PplError::Collective { .. }) {
+                // The replicas no longer talk: nothing more to agree on.
+                bar.finish_and_clear();
+                return Err(e.into());
+            }
+            let mut action = recovery(&e);
+            if let Some(r) = replicas.as_deref_mut() {
+                action = replicas::agree(r, action, svi.steps())?;
+            }
+            let Some(action) = action else {
                 return Err(e.into());
             };
             let in_a_row = bad.bad(svi.steps());
@@ -269,13 +365,15 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
                     format!("rolled back to {} (epoch {good_epoch})", latest.display())
                 }
             };
-            bar.suspend(|| {
-                eprintln!(
-                    "epoch {epoch}: bad step ({e}); {msg}; learning rate {lr:e} -> {:e} ({in_a_row} in a row, {} allowed)",
-                    svi.optim.lr(),
-                    opts.max_bad_steps - 1
-                )
-            });
+            if lead {
+                bar.suspend(|| {
+                    eprintln!(
+                        "epoch {epoch}: bad step ({e}); {msg}; learning rate {lr:e} -> {:e} ({in_a_row} in a row, {} allowed)",
+                        svi.optim.lr(),
+                        opts.max_bad_steps - 1
+                    )
+                });
+            }
             if action == Recovery::RollBack {
                 bar.finish_and_clear();
                 rows.retain(|r| r.epoch <= good_epoch);
@@ -306,11 +404,14 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         if let Some(m) = monitor.as_ref().filter(|m| m.due(epoch, opts.epochs)) {
             record(&mut row, m.measure(svi.store().clone())?);
         }
+        if let Some(r) = replicas.as_deref_mut() {
+            share_evaluation(r, &mut row)?;
+        }
         let new_best = row.val_loss.is_some()
             && validation::best(&rows)
                 .is_none_or(|(_, b)| row.val_loss.is_some_and(|v| validation::improves(v, b)));
         rows.push(row);
-        if new_best {
+        if new_best && lead {
             let meta = RunMetadata::new(opts.kind, &net, epoch, &settings).to_map();
             svi.store()
                 .save_with(opts.out.join("best.safetensors"), &meta)?;
@@ -318,27 +419,54 @@ pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, 
         if plan.decays_after(&rows) {
             let lr = svi.optim.lr();
             svi.optim.set_lr(lr * decay.gamma);
-            eprintln!(
-                "epoch {epoch}: learning rate {lr:e} -> {:e} (--lr-plateau: {} epochs without a better validation loss)",
-                svi.optim.lr(),
-                plan.plateau.unwrap_or_default() + 1
-            );
+            if lead {
+                eprintln!(
+                    "epoch {epoch}: learning rate {lr:e} -> {:e} (--lr-plateau: {} epochs without a better validation loss)",
+                    svi.optim.lr(),
+                    plan.plateau.unwrap_or_default() + 1
+                );
+            }
         }
-        write_metrics(&metrics_path, &rows)?;
+        if lead {
+            write_metrics(&metrics_path, &rows)?;
+        }
         let stop = plan.stops_after(&rows);
         if epoch % opts.checkpoint_every.max(1) == 0 || epoch == opts.epochs || stop {
-            let meta = RunMetadata::new(opts.kind, &net, epoch, &settings).to_map();
-            svi.save_checkpoint_with(
-                opts.out
-                    .join("checkpoints")
-                    .join(format!("epoch_{epoch:04}.safetensors")),
-                &meta,
-            )?;
-            svi.save_checkpoint_with(&latest, &meta)?;
+            if let Some(r) = replicas.as_deref_mut()
+                && !replicas::all_equal(r, "parameter check", replicas::params_hash(svi.store()))?
+            {
+                return Err(lobes_ppl::PplError::ReplicaMismatch {
+                    param: "(all parameters)".into(),
+                    reason: format!(
+                        "the replicas' parameters differ at epoch {epoch} (a hash of every \
+                         parameter compared at the checkpoint): rank {rank} of {ranks} stops"
+                    ),
+                }
+                .into());
+            }
+            if lead {
+                let meta = RunMetadata::new(opts.kind, &net, epoch, &settings).to_map();
+                svi.save_checkpoint_with(
+                    opts.out
+                        .join("checkpoints")
+                        .join(format!("epoch_{epoch:04}.safetensors")),
+                    &meta,
+                )?;
+                svi.save_checkpoint_with(&latest, &meta)?;
+                checkpoints::prune(&opts.out.join("checkpoints"), opts.keep_checkpoints)?;
+            }
             good_epoch = epoch;
-            checkpoints::prune(&opts.out.join("checkpoints"), opts.keep_checkpoints)?;
         }
         epoch += 1;
+    }
+    if let Some(dir) = std::env::var_os(REPLICA_PARAMS_ENV).filter(|_| replicas.is_some()) {
+        // Test hook: every replica's parameters, to compare across replicas.
+        let dir = std::path::PathBuf::from(dir);
+        svi.store()
+            .save(dir.join(format!("rank-{rank}.safetensors")))?;
+    }
+    if !lead {
+        return Ok(rows);
     }
     let title = format!("{}, d = {}", opts.kind.name().to_uppercase(), net.latent);
     figure::loss_figure(&opts.out.join("loss.png"), &rows, &title)?;
@@ -410,9 +538,14 @@ fn run_settings(
     settings
 }
 
-/// An epoch's progress bar (hidden unless `opts.progress`).
-fn progress_bar(opts: &TrainOptions, images: usize, epoch: usize) -> indicatif::ProgressBar {
-    let bar = if opts.progress {
+/// An epoch's progress bar (hidden unless `opts.progress`, and on every replica but rank 0).
+fn progress_bar(
+    opts: &TrainOptions,
+    lead: bool,
+    images: usize,
+    epoch: usize,
+) -> indicatif::ProgressBar {
+    let bar = if opts.progress && lead {
         indicatif::ProgressBar::new(images as u64)
     } else {
         indicatif::ProgressBar::hidden()
@@ -432,6 +565,32 @@ fn set_loss(row: &mut EpochMetrics, loss: f64, on_val: bool) {
     } else {
         row.test_loss = Some(loss);
     }
+}
+
+/// Test hook of data-parallel runs: when set to a folder, every replica writes its parameters
+/// there at the end of training (`rank-R.safetensors`), to be compared across replicas.
+pub const REPLICA_PARAMS_ENV: &str = "LOBES_TEST_REPLICA_PARAMS";
+
+/// Makes an epoch's evaluations (computed by every replica) rank 0's on every replica, so that
+/// every decision taken from them (best epoch, plateau, early stop) is the same everywhere.
+fn share_evaluation(r: &mut dyn Replicas, row: &mut EpochMetrics) -> Result<(), ModelError> {
+    let mut v = replicas::pack(&[
+        row.test_loss,
+        row.val_loss,
+        row.ramis,
+        row.fri_percent,
+        row.frii_percent,
+    ]);
+    r.broadcast("evaluation", &mut v)?;
+    let u = replicas::unpack(&v);
+    (
+        row.test_loss,
+        row.val_loss,
+        row.ramis,
+        row.fri_percent,
+        row.frii_percent,
+    ) = (u[0], u[1], u[2], u[3], u[4]);
+    Ok(())
 }
 
 fn record(row: &mut EpochMetrics, m: RamisMeasure) {

@@ -39,6 +39,7 @@ pub fn batch_from(px: &[f32], labels: &[Class], pixels: usize, device: &Device) 
     Batch {
         x: Tensor::<1>::from_floats(px, device).reshape([labels.len(), pixels]),
         y: one_hot(labels, device),
+        shard: None,
     }
 }
 

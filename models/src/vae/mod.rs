@@ -24,5 +24,5 @@ pub use likelihood::Likelihood;
 pub use metadata::RunMetadata;
 pub use network::{Decoder, Encoder, Vae};
 pub use prior::Prior;
-pub use program::{Batch, PixelLikelihood, guide, model, model_with};
+pub use program::{Batch, PixelLikelihood, Shard, guide, in_data_plate, model, model_with};
 pub use scale::GuideScale;

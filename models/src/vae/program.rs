@@ -2,6 +2,7 @@
 
 use super::Vae;
 use burn::prelude::*;
+use lobes_ppl::PlateContext;
 use lobes_ppl::prelude::*;
 use std::sync::Arc;
 
@@ -12,6 +13,62 @@ pub struct Batch {
     pub x: Tensor<2>,
     /// One-hot classes (FRI, FRII).
     pub y: Tensor<2>,
+    /// `Some` when these rows are one replica's shard of a larger batch (data-parallel
+    /// training, [`crate::train::Replicas`]): the data plate then keeps the whole batch's size
+    /// and subsamples the shard's rows. `None`: the batch is the whole batch.
+    pub shard: Option<Shard>,
+}
+
+/// The rows of a whole batch one data-parallel replica holds.
+///
+/// Inside the data plate, `plate("data", size).subsample(indices)` scales every log-density by
+/// `size / k` (`k` = this shard's rows), so each replica's ELBO estimates the whole batch's,
+/// and the replicas' mean loss and gradient (what [`lobes_ppl::infer::reduce`] computes) are
+/// the whole batch's. When the rows do not split evenly, the shards are also scaled by
+/// `replicas · k / size`, so that the mean over replicas is exactly the sum over the whole
+/// batch (each replica's loss is then `replicas` times its rows' sum), as one process computes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// Images in the whole batch.
+    pub size: usize,
+    /// This shard's rows of the whole batch, in the order of the batch's tensors.
+    pub indices: Vec<usize>,
+    /// The number of replicas sharing the batch.
+    pub replicas: usize,
+}
+
+impl Shard {
+    /// Rows `rank, rank + replicas, ...` of a batch of `size` images (`rank < replicas`).
+    pub fn strided(size: usize, rank: usize, replicas: usize) -> Shard {
+        Shard {
+            size,
+            indices: (rank..size).step_by(replicas.max(1)).collect(),
+            replicas: replicas.max(1),
+        }
+    }
+
+    /// The factor beyond the plate's `size / k` that makes the replicas' mean the whole batch's
+    /// sum: exactly 1 when the rows split evenly.
+    pub fn correction(&self) -> f64 {
+        self.replicas as f64 * self.indices.len() as f64 / self.size as f64
+    }
+}
+
+/// Runs `f` inside the data plate of `batch`: `plate("data", B)` for a whole batch of `B`
+/// images, `plate("data", size).subsample(rows)` for a shard (see [`Shard`]).
+pub fn in_data_plate<R>(batch: &Batch, f: impl FnOnce(&PlateContext) -> Result<R>) -> Result<R> {
+    match &batch.shard {
+        None => plate("data", batch.x.dims()[0]).run(f),
+        Some(s) => {
+            let p = plate("data", s.size).subsample(s.indices.clone());
+            let c = s.correction();
+            if c == 1.0 {
+                p.run(f)
+            } else {
+                scale(c, || p.run(f))
+            }
+        }
+    }
 }
 
 /// A pixel likelihood p(x | z) for [`model_with`]: the library's choices are
@@ -46,7 +103,7 @@ pub fn model_with(vae: &Vae, batch: &Batch, likelihood: &impl PixelLikelihood) -
     let cfg = &vae.config;
     let [b, _] = batch.x.dims();
     let dev = batch.x.device();
-    plate("data", b).run(|_| {
+    in_data_plate(batch, |_| {
         let y = if cfg.classes > 0 {
             let pi = Tensor::<2>::full([b, cfg.classes], 1.0 / cfg.classes as f64, &dev);
             let y: Tensor<2> = observe("y", OneHotCategorical::from_probs(pi)?, batch.y.clone())?;
@@ -71,7 +128,7 @@ pub fn model_with(vae: &Vae, batch: &Batch, likelihood: &impl PixelLikelihood) -
 /// The guide: q(z | x), or q(z | x, y) for the CVAE, a Normal from the encoder.
 pub fn guide(vae: &Vae, batch: &Batch) -> Result<()> {
     let encoder = module("encoder", &vae.encoder)?;
-    plate("data", batch.x.dims()[0]).run(|_| {
+    in_data_plate(batch, |_| {
         let input = if vae.config.classes > 0 {
             Tensor::cat(vec![batch.x.clone(), batch.y.clone()], 1)
         } else {

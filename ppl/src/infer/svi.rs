@@ -147,7 +147,17 @@ where
         }
         self.seed_step();
         self.store.clear_leaves();
-        let mut est = self.estimate(args)?;
+        let mut est = match self.estimate(args) {
+            Ok(est) => est,
+            Err(e) => {
+                // The other replicas wait for this one's loss: a NaN makes the step a bad one
+                // on all of them (none is left waiting), then this replica reports its error.
+                if let Some(r) = &mut self.reducer {
+                    r.mean_loss(f64::NAN)?;
+                }
+                return Err(e);
+            }
+        };
         let loss = match &mut self.reducer {
             // Every replica learns whether any loss was not finite before any gradient is
             // exchanged: all take the same decision.

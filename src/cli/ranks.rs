@@ -1,0 +1,103 @@
+//! Running one command on the ranks of an MPI job (`mpirun -np N lobes ... --data-parallel`,
+//! the `mpi` feature), or on threads of this process standing in for ranks (hidden test
+//! options).
+
+use lobes::models::ModelError;
+use lobes::models::train::{Replicas, ThreadReplicas};
+
+/// `--collective-timeout` checked: the seconds a rank waits in one collective.
+pub(crate) fn timeout(seconds: f64) -> Result<std::time::Duration, ModelError> {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return Err(ModelError::Config(format!(
+            "--collective-timeout must be a positive number of seconds, got {seconds}"
+        )));
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// Runs `job` as this process's MPI rank. An error on any rank ends the whole job
+/// (`MPI_Abort`) after the rank has printed it and removed its temporary files, so no rank is
+/// left waiting.
+#[cfg(feature = "mpi")]
+pub(crate) fn on_mpi<T>(
+    timeout: std::time::Duration,
+    job: impl FnOnce(&mut dyn Replicas) -> Result<T, ModelError>,
+) -> Result<T, ModelError> {
+    use lobes::models::distributed::Mpi;
+    let mpi = Mpi::init(timeout)?;
+    let (rank, size) = (mpi.rank(), mpi.size());
+    match job(&mut mpi.replicas()) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            eprintln!("error (rank {rank} of {size}): {e}");
+            lobes::models::ppl::io::remove_live_temporaries();
+            eprintln!("rank {rank}: ending the job (MPI_Abort)");
+            mpi.abort(1)
+        }
+    }
+}
+
+#[cfg(not(feature = "mpi"))]
+pub(crate) fn on_mpi<T>(
+    _: std::time::Duration,
+    _: impl FnOnce(&mut dyn Replicas) -> Result<T, ModelError>,
+) -> Result<T, ModelError> {
+    Err(ModelError::Config(
+        "--data-parallel needs MPI: this lobes was built without it (cargo build --release \
+         --features mpi, with an MPI library and libclang installed; docs/user-guide.md)"
+            .into(),
+    ))
+}
+
+/// Runs `job` on `n` threads standing in for ranks ([`ThreadReplicas`]) and returns rank 0's
+/// result (or the first error).
+pub(crate) fn on_threads<T: Send>(
+    n: usize,
+    job: impl Fn(&mut dyn Replicas) -> Result<T, ModelError> + Sync,
+) -> Result<T, ModelError> {
+    let job = &job;
+    let results: Vec<Result<T, ModelError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = ThreadReplicas::group(n)
+            .into_iter()
+            .map(|mut r| {
+                std::thread::Builder::new()
+                    .stack_size(64 << 20)
+                    .spawn_scoped(s, move || job(&mut r))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h.join().unwrap_or_else(|_| {
+                    Err(ModelError::Config("a replica's thread panicked".into()))
+                }),
+                Err(e) => Err(ModelError::Config(format!("cannot start a replica: {e}"))),
+            })
+            .collect()
+    });
+    let mut first = None;
+    for r in results {
+        match r {
+            Ok(v) if first.is_none() => first = Some(Ok(v)),
+            Err(e) if !matches!(first, Some(Err(_))) => first = Some(Err(e)),
+            _ => {}
+        }
+    }
+    first.unwrap_or_else(|| Err(ModelError::Config("no replica ran".into())))
+}
+
+/// Refuses a command started by `mpirun` or `srun` (Open MPI's `OMPI_COMM_WORLD_SIZE`, PMI's
+/// `PMI_SIZE`) as one of several ranks without `--data-parallel`: every rank would write the
+/// same output.
+pub(crate) fn refuse_unasked_ranks(command: &str) -> Result<(), ModelError> {
+    let size = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok()?.parse::<usize>().ok());
+    match size {
+        Some(n) if n > 1 => Err(ModelError::Config(format!(
+            "`lobes {command}` was started as one of {n} MPI ranks without --data-parallel: \
+             every rank would write the same output; pass --data-parallel"
+        ))),
+        _ => Ok(()),
+    }
+}

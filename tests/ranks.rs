@@ -1,0 +1,168 @@
+//! The data-parallel rules of `lobes train --data-parallel` and `lobes simulate-field
+//! --data-parallel`, checked in every build with threads of one process standing in for MPI
+//! ranks (the hidden `--replicas-in-process N` / `--ranks-in-process N`, the reference the MPI
+//! runs of tests/mpi.rs are compared with): replicas end with bit-identical parameters, a run
+//! resumes on another number of replicas, and a field shared out over ranks is byte-identical
+//! to a one-process field.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tmp(name: &str) -> PathBuf {
+    lobes::ppl::io::scratch_dir("lobes-ranks", name).unwrap()
+}
+
+fn lobes(args: &[&str], env: &[(&str, &Path)]) -> String {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lobes"));
+    c.env("BURN_DEVICE", "flex").args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("run lobes");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "lobes {args:?}: {text}");
+    text
+}
+
+/// A tiny run: 12 synthetic images, two rotations, batches of 24 (one step an epoch).
+fn train_args<'a>(out: &'a str, epochs: &'a str) -> Vec<&'a str> {
+    vec![
+        "train",
+        "--data",
+        "synthetic:12",
+        "--latent",
+        "2",
+        "--hidden",
+        "32",
+        "--batch",
+        "24",
+        "--augment-step",
+        "180",
+        "--eval-every",
+        "1",
+        "--dropout",
+        "0.1",
+        "--seed",
+        "4",
+        "--epochs",
+        epochs,
+        "--out",
+        out,
+    ]
+}
+
+/// (name, shape, bytes) of every tensor of a safetensors file, sorted by name.
+fn tensors(path: &Path) -> Vec<(String, Vec<usize>, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut v: Vec<_> = st
+        .tensors()
+        .into_iter()
+        .map(|(n, t)| (n, t.shape().to_vec(), t.data().to_vec()))
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn column(run: &Path, name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let k = head.iter().position(|h| *h == name).unwrap();
+    lines
+        .map(|l| l.split(',').nth(k).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn replicas_end_with_bit_identical_parameters_and_resume_on_another_number() {
+    let d = tmp("train");
+    let (two, params) = (d.join("two"), d.join("params"));
+    std::fs::create_dir_all(&params).unwrap();
+    let mut a = train_args(two.to_str().unwrap(), "2");
+    a.extend(["--replicas-in-process", "2"]);
+    lobes(&a, &[("LOBES_TEST_REPLICA_PARAMS", &params)]);
+    let (r0, r1) = (
+        tensors(&params.join("rank-0.safetensors")),
+        tensors(&params.join("rank-1.safetensors")),
+    );
+    assert!(!r0.is_empty());
+    assert!(r0 == r1, "the two replicas' parameters differ");
+    // The checkpoint records the rule.
+    let meta = lobes::ppl::io::read_metadata(&two.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(
+        meta.get("lobes.ranks").map(String::as_str),
+        Some("2"),
+        "{meta:?}"
+    );
+    assert!(meta.contains_key("lobes.replica_seeds"), "{meta:?}");
+
+    // Resumed in one process for a third epoch: it takes up the two replicas' state.
+    let mut a = train_args(two.to_str().unwrap(), "3");
+    a.push("--resume");
+    lobes(&a, &[]);
+    let loss = column(&two, "test_loss");
+    assert_eq!(loss.len(), 4, "{loss:?}");
+    assert!(
+        loss.iter()
+            .all(|l| l.parse::<f64>().is_ok_and(f64::is_finite))
+    );
+
+    // A one-process run resumed on two replicas, the reverse.
+    let one = d.join("one");
+    lobes(&train_args(one.to_str().unwrap(), "1"), &[]);
+    let mut a = train_args(one.to_str().unwrap(), "2");
+    a.extend(["--resume", "--replicas-in-process", "2"]);
+    lobes(&a, &[]);
+    assert_eq!(column(&one, "test_loss").len(), 3);
+    // Both start from one seed's initial model: the same untrained test loss.
+    assert_eq!(column(&one, "test_loss")[0], loss[0]);
+}
+
+fn field(out: &Path, extra: &[&str]) {
+    let o = out.to_str().unwrap();
+    // 8 bands of 128 rows, sources crossing band and image edges, two populations.
+    let mut args = vec![
+        "simulate-field",
+        "--no-progress",
+        "--width",
+        "600",
+        "--height",
+        "1000",
+        "--n",
+        "150",
+        "--seed",
+        "5",
+        "--out",
+        o,
+    ];
+    args.extend(extra);
+    lobes(&args, &[]);
+}
+
+#[test]
+fn a_field_shared_out_over_ranks_is_byte_identical_to_one_process() {
+    let d = tmp("field");
+    field(&d.join("one"), &[]);
+    for n in ["2", "3", "8", "9"] {
+        let dir = d.join(format!("ranks-{n}"));
+        field(&dir, &["--ranks-in-process", n]);
+        for f in ["field.fits", "truth.csv", "truth.fits"] {
+            let (a, b) = (
+                std::fs::read(d.join("one").join(f)).unwrap(),
+                std::fs::read(dir.join(f)).unwrap(),
+            );
+            assert!(a == b, "{f}: {n} ranks differ from one process");
+        }
+        let left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|f| f.contains(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "temporaries left: {left:?}");
+    }
+}
