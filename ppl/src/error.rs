@@ -210,6 +210,15 @@ pub enum PplError {
         /// What is wrong.
         reason: String,
     },
+    /// Parameters of a module that got no gradient while others of the same module did (see
+    /// [`crate::warnings::PplWarning::UntrainedParameters`], its form with validation off).
+    #[error("{}", crate::warnings::untrained_message(.module, .params))]
+    UntrainedParameters {
+        /// The module: the names' first component.
+        module: String,
+        /// The parameters without a gradient.
+        params: Vec<String>,
+    },
     /// Model and guide disagree (a missing site, or different shapes at one site).
     #[error("{0}")]
     ModelGuideMismatch(String),

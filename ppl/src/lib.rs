@@ -46,6 +46,7 @@ pub mod shape;
 pub mod site;
 pub mod tensor;
 pub mod trace;
+pub mod warnings;
 
 pub use constraints::Constraint;
 pub use error::{PplError, Result};

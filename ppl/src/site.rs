@@ -80,6 +80,10 @@ pub struct Site {
     pub is_observed: bool,
     /// Multiplies the log-density (subsampling, `scale` handler).
     pub scale: f64,
+    /// Per-element factors of the log-density, broadcast with its batch shape, on top of
+    /// `scale` (the [`crate::handlers::scale_by`] handler: Pyro's `poutine.scale` with a
+    /// tensor).
+    pub weights: Option<DTensor>,
     /// Zero masks out elements of the log-density (`mask` handler).
     pub mask: Option<DTensor>,
     /// Enclosing plates, outermost first.
@@ -117,6 +121,7 @@ impl Site {
             value: None,
             is_observed: false,
             scale: 1.0,
+            weights: None,
             mask: None,
             plates: vec![],
             infer: InferConfig::default(),

@@ -113,12 +113,11 @@ impl Trace {
             let lp = dist
                 .log_prob(value)
                 .map_err(|e| PplError::at_site(&site.name, e))?;
-            let scaled = scale_and_mask(&lp, site.scale, site.mask.as_ref()).map_err(|source| {
-                PplError::SiteShape {
+            let scaled = scale_and_mask(&lp, site.scale, site.weights.as_ref(), site.mask.as_ref())
+                .map_err(|source| PplError::SiteShape {
                     site: site.name.clone(),
                     source,
-                }
-            })?;
+                })?;
             site.log_prob_sum = Some(scaled.sum());
             site.unscaled_log_prob = Some(lp);
             site.log_prob = Some(scaled);
@@ -244,18 +243,23 @@ impl Trace {
     }
 }
 
-/// `log_prob * scale`, zero where `mask` is zero (Pyro's `scale_and_mask`). A mask that does
-/// not broadcast with the log-prob is an error, not a panic.
+/// `log_prob * scale * weights`, zero where `mask` is zero (Pyro's `scale_and_mask`, whose
+/// scale may be a tensor: here the number `scale` and the tensor `weights`). Weights or a mask
+/// that do not broadcast with the log-prob are an error, not a panic.
 pub fn scale_and_mask(
     lp: &DTensor,
     scale: f64,
+    weights: Option<&DTensor>,
     mask: Option<&DTensor>,
 ) -> std::result::Result<DTensor, crate::shape::ShapeError> {
-    let out = if scale == 1.0 {
+    let mut out = if scale == 1.0 {
         lp.clone()
     } else {
         lp.mul_scalar(scale)
     };
+    if let Some(w) = weights {
+        out = out.try_mul(w)?;
+    }
     match mask {
         None => Ok(out),
         Some(m) => {

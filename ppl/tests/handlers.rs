@@ -101,6 +101,108 @@ fn scale_multiplies_the_log_prob() {
     assert!(scale(f64::NAN, model).is_err());
 }
 
+/// Pyro's `poutine.scale(fn, scale=tensor)`: per-element weights, broadcast with each site's
+/// batch shape, on top of a number's scale; the gradient of the weighted ELBO.
+#[test]
+fn scale_by_weights_each_element_of_the_log_prob() {
+    let (_, guide) = trace(|| sample::<DTensor>("z", std_normal(&[2]))).unwrap();
+    let (_, mut plain) = trace(|| replay(&guide, model)).unwrap();
+    let w = DTensor::from_floats(vec![0.5, 4.0], &[2], &dev()).unwrap();
+    let (_, mut weighted) =
+        trace(|| scale(3.0, || scale_by(w.clone(), || replay(&guide, model)))).unwrap();
+    plain.compute_log_prob().unwrap();
+    weighted.log_prob_sum().unwrap();
+    for site in ["z", "x"] {
+        let a = plain.get(site).unwrap().log_prob.as_ref().unwrap().to_vec();
+        let b = weighted
+            .get(site)
+            .unwrap()
+            .log_prob
+            .as_ref()
+            .unwrap()
+            .to_vec();
+        for (k, (a, b)) in a.iter().zip(&b).enumerate() {
+            let want = 3.0 * [0.5, 4.0][k] * a;
+            assert!(
+                (b - want).abs() < 1e-5 * want.abs().max(1.0),
+                "{site}[{k}]: {b} vs {want}"
+            );
+        }
+    }
+    // Nested weights multiply; all-equal weights are a number's scale.
+    let (_, mut twice) =
+        trace(|| scale_by(w.clone(), || scale_by(w.clone(), || replay(&guide, model)))).unwrap();
+    let (_, mut even) =
+        trace(|| scale_by(DTensor::full(&[2], 3.0, &dev()), || replay(&guide, model))).unwrap();
+    let (_, mut three) = trace(|| scale(3.0, || replay(&guide, model))).unwrap();
+    assert!(
+        (even.log_prob_sum().unwrap().item() - three.log_prob_sum().unwrap().item()).abs() < 1e-4
+    );
+    let x = twice.log_prob_sum().unwrap();
+    assert!(x.item().is_finite());
+    assert_eq!(
+        twice.get("x").unwrap().weights.as_ref().unwrap().to_vec(),
+        [0.25, 16.0]
+    );
+    // Weights that do not broadcast: an error naming the site and both shapes.
+    let bad = DTensor::ones(&[3], &dev());
+    let e = trace(|| scale_by(bad.clone(), model))
+        .and_then(|(_, mut t)| t.log_prob_sum())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'z'") && e.contains("[2]") && e.contains("[3]"),
+        "{e}"
+    );
+    // Negative or non-finite weights are refused under validation.
+    let neg = DTensor::from_floats(vec![1.0, -1.0], &[2], &dev()).unwrap();
+    let e = scale_by(neg, model).unwrap_err().to_string();
+    assert!(e.contains("element 1") && e.contains("-1"), "{e}");
+}
+
+/// The ELBO under `scale_by` is the weighted sum of the per-point terms: x_i ~ N(mu, 1), a
+/// point-mass guide at `loc`.
+#[test]
+fn scale_by_weights_the_elbo() {
+    let x = DTensor::from_floats(vec![1.0, 2.0, 4.0], &[3], &dev()).unwrap();
+    let w = DTensor::from_floats(vec![2.0, 0.5, 1.0], &[3], &dev()).unwrap();
+    let model = |_: &()| -> Result<()> {
+        let mu: DTensor = sample(
+            "mu",
+            Normal::new(DTensor::scalar(0.0, &dev()), DTensor::scalar(10.0, &dev()))?,
+        )?;
+        scale_by(w.clone(), || {
+            plate("data", 3).run(|_| {
+                observe(
+                    "x",
+                    Normal::new(mu.clone(), DTensor::scalar(1.0, &dev()))?,
+                    x.clone(),
+                )
+            })
+        })?;
+        Ok(())
+    };
+    let guide = |_: &()| -> Result<()> {
+        let loc: DTensor = param("loc", DTensor::scalar(0.5, &dev()))?;
+        sample::<DTensor>("mu", Delta::new(loc, 0)?)?;
+        Ok(())
+    };
+    let mut store = ParamStore::new();
+    let loss = with_param_store(&mut store, || {
+        TraceElbo::default().loss(&model, &guide, &())
+    })
+    .unwrap();
+    // -[ln N(0.5 | 0, 10) + sum_i w_i ln N(x_i | 0.5, 1)]
+    let ln_n = |v: f64, m: f64, s: f64| {
+        -0.5 * ((v - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+    };
+    let want = -(ln_n(0.5, 0.0, 10.0)
+        + 2.0 * ln_n(1.0, 0.5, 1.0)
+        + 0.5 * ln_n(2.0, 0.5, 1.0)
+        + ln_n(4.0, 0.5, 1.0));
+    assert!((loss - want).abs() < 1e-4 * want.abs(), "{loss} vs {want}");
+}
+
 #[test]
 fn mask_zeroes_the_log_prob() {
     let (_, mut all_masked) = trace(|| mask(DTensor::zeros(&[2], &dev()), model)).unwrap();

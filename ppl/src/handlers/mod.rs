@@ -24,7 +24,7 @@ pub use enumerate::{config_enumerate, config_enumerate_with, enumerate};
 pub use mask::mask;
 pub use reparam::{LocScaleReparam, reparam};
 pub use replay::replay;
-pub use scale::scale;
+pub use scale::{scale, scale_by};
 pub use seed::seed;
 pub use substitute::substitute;
 pub use trace::trace;

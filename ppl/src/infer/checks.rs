@@ -6,27 +6,6 @@ use crate::shape::{Dims, broadcast_shapes};
 use crate::site::{PlateFrame, Site, SiteKind};
 use crate::trace::Trace;
 
-/// Prints Pyro's warning for model latents the guide does not sample, once per site name
-/// per process (Pyro's `warnings.warn` shows it once per call site).
-fn warn_model_only(names: &[&str]) {
-    static WARNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let Ok(mut warned) = WARNED.lock() else {
-        return;
-    };
-    let new: Vec<&str> = names
-        .iter()
-        .copied()
-        .filter(|n| !warned.iter().any(|w| w == n))
-        .collect();
-    if !new.is_empty() {
-        eprintln!(
-            "warning: Found vars in model but not guide: {{{}}} (sampled from the model's prior)",
-            new.join(", ")
-        );
-        warned.extend(new.iter().map(|n| n.to_string()));
-    }
-}
-
 /// Checks that every latent site of the guide is sampled by the model, that no guide site is
 /// observed in the model, that the shapes agree, and (under validation) that every `factor` in
 /// the guide says whether it is reparameterised. A model latent the guide does not sample is
@@ -55,7 +34,9 @@ pub(crate) fn check_model_guide_match_within(
         .map(|m| m.name.as_str())
         .collect();
     if !model_only.is_empty() {
-        warn_model_only(&model_only);
+        crate::warnings::warn(crate::warnings::PplWarning::ModelOnlySites {
+            sites: model_only.iter().map(|s| s.to_string()).collect(),
+        });
     }
     for g in guide.stochastic_sites().filter(|s| !s.infer.is_auxiliary) {
         let Some(m) = model.get(&g.name).filter(|m| m.kind == SiteKind::Sample) else {

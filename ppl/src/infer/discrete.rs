@@ -48,11 +48,12 @@ pub fn infer_discrete<R>(
         let lp = s.log_prob.as_ref().expect("computed");
         if vars.iter().any(|v| v.in_tensor(lp)) {
             let u = s.unscaled_log_prob.as_ref().expect("computed");
-            let tensor =
-                scale_and_mask(u, 1.0, s.mask.as_ref()).map_err(|source| PplError::SiteShape {
+            let tensor = scale_and_mask(u, 1.0, None, s.mask.as_ref()).map_err(|source| {
+                PplError::SiteShape {
                     site: s.name.clone(),
                     source,
-                })?;
+                }
+            })?;
             factors.push(Factor {
                 ordinal: ordinal(s),
                 tensor,

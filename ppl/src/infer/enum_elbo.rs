@@ -80,7 +80,7 @@ fn masked(s: &Site) -> Result<DTensor> {
         .unscaled_log_prob
         .as_ref()
         .expect("log-probs were computed");
-    scale_and_mask(u, 1.0, s.mask.as_ref()).map_err(|source| PplError::SiteShape {
+    scale_and_mask(u, 1.0, None, s.mask.as_ref()).map_err(|source| PplError::SiteShape {
         site: s.name.clone(),
         source,
     })
@@ -117,6 +117,15 @@ fn model_costs(model: &Trace, guide: &Trace) -> Result<Vec<(Ordinal, DTensor)>> 
                 ordinal: ordinal(s),
                 tensor,
             });
+            if s.weights.is_some() {
+                return Err(PplError::Enumeration {
+                    site: s.name.clone(),
+                    reason: "it depends on an enumerated site and has per-element weights \
+                             (`scale_by`): the sum over the enumerated values takes one number \
+                             as its scale; use `scale` with a number, or `mask`"
+                        .into(),
+                });
+            }
             scales.push((s.scale, &s.name));
         } else {
             costs.push((ordinal(s), lp(s).clone()));

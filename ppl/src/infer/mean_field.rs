@@ -58,12 +58,11 @@ impl Elbo for TraceMeanFieldElbo {
             match kl_divergence(&**gd, &**md) {
                 Some(kl) => {
                     let kl = kl.map_err(|e| PplError::at_site(&g.name, e))?;
-                    let kl = scale_and_mask(&kl, g.scale, g.mask.as_ref()).map_err(|source| {
-                        PplError::SiteShape {
+                    let kl = scale_and_mask(&kl, g.scale, g.weights.as_ref(), g.mask.as_ref())
+                        .map_err(|source| PplError::SiteShape {
                             site: g.name.clone(),
                             source,
-                        }
-                    })?;
+                        })?;
                     terms.push(kl.sum().neg());
                 }
                 None if gd.has_rsample() => {

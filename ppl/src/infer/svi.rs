@@ -6,6 +6,7 @@ use crate::grad::no_grad;
 use crate::optim::{OptimState, Optimizer};
 use crate::params::{ParamStore, with_param_store};
 use crate::rng::{self, RngState};
+use crate::runtime::is_validation_enabled;
 use burn::prelude::Device;
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -188,10 +189,27 @@ where
         // Take each gradient out of the container and drop the autodiff leaves first, so that
         // the optimiser holds the only handle to a parameter and its gradient (the fused CPU
         // update then works in place).
+        let mut without = vec![];
         let mut grads: Vec<(String, crate::DTensor)> = leaves
             .into_iter()
-            .filter_map(|(name, leaf)| leaf.grad_remove(&mut grads).map(|g| (name, g)))
+            .filter_map(|(name, leaf)| match leaf.grad_remove(&mut grads) {
+                Some(g) => Some((name, g)),
+                None => {
+                    without.push(name);
+                    None
+                }
+            })
             .collect();
+        if let Some((module, params)) = untrained(&without, &grads) {
+            if is_validation_enabled() {
+                self.store.clear_leaves();
+                return Err(PplError::UntrainedParameters { module, params });
+            }
+            crate::warnings::warn(crate::warnings::PplWarning::UntrainedParameters {
+                module,
+                params,
+            });
+        }
         if let Some(r) = &mut self.reducer {
             r.mean_gradients(&mut grads)?;
         }
@@ -368,4 +386,28 @@ fn nonfinite(loss: f64, est: &mut ElboEstimate) -> PplError {
         est.guide_trace.format_shapes()
     );
     PplError::NonFiniteLoss { loss, site, table }
+}
+
+/// The first module (a name's first `.`-separated component) some of whose parameters got a
+/// gradient this step while others (`without`) got none, with those others: parameters that
+/// never train (see [`crate::warnings::PplWarning::UntrainedParameters`]). Parameters outside
+/// modules (no `.`) and modules of which no parameter got a gradient are not reported: Pyro
+/// lets a step leave them alone.
+fn untrained(
+    without: &[String],
+    with: &[(String, crate::DTensor)],
+) -> Option<(String, Vec<String>)> {
+    let module = |n: &str| n.split_once('.').map(|(m, _)| m.to_string());
+    let trained: std::collections::BTreeSet<String> =
+        with.iter().filter_map(|(n, _)| module(n)).collect();
+    let first = without
+        .iter()
+        .filter_map(|n| module(n))
+        .find(|m| trained.contains(m))?;
+    let params = without
+        .iter()
+        .filter(|n| module(n).as_deref() == Some(first.as_str()))
+        .cloned()
+        .collect();
+    Some((first, params))
 }
