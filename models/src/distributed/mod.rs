@@ -18,7 +18,7 @@
 //! (104.25M parameters at d = 32) that is 417 MB in 17 buckets of 25 MiB.
 
 use crate::error::ModelError;
-use crate::train::Replicas;
+use crate::train::{Replicas, Traffic};
 use lobes_ppl::PplError;
 use lobes_ppl::infer::reduce::GradientReducer;
 use lobes_ppl::prelude::DTensor;
@@ -73,7 +73,7 @@ impl Mpi {
             size: self.size(),
             timeout: self.timeout,
         };
-        let traffic = Arc::new(Mutex::new(None));
+        let traffic = Arc::new(Mutex::new(Traffic::default()));
         MpiReplicas {
             reducer: Some(MpiReducer {
                 link: link.clone(),
@@ -213,7 +213,7 @@ impl Fault {
 /// The [`GradientReducer`] of one MPI rank (see the module's documentation).
 pub struct MpiReducer {
     link: Link,
-    traffic: Arc<Mutex<Option<(u64, usize)>>>,
+    traffic: Arc<Mutex<Traffic>>,
     /// Steps attempted by this rank (calls of `mean_loss`).
     attempts: u64,
     /// Values per bucket.
@@ -260,6 +260,11 @@ impl GradientReducer for MpiReducer {
     }
 
     fn mean_gradients(&mut self, grads: &mut [(String, DTensor)]) -> lobes_ppl::Result<()> {
+        if self.link.size == 1 {
+            // A world of one: the gradients are already the mean.
+            return Ok(());
+        }
+        let start = Instant::now();
         let sig = signature(grads);
         let attempt = self.attempts;
         let (_, max) = self.link.all_reduce(
@@ -336,7 +341,11 @@ impl GradientReducer for MpiReducer {
         for ((_, g), mean) in grads.iter_mut().zip(values) {
             *g = DTensor::from_floats(mean, g.shape(), &g.device())?;
         }
-        *self.traffic.lock().unwrap_or_else(|e| e.into_inner()) = Some((total as u64 * 4, buckets));
+        let mut t = self.traffic.lock().unwrap_or_else(|e| e.into_inner());
+        t.bytes = total as u64 * 4;
+        t.collectives = buckets;
+        t.seconds += start.elapsed().as_secs_f64();
+        t.steps += 1;
         Ok(())
     }
 }
@@ -345,7 +354,7 @@ impl GradientReducer for MpiReducer {
 pub struct MpiReplicas {
     link: Link,
     reducer: Option<MpiReducer>,
-    traffic: Arc<Mutex<Option<(u64, usize)>>>,
+    traffic: Arc<Mutex<Traffic>>,
 }
 
 impl Replicas for MpiReplicas {
@@ -408,7 +417,7 @@ impl Replicas for MpiReplicas {
         values.copy_from_slice(&r);
         Ok(())
     }
-    fn traffic(&self) -> Option<(u64, usize)> {
-        *self.traffic.lock().unwrap_or_else(|e| e.into_inner())
+    fn traffic(&self) -> Option<Traffic> {
+        Some(*self.traffic.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }

@@ -20,7 +20,7 @@ pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 pub use monitor::{Monitor, RamisMeasure, RamisOptions};
 pub use options::TrainOptions;
 pub use recovery::{LR_BACKOFF, Recovery, recovery};
-pub use replicas::{REPLICA_SEED_RULE, Replicas, ThreadReplicas, replica_seed};
+pub use replicas::{REPLICA_SEED_RULE, Replicas, ThreadReplicas, Traffic, replica_seed};
 
 use recovery::BadSteps;
 use validation::ValidationPlan;
@@ -301,20 +301,6 @@ fn run(
             }
             let e = match svi.step(&batch) {
                 Ok(loss) => {
-                    if let Some((bytes, calls)) = replicas
-                        .as_ref()
-                        .and_then(|r| r.traffic())
-                        .filter(|_| lead && !reported)
-                    {
-                        reported = true;
-                        bar.suspend(|| {
-                            eprintln!(
-                                "data-parallel: {ranks} replicas over {}, {:.1} MB of gradients all-reduced per step in {calls} collectives",
-                                replicas.as_ref().map_or("", |r| r.transport()),
-                                bytes as f64 / 1e6
-                            )
-                        });
-                    }
                     bad.good(svi.steps());
                     sum += loss;
                     n += k;
@@ -383,6 +369,24 @@ fn run(
         }
         bar.finish_and_clear();
         let seconds = t0.elapsed().as_secs_f64();
+        if let Some(t) = replicas
+            .as_ref()
+            .and_then(|r| r.traffic())
+            .filter(|t| lead && !reported && t.steps > 0)
+        {
+            reported = true;
+            eprintln!(
+                "data-parallel: {ranks} replicas over {}: {:.1} MB of gradients all-reduced per \
+                 step in {} collectives, {:.3} s per step (the mean of epoch {epoch}'s {} steps; \
+                 {:.0}% of the epoch's time)",
+                replicas.as_ref().map_or("", |r| r.transport()),
+                t.bytes as f64 / 1e6,
+                t.collectives,
+                t.seconds / t.steps as f64,
+                t.steps,
+                100.0 * t.seconds / seconds
+            );
+        }
         let evaluate =
             opts.eval_every > 0 && (epoch % opts.eval_every == 0 || epoch == opts.epochs);
         let mut row = EpochMetrics {

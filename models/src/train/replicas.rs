@@ -66,10 +66,23 @@ pub trait Replicas {
     /// with each element non-zero on one replica only, every replica gets every replica's
     /// values (a gather).
     fn sum(&mut self, what: &str, values: &mut [u64]) -> Result<(), PplError>;
-    /// Bytes all-reduced by the last step's gradient exchange, and in how many collectives.
-    fn traffic(&self) -> Option<(u64, usize)> {
+    /// The gradient exchanges so far ([`Traffic`]); `None` where not measured.
+    fn traffic(&self) -> Option<Traffic> {
         None
     }
+}
+
+/// What a replica's gradient exchanges cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Traffic {
+    /// Bytes of gradients all-reduced by one step.
+    pub bytes: u64,
+    /// Collectives per step.
+    pub collectives: usize,
+    /// Seconds spent in gradient exchanges (copies to and from the host included), in all.
+    pub seconds: f64,
+    /// Steps whose gradients were exchanged.
+    pub steps: u64,
 }
 
 /// A boxed reducer, as [`lobes_ppl::infer::Svi::with_reducer`] takes one.
