@@ -40,6 +40,17 @@ pub enum PplWarning {
         /// The parameters without a gradient.
         params: Vec<String>,
     },
+    /// [`crate::infer::Predictive::from_samples`] given draws whose leading dim differs from
+    /// its `num_samples`: the leading dim is used (Pyro's warning and rule).
+    #[error(
+        "Sample's leading dimension size {leading} is different from the provided {num_samples} num_samples argument. Defaulting to {leading}."
+    )]
+    PredictiveSamples {
+        /// What `Predictive::new` was given.
+        num_samples: usize,
+        /// The samples' leading dim, used.
+        leading: usize,
+    },
 }
 
 /// The message of [`PplWarning::UntrainedParameters`] and its error form.

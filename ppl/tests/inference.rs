@@ -759,3 +759,51 @@ fn predictive_draws_from_prior_and_posterior() {
         "posterior predictive mean of x {xm}"
     );
 }
+
+/// Pyro's `Predictive(model, posterior_samples=samples)`: each run fixes the given sites at one
+/// row and draws the rest, observations afresh; by default the given sites are not returned;
+/// a `num_samples` other than the rows' is replaced by it with Pyro's warning.
+#[test]
+fn predictive_from_posterior_samples() {
+    use lobes_ppl::infer::Samples;
+    use lobes_ppl::warnings::{PplWarning, catch_warnings};
+    let x = data();
+    let mut given = Samples::default();
+    let mu = DTensor::from_floats(vec![-5.0, 0.0, 5.0, 50.0], &[4], &dev()).unwrap();
+    given.sites.insert("mu".into(), mu.clone());
+    let (out, seen) = catch_warnings(|| Predictive::new(2).from_samples(&nn_model, &given, &x));
+    let out = out.unwrap();
+    assert_eq!(
+        seen,
+        [PplWarning::PredictiveSamples {
+            num_samples: 2,
+            leading: 4
+        }]
+    );
+    assert!(
+        out.get("mu").is_none(),
+        "given sites are not returned by default"
+    );
+    let xs = out.get("x").unwrap();
+    assert_eq!(xs.shape(), [4, 10]);
+    // x_i ~ N(mu, 1) around each row's mu, not around the data (3.0 +- 0.4).
+    for (r, m) in [-5.0f32, 0.0, 5.0, 50.0].iter().enumerate() {
+        let row = &xs.to_vec()[r * 10..(r + 1) * 10];
+        let mean = row.iter().sum::<f32>() / 10.0;
+        assert!((mean - m).abs() < 1.5, "row {r}: mean {mean} vs mu {m}");
+    }
+    let both = Predictive::new(4)
+        .return_sites(["mu", "x"])
+        .from_samples(&nn_model, &given, &x)
+        .unwrap();
+    assert_eq!(both.get("mu").unwrap().to_vec(), mu.to_vec());
+    // Draws that disagree on their number: an error naming both sites.
+    given
+        .sites
+        .insert("nu".into(), DTensor::zeros(&[3], &dev()));
+    let e = Predictive::new(4)
+        .from_samples(&nn_model, &given, &x)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'mu' has 4") && e.contains("'nu' has 3"), "{e}");
+}

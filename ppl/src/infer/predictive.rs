@@ -1,8 +1,9 @@
 //! `Predictive`: samples of chosen sites from the prior, or from the model given guide samples.
 
+use crate::error::PplError;
 use crate::error::Result;
 use crate::grad::no_grad;
-use crate::handlers::{replay, trace, uncondition};
+use crate::handlers::{condition, replay, trace, uncondition};
 use crate::site::SiteKind;
 use crate::tensor::DTensor;
 use crate::trace::Trace;
@@ -73,16 +74,113 @@ impl Predictive {
         })
     }
 
-    fn collect(&self, mut draw: impl FnMut() -> Result<Trace>) -> Result<Samples> {
+    /// Draws from the model given posterior draws (Pyro's `Predictive(model,
+    /// posterior_samples=samples)`, what MCMC gives): run `i` fixes every site of `samples` at
+    /// its `i`-th row (the leading dim) and draws the rest, observations afresh. The number of
+    /// runs is the samples' leading dim (Pyro's rule: a `num_samples` that differs is
+    /// replaced by it, with a warning). Returns the sites *not* in `samples` unless
+    /// [`Predictive::return_sites`] names others, as Pyro does.
+    ///
+    /// ```
+    /// use lobes_ppl::infer::{Predictive, Samples};
+    /// use lobes_ppl::prelude::*;
+    /// let d = Device::flex();
+    /// let model = |_: &()| -> Result<()> {
+    ///     let mu: DTensor = sample("mu", Normal::new(0.0, 1.0)?)?;
+    ///     sample::<DTensor>("x", Normal::new(mu, 0.01)?)?;
+    ///     Ok(())
+    /// };
+    /// let mut given = Samples::default();
+    /// given.sites.insert("mu".into(), DTensor::from_floats(vec![0.0, 10.0], &[2], &d).unwrap());
+    /// let out = Predictive::new(2).from_samples(&model, &given, &()).unwrap();
+    /// let x = out.get("x").unwrap().to_vec();
+    /// assert!((x[0] - 0.0).abs() < 0.1 && (x[1] - 10.0).abs() < 0.1);
+    /// assert!(out.get("mu").is_none());
+    /// ```
+    pub fn from_samples<A: ?Sized, R>(
+        &self,
+        model: &impl Fn(&A) -> Result<R>,
+        samples: &Samples,
+        args: &A,
+    ) -> Result<Samples> {
+        let mut n = None;
+        for (name, v) in &samples.sites {
+            let lead = v.shape().first().copied().ok_or_else(|| {
+                PplError::ModelGuideMismatch(format!(
+                    "posterior samples of site '{name}' have no leading dim (shape {:?}): one row \
+                     per draw is expected",
+                    v.shape()
+                ))
+            })?;
+            match n {
+                None => n = Some((lead, name)),
+                Some((m, first)) if m != lead => {
+                    return Err(PplError::ModelGuideMismatch(format!(
+                        "posterior samples disagree on the number of draws: site '{first}' has \
+                         {m}, site '{name}' has {lead}"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let Some((n, _)) = n else {
+            return self.prior(model, args);
+        };
+        if n != self.num_samples {
+            crate::warnings::warn(crate::warnings::PplWarning::PredictiveSamples {
+                num_samples: self.num_samples,
+                leading: n,
+            });
+        }
+        let runs = Predictive {
+            num_samples: n,
+            return_sites: None,
+        };
+        let given: Vec<&String> = samples.sites.keys().collect();
+        let mut i = 0;
+        let out = runs.collect_filtered(
+            || {
+                let mut row = std::collections::HashMap::new();
+                for (name, v) in &samples.sites {
+                    let r = v
+                        .index_select(-(v.rank() as isize), &[i])
+                        .and_then(|r| r.reshape(&v.shape()[1..]))
+                        .map_err(|source| PplError::SiteShape {
+                            site: name.clone(),
+                            source,
+                        })?;
+                    row.insert(name.clone(), r);
+                }
+                i += 1;
+                Ok(trace(|| condition(row, || uncondition(|| model(args))))?.1)
+            },
+            |site| match &self.return_sites {
+                Some(r) => r.iter().any(|s| s == site),
+                None => !given.iter().any(|g| *g == site),
+            },
+        )?;
+        Ok(out)
+    }
+
+    fn collect(&self, draw: impl FnMut() -> Result<Trace>) -> Result<Samples> {
+        self.collect_filtered(draw, |site| {
+            self.return_sites
+                .as_ref()
+                .is_none_or(|r| r.iter().any(|s| s == site))
+        })
+    }
+
+    fn collect_filtered(
+        &self,
+        mut draw: impl FnMut() -> Result<Trace>,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Samples> {
         no_grad(|| {
             let mut per_site: BTreeMap<String, Vec<DTensor>> = BTreeMap::new();
             for _ in 0..self.num_samples {
                 let tr = draw()?;
                 for s in tr.sites().iter().filter(|s| s.kind == SiteKind::Sample) {
-                    let wanted = self
-                        .return_sites
-                        .as_ref()
-                        .is_none_or(|r| r.contains(&s.name));
+                    let wanted = wanted(&s.name);
                     if let (true, Some(v)) = (wanted, &s.value) {
                         per_site.entry(s.name.clone()).or_default().push(v.clone());
                     }
