@@ -219,6 +219,15 @@ pub enum PplError {
         /// The parameters without a gradient.
         params: Vec<String>,
     },
+    /// An inference algorithm given settings it cannot work with (`RenyiElbo` with α = 1, or a
+    /// guide site it cannot differentiate).
+    #[error("{algorithm}: {reason}")]
+    InvalidInference {
+        /// The algorithm, e.g. `RenyiElbo`.
+        algorithm: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// Model and guide disagree (a missing site, or different shapes at one site).
     #[error("{0}")]
     ModelGuideMismatch(String),

@@ -10,6 +10,7 @@ pub mod importance;
 mod mean_field;
 mod predictive;
 pub mod reduce;
+mod renyi;
 mod svi;
 
 pub use checks::{check_model_guide_match, check_site_shape, max_plate_nesting};
@@ -18,4 +19,5 @@ pub use elbo::{Elbo, ElboEstimate, TraceElbo, get_traces};
 pub use enum_elbo::{TraceEnumElbo, get_enum_traces};
 pub use mean_field::TraceMeanFieldElbo;
 pub use predictive::{Predictive, Samples};
+pub use renyi::RenyiElbo;
 pub use svi::Svi;
