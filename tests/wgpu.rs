@@ -90,8 +90,10 @@ fn worst(a: &[f32], b: &[f32], rtol: f64, atol: f64) -> (f64, usize) {
     let mut w = (0.0f64, 0);
     for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
         let r = (x as f64 - y as f64).abs() / (atol + rtol * (y as f64).abs());
-        if !(r <= w.0) {
-            w = (if r.is_nan() { f64::INFINITY } else { r }, i);
+        // A NaN is the worst of all.
+        let r = if r.is_nan() { f64::INFINITY } else { r };
+        if r > w.0 {
+            w = (r, i);
         }
     }
     w
@@ -309,7 +311,8 @@ fn reparameterised_draws_on_the_gpu_have_the_right_moments_and_the_cpus_values()
     const N: usize = 20_000;
     type Draw = fn(&Device) -> DTensor;
     // (name, draw, columns, [(mean, variance)] per column)
-    let cases: Vec<(&str, Draw, usize, Vec<(f64, f64)>)> = vec![
+    type Case = (&'static str, Draw, usize, Vec<(f64, f64)>);
+    let cases: Vec<Case> = vec![
         (
             "Normal(1.5, 0.5)",
             |d| {

@@ -196,7 +196,11 @@ fn svi_with_renyi_finds_the_exact_posterior() {
             .loss(&model, &one_point_guide, &x)
     })
     .unwrap();
-    assert!((bound - log_px(1.5)).abs() < 0.01, "{bound} vs {}", log_px(1.5));
+    assert!(
+        (bound - log_px(1.5)).abs() < 0.01,
+        "{bound} vs {}",
+        log_px(1.5)
+    );
     assert!(
         RenyiElbo::new(1.0, 2)
             .unwrap_err()

@@ -306,7 +306,8 @@ mod tests {
                     let mut v = [r.rank() as f64, 1.0];
                     r.broadcast("t", &mut v).unwrap();
                     let same = all_equal(&mut r, "t", 5).unwrap();
-                    let differ = all_equal(&mut r, "t", r.rank() as u64).unwrap();
+                    let rank = r.rank() as u64;
+                    let differ = all_equal(&mut r, "t", rank).unwrap();
                     (m, v, same, differ)
                 })
             })

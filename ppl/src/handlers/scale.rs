@@ -80,21 +80,20 @@ impl Messenger for WeightsMessenger {
 /// assert!((got - expected).abs() < 1e-5);
 /// ```
 pub fn scale_by<R>(weights: DTensor, f: impl FnOnce() -> Result<R>) -> Result<R> {
-    if is_validation_enabled() {
-        if let Some((i, w)) = weights
+    if is_validation_enabled()
+        && let Some((i, w)) = weights
             .to_vec()
             .iter()
             .enumerate()
             .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
-        {
-            return Err(PplError::InvalidHandler {
-                handler: "scale_by",
-                reason: format!(
-                    "weights must be finite and non-negative: element {i} of shape {:?} is {w}",
-                    weights.shape()
-                ),
-            });
-        }
+    {
+        return Err(PplError::InvalidHandler {
+            handler: "scale_by",
+            reason: format!(
+                "weights must be finite and non-negative: element {i} of shape {:?} is {w}",
+                weights.shape()
+            ),
+        });
     }
     with_handler(WeightsMessenger { weights }, f).map(|(r, _)| r)
 }
