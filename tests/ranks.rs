@@ -125,7 +125,7 @@ fn replicas_end_with_bit_identical_parameters_and_resume_on_another_number() {
 
 fn field(out: &Path, extra: &[&str]) {
     let o = out.to_str().unwrap();
-    // 8 bands of 128 rows, sources crossing band and image edges, two populations.
+    // 8 bands of 128 rows, sources crossing band and image edges.
     let mut args = vec![
         "simulate-field",
         "--no-progress",
@@ -165,4 +165,46 @@ fn a_field_shared_out_over_ranks_is_byte_identical_to_one_process() {
             .collect();
         assert!(left.is_empty(), "temporaries left: {left:?}");
     }
+}
+
+/// The same with a trained model's sources: each rank decodes other batches of latents (its
+/// first band also takes sources owned by earlier bands), and the stamps must not depend on
+/// how they are batched.
+#[test]
+fn a_model_field_shared_out_over_ranks_is_byte_identical_to_one_process() {
+    let d = tmp("model-field");
+    let run = d.join("run");
+    lobes(&train_args(run.to_str().unwrap(), "1"), &[]);
+    let ckpt = run.join("checkpoint.safetensors");
+    let c = ckpt.to_str().unwrap();
+    field(&d.join("one"), &["--checkpoint", c]);
+    let three = d.join("three");
+    field(&three, &["--checkpoint", c, "--ranks-in-process", "3"]);
+    for f in ["field.fits", "truth.csv", "truth.fits"] {
+        assert!(
+            std::fs::read(d.join("one").join(f)).unwrap() == std::fs::read(three.join(f)).unwrap(),
+            "{f}: 3 ranks differ from one process"
+        );
+    }
+}
+
+#[test]
+fn a_batch_smaller_than_the_replicas_is_refused() {
+    let d = tmp("small-batch");
+    let out = d.join("run");
+    let mut a = train_args(out.to_str().unwrap(), "1");
+    let k = a.iter().position(|x| *x == "24").unwrap();
+    a[k] = "2";
+    a.extend(["--replicas-in-process", "3"]);
+    let o = Command::new(env!("CARGO_BIN_EXE_lobes"))
+        .env("BURN_DEVICE", "flex")
+        .args(&a)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        text.contains("--batch 2") && text.contains("3 data-parallel replicas"),
+        "{text}"
+    );
 }

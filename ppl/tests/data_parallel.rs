@@ -193,3 +193,46 @@ fn a_replica_whose_model_fails_leaves_no_replica_waiting() {
     );
     assert_eq!((a.1, b.1), (0, 0), "neither step counted");
 }
+
+/// A model with no parameter: nothing to train.
+fn no_params(s: &Shard) -> Result<()> {
+    plate("data", N).subsample(s.idx.clone()).run(|_| {
+        observe(
+            "y",
+            Normal::new(DTensor::scalar(0.0, &dev()), DTensor::scalar(1.0, &dev()))?,
+            s.y.clone(),
+        )?;
+        Ok(())
+    })
+}
+
+/// One replica has nothing to train in a step while the other has gradients: both still reach
+/// the gradient exchange, so neither is left waiting nor pairs its next collective with the
+/// other's last; both stop with the mismatch.
+#[test]
+fn a_replica_with_nothing_to_train_still_takes_part_in_the_exchange() {
+    let mut reducers = ThreadReducer::group(2);
+    let (r1, r0) = (reducers.pop().unwrap(), reducers.pop().unwrap());
+    let run = |m: fn(&Shard) -> Result<()>, s: Shard, r: ThreadReducer| {
+        std::thread::spawn(move || {
+            let s = s;
+            let mut svi: Fit = Svi::new(
+                m,
+                guide as fn(&Shard) -> Result<()>,
+                Adam::new(0.05),
+                TraceElbo::default(),
+            )
+            .with_reducer(r);
+            svi.step(&s).map_err(|e| e.to_string())
+        })
+    };
+    let a = run(model, shard((0..N).step_by(2).collect()), r0);
+    let b = run(no_params, shard((1..N).step_by(2).collect()), r1);
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    // Before, the replica with nothing to train returned before the exchange and the other
+    // waited for it for ever.
+    assert!(
+        a.as_ref().is_err_and(|e| e.contains("differ")),
+        "{a:?} (other replica: {b:?})"
+    );
+}

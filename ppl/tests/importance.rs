@@ -208,3 +208,33 @@ fn svi_with_renyi_finds_the_exact_posterior() {
             .contains("TraceElbo")
     );
 }
+
+/// Pyro's rule for a plate every site sits in: one weight per data point, so the bound is the
+/// sum of the points' bounds and nears Σ log p(x_i) with K particles per point. (One weight for
+/// the whole batch, the product of eight points' weights, would stay far below it.)
+#[test]
+fn renyi_weighs_each_data_point_of_a_shared_plate() {
+    let xs = [1.5f32, -0.5, 0.8, 2.2, -1.1, 0.1, 1.0, -2.0];
+    let x = DTensor::from_floats(xs.to_vec(), &[8], &Device::flex()).unwrap();
+    let truth: f64 = xs.iter().map(|&v| log_px(v as f64)).sum();
+    let poor = |x: &DTensor| guide(x, 0.3, 1.2);
+    set_rng_seed(3);
+    let reps = 20;
+    let bound = |k: usize| {
+        (0..reps)
+            .map(|_| {
+                -RenyiElbo::new(0.0, k)
+                    .unwrap()
+                    .loss(&model, &poor, &x)
+                    .unwrap()
+            })
+            .sum::<f64>()
+            / reps as f64
+    };
+    let (b1, b500) = (bound(1), bound(500));
+    assert!(truth - b1 > 2.0, "the ELBO is loose: {b1} vs {truth}");
+    assert!(
+        (b500 - truth).abs() < 0.05,
+        "{b500} vs Σ log p(x_i) = {truth}"
+    );
+}

@@ -7,12 +7,14 @@ use lobes::models::train::{Replicas, ThreadReplicas};
 
 /// `--collective-timeout` checked: the seconds a rank waits in one collective.
 pub(crate) fn timeout(seconds: f64) -> Result<std::time::Duration, ModelError> {
-    if !(seconds.is_finite() && seconds > 0.0) {
-        return Err(ModelError::Config(format!(
-            "--collective-timeout must be a positive number of seconds, got {seconds}"
-        )));
-    }
-    Ok(std::time::Duration::from_secs_f64(seconds))
+    std::time::Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            ModelError::Config(format!(
+                "--collective-timeout must be a positive number of seconds, got {seconds}"
+            ))
+        })
 }
 
 /// Runs `job` as this process's MPI rank. An error on any rank ends the whole job

@@ -114,6 +114,14 @@ fn run(
     let (rank, ranks) = replicas
         .as_ref()
         .map_or((0, 1), |r| (r.rank(), r.replicas()));
+    if ranks > opts.batch {
+        // The same on every replica: no collective needed to agree.
+        return Err(ModelError::Config(format!(
+            "--batch {} is smaller than the {ranks} data-parallel replicas: every replica needs \
+             at least one image of each batch",
+            opts.batch
+        )));
+    }
     // Rank 0 alone writes the run folder and prints.
     let lead = rank == 0;
     let mut net = opts.net.clone();
@@ -174,8 +182,9 @@ fn run(
     }
     // Locked until the run ends; a folder holding another run is refused (or emptied of it
     // with --overwrite); temporaries a killed run left are removed.
-    // Data-parallel: rank 0 alone; the other replicas never write the folder.
-    let _folder = if lead {
+    // Data-parallel: rank 0 alone; the other replicas never write the folder, and learn
+    // whether rank 0 could open it.
+    let opened = lead.then(|| {
         let folder = RunFolder::open(
             &opts.out,
             RunMode::from_flags(&opts.out, opts.resume, opts.overwrite)?,
@@ -184,10 +193,18 @@ fn run(
         )?;
         std::fs::create_dir_all(opts.out.join("checkpoints"))
             .map_err(|e| data::DataError::io(&opts.out, e))?;
-        Some(folder)
-    } else {
-        None
-    };
+        Ok::<_, ModelError>(folder)
+    });
+    if let Some(r) = replicas.as_deref_mut() {
+        let failed = u64::from(matches!(opened, Some(Err(_))));
+        if r.max("opening of the run folder", failed)? > 0 && !lead {
+            return Err(ModelError::Config(format!(
+                "{}: rank 0 could not open the run folder (its message names the cause)",
+                opts.out.display()
+            )));
+        }
+    }
+    let _folder = opened.transpose()?;
     let device = Device::default().autodiff();
     let plain = Device::default();
     // The initial weights are drawn on the host from the seed (crate::init), the same on every
@@ -283,6 +300,13 @@ fn run(
             Interp::Bilinear,
             epoch_seed(opts.seed, epoch),
         );
+        if aug.len() < ranks {
+            return Err(ModelError::Config(format!(
+                "{} augmented images an epoch, fewer than the {ranks} data-parallel replicas: \
+                 every replica needs at least one image of each batch",
+                aug.len()
+            )));
+        }
         let bar = progress_bar(opts, lead, aug.len(), epoch);
         let t0 = Instant::now();
         let (mut sum, mut n) = (0.0, 0usize);

@@ -140,7 +140,7 @@ fn same_frame(a: &PlateFrame, b: &PlateFrame) -> bool {
 
 /// Sums a log-prob over every batch dim that is not one of `target`'s plates, keeping the
 /// plate dims right-aligned so the result broadcasts against a site inside `target`.
-fn sum_to(value: &DTensor, frames: &[PlateFrame], target: &[PlateFrame]) -> DTensor {
+pub(crate) fn sum_to(value: &DTensor, frames: &[PlateFrame], target: &[PlateFrame]) -> DTensor {
     let rank = value.rank();
     let mut v = value.clone();
     for pos in 0..rank {

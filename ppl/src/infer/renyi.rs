@@ -10,11 +10,14 @@
 //! which is the ELBO at α → 1, rises as α falls, and at α = 0 tends to log p(x) as K grows.
 //! Its gradient (pathwise, through reparameterised draws) weighs each particle's by its
 //! self-normalised weight `exp((1 − α) w_k) / Σ_j exp((1 − α) w_j)`, as Pyro's `RenyiELBO`
-//! does.
+//! does. As in Pyro, a plate every model site sits in (a VAE's data plate) gives one weight
+//! per element: the bound is the sum over data points of each point's bound, so a batch of
+//! images is K particles per image, not K particles for the batch.
 
-use super::elbo::{Elbo, ElboEstimate, get_traces};
+use super::elbo::{Elbo, ElboEstimate, get_traces, sum_to};
 use super::importance::log_mean_exp;
 use crate::error::{PplError, Result};
+use crate::site::PlateFrame;
 use crate::tensor::DTensor;
 use crate::trace::Trace;
 use std::collections::HashSet;
@@ -22,9 +25,9 @@ use std::collections::HashSet;
 /// Pyro's `RenyiELBO(alpha, num_particles)`.
 ///
 /// Every guide site must be reparameterised (Pyro raises `NotImplementedError` for the
-/// score-function case too); the whole model is one importance weight per particle, so
-/// mini-batches are not supported (Pyro's warning), and a data plate's elements share each
-/// particle's weight.
+/// score-function case too). Log-densities are summed over every dim but those of the plates
+/// common to all model sites, which keep one weight per element (Pyro's
+/// `get_dependent_plate_dims`).
 ///
 /// ```
 /// use lobes_ppl::infer::RenyiElbo;
@@ -67,8 +70,18 @@ impl RenyiElbo {
     }
 }
 
-fn sum_of(sites: impl Iterator<Item = DTensor>) -> Option<DTensor> {
-    sites.reduce(|a, b| a.add(&b))
+/// The plates every model sample site sits in (Pyro's `get_dependent_plate_dims` keeps these
+/// and sums the others): the elements of these plates get one weight each.
+fn common_plates(model: &Trace) -> Vec<PlateFrame> {
+    let mut sites = model.sample_sites();
+    let Some(first) = sites.next() else {
+        return vec![];
+    };
+    let mut common = first.plates.clone();
+    for s in sites {
+        common.retain(|f| s.plates.iter().any(|g| g.name == f.name && g.dim == f.dim));
+    }
+    common
 }
 
 impl Elbo for RenyiElbo {
@@ -76,7 +89,8 @@ impl Elbo for RenyiElbo {
         self.num_particles
     }
 
-    /// One particle: its log weight `log p − log q` (detached) and the differentiable one.
+    /// One particle: its log weights `log p − log q`, one per element of the plates common to
+    /// every model site (a scalar when there are none), detached and differentiable.
     fn particle<A: ?Sized, RM, RG>(
         &self,
         model: &impl Fn(&A) -> Result<RM>,
@@ -97,12 +111,25 @@ impl Elbo for RenyiElbo {
                 ),
             });
         }
-        let lp = |s: &crate::site::Site| s.log_prob_sum.clone().expect("computed");
-        let p = sum_of(model_tr.sample_sites().map(lp));
-        let q = sum_of(guide_tr.sample_sites().map(lp));
+        let common = common_plates(&model_tr);
+        let terms = model_tr
+            .sample_sites()
+            .map(|s| (s, 1.0))
+            .chain(guide_tr.sample_sites().map(|s| (s, -1.0)));
+        let mut w: Option<DTensor> = None;
+        for (s, sign) in terms {
+            let lp = s.log_prob.as_ref().expect("computed");
+            let part = sum_to(lp, &s.plates, &common).mul_scalar(sign);
+            w = Some(match w {
+                None => part,
+                Some(t) => t.try_add(&part).map_err(|source| PplError::SiteShape {
+                    site: s.name.clone(),
+                    source,
+                })?,
+            });
+        }
         let device = model_tr.device().unwrap_or_default();
-        let zero = || DTensor::scalar(0.0, &device);
-        let w = p.unwrap_or_else(zero).sub(&q.unwrap_or_else(zero));
+        let w = w.unwrap_or_else(|| DTensor::scalar(0.0, &device));
         Ok((w.detach(), w, model_tr, guide_tr))
     }
 
@@ -114,31 +141,60 @@ impl Elbo for RenyiElbo {
     ) -> Result<ElboEstimate> {
         let k = self.num_particles.max(1);
         let mut visible = HashSet::new();
+        // Per particle: (1 − α) times its log weights, one per element, and the surrogate.
         let (mut weights, mut surrogates, mut last) = (vec![], vec![], None);
         for _ in 0..k {
             let (w, s, m, g) = self.particle(model, guide, args)?;
             for site in m.param_sites().chain(g.param_sites()) {
                 visible.insert(site.name.clone());
             }
-            weights.push((1.0 - self.alpha) * w.item() as f64);
+            let scaled: Vec<f64> = w
+                .to_vec()
+                .iter()
+                .map(|&v| (1.0 - self.alpha) * v as f64)
+                .collect();
+            if let Some(first) = weights.first().map(|f: &Vec<f64>| f.len())
+                && first != scaled.len()
+            {
+                return Err(PplError::InvalidInference {
+                    algorithm: "RenyiElbo",
+                    reason: format!(
+                        "the particles' weights differ in number ({first} vs {}): the plates \
+                         common to every site changed between particles",
+                        scaled.len()
+                    ),
+                });
+            }
+            weights.push(scaled);
             surrogates.push(s);
             last = Some((m, g));
         }
         crate::params::with_active_store(|s| s.retain_leaves(|name| visible.contains(name)));
         let (model_trace, guide_trace) = last.expect("at least one particle");
-        let log_mean = log_mean_exp(&weights);
-        let elbo = log_mean / (1.0 - self.alpha);
-        // Self-normalised weights, constants of the surrogate (Pyro's `normalized_weights`).
-        let surrogate = surrogates
-            .iter()
-            .zip(&weights)
-            .map(|(s, w)| s.mul_scalar((w - log_mean).exp() / k as f64))
-            .reduce(|a, b| a.add(&b))
-            .expect("at least one particle");
+        let elements = weights[0].len();
+        // Element by element: log mean_k exp((1 − α) w_k), and the self-normalised weights.
+        let log_means: Vec<f64> = (0..elements)
+            .map(|e| log_mean_exp(&weights.iter().map(|w| w[e]).collect::<Vec<_>>()))
+            .collect();
+        let elbo = log_means.iter().sum::<f64>() / (1.0 - self.alpha);
         let device = model_trace.device().unwrap_or_default();
+        let mut surrogate: Option<DTensor> = None;
+        for (s, w) in surrogates.iter().zip(&weights) {
+            let norm: Vec<f32> = w
+                .iter()
+                .zip(&log_means)
+                .map(|(w, m)| ((w - m).exp() / k as f64) as f32)
+                .collect();
+            let norm = DTensor::from_floats(norm, s.shape(), &device)?;
+            let term = s.try_mul(&norm)?.sum();
+            surrogate = Some(match surrogate {
+                None => term,
+                Some(t) => t.add(&term),
+            });
+        }
         Ok(ElboEstimate {
             elbo: DTensor::scalar(elbo as f32, &device),
-            surrogate,
+            surrogate: surrogate.expect("at least one particle"),
             model_trace,
             guide_trace,
         })

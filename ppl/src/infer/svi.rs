@@ -170,9 +170,14 @@ where
             return Err(nonfinite(loss, &mut est));
         }
         if !est.surrogate.is_tracked() {
-            // Nothing tracked: no parameter took part (Pyro skips `backward` then too).
+            // Nothing tracked: no parameter took part (Pyro skips `backward` then too). The
+            // other replicas still exchange gradients: take part with none (replicas that have
+            // some then stop with `ReplicaMismatch`, every one of them).
             drop(est);
             self.store.clear_leaves();
+            if let Some(r) = &mut self.reducer {
+                r.mean_gradients(&mut [])?;
+            }
             self.steps += 1;
             return Ok(loss);
         }
@@ -200,6 +205,11 @@ where
                 }
             })
             .collect();
+        // The replicas exchange gradients before any replica can stop: every one reaches the
+        // same collectives.
+        if let Some(r) = &mut self.reducer {
+            r.mean_gradients(&mut grads)?;
+        }
         if let Some((module, params)) = untrained(&without, &grads) {
             if is_validation_enabled() {
                 self.store.clear_leaves();
@@ -209,9 +219,6 @@ where
                 module,
                 params,
             });
-        }
-        if let Some(r) = &mut self.reducer {
-            r.mean_gradients(&mut grads)?;
         }
         self.store.clear_leaves();
         for (name, g) in grads {
