@@ -20,13 +20,12 @@ mod x86 {
 
     /// (AVX-512F, AVX512-BF16, AMX-TILE and AMX-BF16) from CPUID leaf 7.
     pub fn features() -> (bool, bool, bool) {
-        // SAFETY: CPUID leaf 7 exists on every x86-64 CPU that reports max leaf >= 7.
-        let max = unsafe { __cpuid(0) }.eax;
+        let max = __cpuid(0).eax;
         if max < 7 {
             return (false, false, false);
         }
-        let l0 = unsafe { __cpuid_count(7, 0) };
-        let l1 = unsafe { __cpuid_count(7, 1) };
+        let l0 = __cpuid_count(7, 0);
+        let l1 = __cpuid_count(7, 1);
         let avx512 = l0.ebx & (1 << 16) != 0 && is_x86_feature_detected!("avx512f");
         let bf16 = avx512 && l1.eax & (1 << 5) != 0;
         let amx = l0.edx & (1 << 24) != 0 && l0.edx & (1 << 22) != 0;
@@ -42,22 +41,28 @@ mod x86 {
                 *x = _mm512_fmadd_ps(a, b, *x);
             }
         }
-        let s = acc.iter().fold(_mm512_setzero_ps(), |s, a| _mm512_add_ps(s, *a));
+        let s = acc
+            .iter()
+            .fold(_mm512_setzero_ps(), |s, a| _mm512_add_ps(s, *a));
         _mm512_reduce_add_ps(s)
     }
 
     #[target_feature(enable = "avx512f,avx512bf16")]
     unsafe fn dpbf16(iters: usize) -> f32 {
         // Two bf16 1.0s and two bf16 0.0078s per 32-bit lane.
-        let a: __m512bh = std::mem::transmute(_mm512_set1_epi32(0x3f80_3f80u32 as i32));
-        let b: __m512bh = std::mem::transmute(_mm512_set1_epi32(0x3c00_3c00u32 as i32));
+        // SAFETY: __m512i and __m512bh are both 64 bytes of plain bits.
+        let a: __m512bh = unsafe { std::mem::transmute(_mm512_set1_epi32(0x3f80_3f80u32 as i32)) };
+        // SAFETY: as above.
+        let b: __m512bh = unsafe { std::mem::transmute(_mm512_set1_epi32(0x3c00_3c00u32 as i32)) };
         let mut acc = [_mm512_setzero_ps(); 8];
         for _ in 0..iters {
             for x in acc.iter_mut() {
                 *x = _mm512_dpbf16_ps(*x, a, b);
             }
         }
-        let s = acc.iter().fold(_mm512_setzero_ps(), |s, a| _mm512_add_ps(s, *a));
+        let s = acc
+            .iter()
+            .fold(_mm512_setzero_ps(), |s, a| _mm512_add_ps(s, *a));
         _mm512_reduce_add_ps(s)
     }
 
@@ -94,14 +99,23 @@ mod x86 {
         // released before returning.
         let secs = unsafe {
             asm!("ldtilecfg [{0}]", in(reg) cfg.0.as_ptr());
-            asm!("tilezero tmm0", "tilezero tmm1", "tilezero tmm2", "tilezero tmm3");
+            asm!(
+                "tilezero tmm0",
+                "tilezero tmm1",
+                "tilezero tmm2",
+                "tilezero tmm3"
+            );
             asm!("tileloadd tmm4, [{0} + {1}*1]", "tileloadd tmm5, [{0} + {1}*1]",
                  "tileloadd tmm6, [{0} + {1}*1]", "tileloadd tmm7, [{0} + {1}*1]",
                  in(reg) ones.as_ptr(), in(reg) 64usize);
             let t = Instant::now();
             for _ in 0..iters {
-                asm!("tdpbf16ps tmm0, tmm4, tmm5", "tdpbf16ps tmm1, tmm4, tmm6",
-                     "tdpbf16ps tmm2, tmm7, tmm5", "tdpbf16ps tmm3, tmm7, tmm6");
+                asm!(
+                    "tdpbf16ps tmm0, tmm4, tmm5",
+                    "tdpbf16ps tmm1, tmm4, tmm6",
+                    "tdpbf16ps tmm2, tmm7, tmm5",
+                    "tdpbf16ps tmm3, tmm7, tmm6"
+                );
             }
             let s = t.elapsed().as_secs_f64();
             asm!("tilestored [{0} + {1}*1], tmm0", in(reg) out.as_mut_ptr(), in(reg) 64usize);
