@@ -19,6 +19,38 @@ pub fn tune_allocator() {
     }
 }
 
+/// Checks, before any tensor exists, that the device `BURN_DEVICE` names (or, unset, the one
+/// burn would pick first) can start here, so a missing GPU driver is an error naming the device
+/// and the fix rather than a panic inside the GPU runtime. Today: a build with the `cuda`
+/// feature needs the NVIDIA driver's `libcuda.so.1`.
+pub fn check_device() -> Result<(), String> {
+    let wanted = std::env::var("BURN_DEVICE").ok();
+    #[cfg(all(feature = "cuda", target_os = "linux"))]
+    if wanted.as_deref().is_none_or(|d| d.starts_with("cuda")) {
+        // SAFETY: dlopen with a valid C string; the handle is closed at once.
+        let found = unsafe {
+            let h = libc::dlopen(c"libcuda.so.1".as_ptr(), libc::RTLD_LAZY | libc::RTLD_LOCAL);
+            if !h.is_null() {
+                libc::dlclose(h);
+            }
+            !h.is_null()
+        };
+        if !found {
+            let which = match &wanted {
+                Some(d) => format!("BURN_DEVICE={d}"),
+                None => "this CUDA build's default device (BURN_DEVICE unset)".into(),
+            };
+            return Err(format!(
+                "{which}: the NVIDIA driver's libcuda.so.1 cannot be loaded (no GPU driver on \
+                 this machine, or not on the library path); set BURN_DEVICE=flex to compute on \
+                 the CPU"
+            ));
+        }
+    }
+    let _ = wanted;
+    Ok(())
+}
+
 /// On SIGINT, SIGTERM or SIGHUP, removes the temporary files being written
 /// ([`lobes_ppl::io::Temporary`]: a survey field's image can be gigabytes) and the folder locks
 /// held, then dies of the signal as it would have (exit status 128 + signal in a shell). The

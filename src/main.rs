@@ -104,6 +104,10 @@ fn run(cli: Cli) -> Result<(), ModelError> {
 
 fn main() -> ExitCode {
     lobes::tune_allocator();
+    if let Err(e) = lobes::check_device() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Err(e) = lobes::remove_temporaries_on_signal() {
         eprintln!("warning: no clean-up on Ctrl-C (cannot handle signals: {e})");
     }
