@@ -3,7 +3,7 @@
 use super::at_least_one;
 use lobes::models::ModelError;
 use lobes::models::generate::Sampling;
-use lobes::models::train::{self, EpochMetrics, TrainOptions};
+use lobes::models::train::{self, EpochMetrics, TrainEvent, TrainOptions};
 use lobes::models::vae::{GuideScale, Likelihood, ModelKind, Prior, VaeConfig};
 use std::path::PathBuf;
 
@@ -299,9 +299,7 @@ pub(crate) fn run_train(args: TrainArgs) -> Result<(), ModelError> {
         opts.data,
         opts.epochs
     );
-    for r in &train::train(&opts)? {
-        println!("{}", epoch_line(r));
-    }
+    train::train_with(&opts, &mut observer(opts.progress))?;
     println!(
         "run in {}: metrics.csv, loss.png, samples.png, checkpoint.safetensors",
         opts.out.display()
@@ -328,11 +326,8 @@ fn run_data_parallel(opts: &TrainOptions, timeout: f64) -> Result<(), ModelError
                 opts.epochs
             );
         }
-        let rows = train::train_replica(opts, &ds, ranks)?;
+        train::train_replica(opts, &ds, ranks, &mut observer(opts.progress))?;
         if rank == 0 {
-            for r in &rows {
-                println!("{}", epoch_line(r));
-            }
             println!(
                 "run in {}: metrics.csv, loss.png, samples.png, checkpoint.safetensors",
                 opts.out.display()
@@ -346,11 +341,58 @@ fn run_data_parallel(opts: &TrainOptions, timeout: f64) -> Result<(), ModelError
 fn run_thread_replicas(opts: &TrainOptions, n: usize) -> Result<(), ModelError> {
     opts.validate()?;
     let ds = lobes::models::data::load_spec(&opts.data)?;
-    let rows = super::ranks::on_threads(n, |r| train::train_replica(opts, &ds, r))?;
-    for r in &rows {
-        println!("{}", epoch_line(r));
-    }
+    super::ranks::on_threads(n, |r| {
+        train::train_replica(opts, &ds, r, &mut observer(opts.progress))
+    })?;
     Ok(())
+}
+
+/// What `lobes train` shows while it runs: each epoch's row as it ends (stdout), notes
+/// (stderr), and a progress bar per epoch when `progress` (hidden anyway when stderr is not a
+/// terminal).
+fn observer(progress: bool) -> impl FnMut(TrainEvent<'_>) {
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    move |e| match e {
+        TrainEvent::Note(line) => match &bar {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        },
+        TrainEvent::EpochStart {
+            epoch,
+            epochs,
+            images,
+        } => {
+            let b = if progress {
+                indicatif::ProgressBar::new(images as u64)
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "epoch {prefix} {bar:30} {pos}/{len} images {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b.set_prefix(format!("{epoch}/{epochs}"));
+            bar = Some(b);
+        }
+        TrainEvent::Progress {
+            images,
+            loss,
+            images_per_s,
+        } => {
+            if let Some(b) = &bar {
+                b.set_position(images as u64);
+                b.set_message(format!("loss {loss:.1}  {images_per_s:.0} images/s"));
+            }
+        }
+        TrainEvent::EpochEnd => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+        }
+        TrainEvent::Epoch(row) => println!("{}", epoch_line(row)),
+    }
 }
 
 pub(crate) fn run_lr_search(args: LrSearchArgs) -> Result<(), ModelError> {

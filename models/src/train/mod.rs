@@ -4,6 +4,7 @@
 
 pub mod anneal;
 mod checkpoints;
+mod events;
 pub mod figure;
 mod lr_search;
 mod metrics;
@@ -15,6 +16,7 @@ mod resume;
 pub mod schedule;
 pub mod validation;
 
+pub use events::TrainEvent;
 pub use lr_search::{LrPoint, best_rate, lr_search, rates, write_lr_search};
 pub use metrics::{EpochMetrics, read_metrics, write_metrics};
 pub use monitor::{Monitor, RamisMeasure, RamisOptions};
@@ -76,11 +78,20 @@ where
 }
 
 /// Trains as `opts` says; returns every epoch's metrics (those before a resume included).
+/// Reports nothing: [`train_with`] tells an observer what happens.
 pub fn train(opts: &TrainOptions) -> Result<Vec<EpochMetrics>, ModelError> {
-    // Before the data is loaded (or downloaded); `train_on` checks again for its own callers.
+    train_with(opts, &mut |_| {})
+}
+
+/// [`train`], telling `observe` what happens ([`TrainEvent`]).
+pub fn train_with(
+    opts: &TrainOptions,
+    observe: &mut dyn FnMut(TrainEvent<'_>),
+) -> Result<Vec<EpochMetrics>, ModelError> {
+    // Before the data is loaded (or downloaded); `run` checks again for the other callers.
     opts.validate()?;
     let ds: DataSet = data::load_spec(&opts.data)?;
-    train_on(opts, &ds)
+    run(opts, &ds, None, observe)
 }
 
 /// [`train`] on an already loaded data set.
@@ -90,25 +101,36 @@ pub fn train(opts: &TrainOptions) -> Result<Vec<EpochMetrics>, ModelError> {
 /// multiplied by [`LR_BACKOFF`]; [`TrainOptions::max_bad_steps`] in a row stop the run with
 /// [`ModelError::Diverged`].
 pub fn train_on(opts: &TrainOptions, ds: &DataSet) -> Result<Vec<EpochMetrics>, ModelError> {
-    run(opts, ds, None)
+    run(opts, ds, None, &mut |_| {})
+}
+
+/// [`train_on`], telling `observe` what happens ([`TrainEvent`]).
+pub fn train_on_with(
+    opts: &TrainOptions,
+    ds: &DataSet,
+    observe: &mut dyn FnMut(TrainEvent<'_>),
+) -> Result<Vec<EpochMetrics>, ModelError> {
+    run(opts, ds, None, observe)
 }
 
 /// [`train_on`] as one replica of a data-parallel run (see [`replicas`] for the rule): every
 /// replica calls it with the same options and data. Rank 0 writes the run folder and returns
 /// the metrics it wrote; the others return the same rows (their own timings) and write
-/// nothing.
+/// nothing. Only rank 0 tells `observe` what happens.
 pub fn train_replica(
     opts: &TrainOptions,
     ds: &DataSet,
     replicas: &mut dyn Replicas,
+    observe: &mut dyn FnMut(TrainEvent<'_>),
 ) -> Result<Vec<EpochMetrics>, ModelError> {
-    run(opts, ds, Some(replicas))
+    run(opts, ds, Some(replicas), observe)
 }
 
 fn run(
     opts: &TrainOptions,
     ds: &DataSet,
     mut replicas: Option<&mut dyn Replicas>,
+    observe: &mut dyn FnMut(TrainEvent<'_>),
 ) -> Result<Vec<EpochMetrics>, ModelError> {
     opts.validate()?;
     let (rank, ranks) = replicas
@@ -122,8 +144,9 @@ fn run(
             opts.batch
         )));
     }
-    // Rank 0 alone writes the run folder and prints.
+    // Rank 0 alone writes the run folder and reports.
     let lead = rank == 0;
+    let mut report = Reporter { lead, observe };
     let mut net = opts.net.clone();
     net.classes = opts.kind.classes();
     net.scale = opts.scale.unwrap_or_default();
@@ -135,6 +158,9 @@ fn run(
     };
     let latest = opts.out.join("checkpoint.safetensors");
     let resumed = resume::resumable(opts, &mut net, &latest)?;
+    if let Some(line) = resumed.as_ref().and_then(|r| r.note.clone()) {
+        report.note(line);
+    }
     let metrics_path = opts.out.join("metrics.csv");
     // Read before the folder is locked: a bad file is refused with the folder untouched.
     let resumed_rows = match &resumed {
@@ -165,20 +191,20 @@ fn run(
             .and_then(|v| v.parse().ok())
             .unwrap_or(1);
         if before != ranks {
-            eprintln!(
+            report.note(format!(
                 "note: resuming a run of {before} replica(s) on {ranks}: the same parameters and \
                  optimiser state, other batches' shards and draws than {before} would take"
-            );
+            ));
         }
     }
-    if schedule.warmup_epochs > opts.epochs && lead {
-        eprintln!(
+    if schedule.warmup_epochs > opts.epochs {
+        report.note(format!(
             "note: the KL warm-up of {} epochs ends after this run's {} epochs: β reaches {:.3}, not {}",
             schedule.warmup_epochs,
             opts.epochs,
             schedule.beta(opts.epochs, 0, 1),
             schedule.to
-        );
+        ));
     }
     // Locked until the run ends; a folder holding another run is refused (or emptied of it
     // with --overwrite); temporaries a killed run left are removed.
@@ -260,6 +286,7 @@ fn run(
             share_evaluation(r, &mut row)?;
         }
         rows.push(row);
+        report.say(TrainEvent::Epoch(rows.last().expect("just pushed")));
         if lead {
             write_metrics(&metrics_path, &rows)?;
             // The state a bad step in the first epoch rolls back to.
@@ -283,12 +310,10 @@ fn run(
             let lr = svi.optim.lr();
             svi.optim.set_lr(lr * g);
             decayed_through = epoch;
-            if lead {
-                eprintln!(
-                    "epoch {epoch}: learning rate {lr:e} -> {:e} (--lr-milestones)",
-                    svi.optim.lr()
-                );
-            }
+            report.note(format!(
+                "epoch {epoch}: learning rate {lr:e} -> {:e} (--lr-milestones)",
+                svi.optim.lr()
+            ));
         }
         if plan.stops_after(&rows) {
             break;
@@ -307,7 +332,11 @@ fn run(
                 aug.len()
             )));
         }
-        let bar = progress_bar(opts, lead, aug.len(), epoch);
+        report.say(TrainEvent::EpochStart {
+            epoch,
+            epochs: opts.epochs,
+            images: aug.len(),
+        });
         let t0 = Instant::now();
         let (mut sum, mut n) = (0.0, 0usize);
         let steps = aug.len().div_ceil(opts.batch);
@@ -328,20 +357,18 @@ fn run(
                     bad.good(svi.steps());
                     sum += loss;
                     n += k;
-                    bar.inc(k as u64);
-                    let secs = t0.elapsed().as_secs_f64();
-                    bar.set_message(format!(
-                        "loss {:.1}  {:.0} images/s",
-                        sum / n.max(1) as f64,
-                        n as f64 / secs
-                    ));
+                    report.say(TrainEvent::Progress {
+                        images: n,
+                        loss: sum / n.max(1) as f64,
+                        images_per_s: n as f64 / t0.elapsed().as_secs_f64(),
+                    });
                     continue;
                 }
                 Err(e) => e,
             };
             if matches!(e, lobes_ppl::PplError::Collective { .. }) {
                 // The replicas no longer talk: nothing more to agree on.
-                bar.finish_and_clear();
+                report.say(TrainEvent::EpochEnd);
                 return Err(e.into());
             }
             let mut action = recovery(&e);
@@ -353,7 +380,7 @@ fn run(
             };
             let in_a_row = bad.bad(svi.steps());
             if in_a_row >= opts.max_bad_steps {
-                bar.finish_and_clear();
+                report.say(TrainEvent::EpochEnd);
                 return Err(ModelError::Diverged {
                     bad: in_a_row,
                     epoch,
@@ -375,23 +402,19 @@ fn run(
                     format!("rolled back to {} (epoch {good_epoch})", latest.display())
                 }
             };
-            if lead {
-                bar.suspend(|| {
-                    eprintln!(
-                        "epoch {epoch}: bad step ({e}); {msg}; learning rate {lr:e} -> {:e} ({in_a_row} in a row, {} allowed)",
-                        svi.optim.lr(),
-                        opts.max_bad_steps - 1
-                    )
-                });
-            }
+            report.note(format!(
+                "epoch {epoch}: bad step ({e}); {msg}; learning rate {lr:e} -> {:e} ({in_a_row} in a row, {} allowed)",
+                svi.optim.lr(),
+                opts.max_bad_steps - 1
+            ));
             if action == Recovery::RollBack {
-                bar.finish_and_clear();
+                report.say(TrainEvent::EpochEnd);
                 rows.retain(|r| r.epoch <= good_epoch);
                 epoch = good_epoch + 1;
                 continue 'epochs;
             }
         }
-        bar.finish_and_clear();
+        report.say(TrainEvent::EpochEnd);
         let seconds = t0.elapsed().as_secs_f64();
         if let Some(t) = replicas
             .as_ref()
@@ -399,7 +422,7 @@ fn run(
             .filter(|t| lead && !reported && t.steps > 0)
         {
             reported = true;
-            eprintln!(
+            report.note(format!(
                 "data-parallel: {ranks} replicas over {}: {:.1} MB of gradients all-reduced per \
                  step in {} collectives, {:.3} s per step (the mean of epoch {epoch}'s {} steps; \
                  {:.0}% of the epoch's time)",
@@ -409,7 +432,7 @@ fn run(
                 t.seconds / t.steps as f64,
                 t.steps,
                 100.0 * t.seconds / seconds
-            );
+            ));
         }
         let evaluate =
             opts.eval_every > 0 && (epoch % opts.eval_every == 0 || epoch == opts.epochs);
@@ -439,6 +462,7 @@ fn run(
             && validation::best(&rows)
                 .is_none_or(|(_, b)| row.val_loss.is_some_and(|v| validation::improves(v, b)));
         rows.push(row);
+        report.say(TrainEvent::Epoch(rows.last().expect("just pushed")));
         if new_best && lead {
             let meta = RunMetadata::new(opts.kind, &net, epoch, &settings).to_map();
             svi.store()
@@ -447,13 +471,11 @@ fn run(
         if plan.decays_after(&rows) {
             let lr = svi.optim.lr();
             svi.optim.set_lr(lr * decay.gamma);
-            if lead {
-                eprintln!(
-                    "epoch {epoch}: learning rate {lr:e} -> {:e} (--lr-plateau: {} epochs without a better validation loss)",
-                    svi.optim.lr(),
-                    plan.plateau.unwrap_or_default() + 1
-                );
-            }
+            report.note(format!(
+                "epoch {epoch}: learning rate {lr:e} -> {:e} (--lr-plateau: {} epochs without a better validation loss)",
+                svi.optim.lr(),
+                plan.plateau.unwrap_or_default() + 1
+            ));
         }
         if lead {
             write_metrics(&metrics_path, &rows)?;
@@ -566,26 +588,6 @@ fn run_settings(
     settings
 }
 
-/// An epoch's progress bar (hidden unless `opts.progress`, and on every replica but rank 0).
-fn progress_bar(
-    opts: &TrainOptions,
-    lead: bool,
-    images: usize,
-    epoch: usize,
-) -> indicatif::ProgressBar {
-    let bar = if opts.progress && lead {
-        indicatif::ProgressBar::new(images as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.set_prefix(format!("{epoch}/{}", opts.epochs));
-    bar
-}
-
 /// Puts an evaluation's loss in its column: `val_loss` when it is of the validation split.
 fn set_loss(row: &mut EpochMetrics, loss: f64, on_val: bool) {
     if on_val {
@@ -626,5 +628,22 @@ fn record(row: &mut EpochMetrics, m: RamisMeasure) {
     if let Some((fri, frii)) = m.class_percent {
         row.fri_percent = Some(fri);
         row.frii_percent = Some(frii);
+    }
+}
+
+/// Hands events to the observer on rank 0 only.
+struct Reporter<'o> {
+    lead: bool,
+    observe: &'o mut dyn FnMut(TrainEvent<'_>),
+}
+
+impl Reporter<'_> {
+    fn say(&mut self, e: TrainEvent<'_>) {
+        if self.lead {
+            (self.observe)(e)
+        }
+    }
+    fn note(&mut self, line: String) {
+        self.say(TrainEvent::Note(&line))
     }
 }

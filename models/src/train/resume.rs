@@ -17,6 +17,8 @@ pub(super) struct Resumed {
     /// The run's recorded settings: the `lobes.*` keys other than the model, network and
     /// epoch, without the prefix.
     pub settings: BTreeMap<String, String>,
+    /// A line for the user (the guide's scale changed), if any.
+    pub note: Option<String>,
 }
 
 /// Reads `latest` if `opts.resume` (`None` otherwise) and checks that it is a training
@@ -50,14 +52,14 @@ pub(super) fn resumable(
         extra: settings,
     } = RunMetadata::from_map(&meta, latest)?;
     net.scale = opts.scale.unwrap_or(saved.scale);
-    if net.scale != saved.scale {
-        eprintln!(
+    let note = (net.scale != saved.scale).then(|| {
+        format!(
             "{}: the guide's scale changes from '{}' to '{}' at epoch {epoch}",
             latest.display(),
             saved.scale.name(),
             net.scale.name()
-        );
-    }
+        )
+    });
     let same_network = VaeConfig {
         scale: net.scale,
         ..saved.clone()
@@ -76,5 +78,6 @@ pub(super) fn resumable(
         meta,
         epoch,
         settings,
+        note,
     }))
 }
