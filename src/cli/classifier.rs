@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use lobes::models::ModelError;
-use lobes::models::ramis::hmt::{ClassifierOptions, train_classifier};
+use lobes::models::ramis::hmt::{ClassifierEvent, ClassifierOptions, train_classifier_with};
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
@@ -60,19 +60,49 @@ pub(crate) fn run(cmd: ClassifierCmd) -> Result<(), ModelError> {
         out,
         overwrite,
     } = cmd;
-    let r = train_classifier(&ClassifierOptions {
-        data,
-        epochs,
-        batch,
-        lr,
-        val_fraction,
-        class_weights,
-        rotate: !no_rotate,
-        dropout,
-        seed,
-        out,
-        overwrite,
-    })?;
+    // A bar over the whole run's steps, and each epoch's line as it ends.
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let mut observe = |e: ClassifierEvent<'_>| match e {
+        ClassifierEvent::Step { done, total } => {
+            bar.get_or_insert_with(|| indicatif::ProgressBar::new(total as u64))
+                .set_position(done as u64);
+        }
+        ClassifierEvent::Epoch(row) => {
+            let line = format!(
+                "epoch {}: train loss {:.4}, accuracy {:.3}; validation loss {:.4}, accuracy {:.3} (FRI {:.3}, FRII {:.3})",
+                row.epoch,
+                row.train_loss,
+                row.train_accuracy,
+                row.val_loss,
+                row.val.overall,
+                row.val.per_class[0],
+                row.val.per_class[1]
+            );
+            match &bar {
+                Some(b) => b.suspend(|| eprintln!("{line}")),
+                None => eprintln!("{line}"),
+            }
+        }
+    };
+    let r = train_classifier_with(
+        &ClassifierOptions {
+            data,
+            epochs,
+            batch,
+            lr,
+            val_fraction,
+            class_weights,
+            rotate: !no_rotate,
+            dropout,
+            seed,
+            out,
+            overwrite,
+        },
+        &mut observe,
+    )?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     let t = r.test;
     println!(
         "kept epoch {} -> {}\ntest accuracy {:.4} (FRI {:.4} of {}, FRII {:.4} of {})",

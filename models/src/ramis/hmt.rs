@@ -211,16 +211,48 @@ fn write_metrics(path: &Path, rows: &[ClassifierEpoch]) -> Result<(), ModelError
     Ok(())
 }
 
+/// What [`train_classifier_with`] reports while it runs (the library prints nothing).
+#[derive(Clone, Copy, Debug)]
+pub enum ClassifierEvent<'a> {
+    /// A step is done: steps done and steps in the whole run.
+    Step {
+        /// Steps done so far.
+        done: usize,
+        /// Steps in the whole run.
+        total: usize,
+    },
+    /// An epoch's row, as `metrics.csv` gets it.
+    Epoch(&'a ClassifierEpoch),
+}
+
 /// [`train_classifier_on`] the data set named by `opts.data`.
 pub fn train_classifier(opts: &ClassifierOptions) -> Result<ClassifierReport, ModelError> {
-    train_classifier_on(opts, &data::load_spec(&opts.data)?)
+    train_classifier_with(opts, &mut |_| {})
+}
+
+/// [`train_classifier`], telling `observe` what happens.
+pub fn train_classifier_with(
+    opts: &ClassifierOptions,
+    observe: &mut dyn FnMut(ClassifierEvent<'_>),
+) -> Result<ClassifierReport, ModelError> {
+    train_classifier_on_with(opts, &data::load_spec(&opts.data)?, observe)
 }
 
 /// Trains the classifier on `ds.train` (less a validation split), keeps the weights with the
-/// best validation accuracy, and scores them on `ds.test`.
+/// best validation accuracy, and scores them on `ds.test`. Reports nothing
+/// ([`train_classifier_on_with`] does).
 pub fn train_classifier_on(
     opts: &ClassifierOptions,
     ds: &DataSet,
+) -> Result<ClassifierReport, ModelError> {
+    train_classifier_on_with(opts, ds, &mut |_| {})
+}
+
+/// [`train_classifier_on`], telling `observe` what happens.
+pub fn train_classifier_on_with(
+    opts: &ClassifierOptions,
+    ds: &DataSet,
+    observe: &mut dyn FnMut(ClassifierEvent<'_>),
 ) -> Result<ClassifierReport, ModelError> {
     if !(0.0..1.0).contains(&opts.val_fraction) || opts.batch == 0 || opts.epochs == 0 {
         return Err(ModelError::Config(format!(
@@ -290,8 +322,8 @@ pub fn train_classifier_on(
     let mut optim = AdaGradConfig::new().with_epsilon(1e-10).init();
     let checkpoint = opts.out.join("classifier.safetensors");
     let (mut rows, mut best): (Vec<ClassifierEpoch>, Option<(f64, f64, usize)>) = (vec![], None);
-    let bar =
-        indicatif::ProgressBar::new((opts.epochs * train_x.len().div_ceil(opts.batch)) as u64);
+    let total = opts.epochs * train_x.len().div_ceil(opts.batch);
+    let mut done = 0;
     for epoch in 1..=opts.epochs {
         let mut perm: Vec<usize> = (0..train_x.len()).collect();
         perm.shuffle(&mut rng);
@@ -326,7 +358,8 @@ pub fn train_classifier_on(
             net = optim.step(opts.lr, net, grads);
             loss_sum += value;
             steps += 1;
-            bar.inc(1);
+            done += 1;
+            observe(ClassifierEvent::Step { done, total });
         }
         let valid = net.valid();
         let (val_loss, val) = if val_x.is_empty() {
@@ -341,18 +374,8 @@ pub fn train_classifier_on(
             val_loss,
             val,
         };
-        bar.suspend(|| {
-            eprintln!(
-                "epoch {epoch}: train loss {:.4}, accuracy {:.3}; validation loss {:.4}, accuracy {:.3} (FRI {:.3}, FRII {:.3})",
-                row.train_loss,
-                row.train_accuracy,
-                row.val_loss,
-                val.overall,
-                val.per_class[0],
-                val.per_class[1]
-            )
-        });
         rows.push(row);
+        observe(ClassifierEvent::Epoch(rows.last().expect("just pushed")));
         // Keep the best validation accuracy (ties: lower loss); without a validation split,
         // the last epoch.
         let score = (val.overall, if val_loss.is_nan() { 0.0 } else { -val_loss });
@@ -372,7 +395,6 @@ pub fn train_classifier_on(
         write_metrics(&opts.out.join("metrics.csv"), &rows)?;
         super::figure::accuracy_figure(&opts.out.join("accuracy.png"), &rows, "HMT classifier")?;
     }
-    bar.finish_and_clear();
 
     let clf = Classifier::load(&checkpoint)?;
     let test_x: Vec<Image> = ds.test.iter().map(at_side).collect::<Result<_, _>>()?;
