@@ -114,7 +114,9 @@ pub(crate) fn run(cmd: DataCmd) -> Result<(), ModelError> {
                 read_timeout: seconds("--timeout", timeout)?,
                 retries,
             };
-            let got = fetch::fetch_with(&a, &dir, base_url.as_deref(), &opts)?;
+            let got = fetch::fetch_reporting(&a, &dir, base_url.as_deref(), &opts, &mut |line| {
+                eprintln!("{line}")
+            })?;
             println!(
                 "{} ready in {} (MD5 {} verified)",
                 a.name,

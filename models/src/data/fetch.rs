@@ -100,12 +100,25 @@ pub fn fetch(a: &Archive, dir: &Path, base_url: Option<&str>) -> Result<PathBuf,
 /// replaces the published location (the archive's file name is appended), for mirrors and
 /// tests. An existing folder is left as it is and returned. Connection failures, time-outs
 /// and cut downloads are tried again up to `opts.retries` times; the last error names the URL,
-/// the bytes received and the attempts, and no partial file is left.
+/// the bytes received and the attempts, and no partial file is left. Says nothing about the
+/// retries ([`fetch_reporting`] does).
 pub fn fetch_with(
     a: &Archive,
     dir: &Path,
     base_url: Option<&str>,
     opts: &FetchOptions,
+) -> Result<PathBuf, DataError> {
+    fetch_reporting(a, dir, base_url, opts, &mut |_| {})
+}
+
+/// [`fetch_with`], telling `on_retry` why each failed attempt is tried again (a line naming the
+/// URL, the reason and the attempts made).
+pub fn fetch_reporting(
+    a: &Archive,
+    dir: &Path,
+    base_url: Option<&str>,
+    opts: &FetchOptions,
+    on_retry: &mut dyn FnMut(&str),
 ) -> Result<PathBuf, DataError> {
     let dest = dir.join(a.folder);
     if dest.join("data_batch_1").exists() {
@@ -145,7 +158,9 @@ pub fn fetch_with(
                 });
             }
             Err(Attempt::Retry(reason)) => {
-                eprintln!("{url}: {reason}; trying again ({attempt} of {attempts} attempts made)");
+                on_retry(&format!(
+                    "{url}: {reason}; trying again ({attempt} of {attempts} attempts made)"
+                ));
                 let _ = std::fs::remove_file(&part);
                 std::thread::sleep(opts.read_timeout.min(Duration::from_secs(2)) * attempt);
                 attempt += 1;
