@@ -208,3 +208,27 @@ fn a_batch_smaller_than_the_replicas_is_refused() {
         "{text}"
     );
 }
+
+/// Started by a launcher as one of several ranks (here Slurm's `srun`, which sets
+/// `SLURM_STEP_NUM_TASKS`) without `--data-parallel`, every rank would write the same folder:
+/// refused before anything is written.
+#[test]
+fn a_rank_of_a_launcher_without_data_parallel_is_refused() {
+    let d = tmp("unasked");
+    let out = d.join("run");
+    for var in ["SLURM_STEP_NUM_TASKS", "OMPI_COMM_WORLD_SIZE"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_lobes"))
+            .env("BURN_DEVICE", "flex")
+            .env(var, "4")
+            .args(train_args(out.to_str().unwrap(), "1"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(0), "{var}");
+        assert!(
+            text.contains("one of 4 MPI ranks") && text.contains("--data-parallel"),
+            "{text}"
+        );
+        assert!(!out.exists(), "{var}: nothing written");
+    }
+}

@@ -88,11 +88,12 @@ pub(crate) fn on_threads<T: Send>(
     first.unwrap_or_else(|| Err(ModelError::Config("no replica ran".into())))
 }
 
-/// Refuses a command started by `mpirun` or `srun` (Open MPI's `OMPI_COMM_WORLD_SIZE`, PMI's
-/// `PMI_SIZE`) as one of several ranks without `--data-parallel`: every rank would write the
-/// same output.
+/// Refuses a command started by `mpirun` or `srun` as one of several ranks without
+/// `--data-parallel`: every rank would write the same output. The launchers say so before
+/// MPI starts: Open MPI's `OMPI_COMM_WORLD_SIZE`, PMI's `PMI_SIZE`, and Slurm's
+/// `SLURM_STEP_NUM_TASKS` (set for the tasks `srun` starts, not in a batch script itself).
 pub(crate) fn refuse_unasked_ranks(command: &str) -> Result<(), ModelError> {
-    let size = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"]
+    let size = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"]
         .iter()
         .find_map(|k| std::env::var(k).ok()?.parse::<usize>().ok());
     match size {
