@@ -232,3 +232,25 @@ fn a_rank_of_a_launcher_without_data_parallel_is_refused() {
         assert!(!out.exists(), "{var}: nothing written");
     }
 }
+
+/// Rank 0 alone opens the run folder; when it cannot (the folder holds another run), every
+/// replica stops instead of waiting for rank 0 at the first collective.
+#[test]
+fn a_folder_rank_0_cannot_open_stops_every_replica() {
+    let d = tmp("taken");
+    let out = d.join("run");
+    lobes(&train_args(out.to_str().unwrap(), "1"), &[]);
+    let mut a = train_args(out.to_str().unwrap(), "1");
+    a.extend(["--replicas-in-process", "2"]);
+    let o = Command::new(env!("CARGO_BIN_EXE_lobes"))
+        .env("BURN_DEVICE", "flex")
+        .args(&a)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("--resume") || text.contains("--overwrite"),
+        "{text}"
+    );
+}
