@@ -5,67 +5,14 @@
 //! resumes on another number of replicas, and a field shared out over ranks is byte-identical
 //! to a one-process field.
 
+mod common;
+
+use common::{lobes, tensors, train_args};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn tmp(name: &str) -> PathBuf {
     lobes::ppl::io::scratch_dir("lobes-ranks", name).unwrap()
-}
-
-fn lobes(args: &[&str], env: &[(&str, &Path)]) -> String {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lobes"));
-    c.env("BURN_DEVICE", "flex").args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let out = c.output().expect("run lobes");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "lobes {args:?}: {text}");
-    text
-}
-
-/// A tiny run: 12 synthetic images, two rotations, batches of 24 (one step an epoch).
-fn train_args<'a>(out: &'a str, epochs: &'a str) -> Vec<&'a str> {
-    vec![
-        "train",
-        "--data",
-        "synthetic:12",
-        "--latent",
-        "2",
-        "--hidden",
-        "32",
-        "--batch",
-        "24",
-        "--augment-step",
-        "180",
-        "--eval-every",
-        "1",
-        "--dropout",
-        "0.1",
-        "--seed",
-        "4",
-        "--epochs",
-        epochs,
-        "--out",
-        out,
-    ]
-}
-
-/// (name, shape, bytes) of every tensor of a safetensors file, sorted by name.
-fn tensors(path: &Path) -> Vec<(String, Vec<usize>, Vec<u8>)> {
-    let bytes = std::fs::read(path).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut v: Vec<_> = st
-        .tensors()
-        .into_iter()
-        .map(|(n, t)| (n, t.shape().to_vec(), t.data().to_vec()))
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
 }
 
 fn column(run: &Path, name: &str) -> Vec<String> {

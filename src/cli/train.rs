@@ -289,22 +289,27 @@ pub(crate) fn run_train(args: TrainArgs) -> Result<(), ModelError> {
     if let Some(n) = args.replicas_in_process {
         return run_thread_replicas(&opts, n);
     }
-    let mut net = opts.net.clone();
-    net.classes = opts.kind.classes();
-    println!(
-        "training {} (d = {}, {} parameters) on {} for {} epochs",
-        opts.kind.name(),
-        net.latent,
-        net.num_params(),
-        opts.data,
-        opts.epochs
-    );
+    println!("{}", start_line(&opts));
     train::train_with(&opts, &mut observer(opts.progress))?;
     println!(
         "run in {}: metrics.csv, loss.png, samples.png, checkpoint.safetensors",
         opts.out.display()
     );
     Ok(())
+}
+
+/// The line `lobes train` starts with: the model, its size, the data and the epochs.
+fn start_line(opts: &TrainOptions) -> String {
+    let mut net = opts.net.clone();
+    net.classes = opts.kind.classes();
+    format!(
+        "training {} (d = {}, {} parameters) on {} for {} epochs",
+        opts.kind.name(),
+        net.latent,
+        net.num_params(),
+        opts.data,
+        opts.epochs
+    )
 }
 
 /// `lobes train --data-parallel`: this process as one MPI rank (rank 0 prints and writes).
@@ -315,16 +320,7 @@ fn run_data_parallel(opts: &TrainOptions, timeout: f64) -> Result<(), ModelError
         opts.validate()?;
         let ds = lobes::models::data::load_spec(&opts.data)?;
         if rank == 0 {
-            let mut net = opts.net.clone();
-            net.classes = opts.kind.classes();
-            println!(
-                "training {} (d = {}, {} parameters) on {} for {} epochs, data-parallel on {size} MPI rank(s)",
-                opts.kind.name(),
-                net.latent,
-                net.num_params(),
-                opts.data,
-                opts.epochs
-            );
+            println!("{}, data-parallel on {size} MPI rank(s)", start_line(opts));
         }
         train::train_replica(opts, &ds, ranks, &mut observer(opts.progress))?;
         if rank == 0 {

@@ -387,25 +387,6 @@ impl Replicas for MpiReplicas {
         )?;
         Ok(r[0])
     }
-    fn broadcast(&mut self, what: &str, values: &mut [f64]) -> Result<(), PplError> {
-        // Rank 0's bits, every other rank's zeros, summed: rank 0's values exactly.
-        let mine: Vec<u64> = values
-            .iter()
-            .map(|v| if self.link.rank == 0 { v.to_bits() } else { 0 })
-            .collect();
-        let len = mine.len();
-        let (_, r) = self.link.all_reduce(
-            &|| format!("broadcast of rank 0's {what}"),
-            mine,
-            vec![0u64; len],
-            SystemOperation::sum(),
-            false,
-        )?;
-        for (v, b) in values.iter_mut().zip(r) {
-            *v = f64::from_bits(b);
-        }
-        Ok(())
-    }
     fn sum(&mut self, what: &str, values: &mut [u64]) -> Result<(), PplError> {
         let len = values.len();
         let (_, r) = self.link.all_reduce(

@@ -60,8 +60,20 @@ pub trait Replicas {
     /// The maximum of `value` over replicas, on every replica. `what` names the operation in
     /// errors.
     fn max(&mut self, what: &str, value: u64) -> Result<u64, PplError>;
-    /// Replaces `values` by rank 0's, on every replica.
-    fn broadcast(&mut self, what: &str, values: &mut [f64]) -> Result<(), PplError>;
+    /// Replaces `values` by rank 0's, on every replica: rank 0's bits and every other
+    /// replica's zeros, [`Replicas::sum`]med.
+    fn broadcast(&mut self, what: &str, values: &mut [f64]) -> Result<(), PplError> {
+        let lead = self.rank() == 0;
+        let mut bits: Vec<u64> = values
+            .iter()
+            .map(|v| if lead { v.to_bits() } else { 0 })
+            .collect();
+        self.sum(&format!("broadcast of rank 0's {what}"), &mut bits)?;
+        for (v, b) in values.iter_mut().zip(bits) {
+            *v = f64::from_bits(b);
+        }
+        Ok(())
+    }
     /// Replaces `values` by their element-wise sum over replicas (wrapping), on every replica:
     /// with each element non-zero on one replica only, every replica gets every replica's
     /// values (a gather).
@@ -194,13 +206,6 @@ impl Replicas for ThreadReplicas {
             .filter_map(|v| v.first().copied())
             .max()
             .unwrap_or(value))
-    }
-    fn broadcast(&mut self, _what: &str, values: &mut [f64]) -> Result<(), PplError> {
-        let all = self.exchange(values.iter().map(|v| v.to_bits()).collect());
-        for (v, b) in values.iter_mut().zip(&all[0]) {
-            *v = f64::from_bits(*b);
-        }
-        Ok(())
     }
     fn sum(&mut self, what: &str, values: &mut [u64]) -> Result<(), PplError> {
         let all = self.exchange(values.to_vec());
