@@ -1,13 +1,15 @@
 //! The paper's VAE, trained as Pyro's `examples/vae/vae.py` is: a model, a guide, and an SVI
-//! loop. The model and guide are the library's (`lobes::models::vae::{model, guide}`, in
-//! models/src/vae/program.rs, written as the Pyro tutorial's). A small network on the built-in
-//! synthetic population so it runs in seconds.
+//! loop. The model and guide are the library's `paper_model` and `paper_guide`
+//! (models/src/vae/paper.rs), written line for line as the Pyro tutorial's: `z ~ Normal(0, I)`,
+//! `x | z ~ Bernoulli(decoder(z))`, `q(z | x) = Normal(encoder(x))`. (`lobes train` runs
+//! `model` and `guide`, which give the same ELBO and also serve the other priors and
+//! likelihoods.) A small network on the built-in synthetic population so it runs in seconds.
 //!
 //! Run: `cargo run --release --example vae`
 
 use lobes::models::data::augment::{Augmented, Interp};
 use lobes::models::data::synthetic::Synthetic;
-use lobes::models::vae::{Batch, VaeConfig, guide, model};
+use lobes::models::vae::{Batch, VaeConfig, paper_guide, paper_model};
 use lobes::models::vae::{batch_from, batch_of};
 use lobes::ppl::prelude::*;
 
@@ -22,8 +24,8 @@ fn main() -> Result<()> {
     };
     let vae = net.init(&dev.clone().autodiff());
     let mut svi = Svi::new(
-        |b: &Batch| model(&vae, b),
-        |b: &Batch| guide(&vae, b),
+        |b: &Batch| paper_model(&vae, b),
+        |b: &Batch| paper_guide(&vae, b),
         Adam::new(1e-3),
         TraceElbo::default(),
     )

@@ -8,7 +8,7 @@
 use crate::data::synthetic::Synthetic;
 use crate::error::ModelError;
 use crate::vae::batch_of;
-use crate::vae::{Batch, Vae, VaeConfig, guide, model};
+use crate::vae::{Batch, Vae, VaeConfig, guide, model, paper_guide, paper_model};
 use burn::module::{ModuleMapper, Param};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
@@ -30,6 +30,10 @@ pub struct BenchConfig {
     pub rounds: usize,
     /// Untimed steps before each round.
     pub warmup: usize,
+    /// Particles per ELBO estimate for two more rows, when more than one: `SVI.step` on the
+    /// paper's model ([`paper_model`]) with the particles in turn and vectorised
+    /// (`TraceElbo::new(k)` and `.vectorize_particles(true)`), validation off.
+    pub particles: usize,
 }
 
 impl Default for BenchConfig {
@@ -41,6 +45,7 @@ impl Default for BenchConfig {
             steps: 6,
             rounds: 2,
             warmup: 2,
+            particles: 1,
         }
     }
 }
@@ -57,10 +62,10 @@ impl BenchConfig {
     /// Checks the network's sizes and that batch, steps and rounds are at least 1.
     pub fn validate(&self) -> Result<(), ModelError> {
         self.net().validate()?;
-        if self.batch == 0 || self.steps == 0 || self.rounds == 0 {
+        if self.batch == 0 || self.steps == 0 || self.rounds == 0 || self.particles == 0 {
             return Err(ModelError::Config(format!(
-                "bench needs batch, steps and rounds of at least 1, got {}, {}, {}",
-                self.batch, self.steps, self.rounds
+                "bench needs batch, steps, rounds and particles of at least 1, got {}, {}, {}, {}",
+                self.batch, self.steps, self.rounds, self.particles
             )));
         }
         Ok(())
@@ -71,7 +76,7 @@ impl BenchConfig {
 #[derive(Clone, Debug)]
 pub struct BenchRow {
     /// What ran.
-    pub name: &'static str,
+    pub name: String,
     /// Best images per second over the rounds.
     pub images_per_s: f64,
 }
@@ -152,7 +157,11 @@ pub fn describe(cfg: &BenchConfig) -> String {
         cfg.warmup,
         Device::default(),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
-    )
+    ) + &if cfg.particles > 1 {
+        format!("; the last two rows {} particles per step", cfg.particles)
+    } else {
+        String::new()
+    }
 }
 
 /// Runs the hand-written loop (the PPL's Adam, then burn's) and `SVI.step` (validation on and
@@ -194,8 +203,20 @@ pub fn run(cfg: &BenchConfig) -> Result<Vec<BenchRow>, ModelError> {
         Adam::new(1e-3),
         TraceElbo::default(),
     );
+    let n = cfg.particles;
+    let particles = |elbo: TraceElbo| {
+        Svi::new(
+            |x: &Batch| paper_model(&template, x),
+            |x: &Batch| paper_guide(&template, x),
+            Adam::new(1e-3),
+            elbo,
+        )
+    };
+    let mut in_turn = particles(TraceElbo::new(n));
+    let mut vectorised = particles(TraceElbo::new(n).vectorize_particles(true));
     let was = lobes_ppl::runtime::is_validation_enabled();
-    let mut best = [0.0f64; 4];
+    let variants = if n > 1 { 6 } else { 4 };
+    let mut best = vec![0.0f64; variants];
     let mut measure = || -> Result<(), ModelError> {
         for _ in 0..cfg.rounds {
             for (k, best) in best.iter_mut().enumerate() {
@@ -206,8 +227,14 @@ pub fn run(cfg: &BenchConfig) -> Result<Vec<BenchRow>, ModelError> {
                     match k {
                         0 => same_optim_step(),
                         1 => burn_optim_step(),
-                        _ => {
+                        2 | 3 => {
                             svi.step(&b)?;
+                        }
+                        4 => {
+                            in_turn.step(&b)?;
+                        }
+                        _ => {
+                            vectorised.step(&b)?;
                         }
                     }
                     if i >= cfg.warmup {
@@ -223,15 +250,17 @@ pub fn run(cfg: &BenchConfig) -> Result<Vec<BenchRow>, ModelError> {
     lobes_ppl::enable_validation(was);
     measured?;
     let names = [
-        "hand-written loop, PPL Adam",
-        "hand-written loop, burn Adam",
-        "SVI.step, validation on",
-        "SVI.step, validation off",
+        "hand-written loop, PPL Adam".to_string(),
+        "hand-written loop, burn Adam".into(),
+        "SVI.step, validation on".into(),
+        "SVI.step, validation off".into(),
+        format!("SVI.step, {n} particles in turn"),
+        format!("SVI.step, {n} particles vectorised"),
     ];
     Ok(names
-        .iter()
+        .into_iter()
         .zip(best)
-        .map(|(&name, images_per_s)| BenchRow { name, images_per_s })
+        .map(|(name, images_per_s)| BenchRow { name, images_per_s })
         .collect())
 }
 
@@ -242,7 +271,7 @@ pub fn table(rows: &[BenchRow]) -> String {
     rows.iter()
         .map(|r| {
             format!(
-                "{:30} {:8.1} images/s   {:5.3}x the first row\n",
+                "{:34} {:8.1} images/s   {:5.3}x the first row\n",
                 r.name,
                 r.images_per_s,
                 r.images_per_s / base

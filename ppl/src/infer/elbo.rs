@@ -3,6 +3,7 @@
 //! along plates as Pyro does.
 
 use super::checks::{check_model_guide_match, check_site_shape, max_plate_nesting};
+use super::particles::{ParticlePlate, in_particle_plate, particle_dim};
 use crate::error::Result;
 use crate::handlers::{replay, trace};
 use crate::site::{PlateFrame, Site};
@@ -56,6 +57,12 @@ pub trait Elbo {
     /// Number of particles averaged per estimate.
     fn num_particles(&self) -> usize;
 
+    /// The particle plate when particles are vectorised (one run of model and guide for all
+    /// of them), `None` when they run one after another (the default).
+    fn particle_plate(&self) -> Option<&ParticlePlate> {
+        None
+    }
+
     /// One particle: `(elbo, surrogate, model_trace, guide_trace)`.
     fn particle<A: ?Sized, RM, RG>(
         &self,
@@ -84,14 +91,25 @@ pub trait Elbo {
                 visible.insert(s.name.clone());
             }
         };
-        let (mut elbo, mut sur, mut mt, mut gt) = self.particle(model, guide, args)?;
-        record(&mt, &gt);
-        for _ in 1..n {
-            let (e, s, m, g) = self.particle(model, guide, args)?;
-            record(&m, &g);
-            elbo = elbo.add(&e);
-            sur = sur.add(&s);
-            (mt, gt) = (m, g);
+        let (mut elbo, mut sur, mut mt, mut gt);
+        if let Some(pp) = self.particle_plate() {
+            // One run for every particle: each site's log-density sums over the particle
+            // plate, so the mean is the sum over particles divided by their number.
+            let dim = particle_dim(pp.nesting(model, guide, args)?);
+            let vmodel = |a: &A| in_particle_plate(n, dim, model, a);
+            let vguide = |a: &A| in_particle_plate(n, dim, guide, a);
+            (elbo, sur, mt, gt) = self.particle(&vmodel, &vguide, args)?;
+            record(&mt, &gt);
+        } else {
+            (elbo, sur, mt, gt) = self.particle(model, guide, args)?;
+            record(&mt, &gt);
+            for _ in 1..n {
+                let (e, s, m, g) = self.particle(model, guide, args)?;
+                record(&m, &g);
+                elbo = elbo.add(&e);
+                sur = sur.add(&s);
+                (mt, gt) = (m, g);
+            }
         }
         crate::params::with_active_store(|s| s.retain_leaves(|name| visible.contains(name)));
         let k = 1.0 / n as f64;
@@ -114,23 +132,57 @@ pub trait Elbo {
     }
 }
 
-/// Pyro's `Trace_ELBO`.
+/// Pyro's `Trace_ELBO(num_particles, vectorize_particles, max_plate_nesting)`.
+///
+/// ```
+/// use lobes_ppl::infer::TraceElbo;
+/// let sequential = TraceElbo::new(8); // Trace_ELBO(num_particles=8)
+/// // Trace_ELBO(num_particles=8, vectorize_particles=True, max_plate_nesting=1)
+/// let vectorised = TraceElbo::default()
+///     .num_particles(8)
+///     .vectorize_particles(true)
+///     .max_plate_nesting(1);
+/// ```
 #[derive(Clone, Debug)]
 pub struct TraceElbo {
     /// Particles averaged per estimate (default 1).
     pub num_particles: usize,
+    /// Run every particle at once inside an outermost plate (default false).
+    pub vectorize_particles: bool,
+    particle_plate: ParticlePlate,
 }
 
 impl Default for TraceElbo {
     fn default() -> Self {
-        TraceElbo { num_particles: 1 }
+        TraceElbo::new(1)
     }
 }
 
 impl TraceElbo {
-    /// A `Trace_ELBO` averaging `num_particles` particles.
+    /// A `Trace_ELBO` averaging `num_particles` particles, one after another.
     pub fn new(num_particles: usize) -> Self {
-        TraceElbo { num_particles }
+        TraceElbo {
+            num_particles,
+            vectorize_particles: false,
+            particle_plate: ParticlePlate::default(),
+        }
+    }
+    /// Averages `n` particles per estimate.
+    pub fn num_particles(mut self, n: usize) -> Self {
+        self.num_particles = n;
+        self
+    }
+    /// Runs the particles in one vectorised run of model and guide (Pyro's
+    /// `vectorize_particles`); see [`particles`](super::particles).
+    pub fn vectorize_particles(mut self, on: bool) -> Self {
+        self.vectorize_particles = on;
+        self
+    }
+    /// The number of plate dims model and guide nest, at most; without it the first
+    /// vectorised estimate traces model and guide once to find it.
+    pub fn max_plate_nesting(mut self, n: usize) -> Self {
+        self.particle_plate = ParticlePlate::new(Some(n));
+        self
     }
 }
 
@@ -196,6 +248,10 @@ fn lp_sum(s: &Site) -> &DTensor {
 impl Elbo for TraceElbo {
     fn num_particles(&self) -> usize {
         self.num_particles
+    }
+
+    fn particle_plate(&self) -> Option<&ParticlePlate> {
+        self.vectorize_particles.then_some(&self.particle_plate)
     }
 
     fn particle<A: ?Sized, RM, RG>(

@@ -7,6 +7,7 @@
 use super::checks::{check_model_guide_match_within, check_site_shape_enum};
 use super::contract::{EnumVar, Factor, Ordinal, Ring, contract, ordinal, plate_dims};
 use super::elbo::Elbo;
+use super::particles::ParticlePlate;
 use crate::error::{PplError, Result};
 use crate::handlers::{enumerate_from, replay, trace};
 use crate::site::Site;
@@ -24,6 +25,10 @@ pub struct TraceEnumElbo {
     pub max_plate_nesting: usize,
     /// Particles averaged per estimate (default 1).
     pub num_particles: usize,
+    /// Run every particle at once inside a plate left of the `max_plate_nesting` plate dims,
+    /// enumeration starting one dim further left (default false).
+    pub vectorize_particles: bool,
+    particle_plate: ParticlePlate,
 }
 
 impl TraceEnumElbo {
@@ -32,11 +37,19 @@ impl TraceEnumElbo {
         TraceEnumElbo {
             max_plate_nesting,
             num_particles: 1,
+            vectorize_particles: false,
+            particle_plate: ParticlePlate::new(Some(max_plate_nesting)),
         }
     }
     /// Averages `n` particles per estimate.
     pub fn num_particles(mut self, n: usize) -> Self {
         self.num_particles = n;
+        self
+    }
+    /// Runs the particles in one vectorised run of model and guide (Pyro's
+    /// `vectorize_particles`); see [`particles`](super::particles).
+    pub fn vectorize_particles(mut self, on: bool) -> Self {
+        self.vectorize_particles = on;
         self
     }
 }
@@ -216,13 +229,19 @@ impl Elbo for TraceEnumElbo {
         self.num_particles
     }
 
+    fn particle_plate(&self) -> Option<&ParticlePlate> {
+        self.vectorize_particles.then_some(&self.particle_plate)
+    }
+
     fn particle<A: ?Sized, RM, RG>(
         &self,
         model: &impl Fn(&A) -> Result<RM>,
         guide: &impl Fn(&A) -> Result<RG>,
         args: &A,
     ) -> Result<(DTensor, DTensor, Trace, Trace)> {
-        let (model_tr, guide_tr) = get_enum_traces(model, guide, args, self.max_plate_nesting)?;
+        // Vectorised particles hold the dim left of the plates: enumeration starts beyond it.
+        let nesting = self.max_plate_nesting + usize::from(self.vectorize_particles);
+        let (model_tr, guide_tr) = get_enum_traces(model, guide, args, nesting)?;
         let elbo = dice_elbo(&model_tr, &guide_tr)?;
         Ok((elbo.detach(), elbo, model_tr, guide_tr))
     }

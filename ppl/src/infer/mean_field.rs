@@ -1,6 +1,7 @@
 //! `TraceMeanField_ELBO`: analytic KL terms where the registry has one.
 
 use super::elbo::{Elbo, get_traces};
+use super::particles::ParticlePlate;
 use crate::dist::kl_divergence;
 use crate::error::{PplError, Result};
 use crate::tensor::DTensor;
@@ -14,24 +15,52 @@ use crate::trace::{Trace, scale_and_mask};
 pub struct TraceMeanFieldElbo {
     /// Particles averaged per estimate (default 1).
     pub num_particles: usize,
+    /// Run every particle at once inside an outermost plate (default false).
+    pub vectorize_particles: bool,
+    particle_plate: ParticlePlate,
 }
 
 impl Default for TraceMeanFieldElbo {
     fn default() -> Self {
-        TraceMeanFieldElbo { num_particles: 1 }
+        TraceMeanFieldElbo::new(1)
     }
 }
 
 impl TraceMeanFieldElbo {
-    /// A `TraceMeanField_ELBO` averaging `num_particles` particles.
+    /// A `TraceMeanField_ELBO` averaging `num_particles` particles, one after another.
     pub fn new(num_particles: usize) -> Self {
-        TraceMeanFieldElbo { num_particles }
+        TraceMeanFieldElbo {
+            num_particles,
+            vectorize_particles: false,
+            particle_plate: ParticlePlate::default(),
+        }
+    }
+    /// Averages `n` particles per estimate.
+    pub fn num_particles(mut self, n: usize) -> Self {
+        self.num_particles = n;
+        self
+    }
+    /// Runs the particles in one vectorised run of model and guide (Pyro's
+    /// `vectorize_particles`); see [`particles`](super::particles).
+    pub fn vectorize_particles(mut self, on: bool) -> Self {
+        self.vectorize_particles = on;
+        self
+    }
+    /// The number of plate dims model and guide nest, at most (guessed from a first trace
+    /// when not given).
+    pub fn max_plate_nesting(mut self, n: usize) -> Self {
+        self.particle_plate = ParticlePlate::new(Some(n));
+        self
     }
 }
 
 impl Elbo for TraceMeanFieldElbo {
     fn num_particles(&self) -> usize {
         self.num_particles
+    }
+
+    fn particle_plate(&self) -> Option<&ParticlePlate> {
+        self.vectorize_particles.then_some(&self.particle_plate)
     }
 
     fn particle<A: ?Sized, RM, RG>(

@@ -8,6 +8,7 @@ mod elbo;
 mod enum_elbo;
 pub mod importance;
 mod mean_field;
+pub mod particles;
 mod predictive;
 pub mod reduce;
 mod renyi;

@@ -4,6 +4,7 @@ use crate::error::PplError;
 use crate::error::Result;
 use crate::grad::no_grad;
 use crate::handlers::{condition, replay, trace, uncondition};
+use crate::plate::plate;
 use crate::site::SiteKind;
 use crate::tensor::DTensor;
 use crate::trace::Trace;
@@ -20,7 +21,13 @@ pub struct Predictive {
     pub num_samples: usize,
     /// Sites to return; all sample sites when `None`.
     pub return_sites: Option<Vec<String>>,
+    /// Draw every sample in one run of model (and guide) inside a plate left of the model's
+    /// plates (Pyro's `parallel=True`); the model must broadcast over that extra dim.
+    pub parallel: bool,
 }
+
+/// The plate of vectorised draws, as Pyro names it.
+pub const PREDICTIVE_PLATE: &str = "_num_predictive_samples";
 
 /// Draws per site, stacked along a new leading dim of size `num_samples`.
 #[derive(Clone, Debug, Default)]
@@ -42,7 +49,30 @@ impl Predictive {
         Predictive {
             num_samples,
             return_sites: None,
+            parallel: false,
         }
+    }
+
+    /// All draws in one vectorised run (Pyro's `Predictive(..., parallel=True)`): one
+    /// sequential draw first gives each site's shape and the model's plate nesting, then
+    /// model (and guide) run once inside a plate of `num_samples` left of every model plate.
+    /// The result has the shapes of the sequential draws, `[num_samples, ...]`.
+    ///
+    /// ```
+    /// use lobes_ppl::infer::Predictive;
+    /// use lobes_ppl::prelude::*;
+    /// let model = |_: &()| -> Result<()> {
+    ///     let mu: DTensor = sample("mu", Normal::new(0.0, 1.0)?)?;
+    ///     plate("data", 3).run(|_| sample::<DTensor>("x", Normal::new(mu.clone(), 0.1)?))?;
+    ///     Ok(())
+    /// };
+    /// let out = Predictive::new(1000).parallel(true).prior(&model, &()).unwrap();
+    /// assert_eq!(out.get("mu").unwrap().shape(), vec![1000]);
+    /// assert_eq!(out.get("x").unwrap().shape(), vec![1000, 3]);
+    /// ```
+    pub fn parallel(mut self, on: bool) -> Self {
+        self.parallel = on;
+        self
     }
 
     /// Only these sites.
@@ -57,7 +87,15 @@ impl Predictive {
         model: &impl Fn(&A) -> Result<R>,
         args: &A,
     ) -> Result<Samples> {
-        self.collect(|| Ok(trace(|| uncondition(|| model(args)))?.1))
+        let one = || Ok(trace(|| uncondition(|| model(args)))?.1);
+        if self.parallel {
+            let n = self.num_samples;
+            return self.vectorized(one, |dim| {
+                let model = || plate(PREDICTIVE_PLATE, n).dim(dim).run(|_| model(args));
+                Ok(trace(|| uncondition(model))?.1)
+            });
+        }
+        self.collect(one)
     }
 
     /// Draws from the posterior predictive: the guide's latent draws replayed into the model,
@@ -68,10 +106,20 @@ impl Predictive {
         guide: &impl Fn(&A) -> Result<RG>,
         args: &A,
     ) -> Result<Samples> {
-        self.collect(|| {
+        let one = || {
             let (_, g) = trace(|| guide(args))?;
             Ok(trace(|| replay(&g, || uncondition(|| model(args))))?.1)
-        })
+        };
+        if self.parallel {
+            let n = self.num_samples;
+            return self.vectorized(one, |dim| {
+                let guide = || plate(PREDICTIVE_PLATE, n).dim(dim).run(|_| guide(args));
+                let model = || plate(PREDICTIVE_PLATE, n).dim(dim).run(|_| model(args));
+                let (_, g) = trace(guide)?;
+                Ok(trace(|| replay(&g, || uncondition(model)))?.1)
+            });
+        }
+        self.collect(one)
     }
 
     /// Draws from the model given posterior draws (Pyro's `Predictive(model,
@@ -135,6 +183,7 @@ impl Predictive {
         let runs = Predictive {
             num_samples: n,
             return_sites: None,
+            parallel: false,
         };
         let given: Vec<&String> = samples.sites.keys().collect();
         let mut i = 0;
@@ -160,6 +209,64 @@ impl Predictive {
             },
         )?;
         Ok(out)
+    }
+
+    /// One sequential draw (`one`) for the shapes and the plate nesting, then every draw in
+    /// one run (`all`, given the dim of the plate of draws); each wanted site's value
+    /// reshaped to `[num_samples, ..shape of one draw]`.
+    fn vectorized(
+        &self,
+        one: impl FnOnce() -> Result<Trace>,
+        all: impl FnOnce(isize) -> Result<Trace>,
+    ) -> Result<Samples> {
+        no_grad(|| {
+            let probe = one()?;
+            let nesting = probe
+                .sites()
+                .iter()
+                .map(|s| s.plate_width())
+                .max()
+                .unwrap_or(0);
+            let tr = all(-(nesting as isize) - 1)?;
+            let n = self.num_samples;
+            let mut sites = BTreeMap::new();
+            for s in probe.sites().iter().filter(|s| s.kind == SiteKind::Sample) {
+                let wanted = self
+                    .return_sites
+                    .as_ref()
+                    .is_none_or(|r| r.iter().any(|w| w == &s.name));
+                let (true, Some(one)) = (wanted, &s.value) else {
+                    continue;
+                };
+                let value = tr
+                    .get(&s.name)
+                    .and_then(|v| v.value.clone())
+                    .ok_or_else(|| {
+                        PplError::ModelGuideMismatch(format!(
+                            "Predictive(parallel): site '{}' appeared in one draw but not in the \
+                         vectorised run",
+                            s.name
+                        ))
+                    })?;
+                let mut shape = vec![n];
+                shape.extend(one.shape());
+                let numel: usize = shape.iter().product();
+                let value = if value.numel() < numel {
+                    // A value the plate did not broadcast: the same in every draw.
+                    let mut single = vec![1];
+                    single.extend(one.shape());
+                    value.reshape(&single).and_then(|v| v.expand(&shape))
+                } else {
+                    value.reshape(&shape)
+                }
+                .map_err(|source| PplError::SiteShape {
+                    site: s.name.clone(),
+                    source,
+                })?;
+                sites.insert(s.name.clone(), value);
+            }
+            Ok(Samples { sites })
+        })
     }
 
     fn collect(&self, draw: impl FnMut() -> Result<Trace>) -> Result<Samples> {

@@ -16,6 +16,7 @@
 
 use super::elbo::{Elbo, ElboEstimate, get_traces, sum_to};
 use super::importance::log_mean_exp;
+use super::particles::{ParticlePlate, in_particle_plate, particle_dim};
 use crate::error::{PplError, Result};
 use crate::site::PlateFrame;
 use crate::tensor::DTensor;
@@ -40,6 +41,9 @@ pub struct RenyiElbo {
     pub alpha: f64,
     /// Particles per estimate.
     pub num_particles: usize,
+    /// Run every particle at once inside an outermost plate (default false).
+    pub vectorize_particles: bool,
+    particle_plate: ParticlePlate,
 }
 
 impl RenyiElbo {
@@ -66,7 +70,21 @@ impl RenyiElbo {
         Ok(RenyiElbo {
             alpha,
             num_particles,
+            vectorize_particles: false,
+            particle_plate: ParticlePlate::default(),
         })
+    }
+    /// Runs the particles in one vectorised run of model and guide (Pyro's
+    /// `vectorize_particles`); see [`particles`](super::particles).
+    pub fn vectorize_particles(mut self, on: bool) -> Self {
+        self.vectorize_particles = on;
+        self
+    }
+    /// The number of plate dims model and guide nest, at most (guessed from a first trace
+    /// when not given).
+    pub fn max_plate_nesting(mut self, n: usize) -> Self {
+        self.particle_plate = ParticlePlate::new(Some(n));
+        self
     }
 }
 
@@ -87,6 +105,10 @@ fn common_plates(model: &Trace) -> Vec<PlateFrame> {
 impl Elbo for RenyiElbo {
     fn num_particles(&self) -> usize {
         self.num_particles
+    }
+
+    fn particle_plate(&self) -> Option<&ParticlePlate> {
+        self.vectorize_particles.then_some(&self.particle_plate)
     }
 
     /// One particle: its log weights `log p − log q`, one per element of the plates common to
@@ -141,36 +163,55 @@ impl Elbo for RenyiElbo {
     ) -> Result<ElboEstimate> {
         let k = self.num_particles.max(1);
         let mut visible = HashSet::new();
-        // Per particle: (1 − α) times its log weights, one per element, and the surrogate.
-        let (mut weights, mut surrogates, mut last) = (vec![], vec![], None);
-        for _ in 0..k {
-            let (w, s, m, g) = self.particle(model, guide, args)?;
+        // Runs of model and guide: each gives log weights `w` (one row per particle it holds,
+        // one column per element of the common plates) and the surrogate `w` with gradients.
+        let mut runs: Vec<(usize, DTensor, DTensor)> = vec![];
+        let mut last = None;
+        let mut run = |rows: usize, (w, s, m, g): (DTensor, DTensor, Trace, Trace)| {
             for site in m.param_sites().chain(g.param_sites()) {
                 visible.insert(site.name.clone());
             }
-            let scaled: Vec<f64> = w
+            runs.push((rows, w, s));
+            last = Some((m, g));
+        };
+        if let Some(pp) = self.particle_plate() {
+            // The particle plate is common to every site, and the leftmost: `w` is [k, ...].
+            let dim = particle_dim(pp.nesting(model, guide, args)?);
+            let vmodel = |a: &A| in_particle_plate(k, dim, model, a);
+            let vguide = |a: &A| in_particle_plate(k, dim, guide, a);
+            run(k, self.particle(&vmodel, &vguide, args)?);
+        } else {
+            for _ in 0..k {
+                run(1, self.particle(model, guide, args)?);
+            }
+        }
+        crate::params::with_active_store(|s| s.retain_leaves(|name| visible.contains(name)));
+        let (model_trace, guide_trace) = last.expect("at least one particle");
+        // Per particle: (1 − α) times its log weights, one per element.
+        let mut weights: Vec<Vec<f64>> = vec![];
+        for (rows, w, _) in &runs {
+            let all: Vec<f64> = w
                 .to_vec()
                 .iter()
                 .map(|&v| (1.0 - self.alpha) * v as f64)
                 .collect();
-            if let Some(first) = weights.first().map(|f: &Vec<f64>| f.len())
-                && first != scaled.len()
-            {
-                return Err(PplError::InvalidInference {
-                    algorithm: "RenyiElbo",
-                    reason: format!(
-                        "the particles' weights differ in number ({first} vs {}): the plates \
-                         common to every site changed between particles",
-                        scaled.len()
-                    ),
-                });
+            let per_row = all.len() / rows;
+            for row in all.chunks(per_row.max(1)) {
+                if let Some(first) = weights.first().map(Vec::len)
+                    && first != row.len()
+                {
+                    return Err(PplError::InvalidInference {
+                        algorithm: "RenyiElbo",
+                        reason: format!(
+                            "the particles' weights differ in number ({first} vs {}): the \
+                             plates common to every site changed between particles",
+                            row.len()
+                        ),
+                    });
+                }
+                weights.push(row.to_vec());
             }
-            weights.push(scaled);
-            surrogates.push(s);
-            last = Some((m, g));
         }
-        crate::params::with_active_store(|s| s.retain_leaves(|name| visible.contains(name)));
-        let (model_trace, guide_trace) = last.expect("at least one particle");
         let elements = weights[0].len();
         // Element by element: log mean_k exp((1 − α) w_k), and the self-normalised weights.
         let log_means: Vec<f64> = (0..elements)
@@ -179,11 +220,16 @@ impl Elbo for RenyiElbo {
         let elbo = log_means.iter().sum::<f64>() / (1.0 - self.alpha);
         let device = model_trace.device().unwrap_or_default();
         let mut surrogate: Option<DTensor> = None;
-        for (s, w) in surrogates.iter().zip(&weights) {
-            let norm: Vec<f32> = w
-                .iter()
-                .zip(&log_means)
-                .map(|(w, m)| ((w - m).exp() / k as f64) as f32)
+        let mut rows = weights.iter();
+        for (n, _, s) in &runs {
+            let norm: Vec<f32> = rows
+                .by_ref()
+                .take(*n)
+                .flat_map(|w| {
+                    w.iter()
+                        .zip(&log_means)
+                        .map(|(w, m)| ((w - m).exp() / k as f64) as f32)
+                })
                 .collect();
             let norm = DTensor::from_floats(norm, s.shape(), &device)?;
             let term = s.try_mul(&norm)?.sum();
