@@ -3,7 +3,7 @@
 //! interface, 127.0.0.1). Built only with `--features mpi`; CI runs it (`.ci/run`):
 //!
 //! ```sh
-//! cargo test --features wgpu,mpi --target-dir target/wgpu --test mpi
+//! cargo test --workspace --features wgpu,mpi --test mpi
 //! ```
 //!
 //! - two ranks end with bit-identical parameters, and with the losses and parameters of the

@@ -31,6 +31,7 @@
 pub mod constraints;
 pub mod dist;
 pub mod error;
+pub mod flows;
 pub mod grad;
 pub mod handlers;
 pub mod infer;
@@ -75,8 +76,11 @@ pub mod prelude {
         Bernoulli, Beta, Categorical, ContinuousBernoulli, Delta, DistExt, Distribution, Gamma,
         Independent, Laplace, LogNormal, Normal, OneHotCategorical, Uniform,
     };
+    pub use crate::dist::{RelaxedBernoulli, RelaxedBernoulliStraightThrough};
+    pub use crate::dist::{RelaxedOneHotCategorical, RelaxedOneHotCategoricalStraightThrough};
     pub use crate::error::{PplError, Result};
     pub use crate::handlers::*;
+    pub use crate::infer::TraceGraphElbo;
     pub use crate::infer::autoguide::{
         AutoDelta, AutoDiagonalNormal, AutoMultivariateNormal, AutoNormal, InitLoc,
     };

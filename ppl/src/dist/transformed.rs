@@ -8,9 +8,13 @@ use std::sync::Arc;
 
 /// The distribution of `y = f_n(... f_1(x))` for `x ~ base`, as torch's
 /// `TransformedDistribution(base, transforms)`: `log_prob(y) = base.log_prob(x) - Σ ln|f_i'|`
-/// (summed over the event dims), reparameterisable when the base is. The transforms are
-/// elementwise, so the event shape is the base's; a transform's parameters may broadcast the
+/// (summed over the event dims), reparameterisable when the base is. With elementwise
+/// transforms the event shape is the base's; a transform's parameters may broadcast the
 /// batch shape (an `AffineTransform` with a `[3]` loc over a scalar base has batch `[3]`).
+/// A transform with [`Transform::event_dim`] 1 (a flow of [`crate::flows`]) makes the last
+/// dim part of the event, as torch does: `Normal(zeros(2), ones(2))` (batch `[2]`) through
+/// an `AffineAutoregressive` has batch `[]` and event `[2]`, and the base's log-density is
+/// summed over that dim.
 #[derive(Clone, Debug)]
 pub struct TransformedDistribution {
     /// The distribution of `x`.
@@ -18,10 +22,15 @@ pub struct TransformedDistribution {
     /// The bijections, applied first to last.
     pub transforms: Vec<Arc<dyn Transform>>,
     batch: Vec<usize>,
+    event: Vec<usize>,
 }
 
 impl TransformedDistribution {
     /// `base` pushed through `transforms` (first to last).
+    ///
+    /// # Errors
+    /// A transform refusing the shape that reaches it ([`Transform::check_shape`]), parameters
+    /// that do not broadcast, or a transform acting on more dims than the shape has.
     pub fn new(
         base: Arc<dyn Distribution>,
         transforms: Vec<Arc<dyn Transform>>,
@@ -29,6 +38,7 @@ impl TransformedDistribution {
         let ev = base.event_shape();
         let mut shape = [base.batch_shape(), ev.clone()].concat();
         for t in &transforms {
+            t.check_shape(&shape)?;
             let ps = t.param_shape();
             shape = crate::shape::broadcast_shapes(&shape, &ps).map_err(|source| {
                 DistError::ParamShapes {
@@ -37,11 +47,29 @@ impl TransformedDistribution {
                 }
             })?;
         }
-        let batch = shape[..shape.len() - ev.len()].to_vec();
+        // The event grows to the largest event dim of a transform (torch's rule).
+        let ev_rank = transforms
+            .iter()
+            .map(|t| t.event_dim())
+            .fold(ev.len(), usize::max);
+        if ev_rank > shape.len() {
+            return Err(DistError::ToEvent {
+                dist: format!("TransformedDistribution({})", base.name()),
+                n: ev_rank,
+                batch: shape.into(),
+            });
+        }
+        let split = shape.len() - ev_rank;
+        let event = if ev_rank == ev.len() {
+            ev
+        } else {
+            shape[split..].to_vec()
+        };
         Ok(TransformedDistribution {
             base,
             transforms,
-            batch,
+            batch: shape[..split].to_vec(),
+            event,
         })
     }
     /// One transform.
@@ -66,7 +94,7 @@ impl Distribution for TransformedDistribution {
         self.batch.clone()
     }
     fn event_shape(&self) -> Vec<usize> {
-        self.base.event_shape()
+        self.event.clone()
     }
     fn has_rsample(&self) -> bool {
         self.base.has_rsample()
@@ -79,19 +107,26 @@ impl Distribution for TransformedDistribution {
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
-        let ev = self.event_shape().len();
+        let ev = self.event.len();
         let mut y = value.clone();
         let mut ladj: Option<DTensor> = None;
         for t in self.transforms.iter().rev() {
             let x = t.inverse(&y);
-            let term = t.log_abs_det_jacobian(&x, &y).sum_rightmost(ev);
+            // A transform of event_dim k has already summed its k rightmost dims.
+            let term = t
+                .log_abs_det_jacobian(&x, &y)
+                .sum_rightmost(ev.saturating_sub(t.event_dim()));
             ladj = Some(match ladj {
                 Some(a) => a.add(&term),
                 None => term,
             });
             y = x;
         }
-        let lp = self.base.log_prob(&y)?;
+        // The base's batch dims that became event dims are summed too.
+        let lp = self
+            .base
+            .log_prob(&y)?
+            .sum_rightmost(ev.saturating_sub(self.base.event_shape().len()));
         Ok(match ladj {
             Some(a) => lp.sub(&a),
             None => lp,
@@ -111,8 +146,14 @@ impl Distribution for TransformedDistribution {
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;
+        // The base keeps, as batch dims, the event dims that the transforms added.
+        let grown = self
+            .event
+            .len()
+            .saturating_sub(self.base.event_shape().len());
+        let base_batch = [batch, &self.event[..grown]].concat();
         Ok(Arc::new(TransformedDistribution::new(
-            self.base.expand_batch(batch)?,
+            self.base.expand_batch(&base_batch)?,
             self.transforms.clone(),
         )?))
     }

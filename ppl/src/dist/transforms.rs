@@ -1,11 +1,14 @@
-//! Elementwise bijections for [`super::TransformedDistribution`], as
-//! `torch.distributions.transforms`.
+//! Bijections for [`super::TransformedDistribution`], as `torch.distributions.transforms`:
+//! the elementwise ones here, the learnable flows over vectors in [`crate::flows`].
 
+use super::DistError;
 use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 use std::fmt;
 
-/// An invertible elementwise map `y = f(x)` with its log absolute Jacobian determinant.
+/// An invertible map `y = f(x)` with its log absolute Jacobian determinant: elementwise
+/// ([`Transform::event_dim`] 0, the default) or acting on the last dim as a whole
+/// (`event_dim` 1, the flows of [`crate::flows`]), as torch's `Transform.event_dim`.
 pub trait Transform: fmt::Debug + Send + Sync + 'static {
     /// The transform's name, e.g. `ExpTransform`.
     fn name(&self) -> String;
@@ -13,13 +16,27 @@ pub trait Transform: fmt::Debug + Send + Sync + 'static {
     fn forward(&self, x: &DTensor) -> DTensor;
     /// `x = f⁻¹(y)`.
     fn inverse(&self, y: &DTensor) -> DTensor;
-    /// `ln |f'(x)|` elementwise, given `x` and `y = f(x)`.
+    /// `ln |f'(x)|` elementwise, given `x` and `y = f(x)`; for a transform with
+    /// [`Transform::event_dim`] 1, `ln |det ∂y/∂x|` per vector (the shape of `x` without its
+    /// last dim).
     fn log_abs_det_jacobian(&self, x: &DTensor, y: &DTensor) -> DTensor;
     /// The set `f` maps into, for support checks.
     fn codomain(&self) -> Constraint;
     /// The shape the transform's own parameters broadcast to (`[]` for none).
     fn param_shape(&self) -> Vec<usize> {
         vec![]
+    }
+    /// The number of rightmost dims the map acts on jointly (torch's `Transform.event_dim`):
+    /// 0 for elementwise maps, 1 for maps of vectors, whose log-Jacobian is then already summed
+    /// over the vector.
+    fn event_dim(&self) -> usize {
+        0
+    }
+    /// Checks that inputs of `shape` suit the map, naming the transform and the shapes: a flow
+    /// over vectors of length `D` needs a last dim of `D`. Elementwise maps accept any shape.
+    /// [`super::TransformedDistribution::new`] calls it with the shape flowing into the map.
+    fn check_shape(&self, _shape: &[usize]) -> Result<(), DistError> {
+        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@ mod predictive;
 pub mod reduce;
 mod renyi;
 mod svi;
+mod tracegraph;
 
 pub use checks::{check_model_guide_match, check_site_shape, max_plate_nesting};
 pub use discrete::infer_discrete;
@@ -22,3 +23,4 @@ pub use mean_field::TraceMeanFieldElbo;
 pub use predictive::{Predictive, Samples};
 pub use renyi::RenyiElbo;
 pub use svi::Svi;
+pub use tracegraph::TraceGraphElbo;

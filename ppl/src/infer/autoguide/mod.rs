@@ -10,6 +10,7 @@
 mod continuous;
 mod delta;
 mod diagonal_normal;
+mod iaf;
 mod init;
 mod multivariate_normal;
 mod normal;
@@ -19,6 +20,7 @@ mod support;
 pub use continuous::{AutoContinuous, Posterior};
 pub use delta::AutoDelta;
 pub use diagonal_normal::{AutoDiagonalNormal, Diagonal};
+pub use iaf::AutoIAFNormal;
 pub use init::{InitLoc, initialize};
 pub use multivariate_normal::{AutoMultivariateNormal, FullRank};
 pub use normal::AutoNormal;
