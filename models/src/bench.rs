@@ -62,11 +62,22 @@ impl BenchConfig {
     /// Checks the network's sizes and that batch, steps and rounds are at least 1.
     pub fn validate(&self) -> Result<(), ModelError> {
         self.net().validate()?;
-        if self.batch == 0 || self.steps == 0 || self.rounds == 0 || self.particles == 0 {
-            return Err(ModelError::Config(format!(
-                "bench needs batch, steps, rounds and particles of at least 1, got {}, {}, {}, {}",
-                self.batch, self.steps, self.rounds, self.particles
-            )));
+        let counts = [
+            ("--batch", self.batch),
+            ("--steps", self.steps),
+            ("--rounds", self.rounds),
+            ("--particles", self.particles),
+        ];
+        if let Some(&(option, value)) = counts.iter().find(|(_, v)| *v == 0) {
+            return Err(ModelError::invalid_option(
+                option,
+                value,
+                format!(
+                    "bench needs batch, steps, rounds and particles of at least 1, got {}, {}, \
+                     {}, {}",
+                    self.batch, self.steps, self.rounds, self.particles
+                ),
+            ));
         }
         Ok(())
     }

@@ -29,11 +29,11 @@ pub fn export(checkpoint: &Path, out: &Path) -> Result<Exported, ModelError> {
         && lobes_ppl::io::read_metadata(out)
             .is_ok_and(|m| m.get("format").map(String::as_str) == Some(CHECKPOINT_FORMAT))
     {
-        return Err(ModelError::Config(format!(
-            "{}: is a training checkpoint; lobes export would overwrite it with parameters \
-             alone (give --out another file)",
-            out.display()
-        )));
+        return Err(ModelError::checkpoint(
+            out,
+            "is a training checkpoint; lobes export would overwrite it with parameters alone \
+             (give --out another file)",
+        ));
     }
     let (mut meta, store) = Generator::read(checkpoint)?;
     if let Some(name) = checkpoint.file_name() {

@@ -31,12 +31,16 @@ impl Sampling {
     /// Parses the value `s` of the command-line option `option` (e.g. `--sampling`): `prior`,
     /// or `uniform:LO,HI` with bounds [`Sampling::check`] accepts. An error names the option,
     /// the value and what is wrong, before anything is read or written.
-    pub fn from_option(option: &str, s: &str) -> Result<Self, ModelError> {
+    pub fn from_option(option: &'static str, s: &str) -> Result<Self, ModelError> {
         let bad = |why: &str| {
-            ModelError::Config(format!(
-                "{option}{}'{s}': {why}",
-                if option.is_empty() { "" } else { " " }
-            ))
+            ModelError::invalid_option(
+                option,
+                s,
+                format!(
+                    "{option}{}'{s}': {why}",
+                    if option.is_empty() { "" } else { " " }
+                ),
+            )
         };
         if s == "prior" {
             return Ok(Sampling::Prior);
@@ -163,13 +167,15 @@ impl Generator {
         if let Some(n) = store.names().iter().find(|n| {
             !n.starts_with("encoder.") && !n.starts_with("decoder.") && !own.contains(&n.as_str())
         }) {
-            return Err(ModelError::Config(format!(
-                "{}: parameter '{n}' is not one of the networks' nor of the {} likelihood's or \
-                 the {} prior's",
-                checkpoint.display(),
-                net.likelihood.name(),
-                net.prior.name()
-            )));
+            return Err(ModelError::checkpoint(
+                checkpoint,
+                format!(
+                    "parameter '{n}' is not one of the networks' nor of the {} likelihood's or \
+                     the {} prior's",
+                    net.likelihood.name(),
+                    net.prior.name()
+                ),
+            ));
         }
         let held: usize = store
             .names()
@@ -179,12 +185,14 @@ impl Generator {
             .map(|t| t.numel())
             .sum();
         if held != net.num_params() {
-            return Err(ModelError::Config(format!(
-                "{}: the metadata describes a {} of {} parameters, the file holds {held}",
-                checkpoint.display(),
-                kind.name(),
-                net.num_params()
-            )));
+            return Err(ModelError::checkpoint(
+                checkpoint,
+                format!(
+                    "the metadata describes a {} of {} parameters, the file holds {held}",
+                    kind.name(),
+                    net.num_params()
+                ),
+            ));
         }
         if let Some(bad) = store.first_non_finite() {
             return Err(ModelError::NonFinite {
@@ -207,10 +215,10 @@ impl Generator {
     /// input (larger ones are centre-cropped), naming the image and both sizes.
     pub fn check_inputs(&self, samples: &[Sample]) -> Result<(), ModelError> {
         if samples.is_empty() {
-            return Err(ModelError::Config(format!(
-                "no images to give {}",
-                self.name()
-            )));
+            return Err(ModelError::no_images(
+                None,
+                format!("no images to give {}", self.name()),
+            ));
         }
         crate::vae::check_inputs(samples, self.side(), &self.name())
     }
@@ -242,9 +250,10 @@ impl Generator {
         let mut input = Tensor::<1>::from_floats(z, &self.device).reshape([n, d]);
         if self.kind == ModelKind::Cvae {
             if classes.len() != n {
-                return Err(ModelError::Config(format!(
-                    "the CVAE needs a class for each of the {n} latent points"
-                )));
+                return Err(ModelError::ClassCount {
+                    points: n,
+                    classes: classes.len(),
+                });
             }
             input = Tensor::cat(vec![input, one_hot(classes, &self.device)], 1);
         }
@@ -271,16 +280,24 @@ impl Generator {
         sampling: Sampling,
         seed: u64,
     ) -> Result<Vec<f32>, ModelError> {
-        sampling
-            .check()
-            .map_err(|why| ModelError::Config(format!("sampling {sampling:?}: {why}")))?;
+        sampling.check().map_err(|why| {
+            ModelError::invalid_option(
+                "sampling",
+                format!("{sampling:?}"),
+                format!("sampling {sampling:?}: {why}"),
+            )
+        })?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let d = self.net.latent;
         let values = n.checked_mul(d).filter(|v| v.checked_mul(4).is_some());
         let Some(values) = values else {
-            return Err(ModelError::Config(format!(
-                "{n} latent points of {d} dimensions are more values than memory can address"
-            )));
+            return Err(ModelError::invalid_option(
+                "--n",
+                n,
+                format!(
+                    "{n} latent points of {d} dimensions are more values than memory can address"
+                ),
+            ));
         };
         crate::memory::check(
             &format!("{n} latent points of {d} dimensions"),

@@ -1159,3 +1159,114 @@ fn an_endless_download_is_cut_off_and_leaves_nothing() {
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// Bad CSV files, images and options are variants a caller can match (issue #29), each with the
+/// file, line, sizes or option as fields, met here through the calls that raise them; their
+/// messages are those the CLI prints.
+#[test]
+fn bad_csv_files_image_sizes_and_options_are_errors_a_caller_can_match() {
+    use lobes_models::ModelError;
+    use lobes_models::data::{Class, Sample};
+    use lobes_models::figures::{PlotKind, plot_csv};
+    use lobes_models::train::{rates, read_metrics};
+    use lobes_models::vae::{ModelKind, Prior, VaeConfig, check_inputs};
+    let dir = common::tmp("matchable-errors");
+    let chart = dir.join("p.png");
+
+    // A metrics.csv whose second line does not parse: the csv crate's error, file and line.
+    let metrics = write(&dir, "metrics.csv", b"epoch,train_loss\nseven,1\n");
+    let e = read_metrics(&metrics, usize::MAX).expect_err("a bad epoch");
+    assert!(
+        matches!(&e, ModelError::Csv { path, line: Some(2), .. } if *path == metrics),
+        "{e:?}"
+    );
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{} line 2: ", metrics.display())),
+        "{e}"
+    );
+    // A table that parses but holds a word where a number belongs, and a file that is missing.
+    let lr = write(
+        &dir,
+        "lr_search.csv",
+        b"lr,final_train_loss,final_test_loss\n0.001,x,150\n",
+    );
+    let e = plot_csv(PlotKind::LrSearch, &lr, &chart, None).expect_err("a word");
+    assert!(
+        matches!(&e, ModelError::CsvContent { path, line: Some(2), problem }
+            if *path == lr && problem.contains("'final_train_loss'")),
+        "{e:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: line 2: column 'final_train_loss' is not a number: 'x'",
+            lr.display()
+        )
+    );
+    let none = dir.join("none.csv");
+    let e = plot_csv(PlotKind::Loss, &none, &chart, None).expect_err("no file");
+    assert!(
+        matches!(&e, ModelError::CsvContent { path, line: None, .. } if *path == none),
+        "{e:?}"
+    );
+    assert!(!chart.exists(), "a chart was drawn");
+
+    // An image smaller than the network's input: both sides, and the model.
+    let small = [Sample {
+        image: Image::new(64, vec![0.5; 64 * 64]),
+        label: Class::FRI,
+        name: "stamp_64.png".into(),
+        meta: Default::default(),
+    }];
+    let e = check_inputs(&small, 100, "model.safetensors").expect_err("64 < 100");
+    assert!(
+        matches!(&e, ModelError::ImageTooSmall { image, side: 64, input: 100, model: Some(m) }
+            if image.contains("stamp_64.png") && m == "model.safetensors"),
+        "{e:?}"
+    );
+
+    // Options: values out of range, named by their flag; an unknown name; two that conflict.
+    let e = rates(1e-3, 1e-2, 0.0).expect_err("a step of 0");
+    assert!(
+        matches!(&e, ModelError::InvalidOption { option: "--step", value, .. } if value == "0"),
+        "{e:?}"
+    );
+    assert_eq!(e.to_string(), "--step must be positive and finite, got 0");
+    let net = VaeConfig {
+        latent: 0,
+        ..VaeConfig::paper(2, false)
+    };
+    let e = net.validate().expect_err("latent 0");
+    assert!(
+        matches!(
+            &e,
+            ModelError::InvalidOption {
+                option: "--latent",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = Prior::parse("flat").expect_err("no flat prior");
+    assert!(
+        matches!(&e, ModelError::UnknownName { what: "prior", name, .. } if name == "flat"),
+        "{e:?}"
+    );
+    let mut opts = common::tiny(ModelKind::Vae, dir.join("run"), 1);
+    opts.optim = "adagrad".into();
+    opts.clip_norm = Some(5.0);
+    let e = opts.validate().expect_err("--clip-norm with adagrad");
+    assert!(
+        matches!(&e, ModelError::ConflictingOptions { options, .. }
+            if options.contains(&"--clip-norm") && options.contains(&"--optim")),
+        "{e:?}"
+    );
+    opts.clip_norm = None;
+    opts.lr = f64::NAN;
+    let e = opts.validate().expect_err("a NaN learning rate");
+    assert!(
+        matches!(&e, ModelError::InvalidOption { option: "--lr", value, .. } if value == "NaN"),
+        "{e:?}"
+    );
+}

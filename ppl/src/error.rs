@@ -151,13 +151,26 @@ pub enum PplError {
         /// The missing scalar or tensor.
         missing: String,
     },
-    /// A handler given arguments it cannot use.
+    /// A handler (`scale`, `scale_by`, `enumerate`, the handler stack itself) given arguments
+    /// it cannot use.
     #[error("{handler}: {reason}")]
     InvalidHandler {
         /// The handler.
         handler: &'static str,
         /// What is wrong.
         reason: String,
+    },
+    /// A site that lacks its distribution or its value where one is needed: a handler removed
+    /// it, or the site was built by hand without it.
+    #[error("{stage}: site '{site}' has no {missing}")]
+    IncompleteSite {
+        /// Where it was needed: `sample` (the end of the handler stack), `apply_stack` (after
+        /// it), `init_loc_fn` (an autoguide's initial value).
+        stage: &'static str,
+        /// The site.
+        site: String,
+        /// What it lacks: `distribution` or `value`.
+        missing: &'static str,
     },
     /// A `factor` in the guide that does not say whether it is reparameterised.
     #[error(
@@ -301,6 +314,22 @@ pub enum PplError {
 }
 
 impl PplError {
+    /// A [`PplError::Io`] of `path` (lobes-models' `DataError` wraps it too).
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        PplError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    /// A [`PplError::Format`] of `path` (lobes-models' `DataError` wraps it too).
+    pub fn format(path: &std::path::Path, reason: impl Into<String>) -> Self {
+        PplError::Format {
+            path: path.display().to_string(),
+            reason: reason.into(),
+        }
+    }
+
     /// Attaches a site name to a distribution error.
     pub fn at_site(site: &str, source: DistError) -> Self {
         PplError::Distribution {

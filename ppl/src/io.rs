@@ -11,17 +11,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 fn io_err(path: &Path, source: std::io::Error) -> PplError {
-    PplError::Io {
-        path: path.display().to_string(),
-        source,
-    }
+    PplError::io(path, source)
 }
 
 fn format_err(path: &Path, reason: impl Into<String>) -> PplError {
-    PplError::Format {
-        path: path.display().to_string(),
-        reason: reason.into(),
-    }
+    PplError::format(path, reason)
 }
 
 /// Temporary files this process is writing (see [`Temporary`]): what a signal handler removes

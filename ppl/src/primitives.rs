@@ -10,9 +10,10 @@ use crate::tensor::{DTensor, FromDTensor};
 use std::sync::Arc;
 
 fn convert<T: FromDTensor>(site: &Site) -> Result<T> {
-    let v = site.value.clone().ok_or_else(|| PplError::InvalidHandler {
-        handler: "apply_stack",
-        reason: format!("site '{}' ended without a value", site.name),
+    let v = site.value.clone().ok_or_else(|| PplError::IncompleteSite {
+        stage: "apply_stack",
+        site: site.name.clone(),
+        missing: "value",
     })?;
     T::from_dtensor(v).map_err(|source| PplError::SiteShape {
         site: site.name.clone(),

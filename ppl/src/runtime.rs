@@ -137,12 +137,10 @@ fn default_process(site: &mut Site) -> Result<()> {
 
 fn default_sample(site: &mut Site) -> Result<()> {
     let Some(dist) = site.dist.clone() else {
-        return Err(PplError::InvalidHandler {
-            handler: "sample",
-            reason: format!(
-                "site '{}' reached the end of the stack without a distribution",
-                site.name
-            ),
+        return Err(PplError::IncompleteSite {
+            stage: "sample",
+            site: site.name.clone(),
+            missing: "distribution",
         });
     };
     if is_validation_enabled() {

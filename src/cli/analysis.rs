@@ -121,8 +121,15 @@ pub(crate) struct EvaluateArgs {
 
 pub(crate) fn run_evaluate(args: EvaluateArgs) -> Result<(), ModelError> {
     if args.repeats == 0 || args.batch == 0 {
-        return Err(ModelError::Config(
-            "--repeats and --batch must be at least 1".into(),
+        let (option, value) = if args.repeats == 0 {
+            ("--repeats", args.repeats)
+        } else {
+            ("--batch", args.batch)
+        };
+        return Err(ModelError::invalid_option(
+            option,
+            value,
+            "--repeats and --batch must be at least 1",
         ));
     }
     let mut g = Generator::load(&args.on.checkpoint)?;
@@ -154,8 +161,15 @@ pub(crate) fn run_evaluate(args: EvaluateArgs) -> Result<(), ModelError> {
     }
     if let Some(k) = args.iw {
         if k == 0 || args.iw_batch == 0 {
-            return Err(ModelError::Config(
-                "--iw and --iw-batch must be at least 1".into(),
+            let (option, value) = if k == 0 {
+                ("--iw", k)
+            } else {
+                ("--iw-batch", args.iw_batch)
+            };
+            return Err(ModelError::invalid_option(
+                option,
+                value,
+                "--iw and --iw-batch must be at least 1",
             ));
         }
         let lp = g.log_likelihood(&samples, k, args.iw_batch, 0x1a7e_5a3e)?;
@@ -221,8 +235,9 @@ pub(crate) fn run_noise(args: NoiseArgs) -> Result<(), ModelError> {
             .collect(),
         (None, None, Some(dir)) => data::png::load_images(dir)?.into_iter().take(n).collect(),
         _ => {
-            return Err(ModelError::Config(
-                "give exactly one of --checkpoint, --data or --images".into(),
+            return Err(ModelError::conflicting_options(
+                &["--checkpoint", "--data", "--images"],
+                "give exactly one of --checkpoint, --data or --images",
             ));
         }
     };
@@ -259,11 +274,10 @@ pub(crate) fn run_pairs(args: PairsArgs) -> Result<(), ModelError> {
     let folder = OutputFolder::claim(&out, "lobes pairs", overwrite)?;
     let mut g = Generator::load(&checkpoint)?;
     if g.kind != ModelKind::Cvae {
-        return Err(ModelError::Config(format!(
-            "{}: pairs need a CVAE checkpoint, this is a {}",
-            checkpoint.display(),
-            g.kind.name()
-        )));
+        return Err(ModelError::wrong_model(
+            &checkpoint,
+            format!("pairs need a CVAE checkpoint, this is a {}", g.kind.name()),
+        ));
     }
     // The figure draws every pair: refused when it would not fit in memory.
     pairs::check_memory(n, g.net.pixels)?;

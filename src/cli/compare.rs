@@ -63,20 +63,24 @@ pub(crate) fn run_compare(args: ComparePaperArgs) -> Result<(), ModelError> {
         title,
     } = args;
     if !label.is_empty() && label.len() != metrics.len() {
-        return Err(ModelError::Config(format!(
-            "{} --label for {} --metrics: give one per run, or none",
-            label.len(),
-            metrics.len()
-        )));
+        return Err(ModelError::conflicting_options(
+            &["--label", "--metrics"],
+            format!(
+                "{} --label for {} --metrics: give one per run, or none",
+                label.len(),
+                metrics.len()
+            ),
+        ));
     }
     let mut rows = vec![];
     for m in &metrics {
         let r = train::read_metrics(m, usize::MAX)?;
         if r.is_empty() {
-            return Err(ModelError::Config(format!(
-                "{}: no rows (missing or empty)",
-                m.display()
-            )));
+            return Err(ModelError::CsvContent {
+                path: m.clone(),
+                line: None,
+                problem: "no rows (missing or empty)".into(),
+            });
         }
         rows.push(r);
     }
@@ -123,7 +127,7 @@ pub(crate) fn run_plot(args: PlotArgs) -> Result<(), ModelError> {
     } = args;
     let k = PlotKind::parse(&kind).ok_or_else(|| {
         let names: Vec<&str> = PlotKind::ALL.iter().map(|(n, _)| *n).collect();
-        ModelError::Config(format!("unknown --kind '{kind}' ({})", names.join(", ")))
+        ModelError::unknown_name("--kind", &kind, names.join(", "))
     })?;
     plot_csv(k, &csv, &out, title.as_deref())?;
     println!("wrote {}", out.display());

@@ -86,13 +86,17 @@ pub(crate) enum DataCmd {
 }
 
 /// A time-out in seconds: positive and finite (a day at most), named by its option otherwise.
-fn seconds(option: &str, s: f64) -> Result<std::time::Duration, ModelError> {
+fn seconds(option: &'static str, s: f64) -> Result<std::time::Duration, ModelError> {
     if s.is_finite() && s > 0.0 && s <= 86_400.0 {
         Ok(std::time::Duration::from_secs_f64(s))
     } else {
-        Err(ModelError::Config(format!(
-            "{option}: a time-out must be a positive number of seconds, at most 86400, got {s}"
-        )))
+        Err(ModelError::invalid_option(
+            option,
+            s,
+            format!(
+                "{option}: a time-out must be a positive number of seconds, at most 86400, got {s}"
+            ),
+        ))
     }
 }
 

@@ -154,11 +154,14 @@ pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
         let any = ranks.max("start of simulate-field", u64::from(failed))?;
         let (folder, mut pop) = (claimed.transpose()?, pop?);
         if any > 0 {
-            return Err(ModelError::Config(format!(
-                "simulate-field: another rank could not start (its message names the cause); \
-                 rank {} stops",
-                ranks.rank()
-            )));
+            return Err(ModelError::data_parallel(
+                Some(ranks.rank()),
+                format!(
+                    "simulate-field: another rank could not start (its message names the \
+                     cause); rank {} stops",
+                    ranks.rank()
+                ),
+            ));
         }
         let s = simulate_on_ranks(&cfg, &mut pop, &out, !no_progress, ranks)?;
         Ok((s, folder))

@@ -117,16 +117,13 @@ pub(crate) fn run_generate(args: GenerateArgs) -> Result<(), ModelError> {
     let s = Sampling::from_option("--sampling", &sampling)?;
     let mut g = Generator::load(&checkpoint)?;
     let class = class
-        .map(|c| {
-            Class::parse(&c)
-                .ok_or_else(|| ModelError::Config(format!("unknown class '{c}' (FRI, FRII)")))
-        })
+        .map(|c| Class::parse(&c).ok_or_else(|| ModelError::unknown_name("class", &c, "FRI, FRII")))
         .transpose()?;
     if g.kind == ModelKind::Vae && class.is_some() {
-        return Err(ModelError::Config(format!(
-            "{}: a VAE generates without classes; --class needs a CVAE checkpoint",
-            checkpoint.display()
-        )));
+        return Err(ModelError::wrong_model(
+            &checkpoint,
+            "a VAE generates without classes; --class needs a CVAE checkpoint",
+        ));
     }
     let folder = OutputFolder::claim(&out, "lobes generate", overwrite)?;
     // Stamps are written chunk by chunk as they are decoded (`--n` is bounded by memory only).
@@ -153,7 +150,7 @@ pub(crate) fn run_latent_grid(args: LatentGridArgs) -> Result<(), ModelError> {
     // The model is checked before the class, as always.
     if g.net.latent == 2 {
         let c = Class::parse(&class)
-            .ok_or_else(|| ModelError::Config(format!("unknown class '{class}'")))?;
+            .ok_or_else(|| ModelError::unknown_name("class", &class, "FRI, FRII"))?;
         latent_grid(&mut g, c, &args.checkpoint, &args.out)?;
     } else {
         latent_grid(&mut g, Class::FRI, &args.checkpoint, &args.out)?;

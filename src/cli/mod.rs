@@ -42,9 +42,10 @@ pub(crate) fn split_of(spec: &str, split: &str) -> Result<Vec<Sample>, ModelErro
     let samples = load_spec(spec)?.samples(split)?;
     if samples.is_empty() {
         // An empty split is not a result (it printed "0 images ... -ELBO 0.00").
-        return Err(ModelError::Config(format!(
-            "{spec}: the {split} split holds no images"
-        )));
+        return Err(ModelError::no_images(
+            Some(spec),
+            format!("{spec}: the {split} split holds no images"),
+        ));
     }
     Ok(samples)
 }

@@ -140,25 +140,30 @@ fn ramis_images(args: &RamisArgs) -> Result<(Vec<Image>, Option<Vec<Class>>), Mo
         (None, Some(dir), None) => {
             let imgs = data::png::load_images(dir)?;
             if let Some((name, i)) = imgs.iter().find(|(_, i)| i.size > SIDE) {
-                return Err(ModelError::Config(format!(
-                    "{name} is {0}x{0}; the classifier takes 150x150",
-                    i.size
-                )));
+                return Err(ModelError::ClassifierImageSize {
+                    image: Some(name.clone()),
+                    side: i.size,
+                });
             }
             Ok((imgs.iter().map(|(_, i)| i.pad_to(SIDE)).collect(), None))
         }
         (None, None, Some(c)) => {
             let sampling = Sampling::parse(&args.sampling).ok_or_else(|| {
-                ModelError::Config(format!(
-                    "--sampling '{}': expected prior or uniform:LO,HI with LO < HI",
-                    args.sampling
-                ))
+                ModelError::invalid_option(
+                    "--sampling",
+                    &args.sampling,
+                    format!(
+                        "--sampling '{}': expected prior or uniform:LO,HI with LO < HI",
+                        args.sampling
+                    ),
+                )
             })?;
             let imgs = Generator::load(c)?.generate(args.n, None, sampling, args.seed)?;
             Ok((imgs.iter().map(|i| i.pad_to(SIDE)).collect(), None))
         }
-        _ => Err(ModelError::Config(
-            "give exactly one of --data, --images or --checkpoint".into(),
+        _ => Err(ModelError::conflicting_options(
+            &["--data", "--images", "--checkpoint"],
+            "give exactly one of --data, --images or --checkpoint",
         )),
     }
 }
@@ -264,11 +269,13 @@ pub(crate) fn run_class_balance(args: ClassBalanceArgs) -> Result<(), ModelError
     let clf = Classifier::load(&classifier)?;
     let mut g = Generator::load(&checkpoint)?;
     if g.kind != ModelKind::Cvae {
-        return Err(ModelError::Config(format!(
-            "{}: class balance needs a CVAE checkpoint, this is a {}",
-            checkpoint.display(),
-            g.kind.name()
-        )));
+        return Err(ModelError::wrong_model(
+            &checkpoint,
+            format!(
+                "class balance needs a CVAE checkpoint, this is a {}",
+                g.kind.name()
+            ),
+        ));
     }
     println!("latents          requested     n  scored FRI  scored FRII  correct");
     let rows = balance_rows(&mut g, &clf, n, seed)?;

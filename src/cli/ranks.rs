@@ -11,9 +11,11 @@ pub(crate) fn timeout(seconds: f64) -> Result<std::time::Duration, ModelError> {
         .ok()
         .filter(|d| !d.is_zero())
         .ok_or_else(|| {
-            ModelError::Config(format!(
-                "--collective-timeout must be a positive number of seconds, got {seconds}"
-            ))
+            ModelError::invalid_option(
+                "--collective-timeout",
+                seconds,
+                format!("--collective-timeout must be a positive number of seconds, got {seconds}"),
+            )
         })
 }
 
@@ -44,10 +46,10 @@ pub(crate) fn on_mpi<T>(
     _: std::time::Duration,
     _: impl FnOnce(&mut dyn Replicas) -> Result<T, ModelError>,
 ) -> Result<T, ModelError> {
-    Err(ModelError::Config(
+    Err(ModelError::data_parallel(
+        None,
         "--data-parallel needs MPI: this lobes was built without it (cargo build --release \
-         --features mpi, with an MPI library and libclang installed; docs/user-guide.md)"
-            .into(),
+         --features mpi, with an MPI library and libclang installed; docs/user-guide.md)",
     ))
 }
 
@@ -71,9 +73,15 @@ pub(crate) fn on_threads<T: Send>(
             .into_iter()
             .map(|h| match h {
                 Ok(h) => h.join().unwrap_or_else(|_| {
-                    Err(ModelError::Config("a replica's thread panicked".into()))
+                    Err(ModelError::data_parallel(
+                        None,
+                        "a replica's thread panicked",
+                    ))
                 }),
-                Err(e) => Err(ModelError::Config(format!("cannot start a replica: {e}"))),
+                Err(e) => Err(ModelError::data_parallel(
+                    None,
+                    format!("cannot start a replica: {e}"),
+                )),
             })
             .collect()
     });
@@ -85,7 +93,7 @@ pub(crate) fn on_threads<T: Send>(
             _ => {}
         }
     }
-    first.unwrap_or_else(|| Err(ModelError::Config("no replica ran".into())))
+    first.unwrap_or_else(|| Err(ModelError::data_parallel(None, "no replica ran")))
 }
 
 /// Refuses a command started by `mpirun` or `srun` as one of several ranks without
@@ -97,10 +105,13 @@ pub(crate) fn refuse_unasked_ranks(command: &str) -> Result<(), ModelError> {
         .iter()
         .find_map(|k| std::env::var(k).ok()?.parse::<usize>().ok());
     match size {
-        Some(n) if n > 1 => Err(ModelError::Config(format!(
-            "`lobes {command}` was started as one of {n} MPI ranks without --data-parallel: \
-             every rank would write the same output; pass --data-parallel"
-        ))),
+        Some(n) if n > 1 => Err(ModelError::data_parallel(
+            None,
+            format!(
+                "`lobes {command}` was started as one of {n} MPI ranks without \
+                 --data-parallel: every rank would write the same output; pass --data-parallel"
+            ),
+        )),
         _ => Ok(()),
     }
 }

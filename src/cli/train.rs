@@ -152,9 +152,8 @@ pub(crate) struct TrainArgs {
 
 impl TrainArgs {
     pub(crate) fn options(&self) -> Result<TrainOptions, ModelError> {
-        let kind = ModelKind::parse(&self.model).ok_or_else(|| {
-            ModelError::Config(format!("unknown model '{}' (vae, cvae)", self.model))
-        })?;
+        let kind = ModelKind::parse(&self.model)
+            .ok_or_else(|| ModelError::unknown_name("model", &self.model, "vae, cvae"))?;
         Ok(TrainOptions {
             kind,
             net: VaeConfig {
@@ -182,9 +181,9 @@ impl TrainArgs {
             max_bad_steps: self.max_bad_steps,
             ramis: match &self.classifier {
                 None if self.ramis_every.is_some() => {
-                    return Err(ModelError::Config(
-                        "--ramis-every measures RAMIS with a classifier: give --classifier too"
-                            .into(),
+                    return Err(ModelError::conflicting_options(
+                        &["--ramis-every", "--classifier"],
+                        "--ramis-every measures RAMIS with a classifier: give --classifier too",
                     ));
                 }
                 Some(c) => Some(train::RamisOptions {
@@ -403,8 +402,9 @@ pub(crate) fn run_lr_search(args: LrSearchArgs) -> Result<(), ModelError> {
         train: args,
     } = args;
     if args.data_parallel {
-        return Err(ModelError::Config(
-            "--data-parallel is an option of `lobes train`, not of `lobes lr-search`".into(),
+        return Err(ModelError::data_parallel(
+            None,
+            "--data-parallel is an option of `lobes train`, not of `lobes lr-search`",
         ));
     }
     let points = train::lr_search(&args.options()?, from, to, step, &mut |p| {

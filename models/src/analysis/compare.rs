@@ -31,11 +31,13 @@ pub struct PaperEpoch {
 /// The file missing, a missing column, or a value that is not a number: naming the file, the
 /// column and the line.
 pub fn read_paper_log(path: &Path) -> Result<Vec<PaperEpoch>, ModelError> {
-    let bad = |what: String| ModelError::Config(format!("{}: {what}", path.display()));
-    let mut r = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
-    let header = r.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let csv_err = |e: csv::Error| ModelError::csv(path, None, e);
+    let mut r = csv::Reader::from_path(path).map_err(csv_err)?;
+    let header = r.headers().map_err(csv_err)?.clone();
     let col = |name: &str| header.iter().position(|h| h == name);
-    let need = |name: &str| col(name).ok_or_else(|| bad(format!("no column '{name}'")));
+    let need = |name: &str| {
+        col(name).ok_or_else(|| ModelError::csv_content(path, None, format!("no column '{name}'")))
+    };
     let (ep, tr, te, ra) = (
         need("Epoch")?,
         need("Train_Loss")?,
@@ -47,16 +49,16 @@ pub fn read_paper_log(path: &Path) -> Result<Vec<PaperEpoch>, ModelError> {
     // The authors' script pre-allocates every row of its data frame; epochs it never reached
     // stay all zeros, and are left out.
     for (i, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let rec = rec.map_err(csv_err)?;
         let num = |c: usize| -> Result<f64, ModelError> {
             rec.get(c)
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .ok_or_else(|| {
-                    bad(format!(
-                        "line {}: column '{}' is not a number",
-                        i + 2,
-                        &header[c]
-                    ))
+                    ModelError::csv_content(
+                        path,
+                        Some(i + 2),
+                        format!("column '{}' is not a number", &header[c]),
+                    )
                 })
         };
         if num(tr)? == 0.0 && num(te)? == 0.0 {

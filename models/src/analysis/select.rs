@@ -38,13 +38,18 @@ pub fn score_runs(
 ) -> Result<Vec<RunScore>, ModelError> {
     let mut scores = vec![];
     for run in runs {
-        let metrics = crate::train::read_metrics(&run.join("metrics.csv"), usize::MAX)?;
+        let metrics_path = run.join("metrics.csv");
+        let metrics = crate::train::read_metrics(&metrics_path, usize::MAX)?;
         let test_loss = metrics
             .iter()
             .rev()
             .find_map(|m| m.test_loss)
             .ok_or_else(|| {
-                ModelError::Config(format!("{}: no test loss in metrics.csv", run.display()))
+                ModelError::csv_content(
+                    &metrics_path,
+                    None,
+                    "no test loss (the file is missing or empty, or the run never evaluated one)",
+                )
             })?;
         let mut g = Generator::load(&run.join("checkpoint.safetensors"))?;
         let imgs: Vec<_> = g

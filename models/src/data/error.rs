@@ -1,25 +1,17 @@
 //! Data errors: every one names the file (or URL) it is about.
 
+use lobes_ppl::PplError;
+
 /// Errors reading, preparing, fetching or writing data.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// The operating system refused a read or write.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file whose contents are not what was expected.
-    #[error("{path}: {reason}")]
-    Format {
-        /// The file.
-        path: String,
-        /// What is wrong.
-        reason: String,
-    },
+    /// The operating system refused a read or write ([`PplError::Io`]), or a file's contents
+    /// are not what was expected ([`PplError::Format`]): the PPL's own two file errors, so that
+    /// one pattern, `PplError::Io { path, source }`, matches a file error of either crate. Built
+    /// by [`DataError::io`] and [`DataError::format`]; it holds no other `PplError`. Boxed: a
+    /// `PplError` inline would make every `Result<_, ModelError>` larger.
+    #[error(transparent)]
+    File(Box<PplError>),
     /// A class label other than 0 (FRI) or 1 (FRII).
     #[error("{path}: label {label} at position {index} is neither 0 (FRI) nor 1 (FRII)")]
     Label {
@@ -65,18 +57,12 @@ pub enum DataError {
 }
 
 impl DataError {
-    /// A format error for `path`.
+    /// A format error for `path`: a [`DataError::File`] holding [`PplError::Format`].
     pub fn format(path: &std::path::Path, reason: impl Into<String>) -> Self {
-        DataError::Format {
-            path: path.display().to_string(),
-            reason: reason.into(),
-        }
+        DataError::File(Box::new(PplError::format(path, reason)))
     }
-    /// An I/O error for `path`.
+    /// An I/O error for `path`: a [`DataError::File`] holding [`PplError::Io`].
     pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
-        DataError::Io {
-            path: path.display().to_string(),
-            source,
-        }
+        DataError::File(Box::new(PplError::io(path, source)))
     }
 }

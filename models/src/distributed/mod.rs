@@ -53,7 +53,7 @@ impl Mpi {
     /// one.
     pub fn init(timeout: Duration) -> Result<Mpi, ModelError> {
         let (universe, _) = mpi::initialize_with_threading(mpi::Threading::Funneled)
-            .ok_or_else(|| ModelError::Config("MPI is already initialised".into()))?;
+            .ok_or_else(|| ModelError::data_parallel(None, "MPI is already initialised"))?;
         Ok(Mpi { universe, timeout })
     }
 

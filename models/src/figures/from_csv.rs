@@ -55,25 +55,25 @@ struct Table<'a> {
 
 impl<'a> Table<'a> {
     fn read(path: &'a Path) -> Result<Self, ModelError> {
-        let bad = |e: csv::Error| ModelError::Config(format!("{}: {e}", path.display()));
+        let bad = |e: csv::Error| ModelError::csv(path, None, e);
         let mut r = csv::Reader::from_path(path).map_err(bad)?;
         let header = r.headers().map_err(bad)?.clone();
         let rows = r.records().collect::<Result<Vec<_>, _>>().map_err(bad)?;
         if rows.is_empty() {
-            return Err(ModelError::Config(format!(
-                "{}: no rows to plot",
-                path.display()
-            )));
+            return Err(ModelError::csv_content(path, None, "no rows to plot"));
         }
         Ok(Table { path, header, rows })
     }
     fn col(&self, name: &str) -> Result<usize, ModelError> {
         self.header.iter().position(|h| h == name).ok_or_else(|| {
-            ModelError::Config(format!(
-                "{}: no column '{name}' (columns: {})",
-                self.path.display(),
-                self.header.iter().collect::<Vec<_>>().join(", ")
-            ))
+            ModelError::csv_content(
+                self.path,
+                None,
+                format!(
+                    "no column '{name}' (columns: {})",
+                    self.header.iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
         })
     }
     fn text(&self, row: usize, col: usize) -> &str {
@@ -82,12 +82,11 @@ impl<'a> Table<'a> {
     fn num(&self, row: usize, col: usize) -> Result<f64, ModelError> {
         let v = self.text(row, col);
         v.parse::<f64>().map_err(|_| {
-            ModelError::Config(format!(
-                "{}: line {}: column '{}' is not a number: '{v}'",
-                self.path.display(),
-                row + 2,
-                &self.header[col]
-            ))
+            ModelError::csv_content(
+                self.path,
+                Some(row + 2),
+                format!("column '{}' is not a number: '{v}'", &self.header[col]),
+            )
         })
     }
 }
@@ -106,17 +105,11 @@ pub fn plot_csv(
     match kind {
         PlotKind::Loss => {
             if !input.is_file() {
-                return Err(ModelError::Config(format!(
-                    "{}: no such metrics file",
-                    input.display()
-                )));
+                return Err(ModelError::csv_content(input, None, "no such metrics file"));
             }
             let rows = crate::train::read_metrics(input, usize::MAX)?;
             if rows.is_empty() {
-                return Err(ModelError::Config(format!(
-                    "{}: no rows to plot",
-                    input.display()
-                )));
+                return Err(ModelError::csv_content(input, None, "no rows to plot"));
             }
             loss_figure(out, &rows, title.unwrap_or("Training run"))
         }
@@ -188,12 +181,11 @@ pub fn plot_csv(
             let rows = (0..t.rows.len())
                 .map(|i| {
                     let class = Class::parse(t.text(i, req)).ok_or_else(|| {
-                        ModelError::Config(format!(
-                            "{}: line {}: requested class '{}' is not FRI or FRII",
-                            input.display(),
-                            i + 2,
-                            t.text(i, req)
-                        ))
+                        ModelError::csv_content(
+                            input,
+                            Some(i + 2),
+                            format!("requested class '{}' is not FRI or FRII", t.text(i, req)),
+                        )
                     })?;
                     Ok(BalanceRow {
                         latents: t.text(i, lat).to_string(),

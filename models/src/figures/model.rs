@@ -48,11 +48,13 @@ pub fn latent_grid(
     out: &Path,
 ) -> Result<(), ModelError> {
     if g.net.latent != 2 {
-        return Err(ModelError::Config(format!(
-            "{}: latent-grid needs a d = 2 model, this one has d = {}",
-            checkpoint.display(),
-            g.net.latent
-        )));
+        return Err(ModelError::wrong_model(
+            checkpoint,
+            format!(
+                "latent-grid needs a d = 2 model, this one has d = {}",
+                g.net.latent
+            ),
+        ));
     }
     let (ticks, z) = latent_grid_points();
     let images = g.decode(&z, &vec![class; ticks.len() * ticks.len()])?;

@@ -45,10 +45,10 @@ impl Classifier {
     /// Logits `[B, 2]` (FRI, FRII) of 150x150 images.
     pub fn logits(&self, images: &[Image]) -> Result<Tensor<2>, ModelError> {
         if let Some(bad) = images.iter().find(|i| i.size != SIDE) {
-            return Err(ModelError::Config(format!(
-                "the classifier takes 150x150 images, got {0}x{0}",
-                bad.size
-            )));
+            return Err(ModelError::ClassifierImageSize {
+                image: None,
+                side: bad.size,
+            });
         }
         Ok(self.net.forward(images_tensor(images, &self.device)))
     }
@@ -59,10 +59,10 @@ impl Classifier {
         let mut out = Vec::with_capacity(images.len());
         for chunk in images.chunks(50) {
             if let Some(bad) = chunk.iter().find(|i| i.size != SIDE) {
-                return Err(ModelError::Config(format!(
-                    "the classifier takes 150x150 images, got {0}x{0}",
-                    bad.size
-                )));
+                return Err(ModelError::ClassifierImageSize {
+                    image: None,
+                    side: bad.size,
+                });
             }
             let f = self.net.features(images_tensor(chunk, &self.device));
             let width = f.dims()[1];

@@ -27,10 +27,14 @@ pub fn gaussian_blur(img: &Image, k: usize) -> Result<Image, ModelError> {
         return Ok(img.clone());
     }
     if k.is_multiple_of(2) || k / 2 >= img.size {
-        return Err(ModelError::Config(format!(
-            "Gaussian blur needs an odd kernel size below twice the image side ({}): got {k}",
-            img.size
-        )));
+        return Err(ModelError::invalid_option(
+            "--blur",
+            k,
+            format!(
+                "Gaussian blur needs an odd kernel size below twice the image side ({}): got {k}",
+                img.size
+            ),
+        ));
     }
     let sigma = 0.3 * ((k as f64 - 1.0) * 0.5 - 1.0) + 0.8;
     let r = (k / 2) as isize;
@@ -80,9 +84,11 @@ pub fn add_noise(img: &Image, amplitude: f64, seed: u64) -> Result<Image, ModelE
     use rand::SeedableRng;
     use rand_distr::Distribution;
     let bad = || {
-        ModelError::Config(format!(
-            "the noise amplitude must be finite and non-negative, got {amplitude}"
-        ))
+        ModelError::invalid_option(
+            "--noise",
+            amplitude,
+            format!("the noise amplitude must be finite and non-negative, got {amplitude}"),
+        )
     };
     if !amplitude.is_finite() {
         return Err(bad());

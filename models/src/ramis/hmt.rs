@@ -138,10 +138,10 @@ fn at_side(s: &Sample) -> Result<Image, ModelError> {
     match s.image.size {
         SIDE => Ok(s.image.clone()),
         n if n < SIDE => Ok(s.image.pad_to(SIDE)),
-        n => Err(ModelError::Config(format!(
-            "image '{}' is {n}x{n}; the classifier takes 150x150 (smaller images are zero-padded)",
-            s.name
-        ))),
+        n => Err(ModelError::ClassifierImageSize {
+            image: Some(format!("image '{}'", s.name)),
+            side: n,
+        }),
     }
 }
 
@@ -254,26 +254,46 @@ pub fn train_classifier_on_with(
     ds: &DataSet,
     observe: &mut dyn FnMut(ClassifierEvent<'_>),
 ) -> Result<ClassifierReport, ModelError> {
-    if !(0.0..1.0).contains(&opts.val_fraction) || opts.batch == 0 || opts.epochs == 0 {
-        return Err(ModelError::Config(format!(
-            "need 0 <= validation fraction < 1, a batch and epochs > 0 (got {}, {}, {})",
-            opts.val_fraction, opts.batch, opts.epochs
-        )));
+    let bad = [
+        (
+            "--val-fraction",
+            !(0.0..1.0).contains(&opts.val_fraction),
+            opts.val_fraction,
+        ),
+        ("--batch", opts.batch == 0, opts.batch as f64),
+        ("--epochs", opts.epochs == 0, opts.epochs as f64),
+    ];
+    if let Some(&(option, _, value)) = bad.iter().find(|(_, wrong, _)| *wrong) {
+        return Err(ModelError::invalid_option(
+            option,
+            value,
+            format!(
+                "need 0 <= validation fraction < 1, a batch and epochs > 0 (got {}, {}, {})",
+                opts.val_fraction, opts.batch, opts.epochs
+            ),
+        ));
     }
     crate::error::check_learning_rate(opts.lr)?;
     // burn's dropout panics outside [0, 1]; p = 1 would zero every activation.
     if !(0.0..1.0).contains(&opts.dropout) {
-        return Err(ModelError::Config(format!(
-            "--dropout: a dropout probability must be in [0, 1), got {}",
-            opts.dropout
-        )));
+        return Err(ModelError::invalid_option(
+            "--dropout",
+            opts.dropout,
+            format!(
+                "--dropout: a dropout probability must be in [0, 1), got {}",
+                opts.dropout
+            ),
+        ));
     }
     // The kept weights are scored on the test split: without one there is nothing to report.
     if ds.test.is_empty() {
-        return Err(ModelError::Config(format!(
-            "{}: the test split holds no images to score the classifier on",
-            ds.name
-        )));
+        return Err(ModelError::no_images(
+            Some(&ds.name),
+            format!(
+                "{}: the test split holds no images to score the classifier on",
+                ds.name
+            ),
+        ));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut order: Vec<usize> = (0..ds.train.len()).collect();
@@ -281,10 +301,13 @@ pub fn train_classifier_on_with(
     let n_val = (opts.val_fraction * order.len() as f64).round() as usize;
     let (val_idx, train_idx) = order.split_at(n_val);
     if train_idx.is_empty() {
-        return Err(ModelError::Config(format!(
-            "data set '{}' leaves no training images after a validation split of {}",
-            ds.name, opts.val_fraction
-        )));
+        return Err(ModelError::no_images(
+            Some(&ds.name),
+            format!(
+                "data set '{}' leaves no training images after a validation split of {}",
+                ds.name, opts.val_fraction
+            ),
+        ));
     }
     let pick = |idx: &[usize]| -> Result<(Vec<Image>, Vec<Class>), ModelError> {
         let images = idx
@@ -299,10 +322,13 @@ pub fn train_classifier_on_with(
     train_y.iter().for_each(|c| counts[c.label()] += 1);
     let weights = if opts.class_weights {
         if counts.contains(&0) {
-            return Err(ModelError::Config(format!(
-                "class weights need both classes in the training images (FRI {}, FRII {})",
-                counts[0], counts[1]
-            )));
+            return Err(ModelError::no_images(
+                Some(&ds.name),
+                format!(
+                    "class weights need both classes in the training images (FRI {}, FRII {})",
+                    counts[0], counts[1]
+                ),
+            ));
         }
         counts.map(|c| train_x.len() as f64 / (2.0 * c as f64))
     } else {
@@ -344,9 +370,7 @@ pub fn train_classifier_on_with(
             let loss = cross_entropy(logits.clone(), &labels, weights);
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
-                return Err(ModelError::Config(format!(
-                    "classifier loss became {value} at epoch {epoch}; try a smaller --lr"
-                )));
+                return Err(ModelError::ClassifierDiverged { epoch, loss: value });
             }
             let pred = argmax2(&to_vec(logits.detach())?);
             right += labels

@@ -27,26 +27,40 @@ pub const MAX_RATES: usize = 1000;
 /// and finite, or more than [`MAX_RATES`] rates; each names its option (`--from`, `--to`,
 /// `--step`).
 pub fn rates(from: f64, to: f64, step: f64) -> Result<Vec<f64>, ModelError> {
-    let bad = |s: String| Err(ModelError::Config(s));
+    let bad = |option: &'static str, value: f64, message: String| {
+        Err(ModelError::invalid_option(option, value, message))
+    };
     if !(from.is_finite() && from > 0.0) {
-        return bad(format!(
-            "--from must be a positive, finite learning rate, got {from}"
-        ));
+        return bad(
+            "--from",
+            from,
+            format!("--from must be a positive, finite learning rate, got {from}"),
+        );
     }
     if !(to.is_finite() && to >= from) {
-        return bad(format!(
-            "--to must be finite and at least --from = {from}, got {to}"
-        ));
+        return bad(
+            "--to",
+            to,
+            format!("--to must be finite and at least --from = {from}, got {to}"),
+        );
     }
     if !(step.is_finite() && step > 0.0) {
-        return bad(format!("--step must be positive and finite, got {step}"));
+        return bad(
+            "--step",
+            step,
+            format!("--step must be positive and finite, got {step}"),
+        );
     }
     let steps = ((to - from) / step).round();
     if steps >= MAX_RATES as f64 {
-        return bad(format!(
-            "--step {step} from {from} to {to} makes {steps} + 1 rates, each a training run; \
+        return bad(
+            "--step",
+            step,
+            format!(
+                "--step {step} from {from} to {to} makes {steps} + 1 rates, each a training run; \
              at most {MAX_RATES}"
-        ));
+            ),
+        );
     }
     Ok((0..=steps as usize)
         .map(|k| from + k as f64 * step)
@@ -62,16 +76,30 @@ pub fn lr_search(
     step: f64,
     on_rate: &mut dyn FnMut(&LrPoint),
 ) -> Result<Vec<LrPoint>, ModelError> {
+    // Each rate is scored by its last epoch: none trained, there is nothing to score.
+    let no_epochs = || {
+        ModelError::invalid_option(
+            "--epochs",
+            base.epochs,
+            format!(
+                "--epochs {}: lr-search scores each rate by its last epoch, so it needs at least \
+                 one",
+                base.epochs
+            ),
+        )
+    };
+    let rates = rates(from, to, step)?;
+    if base.epochs == 0 {
+        return Err(no_epochs());
+    }
     let mut points = vec![];
-    for lr in rates(from, to, step)? {
+    for lr in rates {
         let mut opts = base.clone();
         opts.lr = lr;
         opts.out = base.out.join(format!("lr_{lr:.6}"));
         opts.resume = false;
         let r = train(&opts)?;
-        let last = r
-            .last()
-            .ok_or_else(|| ModelError::Config("no epochs trained".into()))?;
+        let last = r.last().ok_or_else(no_epochs)?;
         let p = LrPoint {
             lr,
             train_loss: last.train_loss.unwrap_or(f64::NAN),

@@ -53,12 +53,11 @@ pub struct EpochMetrics {
 pub fn write_metrics(path: &Path, rows: &[EpochMetrics]) -> Result<(), ModelError> {
     let mut w = csv::Writer::from_writer(vec![]);
     for r in rows {
-        w.serialize(r)
-            .map_err(|e| ModelError::Config(format!("{}: {e}", path.display())))?;
+        w.serialize(r).map_err(|e| ModelError::csv(path, None, e))?;
     }
     let bytes = w
         .into_inner()
-        .map_err(|e| ModelError::Config(format!("{}: {e}", path.display())))?;
+        .map_err(|e| ModelError::csv(path, None, e.into_error().into()))?;
     lobes_ppl::io::write_atomic(path, &bytes)?;
     Ok(())
 }
@@ -76,8 +75,7 @@ pub fn read_metrics(path: &Path, upto: usize) -> Result<Vec<EpochMetrics>, Model
         .deserialize::<EpochMetrics>()
         .enumerate()
     {
-        let r =
-            r.map_err(|e| ModelError::Config(format!("{} line {}: {e}", path.display(), i + 2)))?;
+        let r = r.map_err(|e| ModelError::csv(path, Some(i + 2), e))?;
         if r.epoch <= upto {
             rows.push(r);
         }

@@ -138,11 +138,14 @@ fn run(
         .map_or((0, 1), |r| (r.rank(), r.replicas()));
     if ranks > opts.batch {
         // The same on every replica: no collective needed to agree.
-        return Err(ModelError::Config(format!(
-            "--batch {} is smaller than the {ranks} data-parallel replicas: every replica needs \
-             at least one image of each batch",
-            opts.batch
-        )));
+        return Err(ModelError::data_parallel(
+            None,
+            format!(
+                "--batch {} is smaller than the {ranks} data-parallel replicas: every replica \
+                 needs at least one image of each batch",
+                opts.batch
+            ),
+        ));
     }
     // Rank 0 alone writes the run folder and reports.
     let lead = rank == 0;
@@ -169,7 +172,11 @@ fn run(
     };
     let saved = resumed.as_ref().map(|r| &r.settings);
     let schedule = opts.kl_schedule(saved)?;
-    let decay = schedule::MultiStep::resolve(opts.lr_milestones.as_deref(), opts.lr_gamma, saved)?;
+    let decay = schedule::MultiStep::resolve(
+        opts.lr_milestones.as_deref(),
+        opts.lr_gamma,
+        saved.map(|s| (s, latest.as_path())),
+    )?;
     let plan = ValidationPlan {
         plateau_from: schedule.warmup_epochs,
         ..ValidationPlan::resolve(opts, saved)?
@@ -224,10 +231,13 @@ fn run(
     if let Some(r) = replicas.as_deref_mut() {
         let failed = u64::from(matches!(opened, Some(Err(_))));
         if r.max("opening of the run folder", failed)? > 0 && !lead {
-            return Err(ModelError::Config(format!(
-                "{}: rank 0 could not open the run folder (its message names the cause)",
-                opts.out.display()
-            )));
+            return Err(ModelError::data_parallel(
+                Some(rank),
+                format!(
+                    "{}: rank 0 could not open the run folder (its message names the cause)",
+                    opts.out.display()
+                ),
+            ));
         }
     }
     let _folder = opened.transpose()?;
@@ -326,11 +336,14 @@ fn run(
             epoch_seed(opts.seed, epoch),
         );
         if aug.len() < ranks {
-            return Err(ModelError::Config(format!(
-                "{} augmented images an epoch, fewer than the {ranks} data-parallel replicas: \
-                 every replica needs at least one image of each batch",
-                aug.len()
-            )));
+            return Err(ModelError::data_parallel(
+                None,
+                format!(
+                    "{} augmented images an epoch, fewer than the {ranks} data-parallel \
+                     replicas: every replica needs at least one image of each batch",
+                    aug.len()
+                ),
+            ));
         }
         report.say(TrainEvent::EpochStart {
             epoch,
@@ -532,24 +545,27 @@ fn run(
 fn input_side(net: &VaeConfig, ds: &DataSet) -> Result<usize, ModelError> {
     let crop = (net.pixels as f64).sqrt().round() as usize;
     if crop * crop != net.pixels {
-        return Err(ModelError::Config(format!(
-            "{} pixels is not a square image",
-            net.pixels
-        )));
+        return Err(ModelError::invalid_option(
+            "pixels",
+            net.pixels,
+            format!("{} pixels is not a square image", net.pixels),
+        ));
     }
     for (split, set) in [("training", &ds.train), ("test", &ds.test)] {
         if let Some(s) = set.iter().find(|s| s.image.size < crop) {
-            return Err(ModelError::Config(format!(
-                "{split} image '{}' of '{}' is {2}x{2}, smaller than the {crop}x{crop} input",
-                s.name, ds.name, s.image.size
-            )));
+            return Err(ModelError::ImageTooSmall {
+                image: format!("{split} image '{}' of '{}'", s.name, ds.name),
+                side: s.image.size,
+                input: crop,
+                model: None,
+            });
         }
     }
     if ds.train.is_empty() {
-        return Err(ModelError::Config(format!(
-            "data set '{}' has no training images",
-            ds.name
-        )));
+        return Err(ModelError::no_images(
+            Some(&ds.name),
+            format!("data set '{}' has no training images", ds.name),
+        ));
     }
     Ok(crop)
 }

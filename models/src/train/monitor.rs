@@ -47,14 +47,27 @@ impl RamisOptions {
     /// ([`Sampling::check`]).
     pub fn validate(&self) -> Result<(), ModelError> {
         if self.every == 0 || self.n == 0 {
-            return Err(ModelError::Config(format!(
-                "--ramis-every and --ramis-n must be at least 1, got {} and {}",
-                self.every, self.n
-            )));
+            let (option, value) = if self.every == 0 {
+                ("--ramis-every", self.every)
+            } else {
+                ("--ramis-n", self.n)
+            };
+            return Err(ModelError::invalid_option(
+                option,
+                value,
+                format!(
+                    "--ramis-every and --ramis-n must be at least 1, got {} and {}",
+                    self.every, self.n
+                ),
+            ));
         }
-        self.sampling
-            .check()
-            .map_err(|why| ModelError::Config(format!("--ramis-sampling: {why}")))
+        self.sampling.check().map_err(|why| {
+            ModelError::invalid_option(
+                "--ramis-sampling",
+                format!("{:?}", self.sampling),
+                format!("--ramis-sampling: {why}"),
+            )
+        })
     }
 }
 

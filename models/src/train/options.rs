@@ -115,10 +115,13 @@ impl TrainOptions {
         if schedule.warmup_epochs > 0
             && !(schedule.from.is_finite() && (0.0..=schedule.to).contains(&schedule.from))
         {
-            return Err(ModelError::Config(format!(
-                "--kl-warmup-from must lie in [0, --kl-scale] = [0, {}], got {}",
-                schedule.to, schedule.from
-            )));
+            return Err(ModelError::conflicting_options(
+                &["--kl-warmup-from", "--kl-scale"],
+                format!(
+                    "--kl-warmup-from must lie in [0, --kl-scale] = [0, {}], got {}",
+                    schedule.to, schedule.from
+                ),
+            ));
         }
         Ok(schedule)
     }
@@ -131,56 +134,77 @@ impl TrainOptions {
         self.net.validate()?;
         crate::output::RunMode::from_flags(&self.out, self.resume, self.overwrite)?;
         if self.batch == 0 {
-            return Err(ModelError::Config(
-                "the batch needs at least one image".into(),
+            return Err(ModelError::invalid_option(
+                "--batch",
+                self.batch,
+                "the batch needs at least one image",
             ));
         }
         crate::error::check_learning_rate(self.lr)?;
         if !(self.kl_scale.is_finite() && self.kl_scale > 0.0) {
-            return Err(ModelError::Config(format!(
-                "--kl-scale must be positive and finite, got {}",
-                self.kl_scale
-            )));
+            return Err(ModelError::invalid_option(
+                "--kl-scale",
+                self.kl_scale,
+                format!(
+                    "--kl-scale must be positive and finite, got {}",
+                    self.kl_scale
+                ),
+            ));
         }
         if self.kl_warmup_from.is_some()
             && (self.kl_warmup == Some(0) || (self.kl_warmup.is_none() && !self.resume))
         {
-            return Err(ModelError::Config(
-                "--kl-warmup-from needs a warm-up (--kl-warmup N with N > 0)".into(),
+            return Err(ModelError::conflicting_options(
+                &["--kl-warmup-from", "--kl-warmup"],
+                "--kl-warmup-from needs a warm-up (--kl-warmup N with N > 0)",
             ));
         }
         if !matches!(self.optim.as_str(), "adam" | "adagrad") {
-            return Err(ModelError::Config(format!(
-                "unknown optimiser '{}' (adam, adagrad)",
-                self.optim
-            )));
+            return Err(ModelError::unknown_name(
+                "optimiser",
+                &self.optim,
+                "adam, adagrad",
+            ));
         }
         if let Some(c) = self.clip_norm {
             if !(c.is_finite() && c > 0.0) {
-                return Err(ModelError::Config(format!(
-                    "--clip-norm must be positive and finite, got {c}"
-                )));
+                return Err(ModelError::invalid_option(
+                    "--clip-norm",
+                    c,
+                    format!("--clip-norm must be positive and finite, got {c}"),
+                ));
             }
             if self.optim != "adam" {
-                return Err(ModelError::Config(format!(
-                    "--clip-norm clips Adam's gradients (Pyro's ClippedAdam); it does not apply to --optim {}",
-                    self.optim
-                )));
+                return Err(ModelError::conflicting_options(
+                    &["--clip-norm", "--optim"],
+                    format!(
+                        "--clip-norm clips Adam's gradients (Pyro's ClippedAdam); it does not \
+                         apply to --optim {}",
+                        self.optim
+                    ),
+                ));
             }
         }
         if self.max_bad_steps == 0 {
-            return Err(ModelError::Config(
-                "--max-bad-steps must be at least 1".into(),
+            return Err(ModelError::invalid_option(
+                "--max-bad-steps",
+                self.max_bad_steps,
+                "--max-bad-steps must be at least 1",
             ));
         }
         if let Some(r) = &self.ramis {
             r.validate()?;
         }
         if !(self.augment_step.is_finite() && self.augment_step >= 0.0) {
-            return Err(ModelError::Config(format!(
-                "the rotation step must be 0 (no augmentation) or a positive number of degrees, got {}",
-                self.augment_step
-            )));
+            return Err(ModelError::invalid_option(
+                "--augment-step",
+                self.augment_step,
+                format!(
+                    "the rotation step must be 0 (no augmentation) or a positive number of \
+                     degrees, got {}",
+                    self.augment_step
+                ),
+            ));
         }
         Ok(())
     }
@@ -193,9 +217,11 @@ impl TrainOptions {
             ("adam", None) => Ok(Box::new(Adam::new(self.lr))),
             ("adam", Some(c)) => Ok(Box::new(ClippedAdam::new(self.lr).with_clip_norm(c))),
             ("adagrad", None) => Ok(Box::new(Adagrad::new(self.lr))),
-            (o, _) => Err(ModelError::Config(format!(
-                "unknown optimiser '{o}' (adam, adagrad; --clip-norm only with adam)"
-            ))),
+            (o, _) => Err(ModelError::unknown_name(
+                "optimiser",
+                o,
+                "adam, adagrad; --clip-norm only with adam",
+            )),
         }
     }
 }

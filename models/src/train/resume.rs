@@ -39,11 +39,11 @@ pub(super) fn resumable(
     }
     let meta = lobes_ppl::io::read_metadata(latest)?;
     if meta.get("format").map(String::as_str) == Some(lobes_ppl::io::PARAMS_FORMAT) {
-        return Err(ModelError::Config(format!(
-            "{}: holds parameters only (e.g. from `lobes export`), no optimiser state or step \
-             count to resume from",
-            latest.display()
-        )));
+        return Err(ModelError::checkpoint(
+            latest,
+            "holds parameters only (e.g. from `lobes export`), no optimiser state or step count \
+             to resume from",
+        ));
     }
     let RunMetadata {
         kind,
@@ -65,14 +65,16 @@ pub(super) fn resumable(
         ..saved.clone()
     } == *net;
     if kind != opts.kind || !same_network {
-        return Err(ModelError::Config(format!(
-            "{}: checkpoint is a {} {:?}, the options ask for a {} {:?}",
-            latest.display(),
-            kind.name(),
-            saved,
-            opts.kind.name(),
-            net
-        )));
+        return Err(ModelError::wrong_model(
+            latest,
+            format!(
+                "checkpoint is a {} {:?}, the options ask for a {} {:?}",
+                kind.name(),
+                saved,
+                opts.kind.name(),
+                net
+            ),
+        ));
     }
     Ok(Some(Resumed {
         meta,

@@ -7,6 +7,7 @@
 
 use crate::error::ModelError;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Milestones and factor of a step decay; no milestones: a constant rate.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18,15 +19,16 @@ pub struct MultiStep {
 }
 
 impl MultiStep {
-    /// From the options (`None`: the checkpoint's settings `saved` on resume, else none and
-    /// Pyro's default factor 0.1). Milestones must be positive and increasing, the factor in
-    /// (0, 1].
+    /// From the options (`None`: the settings `saved` in the checkpoint resumed from, given
+    /// with its path, else none and Pyro's default factor 0.1). Milestones must be positive and
+    /// increasing, the factor in (0, 1]; recorded milestones that do not parse are a
+    /// [`ModelError::Metadata`] naming the checkpoint.
     pub fn resolve(
         milestones: Option<&[usize]>,
         gamma: Option<f64>,
-        saved: Option<&BTreeMap<String, String>>,
+        saved: Option<(&BTreeMap<String, String>, &Path)>,
     ) -> Result<Self, ModelError> {
-        let recorded = |key: &str| saved.and_then(|m| m.get(key));
+        let recorded = |key: &str| saved.and_then(|(m, _)| m.get(key));
         let milestones = match milestones {
             Some(m) => m.to_vec(),
             None => match recorded("lr_milestones") {
@@ -34,10 +36,10 @@ impl MultiStep {
                     .split(',')
                     .map(|e| e.trim().parse().ok())
                     .collect::<Option<Vec<usize>>>()
-                    .ok_or_else(|| {
-                        ModelError::Config(format!(
-                            "the checkpoint's lr_milestones '{v}' are not epochs"
-                        ))
+                    .ok_or_else(|| ModelError::Metadata {
+                        path: saved.map_or_else(Default::default, |(_, p)| p.to_path_buf()),
+                        key: "lr_milestones".into(),
+                        problem: format!("the checkpoint's lr_milestones '{v}' are not epochs"),
                     })?,
                 None => vec![],
             },
@@ -46,14 +48,18 @@ impl MultiStep {
             .or_else(|| recorded("lr_gamma").and_then(|v| v.parse().ok()))
             .unwrap_or(0.1);
         if milestones.first() == Some(&0) || milestones.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(ModelError::Config(format!(
-                "--lr-milestones must be increasing epochs from 1 on, got {milestones:?}"
-            )));
+            return Err(ModelError::invalid_option(
+                "--lr-milestones",
+                format!("{milestones:?}"),
+                format!("--lr-milestones must be increasing epochs from 1 on, got {milestones:?}"),
+            ));
         }
         if !(gamma.is_finite() && gamma > 0.0 && gamma <= 1.0) {
-            return Err(ModelError::Config(format!(
-                "--lr-gamma must lie in (0, 1], got {gamma}"
-            )));
+            return Err(ModelError::invalid_option(
+                "--lr-gamma",
+                gamma,
+                format!("--lr-gamma must lie in (0, 1], got {gamma}"),
+            ));
         }
         Ok(MultiStep { milestones, gamma })
     }
@@ -92,7 +98,24 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.into(), v))
             .collect();
-        assert_eq!(MultiStep::resolve(None, None, Some(&saved)).unwrap(), s);
+        let at = Path::new("run/checkpoint.safetensors");
+        assert_eq!(
+            MultiStep::resolve(None, None, Some((&saved, at))).unwrap(),
+            s
+        );
+        // Recorded milestones that are not epochs: the checkpoint's metadata, named.
+        let mut broken = saved.clone();
+        broken.insert("lr_milestones".into(), "2,x".into());
+        let e = MultiStep::resolve(None, None, Some((&broken, at))).unwrap_err();
+        assert!(
+            matches!(&e, ModelError::Metadata { path, key, .. }
+                if path == at && key == "lr_milestones"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "run/checkpoint.safetensors: the checkpoint's lr_milestones '2,x' are not epochs"
+        );
         let none = MultiStep::resolve(None, None, None).unwrap();
         assert!(none.milestones.is_empty() && none.metadata().is_empty());
         assert_eq!(none.factor_at(5), None);

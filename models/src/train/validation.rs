@@ -52,11 +52,14 @@ impl ValidationPlan {
             seed: opts.split_seed.unwrap_or(saved_split.seed),
         };
         if saved.is_some() && holdout != saved_split {
-            return Err(ModelError::Config(format!(
-                "--validation {} --split-seed {}: the run was started with --validation {} \
-                 --split-seed {}, and its split cannot change on --resume",
-                holdout.n, holdout.seed, saved_split.n, saved_split.seed
-            )));
+            return Err(ModelError::conflicting_options(
+                &["--validation", "--split-seed", "--resume"],
+                format!(
+                    "--validation {} --split-seed {}: the run was started with --validation {} \
+                     --split-seed {}, and its split cannot change on --resume",
+                    holdout.n, holdout.seed, saved_split.n, saved_split.seed
+                ),
+            ));
         }
         let plan = ValidationPlan {
             holdout,
@@ -70,20 +73,26 @@ impl ValidationPlan {
         ] {
             let Some(p) = p else { continue };
             if p == 0 {
-                return Err(ModelError::Config(format!(
-                    "{flag} needs a patience of at least one epoch"
-                )));
+                return Err(ModelError::invalid_option(
+                    flag,
+                    p,
+                    format!("{flag} needs a patience of at least one epoch"),
+                ));
             }
             if holdout.n == 0 {
-                return Err(ModelError::Config(format!(
-                    "{flag} watches the validation loss: give --validation N too"
-                )));
+                return Err(ModelError::conflicting_options(
+                    &[flag, "--validation"],
+                    format!("{flag} watches the validation loss: give --validation N too"),
+                ));
             }
             if opts.eval_every != 1 {
-                return Err(ModelError::Config(format!(
-                    "{flag} counts epochs of validation loss: it needs --eval-every 1, got {}",
-                    opts.eval_every
-                )));
+                return Err(ModelError::conflicting_options(
+                    &[flag, "--eval-every"],
+                    format!(
+                        "{flag} counts epochs of validation loss: it needs --eval-every 1, got {}",
+                        opts.eval_every
+                    ),
+                ));
             }
         }
         Ok(plan)

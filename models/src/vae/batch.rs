@@ -17,10 +17,12 @@ pub fn check_inputs(samples: &[Sample], side: usize, model: &str) -> Result<(), 
     if let (Some(b), Some(i)) = (s.meta.get("batch"), s.meta.get("index")) {
         image = format!("{b}: {image} (index {i})");
     }
-    Err(ModelError::Config(format!(
-        "{image} is {0}x{0}, smaller than the {side}x{side} input of {model}",
-        s.image.size
-    )))
+    Err(ModelError::ImageTooSmall {
+        image,
+        side: s.image.size,
+        input: side,
+        model: Some(model.to_string()),
+    })
 }
 
 /// The flattened central `crop` x `crop` of each sample and one-hot labels, as a batch.

@@ -47,41 +47,72 @@ impl VaeConfig {
     /// Checks that the sizes make a network: at least one pixel, a latent dimension and
     /// hidden widths of at least 1, a dropout probability in [0, 1) and a finite slope.
     pub fn validate(&self) -> Result<(), ModelError> {
-        let bad = |what: String| Err(ModelError::Config(what));
+        let bad = |option: &'static str, value: String, message: String| {
+            Err(ModelError::invalid_option(option, value, message))
+        };
+        let hidden = || {
+            self.hidden
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         if self.pixels == 0 {
-            return bad("the network needs at least one input pixel".into());
+            return bad(
+                "pixels",
+                "0".into(),
+                "the network needs at least one input pixel".into(),
+            );
         }
         if self.latent == 0 {
-            return bad("the latent dimension must be at least 1, got 0".into());
+            return bad(
+                "--latent",
+                "0".into(),
+                "the latent dimension must be at least 1, got 0".into(),
+            );
         }
         if self.hidden.is_empty() || self.hidden.contains(&0) {
-            return bad(format!(
-                "hidden widths must be one or more positive numbers, got {:?}",
-                self.hidden
-            ));
+            return bad(
+                "--hidden",
+                hidden(),
+                format!(
+                    "hidden widths must be one or more positive numbers, got {:?}",
+                    self.hidden
+                ),
+            );
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return bad(format!("dropout must be in [0, 1), got {}", self.dropout));
+            return bad(
+                "--dropout",
+                self.dropout.to_string(),
+                format!("dropout must be in [0, 1), got {}", self.dropout),
+            );
         }
         match self.checked_num_params() {
             Some(n) if n <= Self::MAX_PARAMS => {}
             n => {
-                return bad(format!(
-                    "a network of {} parameters is more than the {} this build accepts \
+                // The widths (with the image and latent sizes) make the count.
+                return bad(
+                    "--hidden",
+                    hidden(),
+                    format!(
+                        "a network of {} parameters is more than the {} this build accepts \
                      ({} pixels, latent {}, hidden {:?})",
-                    n.map_or("too many to count".to_string(), |n| n.to_string()),
-                    Self::MAX_PARAMS,
-                    self.pixels,
-                    self.latent,
-                    self.hidden
-                ));
+                        n.map_or("too many to count".to_string(), |n| n.to_string()),
+                        Self::MAX_PARAMS,
+                        self.pixels,
+                        self.latent,
+                        self.hidden
+                    ),
+                );
             }
         }
         if !self.slope.is_finite() {
-            return bad(format!(
-                "the leaky-ReLU slope must be finite, got {}",
-                self.slope
-            ));
+            return bad(
+                "--slope",
+                self.slope.to_string(),
+                format!("the leaky-ReLU slope must be finite, got {}", self.slope),
+            );
         }
         Ok(())
     }

@@ -75,7 +75,7 @@ impl Likelihood {
             .find(|l| l.name() == s)
             .ok_or_else(|| {
                 let names: Vec<&str> = Self::ALL.iter().map(|l| l.name()).collect();
-                ModelError::Config(format!("unknown likelihood '{s}' ({})", names.join(", ")))
+                ModelError::unknown_name("likelihood", s, names.join(", "))
             })
     }
 

@@ -226,10 +226,7 @@ impl RunMetadata {
             })?,
         };
         net.validate().map_err(|e| {
-            ModelError::Config(format!(
-                "{}: checkpoint's network: {e}",
-                checkpoint.display()
-            ))
+            ModelError::checkpoint(checkpoint, format!("checkpoint's network: {e}"))
         })?;
         let epoch = num("epoch", &wire.epoch)? as usize;
         let extra = wire

@@ -60,7 +60,7 @@ impl Prior {
             .find(|p| p.name() == s)
             .ok_or_else(|| {
                 let names: Vec<&str> = Self::ALL.iter().map(|p| p.name()).collect();
-                ModelError::Config(format!("unknown prior '{s}' ({})", names.join(", ")))
+                ModelError::unknown_name("prior", s, names.join(", "))
             })
     }
 

@@ -48,11 +48,7 @@ impl GuideScale {
         Self::ALL
             .into_iter()
             .find(|g| g.name() == s)
-            .ok_or_else(|| {
-                ModelError::Config(format!(
-                    "unknown guide scale '{s}' (exp, softplus, exp-clamp)"
-                ))
-            })
+            .ok_or_else(|| ModelError::unknown_name("guide scale", s, "exp, softplus, exp-clamp"))
     }
 
     /// The scale from the encoder's head.

@@ -28,8 +28,8 @@ pub fn infer_discrete<R>(
         0.0 => Ring::Max,
         1.0 => Ring::LogSum,
         t => {
-            return Err(PplError::InvalidHandler {
-                handler: "infer_discrete",
+            return Err(PplError::InvalidInference {
+                algorithm: "infer_discrete",
                 reason: format!("temperature must be 0 (MAP) or 1 (posterior draws), got {t}"),
             });
         }

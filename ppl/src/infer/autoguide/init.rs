@@ -54,9 +54,10 @@ impl InitLoc {
 
     /// The initial value of a latent sample site (its distribution must be set).
     pub fn init(&self, site: &Site) -> Result<DTensor> {
-        let dist = site.dist.as_ref().ok_or_else(|| PplError::InvalidHandler {
-            handler: "init_loc_fn",
-            reason: format!("site '{}' has no distribution", site.name),
+        let dist = site.dist.as_ref().ok_or_else(|| PplError::IncompleteSite {
+            stage: "init_loc_fn",
+            site: site.name.clone(),
+            missing: "distribution",
         })?;
         match self {
             InitLoc::Median { num_samples } => {
