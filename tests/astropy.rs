@@ -1,4 +1,4 @@
-//! FITS files checked by a real client: `bench/check_fits.py` (astropy) opens stamps written
+//! FITS files checked by a real client: `scripts/check_fits.py` (astropy) opens stamps written
 //! by `lobes generate --format fits` and `lobes data synthetic --format fits`, and fields
 //! written by `lobes simulate-field` (one near RA 0 at Dec 70, noiseless, so the image is
 //! compared exactly). The Python is `LOBES_PYTHON` or `python3`; without astropy the test is
@@ -44,7 +44,7 @@ fn lobes(args: &[&str]) {
 }
 
 fn check(py: &str, args: &[&str]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/check_fits.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/check_fits.py");
     let out = Command::new(py)
         .arg(script)
         .args(args)

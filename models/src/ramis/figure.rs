@@ -1,7 +1,7 @@
 //! The classifier's chart, `accuracy.png` (beside its records, so `ramis` does not call back
 //! into `figures`).
 
-use super::hmt::ClassifierEpoch;
+use super::records::ClassifierEpoch;
 use crate::chart::{Panel, Series, Style, write_png};
 use crate::error::ModelError;
 use std::path::Path;

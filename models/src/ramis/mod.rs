@@ -11,3 +11,4 @@ pub mod figure;
 pub mod frechet;
 pub mod hmt;
 pub mod network;
+pub mod records;

@@ -185,7 +185,7 @@ mod tests {
             let built = cfg.init(&Device::flex()).num_params();
             assert_eq!(cfg.num_params(), built, "conditional {conditional}");
         }
-        // Table 2 at d = 32: the count Pyro's `sum(p.numel())` gives (bench/pyro_vae.py).
+        // Table 2 at d = 32: the count Pyro's `sum(p.numel())` gives (scripts/pyro_vae.py).
         assert_eq!(VaeConfig::paper(32, false).num_params(), 104_252_752);
     }
 }

@@ -2,7 +2,7 @@
 # The GPU measurement, prepared for one call of ≤ 8 minutes on a machine lent with a GPU (the
 # device tool runs it in the repository root of a copy of the working tree):
 #
-#   bench/gpu.sh BIN DATA OUT
+#   scripts/gpu.sh BIN DATA OUT
 #
 #   BIN   a lobes binary built with the GPU features (scripts/build-cuda.sh gives
 #         target/cuda/release/lobes; carry it, xz-compressed if large)
@@ -16,9 +16,9 @@
 # rotations; the test loss before and after) and prints its time. Each part has its own time
 # limit, so one hanging backend cannot eat the others' time.
 set -uo pipefail
-bin=${1:?usage: bench/gpu.sh BIN DATA OUT}
-data=${2:?usage: bench/gpu.sh BIN DATA OUT}
-out=${3:?usage: bench/gpu.sh BIN DATA OUT}
+bin=${1:?usage: scripts/gpu.sh BIN DATA OUT}
+data=${2:?usage: scripts/gpu.sh BIN DATA OUT}
+out=${3:?usage: scripts/gpu.sh BIN DATA OUT}
 mkdir -p "$out"
 exec > >(tee "$out/gpu.log") 2>&1
 case $bin in *.xz) xz -dkf "$bin"; bin=${bin%.xz} ;; esac

@@ -7,8 +7,8 @@ sigmoid decoder), the same Bernoulli likelihood, Trace_ELBO with one particle, A
 (lr 1e-3, eps 1e-8), batch 100, on random images with ~98.5% zero pixels like FIRST.
 
     pip install torch pyro-ppl
-    python3 bench/pyro_vae.py --threads 2            # images/s of SVI.step
-    python3 bench/pyro_vae.py --threads 2 --torch    # plain PyTorch loop, fused Adam
+    python3 scripts/pyro_vae.py --threads 2            # images/s of SVI.step
+    python3 scripts/pyro_vae.py --threads 2 --torch    # plain PyTorch loop, fused Adam
 
 Prints the configuration and the best images/s over the rounds, as `lobes bench` does.
 """

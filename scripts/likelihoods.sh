@@ -4,12 +4,12 @@
 # protocol: 100 images from uniform(-4, 4) latents, the published classifier) and the §6.2
 # background metric (share of pixels below 5e-5 in 100 prior samples).
 #
-#   bench/likelihoods.sh LOBES DATA_DIR CLASSIFIER WORK_DIR OUT_DIR [EPOCHS] [AUGMENT_STEP]
+#   scripts/likelihoods.sh LOBES DATA_DIR CLASSIFIER WORK_DIR OUT_DIR [EPOCHS] [AUGMENT_STEP]
 #
 # WORK_DIR holds the runs (1.25 GB each, removed after they are measured); OUT_DIR gets
 # summary.csv and one samples-<likelihood>.png per likelihood. LIKELIHOODS="a b" runs only
-# those. Images are the decoder's output up to commit 2fab0f4 and the likelihood's mean after
-# it (the same for all but the continuous Bernoulli and the Beta's clamp).
+# those. The images are the likelihood's mean of the decoder's output (the decoder's output
+# itself for all but the continuous Bernoulli, and the Beta's clamp).
 set -euo pipefail
 lobes=$1; data=$2; clf=$3; work=$4; out=$5; epochs=${6:-6}; step=${7:-30}
 mkdir -p "$work" "$out"
