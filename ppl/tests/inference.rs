@@ -1,7 +1,8 @@
 //! Inference with known answers and fixed seeds.
 
 use lobes_ppl::infer::{Elbo, Predictive, Svi, TraceElbo, TraceMeanFieldElbo};
-use lobes_ppl::optim::{Adagrad, Adam, ClippedAdam, Optimizer};
+use lobes_ppl::optim::schedule::{exponential_lr, one_cycle_lr, step_lr};
+use lobes_ppl::optim::{Adagrad, Adam, AdamW, ClippedAdam, Optimizer, RmsProp, Sgd};
 use lobes_ppl::prelude::*;
 use lobes_ppl::{ParamStore, with_active_store, with_param_store};
 
@@ -708,6 +709,102 @@ fn optimisers_follow_torch_formulas() {
     let b = adam.update("p", s(1.0), s(0.25));
     assert_eq!(a.item(), b.item());
     assert_eq!(ca.lr(), 0.05);
+}
+
+/// Runs `opt` over `grads` from `p0`, one scalar parameter.
+fn run_optim(opt: &mut impl Optimizer, p0: f64, grads: &[f64]) -> f64 {
+    let mut q = s(p0 as f32);
+    for &g in grads {
+        opt.begin_step();
+        q = opt.update("p", q, s(g as f32));
+    }
+    q.item() as f64
+}
+
+#[test]
+fn sgd_rmsprop_and_adamw_follow_torch_formulas() {
+    let (p0, grads) = (1.0f64, [0.5f64, -0.2, 0.3, 0.8]);
+    let close = |got: f64, want: f64, what: &str| {
+        assert!((got - want).abs() < 1e-5, "{what}: {got} vs torch's {want}")
+    };
+    // torch.optim.SGD(lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01, nesterov=False),
+    // and nesterov=True without dampening.
+    for nesterov in [false, true] {
+        let damp = if nesterov { 0.0 } else { 0.1 };
+        let (mut p, mut b) = (p0, None::<f64>);
+        for g in grads {
+            let g = g + 0.01 * p;
+            let nb = match b {
+                None => g,
+                Some(b) => 0.9 * b + (1.0 - damp) * g,
+            };
+            b = Some(nb);
+            p -= 0.1 * if nesterov { g + 0.9 * nb } else { nb };
+        }
+        let mut sgd = Sgd::new(0.1)
+            .with_momentum(0.9)
+            .with_dampening(damp)
+            .with_weight_decay(0.01)
+            .with_nesterov(nesterov);
+        close(run_optim(&mut sgd, p0, &grads), p, "SGD");
+    }
+    // torch.optim.RMSprop(lr=0.01, alpha=0.9, momentum=0.5, centered=True).
+    let (mut p, mut v, mut ga, mut buf) = (p0, 0.0, 0.0, 0.0);
+    for g in grads {
+        v = 0.9 * v + 0.1 * g * g;
+        ga = 0.9 * ga + 0.1 * g;
+        let avg = (v - ga * ga).sqrt() + 1e-8;
+        buf = 0.5 * buf + g / avg;
+        p -= 0.01 * buf;
+    }
+    let mut rms = RmsProp::new(0.01)
+        .with_alpha(0.9)
+        .with_momentum(0.5)
+        .with_centered(true);
+    close(run_optim(&mut rms, p0, &grads), p, "RMSprop");
+    // torch.optim.AdamW(lr=0.1, weight_decay=0.1).
+    let (mut p, mut m, mut v) = (p0, 0.0, 0.0);
+    for (t, g) in grads.iter().enumerate() {
+        let t = t as i32 + 1;
+        p *= 1.0 - 0.1 * 0.1;
+        m = 0.9 * m + 0.1 * g;
+        v = 0.999 * v + 0.001 * g * g;
+        p -= 0.1 / (1.0 - 0.9f64.powi(t)) * m / ((v / (1.0 - 0.999f64.powi(t))).sqrt() + 1e-8);
+    }
+    let mut adamw = AdamW::new(0.1).with_weight_decay(0.1);
+    close(run_optim(&mut adamw, p0, &grads), p, "AdamW");
+    // A checkpointed state continues exactly: two steps, save, two more in a new optimiser.
+    let mut a = Sgd::new(0.1).with_momentum(0.9);
+    let half = run_optim(&mut a, p0, &grads[..2]);
+    let mut b = Sgd::new(0.1).with_momentum(0.9);
+    b.load_state(a.state()).unwrap();
+    let resumed = run_optim(&mut b, half, &grads[2..]);
+    let mut whole = Sgd::new(0.1).with_momentum(0.9);
+    close(resumed, run_optim(&mut whole, p0, &grads), "SGD resumed");
+}
+
+#[test]
+fn schedules_follow_torchs_lr_schedulers() {
+    // StepLR(step_size=3, gamma=0.1), ExponentialLR(gamma=0.5).
+    let f = step_lr(1.0, 3, 0.1);
+    let want = [1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.01];
+    for (t, w) in want.iter().enumerate() {
+        assert!((f(t as u64) - w).abs() < 1e-12, "StepLR at {t}");
+    }
+    assert!((exponential_lr(2.0, 0.5)(3) - 0.25).abs() < 1e-12);
+    // OneCycleLR(max_lr=1, total_steps=100): 1/25 at the start, 1 at step 29 (0.3 · 100 − 1),
+    // 1/25/1e4 at step 99, a cosine between.
+    let g = one_cycle_lr(1.0, 100);
+    assert!((g(0) - 0.04).abs() < 1e-12);
+    assert!((g(29) - 1.0).abs() < 1e-12);
+    assert!((g(99) - 4e-6).abs() < 1e-12);
+    // torch's cosine anneal: end + (start − end) / 2 · (cos(π · pct) + 1).
+    let cos = |start: f64, end: f64, pct: f64| {
+        end + (start - end) / 2.0 * ((std::f64::consts::PI * pct).cos() + 1.0)
+    };
+    assert!((g(14) - cos(0.04, 1.0, 14.0 / 29.0)).abs() < 1e-12);
+    assert!((g(60) - cos(1.0, 4e-6, 31.0 / 70.0)).abs() < 1e-12);
+    assert_eq!(g(500), g(99), "the last rate holds after total_steps");
 }
 
 #[test]

@@ -78,8 +78,6 @@ impl Default for ClassifierOptions {
     }
 }
 
-
-
 /// What a training run produced.
 #[derive(Clone, Debug)]
 pub struct ClassifierReport {

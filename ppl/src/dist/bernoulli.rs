@@ -36,9 +36,9 @@ impl ProbsOrLogits {
         match self {
             ProbsOrLogits::Probs(p) => {
                 let p = p.clamp(PROB_EPS, 1.0 - PROB_EPS);
-                (p.log(), p.neg().log1p())
+                (p.log(), (-&p).log1p())
             }
-            ProbsOrLogits::Logits(l) => (l.log_sigmoid(), l.neg().log_sigmoid()),
+            ProbsOrLogits::Logits(l) => (l.log_sigmoid(), (-l).log_sigmoid()),
         }
     }
     pub(crate) fn map(
@@ -102,12 +102,12 @@ impl Distribution for Bernoulli {
     fn sample(&self) -> DTensor {
         let p = self.probs().detach();
         let u = uniform_noise(p.shape(), &p);
-        p.sub(&u).gt_scalar(0.0)
+        (&p - &u).gt_scalar(0.0)
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         let (lp, lq) = self.param.log_p_q();
-        Ok(value.mul(&lp).add(&value.rsub_scalar(1.0).mul(&lq)))
+        Ok(value * &lp + (1.0 - value) * &lq)
     }
     fn validate(&self) -> Result<(), DistError> {
         self.param.validate("Bernoulli")
@@ -142,7 +142,7 @@ impl Distribution for Bernoulli {
     fn entropy(&self) -> Option<DTensor> {
         let p = self.probs();
         let (lp, lq) = self.param.log_p_q();
-        Some(p.mul(&lp).add(&p.rsub_scalar(1.0).mul(&lq)).neg())
+        Some(-(&p * &lp + (1.0 - &p) * &lq))
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -54,8 +54,7 @@ impl Distribution for Beta {
         let x = standard_gamma_rsample(&self.concentration1.expand(&self.batch)?);
         let y = standard_gamma_rsample(&self.concentration0.expand(&self.batch)?);
         // Kept inside (0, 1) in floating point, as torch clamps its Beta draws.
-        Ok(x.div(&x.add(&y))
-            .clamp(f32::MIN_POSITIVE as f64, 1.0 - f32::EPSILON as f64 / 2.0))
+        Ok((&x / (&x + &y)).clamp(f32::MIN_POSITIVE as f64, 1.0 - f32::EPSILON as f64 / 2.0))
     }
     fn sample(&self) -> DTensor {
         // X / (X + Y) with X ~ Gamma(α), Y ~ Gamma(β).
@@ -75,11 +74,8 @@ impl Distribution for Beta {
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         let (a, b) = (&self.concentration1, &self.concentration0);
-        let lbeta = a.lgamma().add(&b.lgamma()).sub(&a.add(b).lgamma());
-        Ok(a.add_scalar(-1.0)
-            .mul(&value.log())
-            .add(&b.add_scalar(-1.0).mul(&value.neg().log1p()))
-            .sub(&lbeta))
+        let lbeta = a.lgamma() + b.lgamma() - (a + b).lgamma();
+        Ok((a - 1.0) * value.log() + (b - 1.0) * (-value).log1p() - lbeta)
     }
     fn validate(&self) -> Result<(), DistError> {
         require(

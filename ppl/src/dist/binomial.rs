@@ -51,12 +51,12 @@ impl Binomial {
     }
     /// The mean, `n p`.
     pub fn mean(&self) -> DTensor {
-        self.total_count.mul(&self.probs())
+        &self.total_count * self.probs()
     }
     /// The variance, `n p (1 - p)`.
     pub fn variance(&self) -> DTensor {
         let p = self.probs();
-        self.total_count.mul(&p).mul(&p.rsub_scalar(1.0))
+        &self.total_count * &p * (1.0 - &p)
     }
 }
 
@@ -96,13 +96,9 @@ impl Distribution for Binomial {
         // ln C(n, k) + k ln p + (n - k) ln(1 - p), with p clamped away from 0 and 1 as torch.
         let n = &self.total_count;
         let (lp, lq) = self.param.log_p_q();
-        let n_minus_k = n.sub(value);
-        let log_choose = n
-            .add_scalar(1.0)
-            .lgamma()
-            .sub(&value.add_scalar(1.0).lgamma())
-            .sub(&n_minus_k.add_scalar(1.0).lgamma());
-        Ok(log_choose.add(&value.mul(&lp)).add(&n_minus_k.mul(&lq)))
+        let n_minus_k = n - value;
+        let log_choose = (n + 1.0).lgamma() - (value + 1.0).lgamma() - (&n_minus_k + 1.0).lgamma();
+        Ok(log_choose + value * &lp + &n_minus_k * &lq)
     }
     fn validate(&self) -> Result<(), DistError> {
         require(

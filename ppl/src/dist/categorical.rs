@@ -58,14 +58,14 @@ impl Categorical {
     /// Normalised log-probabilities, shape `batch + [K]`.
     pub fn log_probs(&self) -> DTensor {
         match &self.param {
-            ProbsOrLogits::Probs(p) => p.div(&p.sum_last_keepdim()).clamp(1e-38, 1.0).log(),
+            ProbsOrLogits::Probs(p) => (p / p.sum_last_keepdim()).clamp(1e-38, 1.0).log(),
             ProbsOrLogits::Logits(l) => l.log_softmax_last(),
         }
     }
     /// Normalised probabilities, shape `batch + [K]`.
     pub fn probs(&self) -> DTensor {
         match &self.param {
-            ProbsOrLogits::Probs(p) => p.div(&p.sum_last_keepdim()),
+            ProbsOrLogits::Probs(p) => p / p.sum_last_keepdim(),
             ProbsOrLogits::Logits(l) => l.log_softmax_last().exp(),
         }
     }
@@ -129,7 +129,7 @@ impl Distribution for Categorical {
     }
     fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
         let k = self.num_classes() as f64;
-        let integral = value.sub(&value.clamp(0.0, k - 1.0)).all_eq(0.0)
+        let integral = (value - value.clamp(0.0, k - 1.0)).all_eq(0.0)
             && value.to_vec().iter().all(|v| v.fract() == 0.0);
         support(integral, self, "integers 0..K-1", value)
     }
@@ -150,7 +150,7 @@ impl Distribution for Categorical {
     }
     fn entropy(&self) -> Option<DTensor> {
         let lp = self.log_probs();
-        Some(lp.exp().mul(&lp).sum_rightmost(1).neg())
+        Some(-(lp.exp() * &lp).sum_rightmost(1))
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -197,14 +197,14 @@ impl Distribution for OneHotCategorical {
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
-        Ok(value.mul(&self.base.log_probs()).sum_rightmost(1))
+        Ok((value * self.base.log_probs()).sum_rightmost(1))
     }
     fn validate(&self) -> Result<(), DistError> {
         self.base.validate_probs("OneHotCategorical")
     }
     fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
-        let binary = value.mul(&value.rsub_scalar(1.0)).all_eq(0.0);
-        let one = value.sum_rightmost(1).add_scalar(-1.0).all_eq(0.0);
+        let binary = (value * (1.0 - value)).all_eq(0.0);
+        let one = (value.sum_rightmost(1) - 1.0).all_eq(0.0);
         support(binary && one, self, "one-hot vectors", value)
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {

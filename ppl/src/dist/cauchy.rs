@@ -51,16 +51,12 @@ impl Distribution for Cauchy {
     }
     fn rsample(&self) -> Result<DTensor, DistError> {
         let eps = cauchy_noise(&self.batch, &self.loc);
-        Ok(self.loc.add(&self.scale.mul(&eps)))
+        Ok(&self.loc + &self.scale * &eps)
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
-        let z = value.sub(&self.loc).div(&self.scale);
-        Ok(z.square()
-            .log1p()
-            .add(&self.scale.log())
-            .add_scalar(PI.ln())
-            .neg())
+        let z = (value - &self.loc) / &self.scale;
+        Ok(-(z.square().log1p() + self.scale.log() + PI.ln()))
     }
     fn validate(&self) -> Result<(), DistError> {
         require(
@@ -81,9 +77,7 @@ impl Distribution for Cauchy {
     }
     fn entropy(&self) -> Option<DTensor> {
         // ln(4π scale)
-        self.scale
-            .log()
-            .add_scalar((4.0 * PI).ln())
+        (self.scale.log() + (4.0 * PI).ln())
             .expand(&self.batch)
             .ok()
     }

@@ -39,21 +39,14 @@ impl ContinuousBernoulli {
     /// `ln C(p)`, `C(p) = 2 atanh(1 - 2p) / (1 - 2p)`, with its Taylor series near `p = 1/2`.
     fn log_norm(&self) -> DTensor {
         let p = self.clamped_probs();
-        let x = p.add_scalar(-0.5);
+        let x = &p - 0.5;
         let outside = x.abs().gt_scalar(LIM);
         // Keep the exact branch away from 0/0 by substituting a safe p where the series is used.
-        let safe_p = p.select_where(&outside, &p.mul_scalar(0.0).add_scalar(0.5 - 2.0 * LIM));
-        let one_m_2p = safe_p.mul_scalar(-2.0).add_scalar(1.0);
-        let exact = one_m_2p
-            .atanh()
-            .mul_scalar(2.0)
-            .abs()
-            .log()
-            .sub(&one_m_2p.abs().log());
+        let safe_p = p.select_where(&outside, &(&p * 0.0 + (0.5 - 2.0 * LIM)));
+        let one_m_2p = &safe_p * -2.0 + 1.0;
+        let exact = (one_m_2p.atanh() * 2.0).abs().log() - one_m_2p.abs().log();
         let x2 = x.square();
-        let taylor = x2
-            .mul(&x2.mul_scalar(104.0 / 45.0).add_scalar(4.0 / 3.0))
-            .add_scalar(std::f64::consts::LN_2);
+        let taylor = &x2 * (&x2 * (104.0 / 45.0) + 4.0 / 3.0) + std::f64::consts::LN_2;
         exact.select_where(&outside, &taylor)
     }
 }
@@ -78,23 +71,17 @@ impl Distribution for ContinuousBernoulli {
         // for p near 1/2.
         let p = self.clamped_probs();
         let u = uniform_noise(p.shape(), &p);
-        let outside = p.add_scalar(-0.5).abs().gt_scalar(LIM);
-        let safe_p = p.select_where(&outside, &p.mul_scalar(0.0).add_scalar(0.5 - 2.0 * LIM));
-        let num = safe_p
-            .neg()
-            .add(&u.mul(&safe_p.mul_scalar(2.0).add_scalar(-1.0)))
-            .log1p()
-            .sub(&safe_p.neg().log1p());
-        let den = safe_p.log().sub(&safe_p.neg().log1p());
-        Ok(num.div(&den).select_where(&outside, &u))
+        let outside = (&p - 0.5).abs().gt_scalar(LIM);
+        let safe_p = p.select_where(&outside, &(&p * 0.0 + (0.5 - 2.0 * LIM)));
+        // ln(1 - p + u (2p - 1)) - ln(1 - p), over ln p - ln(1 - p).
+        let num = (-&safe_p + &u * (&safe_p * 2.0 - 1.0)).log1p() - (-&safe_p).log1p();
+        let den = safe_p.log() - (-&safe_p).log1p();
+        Ok((num / den).select_where(&outside, &u))
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         let (lp, lq) = self.param.log_p_q();
-        Ok(value
-            .mul(&lp)
-            .add(&value.rsub_scalar(1.0).mul(&lq))
-            .add(&self.log_norm()))
+        Ok(value * &lp + (1.0 - value) * &lq + self.log_norm())
     }
     fn validate(&self) -> Result<(), DistError> {
         self.param.validate("ContinuousBernoulli")

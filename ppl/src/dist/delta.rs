@@ -69,11 +69,8 @@ impl Distribution for Delta {
         check_value(self, value)?;
         let same = value.eq_tensor(&self.v).sum_rightmost(self.event_dim);
         let n = self.event_shape().iter().product::<usize>() as f64;
-        let hit = same.add_scalar(-n).abs().lt_scalar(0.5);
-        Ok(hit
-            .mul_scalar(0.0)
-            .add(&self.log_density)
-            .where_zero(&hit, f64::NEG_INFINITY))
+        let hit = (same - n).abs().lt_scalar(0.5);
+        Ok((&hit * 0.0 + &self.log_density).where_zero(&hit, f64::NEG_INFINITY))
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;

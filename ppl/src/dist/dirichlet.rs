@@ -37,13 +37,13 @@ impl Dirichlet {
     /// The mean, `α / Σα`.
     pub fn mean(&self) -> DTensor {
         let a = &self.concentration;
-        a.div(&a.sum_dim_keep(a.rank() - 1))
+        a / a.sum_dim_keep(a.rank() - 1)
     }
     /// The variance of each coordinate, `α (α0 - α) / (α0² (α0 + 1))` with `α0 = Σα`.
     pub fn variance(&self) -> DTensor {
         let a = &self.concentration;
         let a0 = a.sum_dim_keep(a.rank() - 1);
-        a.mul(&a0.sub(a)).div(&a0.square().mul(&a0.add_scalar(1.0)))
+        a * (&a0 - a) / (a0.square() * (&a0 + 1.0))
     }
 }
 
@@ -64,7 +64,7 @@ impl Distribution for Dirichlet {
     fn rsample(&self) -> Result<DTensor, DistError> {
         let g = standard_gamma_rsample(&self.concentration);
         let total = g.sum_dim_keep(g.rank() - 1);
-        Ok(g.div(&total).clamp(f32::MIN_POSITIVE as f64, 1.0))
+        Ok((g / total).clamp(f32::MIN_POSITIVE as f64, 1.0))
     }
     fn sample(&self) -> DTensor {
         let a = self.concentration.to_vec();
@@ -81,13 +81,10 @@ impl Distribution for Dirichlet {
         check_value(self, value)?;
         // As torch: Σ xlogy(α - 1, x) + ln Γ(Σα) - Σ ln Γ(α).
         let a = &self.concentration;
-        let am1 = a.add_scalar(-1.0);
-        let terms = am1.mul(&value.log()).where_zero(&am1, 0.0);
-        let norm = a
-            .sum_rightmost(1)
-            .lgamma()
-            .sub(&a.lgamma().sum_rightmost(1));
-        Ok(terms.sum_rightmost(1).add(&norm))
+        let am1 = a - 1.0;
+        let terms = (&am1 * value.log()).where_zero(&am1, 0.0);
+        let norm = a.sum_rightmost(1).lgamma() - a.lgamma().sum_rightmost(1);
+        Ok(terms.sum_rightmost(1) + norm)
     }
     fn validate(&self) -> Result<(), DistError> {
         require(

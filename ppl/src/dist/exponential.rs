@@ -43,11 +43,11 @@ impl Distribution for Exponential {
     fn rsample(&self) -> Result<DTensor, DistError> {
         // -ln(1 - u) / rate with u in [0, 1): a standard exponential draw, never infinite.
         let u = uniform_noise(self.rate.shape(), &self.rate);
-        Ok(u.neg().log1p().neg().div(&self.rate))
+        Ok(-(-u).log1p() / &self.rate)
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
-        Ok(self.rate.log().sub(&self.rate.mul(value)))
+        Ok(self.rate.log() - &self.rate * value)
     }
     fn validate(&self) -> Result<(), DistError> {
         require(
@@ -66,7 +66,7 @@ impl Distribution for Exponential {
         Ok(Arc::new(Exponential::new(self.rate.expand(batch)?)?))
     }
     fn entropy(&self) -> Option<DTensor> {
-        Some(self.rate.log().rsub_scalar(1.0))
+        Some(1.0 - self.rate.log())
     }
     fn as_any(&self) -> &dyn Any {
         self

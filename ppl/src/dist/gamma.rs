@@ -66,7 +66,7 @@ impl Distribution for Gamma {
     }
     fn rsample(&self) -> Result<DTensor, DistError> {
         let a = self.concentration.expand(&self.batch)?;
-        Ok(standard_gamma_rsample(&a).div(&self.rate))
+        Ok(standard_gamma_rsample(&a) / &self.rate)
     }
     fn sample(&self) -> DTensor {
         let a = self
@@ -75,15 +75,12 @@ impl Distribution for Gamma {
             .expect("batch shape broadcasts");
         let g = DTensor::from_floats(gamma_draws(&a.to_vec()), &self.batch, &a.device())
             .expect("one draw per element");
-        g.div(&self.rate.detach())
+        g / self.rate.detach()
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         let a = &self.concentration;
-        Ok(a.mul(&self.rate.log())
-            .add(&a.add_scalar(-1.0).mul(&value.log()))
-            .sub(&self.rate.mul(value))
-            .sub(&a.lgamma()))
+        Ok(a * self.rate.log() + (a - 1.0) * value.log() - &self.rate * value - a.lgamma())
     }
     fn validate(&self) -> Result<(), DistError> {
         require(

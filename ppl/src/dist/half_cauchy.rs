@@ -39,18 +39,12 @@ impl Distribution for HalfCauchy {
     }
     fn rsample(&self) -> Result<DTensor, DistError> {
         let eps = cauchy_noise(self.scale.shape(), &self.scale);
-        Ok(self.scale.mul(&eps).abs())
+        Ok((&self.scale * &eps).abs())
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         // As torch: Cauchy(0, scale).log_prob(x) + ln 2, and -inf below zero.
-        let lp = value
-            .div(&self.scale)
-            .square()
-            .log1p()
-            .add(&self.scale.log())
-            .add_scalar(PI.ln() - LN_2)
-            .neg();
+        let lp = -((value / &self.scale).square().log1p() + self.scale.log() + (PI.ln() - LN_2));
         Ok(lp.where_zero(&value.ge_scalar(0.0), f64::NEG_INFINITY))
     }
     fn validate(&self) -> Result<(), DistError> {
@@ -71,7 +65,7 @@ impl Distribution for HalfCauchy {
     }
     fn entropy(&self) -> Option<DTensor> {
         // ln(2π scale)
-        Some(self.scale.log().add_scalar((2.0 * PI).ln()))
+        Some(self.scale.log() + (2.0 * PI).ln())
     }
     fn as_any(&self) -> &dyn Any {
         self

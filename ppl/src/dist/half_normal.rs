@@ -23,13 +23,11 @@ impl HalfNormal {
     }
     /// The mean, `scale √(2/π)`.
     pub fn mean(&self) -> DTensor {
-        self.scale.mul_scalar((2.0 / std::f64::consts::PI).sqrt())
+        &self.scale * (2.0 / std::f64::consts::PI).sqrt()
     }
     /// The variance, `scale² (1 - 2/π)`.
     pub fn variance(&self) -> DTensor {
-        self.scale
-            .square()
-            .mul_scalar(1.0 - 2.0 / std::f64::consts::PI)
+        self.scale.square() * (1.0 - 2.0 / std::f64::consts::PI)
     }
 }
 
@@ -48,17 +46,13 @@ impl Distribution for HalfNormal {
     }
     fn rsample(&self) -> Result<DTensor, DistError> {
         let eps = normal_noise(self.scale.shape(), &self.scale);
-        Ok(self.scale.mul(&eps).abs())
+        Ok((&self.scale * &eps).abs())
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         // As torch: Normal(0, scale).log_prob(x) + ln 2, and -inf below zero.
-        let lp = value
-            .div(&self.scale)
-            .square()
-            .mul_scalar(-0.5)
-            .sub(&self.scale.log())
-            .add_scalar(std::f64::consts::LN_2 - HALF_LN_2PI);
+        let lp = -0.5 * (value / &self.scale).square() - self.scale.log()
+            + (std::f64::consts::LN_2 - HALF_LN_2PI);
         Ok(lp.where_zero(&value.ge_scalar(0.0), f64::NEG_INFINITY))
     }
     fn validate(&self) -> Result<(), DistError> {
@@ -79,11 +73,7 @@ impl Distribution for HalfNormal {
     }
     fn entropy(&self) -> Option<DTensor> {
         // ½ ln(π σ² / 2) + ½
-        Some(
-            self.scale
-                .log()
-                .add_scalar(0.5 * (std::f64::consts::PI / 2.0).ln() + 0.5),
-        )
+        Some(self.scale.log() + (0.5 * (std::f64::consts::PI / 2.0).ln() + 0.5))
     }
     fn as_any(&self) -> &dyn Any {
         self

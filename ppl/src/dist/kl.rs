@@ -29,61 +29,47 @@ pub fn register_kl<P: 'static, Q: 'static>(f: KlFn) {
 
 fn kl_normal_normal(p: &Normal, q: &Normal) -> DTensor {
     // ln(σq/σp) + (σp² + (μp-μq)²) / (2σq²) - 1/2
-    let var_ratio = p.scale.div(&q.scale).square();
-    let t1 = p.loc.sub(&q.loc).div(&q.scale).square();
-    var_ratio
-        .add(&t1)
-        .sub(&var_ratio.log())
-        .add_scalar(-1.0)
-        .mul_scalar(0.5)
+    let var_ratio = (&p.scale / &q.scale).square();
+    let t1 = ((&p.loc - &q.loc) / &q.scale).square();
+    (&var_ratio + t1 - var_ratio.log() - 1.0) * 0.5
 }
 
 fn kl_categorical(p: &Categorical, q: &Categorical) -> DTensor {
     let lp = p.log_probs();
-    lp.exp().mul(&lp.sub(&q.log_probs())).sum_rightmost(1)
+    (lp.exp() * (&lp - q.log_probs())).sum_rightmost(1)
 }
 
 fn kl_exponential(p: &Exponential, q: &Exponential) -> DTensor {
     // ln(λp/λq) + λq/λp - 1
-    let ratio = q.rate.div(&p.rate);
-    ratio.sub(&ratio.log()).add_scalar(-1.0)
+    let ratio = &q.rate / &p.rate;
+    &ratio - ratio.log() - 1.0
 }
 
 fn kl_poisson(p: &Poisson, q: &Poisson) -> DTensor {
     // λp ln(λp/λq) - (λp - λq), with 0 ln 0 = 0
-    let t = p
-        .rate
-        .mul(&p.rate.log().sub(&q.rate.log()))
-        .where_zero(&p.rate, 0.0);
-    t.sub(&p.rate.sub(&q.rate))
+    let t = (&p.rate * (p.rate.log() - q.rate.log())).where_zero(&p.rate, 0.0);
+    t - (&p.rate - &q.rate)
 }
 
 fn kl_half_normal(p: &HalfNormal, q: &HalfNormal) -> DTensor {
     // ln(σq/σp) + (σp²/σq² - 1) / 2
-    let var_ratio = p.scale.div(&q.scale).square();
-    var_ratio
-        .sub(&var_ratio.log())
-        .add_scalar(-1.0)
-        .mul_scalar(0.5)
+    let var_ratio = (&p.scale / &q.scale).square();
+    (&var_ratio - var_ratio.log() - 1.0) * 0.5
 }
 
 fn kl_cauchy(p: &Cauchy, q: &Cauchy) -> DTensor {
     // ln((σp + σq)² + (μp - μq)²) - ln(4 σp σq)
-    let num = p
-        .scale
-        .add(&q.scale)
-        .square()
-        .add(&p.loc.sub(&q.loc).square());
-    num.log().sub(&p.scale.mul(&q.scale).mul_scalar(4.0).log())
+    let num = (&p.scale + &q.scale).square() + (&p.loc - &q.loc).square();
+    num.log() - (&p.scale * &q.scale * 4.0).log()
 }
 
 fn kl_gamma(p: &Gamma, q: &Gamma) -> DTensor {
     // αq ln(βp/βq) + ln Γ(αq) - ln Γ(αp) + (αp - αq) ψ(αp) + (βq - βp) αp/βp
     let (ap, bp, aq, bq) = (&p.concentration, &p.rate, &q.concentration, &q.rate);
-    aq.mul(&bp.log().sub(&bq.log()))
-        .add(&aq.lgamma().sub(&ap.lgamma()))
-        .add(&ap.sub(aq).mul(&digamma(ap)))
-        .add(&bq.sub(bp).mul(&ap.div(bp)))
+    aq * (bp.log() - bq.log())
+        + (aq.lgamma() - ap.lgamma())
+        + (ap - aq) * digamma(ap)
+        + (bq - bp) * (ap / bp)
 }
 
 fn kl_beta(p: &Beta, q: &Beta) -> DTensor {
@@ -95,14 +81,12 @@ fn kl_beta(p: &Beta, q: &Beta) -> DTensor {
         &q.concentration1,
         &q.concentration0,
     );
-    let (sp, sq) = (ap.add(bp), aq.add(bq));
-    let lbeta =
-        |a: &DTensor, b: &DTensor, s: &DTensor| a.lgamma().add(&b.lgamma()).sub(&s.lgamma());
-    lbeta(aq, bq, &sq)
-        .sub(&lbeta(ap, bp, &sp))
-        .add(&ap.sub(aq).mul(&digamma(ap)))
-        .add(&bp.sub(bq).mul(&digamma(bp)))
-        .add(&sq.sub(&sp).mul(&digamma(&sp)))
+    let (sp, sq) = (ap + bp, aq + bq);
+    let lbeta = |a: &DTensor, b: &DTensor, s: &DTensor| a.lgamma() + b.lgamma() - s.lgamma();
+    lbeta(aq, bq, &sq) - lbeta(ap, bp, &sp)
+        + (ap - aq) * digamma(ap)
+        + (bp - bq) * digamma(bp)
+        + (&sq - &sp) * digamma(&sp)
 }
 
 fn kl_dirichlet(p: &Dirichlet, q: &Dirichlet) -> DTensor {
@@ -110,13 +94,10 @@ fn kl_dirichlet(p: &Dirichlet, q: &Dirichlet) -> DTensor {
     let (ap, aq) = (&p.concentration, &q.concentration);
     let sp = ap.sum_dim_keep(ap.rank() - 1);
     let sq = aq.sum_dim_keep(aq.rank() - 1);
-    let norm = sp.lgamma().sub(&sq.lgamma()).sum_rightmost(1);
-    let lg = ap.lgamma().sub(&aq.lgamma()).sum_rightmost(1);
-    let cross = ap
-        .sub(aq)
-        .mul(&digamma(ap).sub(&digamma(&sp)))
-        .sum_rightmost(1);
-    norm.sub(&lg).add(&cross)
+    let norm = (sp.lgamma() - sq.lgamma()).sum_rightmost(1);
+    let lg = (ap.lgamma() - aq.lgamma()).sum_rightmost(1);
+    let cross = ((ap - aq) * (digamma(ap) - digamma(&sp))).sum_rightmost(1);
+    norm - lg + cross
 }
 
 fn kl_mvn(p: &MultivariateNormal, q: &MultivariateNormal) -> Result<DTensor, DistError> {
@@ -150,20 +131,14 @@ fn kl_mvn(p: &MultivariateNormal, q: &MultivariateNormal) -> Result<DTensor, Dis
         .square()
         .reshape([b, d * d])
         .sum_dim(1);
-    let diff: Tensor<2> = q
-        .loc
-        .sub(&p.loc)
+    let diff: Tensor<2> = (&q.loc - &p.loc)
         .expand(&[&batch[..], &[d]].concat())?
         .reshape(&[b, d])?
         .to_tensor()?;
     let maha = solve_lower(lq, diff).square().sum_dim(1);
     let quad = DTensor::from_tensor(m + maha).reshape(&batch)?;
-    let log_det = q
-        .diag()
-        .log()
-        .sum_rightmost(1)
-        .sub(&p.diag().log().sum_rightmost(1));
-    Ok(quad.add_scalar(-(d as f64)).mul_scalar(0.5).add(&log_det))
+    let log_det = q.diag().log().sum_rightmost(1) - p.diag().log().sum_rightmost(1);
+    Ok((quad - d as f64) * 0.5 + log_det)
 }
 
 /// `KL(p ‖ q)` of the batch shape, when a closed form is registered for the pair of types

@@ -41,17 +41,14 @@ impl Distribution for Laplace {
     }
     fn rsample(&self) -> Result<DTensor, DistError> {
         // u ~ U(-1, 1) (kept off the end points); x = loc - scale * sign(u) * ln(1 - |u|).
-        let u = uniform_noise(&self.batch, &self.loc)
-            .mul_scalar(2.0)
-            .add_scalar(-1.0)
-            .clamp(-1.0 + 1e-7, 1.0 - 1e-7);
-        let mag = u.abs().rsub_scalar(1.0).log();
-        Ok(self.loc.sub(&self.scale.mul(&u.sign()).mul(&mag)))
+        let u = (uniform_noise(&self.batch, &self.loc) * 2.0 - 1.0).clamp(-1.0 + 1e-7, 1.0 - 1e-7);
+        let mag = (1.0 - u.abs()).log();
+        Ok(&self.loc - &self.scale * u.sign() * mag)
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
-        let dev = value.sub(&self.loc).abs().div(&self.scale);
-        Ok(dev.neg().sub(&self.scale.mul_scalar(2.0).log()))
+        let dev = (value - &self.loc).abs() / &self.scale;
+        Ok(-dev - (&self.scale * 2.0).log())
     }
     fn validate(&self) -> Result<(), DistError> {
         require(
@@ -70,12 +67,7 @@ impl Distribution for Laplace {
         )?))
     }
     fn entropy(&self) -> Option<DTensor> {
-        self.scale
-            .mul_scalar(2.0)
-            .log()
-            .add_scalar(1.0)
-            .expand(&self.batch)
-            .ok()
+        ((&self.scale * 2.0).log() + 1.0).expand(&self.batch).ok()
     }
     fn as_any(&self) -> &dyn Any {
         self

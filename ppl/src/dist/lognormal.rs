@@ -46,7 +46,7 @@ impl Distribution for LogNormal {
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         let lx = value.log();
-        Ok(self.base.log_prob(&lx)?.sub(&lx))
+        Ok(self.base.log_prob(&lx)? - &lx)
     }
     fn validate(&self) -> Result<(), DistError> {
         self.base.validate()

@@ -115,7 +115,7 @@ impl Distribution for MixtureSameFamily {
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         let lp = self.component_distribution.log_prob(&self.pad(value)?)?;
-        logsumexp_last(&lp.add(&self.mixture_distribution.log_probs()))
+        logsumexp_last(&(lp + self.mixture_distribution.log_probs()))
     }
     fn validate(&self) -> Result<(), DistError> {
         self.mixture_distribution.validate()?;

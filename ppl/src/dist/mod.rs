@@ -59,7 +59,7 @@ pub use normal::Normal;
 pub use poisson::Poisson;
 pub use relaxed_bernoulli::{RelaxedBernoulli, RelaxedBernoulliStraightThrough};
 pub use relaxed_categorical::{RelaxedOneHotCategorical, RelaxedOneHotCategoricalStraightThrough};
-pub use special::digamma;
+pub use special::{digamma, lgamma};
 pub use student_t::StudentT;
 pub use transformed::TransformedDistribution;
 pub(crate) use transforms::expm1;

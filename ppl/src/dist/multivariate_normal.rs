@@ -112,7 +112,7 @@ impl MultivariateNormal {
             .collect();
         let eye =
             DTensor::from_floats(eye, &[d, d], &self.scale_tril.device()).expect("d*d values");
-        self.scale_tril.mul(&eye).sum_rightmost(1)
+        (&self.scale_tril * &eye).sum_rightmost(1)
     }
     /// The mean, `loc` broadcast to `batch + [D]`.
     pub fn mean(&self) -> DTensor {
@@ -203,15 +203,14 @@ impl Distribution for MultivariateNormal {
         let d = self.dim;
         let eps = normal_noise(&[&self.batch[..], &[1, d]].concat(), &self.loc);
         // (L ε)_i = Σ_j L_ij ε_j: broadcast ε along the rows, sum along the last dim.
-        let le = self.scale_tril.mul(&eps).sum_rightmost(1);
-        Ok(self.loc.add(&le))
+        let le = (&self.scale_tril * &eps).sum_rightmost(1);
+        Ok(&self.loc + le)
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         let vb = check_value(self, value)?;
         let d = self.dim;
         let b: usize = vb.iter().product();
-        let diff: Tensor<2> = value
-            .sub(&self.loc)
+        let diff: Tensor<2> = (value - &self.loc)
             .expand(&[&vb[..], &[d]].concat())?
             .reshape(&[b, d])?
             .to_tensor()?;
@@ -223,10 +222,7 @@ impl Distribution for MultivariateNormal {
         let z = solve_lower(l, diff);
         let maha = DTensor::from_tensor(z.square().sum_dim(1)).reshape(&vb)?;
         let half_log_det = self.diag().log().sum_rightmost(1);
-        Ok(maha
-            .mul_scalar(-0.5)
-            .sub(&half_log_det)
-            .add_scalar(-(d as f64) * HALF_LN_2PI))
+        Ok(-0.5 * maha - half_log_det - d as f64 * HALF_LN_2PI)
     }
     fn validate(&self) -> Result<(), DistError> {
         let l = &self.scale_tril;
@@ -265,10 +261,7 @@ impl Distribution for MultivariateNormal {
     }
     fn entropy(&self) -> Option<DTensor> {
         // D/2 (1 + ln 2π) + Σ ln L_ii
-        self.diag()
-            .log()
-            .sum_rightmost(1)
-            .add_scalar(self.dim as f64 * (0.5 + HALF_LN_2PI))
+        (self.diag().log().sum_rightmost(1) + self.dim as f64 * (0.5 + HALF_LN_2PI))
             .expand(&self.batch)
             .ok()
     }

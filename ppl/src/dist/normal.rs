@@ -43,15 +43,12 @@ impl Distribution for Normal {
     }
     fn rsample(&self) -> Result<DTensor, DistError> {
         let eps = normal_noise(&self.batch, &self.loc);
-        Ok(self.loc.add(&self.scale.mul(&eps)))
+        Ok(&self.loc + &self.scale * &eps)
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
-        let z = value.sub(&self.loc).div(&self.scale);
-        Ok(z.square()
-            .mul_scalar(-0.5)
-            .sub(&self.scale.log())
-            .add_scalar(-HALF_LN_2PI))
+        let z = (value - &self.loc) / &self.scale;
+        Ok(-0.5 * z.square() - self.scale.log() - HALF_LN_2PI)
     }
     fn validate(&self) -> Result<(), DistError> {
         require(
@@ -71,9 +68,7 @@ impl Distribution for Normal {
         )?))
     }
     fn entropy(&self) -> Option<DTensor> {
-        self.scale
-            .log()
-            .add_scalar(0.5 + HALF_LN_2PI)
+        (self.scale.log() + (0.5 + HALF_LN_2PI))
             .expand(&self.batch)
             .ok()
     }

@@ -61,10 +61,8 @@ impl Distribution for Poisson {
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         // As torch: xlogy(k, rate) - rate - ln Γ(k + 1), with 0 ln 0 = 0.
-        let k_log_rate = value.mul(&self.rate.log()).where_zero(value, 0.0);
-        Ok(k_log_rate
-            .sub(&self.rate)
-            .sub(&value.add_scalar(1.0).lgamma()))
+        let k_log_rate = (value * self.rate.log()).where_zero(value, 0.0);
+        Ok(k_log_rate - &self.rate - (value + 1.0).lgamma())
     }
     fn validate(&self) -> Result<(), DistError> {
         require(

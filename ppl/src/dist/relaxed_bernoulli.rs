@@ -125,7 +125,7 @@ impl RelaxedBernoulli {
             ProbsOrLogits::Logits(l) => l.clone(),
             ProbsOrLogits::Probs(_) => {
                 let (lp, lq) = self.param.log_p_q();
-                lp.sub(&lq)
+                lp - lq
             }
         }
     }
@@ -133,8 +133,8 @@ impl RelaxedBernoulli {
     pub(crate) fn draw(&self) -> DTensor {
         let logits = self.logits();
         let u = uniform_noise(&self.batch, &logits).clamp(PROB_EPS, 1.0 - PROB_EPS);
-        let logistic = u.log().sub(&u.neg().log1p());
-        clip_unit(&logits.add(&logistic).div(&self.temperature).sigmoid())
+        let logistic = u.log() - (-&u).log1p();
+        clip_unit(&((logits + logistic) / &self.temperature).sigmoid())
     }
     fn check(&self, dist: &'static str) -> Result<(), DistError> {
         check_temperature(dist, &self.temperature)?;
@@ -167,14 +167,10 @@ impl Distribution for RelaxedBernoulli {
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
         let x = clip_unit(value);
-        let (ln_x, ln_1mx) = (x.log(), x.neg().log1p());
+        let (ln_x, ln_1mx) = (x.log(), (-&x).log1p());
         let t = &self.temperature;
-        let diff = self.logits().sub(&ln_x.sub(&ln_1mx).mul(t));
-        Ok(t.log()
-            .add(&diff)
-            .sub(&diff.softplus().mul_scalar(2.0))
-            .sub(&ln_x)
-            .sub(&ln_1mx))
+        let diff = self.logits() - (&ln_x - &ln_1mx) * t;
+        Ok(t.log() + &diff - diff.softplus() * 2.0 - ln_x - ln_1mx)
     }
     fn validate(&self) -> Result<(), DistError> {
         self.check("RelaxedBernoulli")
@@ -261,7 +257,7 @@ impl RelaxedBernoulliStraightThrough {
         // torch's `round` sends 0.5 to the even value, 0.
         let hard = soft.gt_scalar(0.5);
         self.last.record(&hard, &soft);
-        hard.add(&soft.sub(&soft.detach()))
+        hard + (&soft - soft.detach())
     }
 }
 

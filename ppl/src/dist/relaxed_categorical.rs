@@ -111,8 +111,7 @@ impl RelaxedOneHotCategorical {
     /// into `[eps, 1 - eps]` (torch's `probs_to_logits`), or `log_softmax(logits)`.
     pub fn logits(&self) -> DTensor {
         match &self.param {
-            ProbsOrLogits::Probs(p) => p
-                .div(&p.sum_last_keepdim())
+            ProbsOrLogits::Probs(p) => (p / p.sum_last_keepdim())
                 .clamp(PROB_EPS, 1.0 - PROB_EPS)
                 .log(),
             ProbsOrLogits::Logits(l) => l.log_softmax_last(),
@@ -121,7 +120,7 @@ impl RelaxedOneHotCategorical {
     /// Normalised class probabilities, of shape `probs`'s.
     pub fn probs(&self) -> DTensor {
         match &self.param {
-            ProbsOrLogits::Probs(p) => p.div(&p.sum_last_keepdim()),
+            ProbsOrLogits::Probs(p) => p / p.sum_last_keepdim(),
             ProbsOrLogits::Logits(l) => l.log_softmax_last().exp(),
         }
     }
@@ -130,10 +129,8 @@ impl RelaxedOneHotCategorical {
         let logits = self.logits();
         let shape = [self.batch.clone(), vec![self.num_classes()]].concat();
         let u = uniform_noise(&shape, &logits).clamp(PROB_EPS, 1.0 - PROB_EPS);
-        let gumbel = u.log().neg().log().neg();
-        logits
-            .add(&gumbel)
-            .div(&self.temperature_ev)
+        let gumbel = -(-u.log()).log();
+        ((logits + gumbel) / &self.temperature_ev)
             .log_softmax_last()
             .exp()
     }
@@ -185,15 +182,11 @@ impl Distribution for RelaxedOneHotCategorical {
         check_value(self, value)?;
         let k = self.num_classes();
         let ln_x = value.clamp(TINY, 1.0).log();
-        let score = self.logits().sub(&ln_x.mul(&self.temperature_ev));
-        let score = score.sub(&score.logsumexp_dim(-1)).sum_rightmost(1);
+        let score = self.logits() - &ln_x * &self.temperature_ev;
+        let score = (&score - score.logsumexp_dim(-1)).sum_rightmost(1);
         let ln_gamma_k: f64 = (1..k).map(|i| (i as f64).ln()).sum();
-        let log_scale = self
-            .temperature
-            .log()
-            .mul_scalar((k - 1) as f64)
-            .add_scalar(ln_gamma_k);
-        Ok(score.add(&log_scale).sub(&ln_x.sum_rightmost(1)))
+        let log_scale = self.temperature.log() * (k - 1) as f64 + ln_gamma_k;
+        Ok(score + log_scale - ln_x.sum_rightmost(1))
     }
     fn validate(&self) -> Result<(), DistError> {
         self.check(NAME)
@@ -276,7 +269,7 @@ impl RelaxedOneHotCategoricalStraightThrough {
         let soft = self.relaxed.draw();
         let hard = soft.argmax_dim(-1).eq_tensor(&self.classes);
         self.last.record(&hard, &soft);
-        hard.add(&soft.sub(&soft.detach()))
+        hard + (&soft - soft.detach())
     }
 }
 

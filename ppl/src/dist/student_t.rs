@@ -54,9 +54,7 @@ impl StudentT {
     /// The variance: `scale² df / (df - 2)` where `df > 2`, infinite where `1 < df <= 2`,
     /// NaN where `df <= 1` (as torch).
     pub fn variance(&self) -> DTensor {
-        self.scale
-            .square()
-            .mul(&self.df.div(&self.df.add_scalar(-2.0)))
+        (self.scale.square() * (&self.df / (&self.df - 2.0)))
             .expand(&self.batch)
             .expect("batch shape broadcasts")
             .where_zero(&self.df.gt_scalar(2.0), f64::INFINITY)
@@ -94,26 +92,19 @@ impl Distribution for StudentT {
             .collect();
         let t =
             DTensor::from_floats(t, &self.batch, &self.loc.device()).expect("one draw per element");
-        Ok(self.loc.add(&self.scale.mul(&t)))
+        Ok(&self.loc + &self.scale * &t)
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
-        let y = value.sub(&self.loc).div(&self.scale);
+        let y = (value - &self.loc) / &self.scale;
         let df = &self.df;
         // ln Z = ln scale + ½ ln ν + ½ ln π + ln Γ(ν/2) - ln Γ((ν+1)/2)
-        let log_z = self
-            .scale
-            .log()
-            .add(&df.log().mul_scalar(0.5))
-            .add_scalar(0.5 * std::f64::consts::PI.ln())
-            .add(&df.mul_scalar(0.5).lgamma())
-            .sub(&df.add_scalar(1.0).mul_scalar(0.5).lgamma());
-        Ok(y.square()
-            .div(df)
-            .log1p()
-            .mul(&df.add_scalar(1.0))
-            .mul_scalar(-0.5)
-            .sub(&log_z))
+        let log_z = self.scale.log()
+            + df.log() * 0.5
+            + 0.5 * std::f64::consts::PI.ln()
+            + (df * 0.5).lgamma()
+            - ((df + 1.0) * 0.5).lgamma();
+        Ok(-0.5 * ((y.square() / df).log1p() * (df + 1.0)) - log_z)
     }
     fn validate(&self) -> Result<(), DistError> {
         require(self.df.all_gt(0.0), "StudentT", "df", "positive", &self.df)?;

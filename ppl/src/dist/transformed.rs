@@ -117,7 +117,7 @@ impl Distribution for TransformedDistribution {
                 .log_abs_det_jacobian(&x, &y)
                 .sum_rightmost(ev.saturating_sub(t.event_dim()));
             ladj = Some(match ladj {
-                Some(a) => a.add(&term),
+                Some(a) => a + term,
                 None => term,
             });
             y = x;
@@ -128,7 +128,7 @@ impl Distribution for TransformedDistribution {
             .log_prob(&y)?
             .sum_rightmost(ev.saturating_sub(self.base.event_shape().len()));
         Ok(match ladj {
-            Some(a) => lp.sub(&a),
+            Some(a) => lp - a,
             None => lp,
         })
     }

@@ -86,10 +86,10 @@ impl Transform for AffineTransform {
         "AffineTransform".into()
     }
     fn forward(&self, x: &DTensor) -> DTensor {
-        self.loc.add(&self.scale.mul(x))
+        &self.loc + &self.scale * x
     }
     fn inverse(&self, y: &DTensor) -> DTensor {
-        y.sub(&self.loc).div(&self.scale)
+        (y - &self.loc) / &self.scale
     }
     fn log_abs_det_jacobian(&self, x: &DTensor, _y: &DTensor) -> DTensor {
         let shape = crate::shape::broadcast_shapes(x.shape(), self.scale.shape())
@@ -127,11 +127,11 @@ impl Transform for SigmoidTransform {
     }
     fn inverse(&self, y: &DTensor) -> DTensor {
         let y = clip_probs(y);
-        y.log().sub(&y.neg().log1p())
+        y.log() - (-&y).log1p()
     }
     fn log_abs_det_jacobian(&self, x: &DTensor, _y: &DTensor) -> DTensor {
         // ln σ'(x) = -softplus(-x) - softplus(x)
-        x.neg().softplus().add(&x.softplus()).neg()
+        -((-x).softplus() + x.softplus())
     }
     fn codomain(&self) -> Constraint {
         Constraint::UnitInterval
@@ -142,11 +142,8 @@ impl Transform for SigmoidTransform {
 /// `e^x` rounds to one).
 pub(crate) fn expm1(x: &DTensor) -> DTensor {
     let e = x.exp();
-    let one = e
-        .add_scalar(-1.0)
-        .abs()
-        .lt_scalar(f32::EPSILON as f64 / 2.0);
-    let kahan = e.add_scalar(-1.0).mul(x).div(&e.log());
+    let one = (&e - 1.0).abs().lt_scalar(f32::EPSILON as f64 / 2.0);
+    let kahan = (&e - 1.0) * x / e.log();
     x.select_where(&one, &kahan)
 }
 
@@ -163,10 +160,10 @@ impl Transform for SoftplusTransform {
     }
     fn inverse(&self, y: &DTensor) -> DTensor {
         // As torch: y + ln(-expm1(-y)).
-        y.add(&expm1(&y.neg()).neg().log())
+        y + (-expm1(&-y)).log()
     }
     fn log_abs_det_jacobian(&self, x: &DTensor, _y: &DTensor) -> DTensor {
-        x.neg().softplus().neg()
+        -(-x).softplus()
     }
     fn codomain(&self) -> Constraint {
         Constraint::Positive

@@ -41,27 +41,19 @@ impl Distribution for Uniform {
     }
     fn rsample(&self) -> Result<DTensor, DistError> {
         let u = uniform_noise(&self.batch, &self.low);
-        Ok(self.low.add(&self.high.sub(&self.low).mul(&u)))
+        Ok(&self.low + (&self.high - &self.low) * &u)
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
-        let inside = value
-            .sub(&self.low)
-            .ge_scalar(0.0)
-            .mul(&self.high.sub(value).gt_scalar(0.0));
-        let lp = self
-            .high
-            .sub(&self.low)
-            .log()
-            .neg()
-            .expand(&crate::shape::broadcast_shapes(
-                &self.batch,
-                inside.shape(),
-            )?)?;
+        let inside = (value - &self.low).ge_scalar(0.0) * (&self.high - value).gt_scalar(0.0);
+        let lp = (-(&self.high - &self.low).log()).expand(&crate::shape::broadcast_shapes(
+            &self.batch,
+            inside.shape(),
+        )?)?;
         Ok(lp.where_zero(&inside, f64::NEG_INFINITY))
     }
     fn validate(&self) -> Result<(), DistError> {
-        let width = self.high.sub(&self.low);
+        let width = &self.high - &self.low;
         require(
             width.all_gt(0.0),
             "Uniform",
@@ -78,7 +70,7 @@ impl Distribution for Uniform {
         )?))
     }
     fn entropy(&self) -> Option<DTensor> {
-        self.high.sub(&self.low).log().expand(&self.batch).ok()
+        (&self.high - &self.low).log().expand(&self.batch).ok()
     }
     fn as_any(&self) -> &dyn Any {
         self

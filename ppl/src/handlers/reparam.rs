@@ -111,7 +111,7 @@ impl Messenger for ReparamMessenger {
         let shape = [dist.batch_shape(), dist.event_shape()].concat();
         let loc = normal.loc.expand(&shape)?;
         let scale = normal.scale.expand(&shape)?;
-        let dec_loc = loc.mul_scalar(c);
+        let dec_loc = &loc * c;
         let dec_scale = scale.powf_scalar(c);
         let base = Normal::new(dec_loc, dec_scale).map_err(|e| PplError::at_site(&site.name, e))?;
         let new: Arc<dyn Distribution> = if event_dim > 0 {
@@ -125,10 +125,7 @@ impl Messenger for ReparamMessenger {
             None
         };
         if let Some(v) = &observed {
-            let dec = v
-                .sub(&loc)
-                .mul(&scale.powf_scalar(c - 1.0))
-                .add(&loc.mul_scalar(c));
+            let dec = (v - &loc) * scale.powf_scalar(c - 1.0) + &loc * c;
             site.value = Some(dec);
         }
         let decentered = format!("{}_decentered", site.name);
@@ -155,11 +152,7 @@ impl Messenger for ReparamMessenger {
             .ok_or_else(|| fail(&f.name, "no decentered value"))?;
         let value = match &f.observed {
             Some(v) => v.clone(),
-            None => f.loc.add(
-                &f.scale
-                    .powf_scalar(1.0 - f.centered)
-                    .mul(&dec.sub(&f.loc.mul_scalar(f.centered))),
-            ),
+            None => &f.loc + f.scale.powf_scalar(1.0 - f.centered) * (&dec - &f.loc * f.centered),
         };
         // The handlers inside see what Pyro's reparameterised message becomes: `x` as a
         // deterministic site.

@@ -1,4 +1,5 @@
-//! Optimisers over the parameter store: Adam, ClippedAdam (Pyro's) and Adagrad, with torch's
+//! Optimisers over the parameter store: Adam, ClippedAdam (Pyro's), Adagrad, AdamW, SGD (with
+//! momentum) and RMSprop, with torch's
 //! update formulas and defaults, each keeping its state per parameter name so a checkpoint can
 //! save it as named tensors.
 //!
@@ -33,12 +34,19 @@ macro_rules! slot_state_methods {
 
 mod adagrad;
 mod adam;
+mod adamw;
 mod clipped_adam;
 mod fused;
+mod rmsprop;
+pub mod schedule;
+mod sgd;
 
 pub use adagrad::Adagrad;
 pub use adam::Adam;
+pub use adamw::AdamW;
 pub use clipped_adam::ClippedAdam;
+pub use rmsprop::RmsProp;
+pub use sgd::Sgd;
 
 use crate::error::{PplError, Result};
 use crate::tensor::DTensor;
