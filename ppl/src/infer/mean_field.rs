@@ -35,23 +35,7 @@ impl TraceMeanFieldElbo {
             particle_plate: ParticlePlate::default(),
         }
     }
-    /// Averages `n` particles per estimate.
-    pub fn num_particles(mut self, n: usize) -> Self {
-        self.num_particles = n;
-        self
-    }
-    /// Runs the particles in one vectorised run of model and guide (Pyro's
-    /// `vectorize_particles`); see [`particles`](super::particles).
-    pub fn vectorize_particles(mut self, on: bool) -> Self {
-        self.vectorize_particles = on;
-        self
-    }
-    /// The number of plate dims model and guide nest, at most (guessed from a first trace
-    /// when not given).
-    pub fn max_plate_nesting(mut self, n: usize) -> Self {
-        self.particle_plate = ParticlePlate::new(Some(n));
-        self
-    }
+    super::particles::particle_builders!();
 }
 
 impl Elbo for TraceMeanFieldElbo {

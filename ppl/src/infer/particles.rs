@@ -29,6 +29,32 @@
 //! assert_eq!(est.guide_trace.get("z").unwrap().value.as_ref().unwrap().shape(), vec![8, 1]);
 //! ```
 
+/// The builder methods an ELBO with fields `num_particles`, `vectorize_particles` and
+/// `particle_plate` shares: `num_particles(n)`, `vectorize_particles(on)`,
+/// `max_plate_nesting(n)` (Pyro's keyword arguments).
+macro_rules! particle_builders {
+    () => {
+        /// Averages `n` particles per estimate.
+        pub fn num_particles(mut self, n: usize) -> Self {
+            self.num_particles = n;
+            self
+        }
+        /// Runs the particles in one vectorised run of model and guide (Pyro's
+        /// `vectorize_particles`); see [`particles`](crate::infer::particles).
+        pub fn vectorize_particles(mut self, on: bool) -> Self {
+            self.vectorize_particles = on;
+            self
+        }
+        /// The number of plate dims model and guide nest, at most; without it the first
+        /// vectorised estimate traces model and guide once to find it.
+        pub fn max_plate_nesting(mut self, n: usize) -> Self {
+            self.particle_plate = crate::infer::particles::ParticlePlate::new(Some(n));
+            self
+        }
+    };
+}
+pub(crate) use particle_builders;
+
 use super::checks::max_plate_nesting;
 use super::elbo::get_traces;
 use crate::error::{PplError, Result};
