@@ -203,11 +203,22 @@ pub(crate) fn sum_to(value: &DTensor, frames: &[PlateFrame], target: &[PlateFram
 /// over the dims of plates the target is not in (Pyro's `_compute_log_r` followed by
 /// `sum_to`).
 pub(crate) fn log_r_for(model: &Trace, guide: &Trace, target: &[PlateFrame]) -> DTensor {
-    let mut total: Option<DTensor> = None;
     let sites = model
         .sample_sites()
         .map(|s| (s, 1.0))
         .chain(guide.stochastic_sites().map(|s| (s, -1.0)));
+    signed_cost(sites, target, model, guide)
+}
+
+/// `Σ sign · log-prob` of `sites` (detached), each summed onto the plates `target`; zero on
+/// the traces' device when no site has a log-prob.
+pub(crate) fn signed_cost<'a>(
+    sites: impl Iterator<Item = (&'a Site, f64)>,
+    target: &[PlateFrame],
+    model: &Trace,
+    guide: &Trace,
+) -> DTensor {
+    let mut total: Option<DTensor> = None;
     for (s, sign) in sites {
         let Some(lp) = &s.log_prob else { continue };
         let part = sum_to(&lp.detach(), &s.plates, target).mul_scalar(sign);

@@ -3,7 +3,7 @@
 //! Using Stochastic Computation Graphs"; Mnih & Gregor 2014, "Neural Variational Inference and
 //! Learning in Belief Networks"), as Pyro's `pyro/infer/tracegraph_elbo.py`.
 
-use super::elbo::{Elbo, get_traces, sum_to};
+use super::elbo::{Elbo, get_traces, signed_cost};
 use crate::error::{PplError, Result};
 use crate::shape::Dims;
 use crate::site::{Site, SiteKind};
@@ -237,22 +237,12 @@ fn downstream_cost(model: &Trace, guide: &Trace, pos: usize) -> DTensor {
         .iter()
         .filter(|s| s.kind == SiteKind::Sample)
         .map(|s| (s, 1.0));
-    let mut total: Option<DTensor> = None;
-    for (s, sign) in model_terms.chain(later.iter().map(|s| (*s, -1.0))) {
-        let Some(lp) = &s.log_prob else { continue };
-        let part = sum_to(&lp.detach(), &s.plates, target).mul_scalar(sign);
-        total = Some(match total {
-            None => part,
-            Some(t) => t.add(&part),
-        });
-    }
-    total.unwrap_or_else(|| {
-        let device = guide
-            .device()
-            .or_else(|| model.device())
-            .unwrap_or_default();
-        DTensor::scalar(0.0, &device)
-    })
+    signed_cost(
+        model_terms.chain(later.iter().map(|s| (*s, -1.0))),
+        target,
+        model,
+        guide,
+    )
 }
 
 impl Elbo for TraceGraphElbo {
