@@ -7,6 +7,7 @@ mod discrete;
 mod elbo;
 mod enum_elbo;
 pub mod importance;
+pub mod mcmc;
 mod mean_field;
 pub mod particles;
 mod predictive;
