@@ -3,6 +3,7 @@ NumPyro's NUTS posterior of eight schools (non-centred) from a long run.
 
     python3 -m venv v && v/bin/pip install numpy arviz numpyro jax
     v/bin/python scripts/mcmc_reference.py            # prints both
+    v/bin/python scripts/mcmc_reference.py timing     # NumPyro's time for the example's run
 """
 import sys
 
@@ -30,7 +31,7 @@ def diagnostics():
     print("ess_tail", repr(float(az.ess(x, method="tail"))))
 
 
-def eight_schools(num_samples=50_000, num_chains=4):
+def eight_schools(num_samples=50_000, num_chains=4, timing=False):
     import jax
     import jax.numpy as jnp
     import numpyro
@@ -51,6 +52,25 @@ def eight_schools(num_samples=50_000, num_chains=4):
             theta = mu + tau * theta_base
             numpyro.sample("obs", dist.Normal(theta, sigma), obs=y)
 
+    if timing:
+        # As `cargo run --release --example eight_schools nuts 1000` runs: 4 chains of 1000
+        # after 1000 warm-up steps, on threads (devices); the first run compiles, the second
+        # is timed.
+        import time
+        import arviz as az
+        for run in ("compile", "timed"):
+            mcmc = MCMC(NUTS(model), num_warmup=1000, num_samples=1000, num_chains=4,
+                        chain_method="parallel", progress_bar=False)
+            t = time.perf_counter()
+            mcmc.run(jax.random.PRNGKey(1 if run == "timed" else 0))
+            jax.block_until_ready(mcmc.get_samples())
+            wall = time.perf_counter() - t
+        ess = az.ess(az.from_numpyro(mcmc), method="bulk")
+        low = min(float(ess[v].min()) for v in ess.data_vars)
+        div = int(mcmc.get_extra_fields()["diverging"].sum())
+        print(f"numpyro timing: wall {wall:.2f} s (warm-up + sampling, 4 chains in parallel), "
+              f"lowest bulk ESS {low:.0f}, {low / wall:.0f} per second, divergences {div}")
+        return
     mcmc = MCMC(NUTS(model), num_warmup=2000, num_samples=num_samples, num_chains=num_chains,
                 chain_method="sequential", progress_bar=False)
     mcmc.run(jax.random.PRNGKey(0))
@@ -68,3 +88,5 @@ if __name__ == "__main__":
         diagnostics()
     if "eight_schools" in what:
         eight_schools()
+    if "timing" in what:
+        eight_schools(timing=True)
