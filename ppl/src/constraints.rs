@@ -47,6 +47,57 @@ pub enum Constraint {
     /// `UnitLowerCholeskyTransform`, whose inverse is the identity (the diagonal of the
     /// unconstrained value is ignored). For tensors of rank >= 2.
     UnitLowerCholesky,
+    /// A user-defined support and its bijection from unconstrained space (build it with
+    /// [`Constraint::custom`], which registers it so that saved parameters name it and load
+    /// back). Distributions report it from [`Distribution::support`]; the autoguides and MCMC
+    /// then sample the site through it.
+    ///
+    /// [`Distribution::support`]: crate::dist::Distribution::support
+    Custom(&'static dyn Bijection),
+}
+
+/// A support and the bijection that maps unconstrained space onto it, for
+/// [`Constraint::Custom`]. The Jacobian is elementwise: the bijection acts on each element
+/// (one value in, one out), so a value and its unconstrained form share a shape.
+///
+/// ```
+/// use lobes_ppl::constraints::{Bijection, Constraint};
+/// use lobes_ppl::prelude::*;
+///
+/// /// `(-1, 1)` through tanh.
+/// #[derive(Debug)]
+/// struct Tanh;
+/// impl Bijection for Tanh {
+///     fn name(&self) -> &'static str { "open_unit_ball" }
+///     fn transform(&self, u: &DTensor) -> DTensor { (u * 2.0).sigmoid() * 2.0 - 1.0 }
+///     fn inverse(&self, x: &DTensor) -> DTensor { x.atanh() }
+///     // d tanh(u)/du = 1 - tanh²(u).
+///     fn log_abs_det_jacobian(&self, u: &DTensor) -> DTensor { (1.0 - self.transform(u).square()).log() }
+///     fn check(&self, x: &DTensor) -> bool { x.abs().all_le(1.0) }
+/// }
+/// static TANH: Tanh = Tanh;
+///
+/// let c = Constraint::custom(&TANH);
+/// assert_eq!(Constraint::parse("open_unit_ball"), Some(c));
+/// let u = DTensor::scalar(0.3, &Device::flex());
+/// assert!((c.inverse(&c.transform(&u)).item() - 0.3).abs() < 1e-6);
+/// ```
+pub trait Bijection: std::fmt::Debug + Send + Sync {
+    /// The support's name, in files and messages (unique among registered bijections).
+    fn name(&self) -> &'static str;
+    /// Maps unconstrained values into the support.
+    fn transform(&self, u: &DTensor) -> DTensor;
+    /// Maps values in the support to unconstrained space.
+    fn inverse(&self, x: &DTensor) -> DTensor;
+    /// `log |d transform(u) / du|`, elementwise, in tensor ops (it is differentiated).
+    fn log_abs_det_jacobian(&self, u: &DTensor) -> DTensor;
+    /// Whether every element of `x` lies in the support.
+    fn check(&self, x: &DTensor) -> bool;
+}
+
+fn registry() -> &'static Mutex<Vec<&'static dyn Bijection>> {
+    static REGISTRY: OnceLock<Mutex<Vec<&'static dyn Bijection>>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
 }
 
 impl PartialEq for Constraint {
@@ -67,6 +118,7 @@ impl PartialEq for Constraint {
                 },
             ) => lower.to_bits() == l2.to_bits() && upper.to_bits() == u2.to_bits(),
             (GreaterThan { lower }, GreaterThan { lower: l2 }) => lower.to_bits() == l2.to_bits(),
+            (Custom(a), Custom(b)) => a.name() == b.name(),
             _ => false,
         }
     }
@@ -101,6 +153,16 @@ fn args(s: &str, name: &str) -> Option<Vec<f32>> {
 }
 
 impl Constraint {
+    /// A user-defined support (see [`Bijection`]), registered by its name so that
+    /// [`Constraint::parse`] finds it (a parameter store saved with it loads back).
+    pub fn custom(b: &'static dyn Bijection) -> Self {
+        let mut reg = registry().lock().unwrap_or_else(|e| e.into_inner());
+        if !reg.iter().any(|r| r.name() == b.name()) {
+            reg.push(b);
+        }
+        Constraint::Custom(b)
+    }
+
     /// `[lower, upper]`, torch's `constraints.interval(lower, upper)`.
     pub fn interval(lower: f32, upper: f32) -> Self {
         Constraint::Interval { lower, upper }
@@ -124,6 +186,7 @@ impl Constraint {
             Constraint::UnitLowerCholesky => "unit_lower_cholesky",
             Constraint::Interval { lower, upper } => intern(format!("interval({lower}, {upper})")),
             Constraint::GreaterThan { lower } => intern(format!("greater_than({lower})")),
+            Constraint::Custom(b) => b.name(),
         }
     }
 
@@ -144,10 +207,16 @@ impl Constraint {
                         _ => None,
                     };
                 }
-                match args(s, "greater_than")?[..] {
-                    [lower] => Some(Constraint::GreaterThan { lower }),
-                    _ => None,
+                if let Some(a) = args(s, "greater_than") {
+                    return match a[..] {
+                        [lower] => Some(Constraint::GreaterThan { lower }),
+                        _ => None,
+                    };
                 }
+                let reg = registry().lock().unwrap_or_else(|e| e.into_inner());
+                reg.iter()
+                    .find(|b| b.name() == s)
+                    .map(|&b| Constraint::Custom(b))
             }
         }
     }
@@ -166,6 +235,7 @@ impl Constraint {
             Constraint::Simplex => u.log_softmax_last().exp(),
             Constraint::SoftplusPositive => u.softplus(),
             Constraint::UnitLowerCholesky => u.tril(-1).add(&identity_like(u)),
+            Constraint::Custom(b) => b.transform(u),
         }
     }
 
@@ -191,6 +261,7 @@ impl Constraint {
             // y, and exact for small y, where `1 - exp(-y)` would round to 0.
             Constraint::SoftplusPositive => x.add(&crate::dist::expm1(&x.neg()).neg().log()),
             Constraint::UnitLowerCholesky => x.clone(),
+            Constraint::Custom(b) => b.inverse(x),
         }
     }
 
@@ -216,6 +287,7 @@ impl Constraint {
             Constraint::UnitLowerCholesky => {
                 x.rank() >= 2 && x.triu(0).sub(&identity_like(x)).all_eq(0.0)
             }
+            Constraint::Custom(b) => b.check(x),
         }
     }
 }

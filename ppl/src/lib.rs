@@ -76,6 +76,10 @@ pub mod prelude {
         Bernoulli, Beta, Categorical, ContinuousBernoulli, Delta, DistExt, Distribution, Gamma,
         Independent, Laplace, LogNormal, Normal, OneHotCategorical, Uniform,
     };
+    pub use crate::dist::{
+        Gumbel, InverseGamma, LkjCholesky, Logistic, LowRankMultivariateNormal, Multinomial,
+        NegativeBinomial, Pareto, VonMises, Weibull, ZeroInflated,
+    };
     pub use crate::dist::{RelaxedBernoulli, RelaxedBernoulliStraightThrough};
     pub use crate::dist::{RelaxedOneHotCategorical, RelaxedOneHotCategoricalStraightThrough};
     pub use crate::error::{PplError, Result};

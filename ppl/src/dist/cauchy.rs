@@ -1,10 +1,9 @@
 //! The Cauchy distribution.
 
-use super::{DistError, Distribution, broadcast_params, check_expand, check_value, require};
+use super::batched::{batched_boilerplate, batched_params};
+use super::{DistError, Distribution, check_value, require};
 use crate::tensor::DTensor;
-use std::any::Any;
 use std::f64::consts::PI;
-use std::sync::Arc;
 
 /// Standard Cauchy noise `tan(π (u - ½))` of `shape` on the device of `like`.
 pub(crate) fn cauchy_noise(shape: &[usize], like: &DTensor) -> DTensor {
@@ -16,33 +15,26 @@ pub(crate) fn cauchy_noise(shape: &[usize], like: &DTensor) -> DTensor {
     DTensor::from_floats(v, shape, &like.device()).expect("noise has the shape it was drawn for")
 }
 
-/// Cauchy(loc, scale), reparameterisable: density `1 / (π scale (1 + ((x - loc)/scale)²))`.
-/// Its mean is undefined and its variance infinite.
-#[derive(Clone, Debug)]
-pub struct Cauchy {
-    /// Location (median).
-    pub loc: DTensor,
-    /// Scale, the half width at half maximum (> 0).
-    pub scale: DTensor,
-    batch: Vec<usize>,
+batched_params! {
+    /// Cauchy(loc, scale), reparameterisable: density `1 / (π scale (1 + ((x - loc)/scale)²))`.
+    /// Its mean is undefined and its variance infinite.
+    Cauchy {
+        /// Location (median).
+        loc,
+        /// Scale, the half width at half maximum (> 0).
+        scale,
+    }
 }
 
 impl Cauchy {
     /// A Cauchy with location `loc` and scale `scale` (shapes broadcast).
     pub fn new(loc: impl Into<DTensor>, scale: impl Into<DTensor>) -> Result<Self, DistError> {
-        let (loc, scale) = (loc.into(), scale.into());
-        let batch = broadcast_params("Cauchy", &[&loc, &scale])?;
-        Ok(Cauchy { loc, scale, batch })
+        Self::from_params(loc.into(), scale.into())
     }
 }
 
 impl Distribution for Cauchy {
-    fn name(&self) -> String {
-        "Cauchy".into()
-    }
-    fn batch_shape(&self) -> Vec<usize> {
-        self.batch.clone()
-    }
+    batched_boilerplate!(Cauchy);
     fn has_rsample(&self) -> bool {
         true
     }
@@ -68,20 +60,10 @@ impl Distribution for Cauchy {
         )?;
         require(self.loc.all_finite(), "Cauchy", "loc", "finite", &self.loc)
     }
-    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
-        check_expand(self, batch)?;
-        Ok(Arc::new(Cauchy::new(
-            self.loc.expand(batch)?,
-            self.scale.expand(batch)?,
-        )?))
-    }
     fn entropy(&self) -> Option<DTensor> {
         // ln(4π scale)
         (self.scale.log() + (4.0 * PI).ln())
             .expand(&self.batch)
             .ok()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

@@ -1,27 +1,24 @@
 //! The Gamma distribution (shape-rate parameterisation, as torch), reparameterisable by
 //! implicit reparameterisation gradients as `torch._standard_gamma`.
 
+use super::batched::{batched_boilerplate, batched_params};
 use super::special::standard_gamma_rsample;
-use super::{
-    DistError, Distribution, broadcast_params, check_expand, check_value, require, support,
-};
+use super::{DistError, Distribution, check_value, require, support};
 use crate::tensor::DTensor;
 use rand_distr::Distribution as _;
-use std::any::Any;
-use std::sync::Arc;
 
-/// Gamma(concentration, rate): density `β^α x^(α-1) e^(-βx) / Γ(α)` on `x > 0`.
-///
-/// [`Distribution::rsample`] draws `x ~ Gamma(α, 1)` on the host and carries the implicit
-/// gradient `dx/dα` (Figurnov et al. 2018, as torch's `_standard_gamma_grad`) into `α`; the
-/// rate enters as `x / β`, an ordinary differentiable op.
-#[derive(Clone, Debug)]
-pub struct Gamma {
-    /// Shape α (> 0).
-    pub concentration: DTensor,
-    /// Rate β (> 0).
-    pub rate: DTensor,
-    batch: Vec<usize>,
+batched_params! {
+    /// Gamma(concentration, rate): density `β^α x^(α-1) e^(-βx) / Γ(α)` on `x > 0`.
+    ///
+    /// [`Distribution::rsample`] draws `x ~ Gamma(α, 1)` on the host and carries the implicit
+    /// gradient `dx/dα` (Figurnov et al. 2018, as torch's `_standard_gamma_grad`) into `α`; the
+    /// rate enters as `x / β`, an ordinary differentiable op.
+    Gamma {
+        /// Shape α (> 0).
+        concentration,
+        /// Rate β (> 0).
+        rate,
+    }
 }
 
 impl Gamma {
@@ -30,13 +27,7 @@ impl Gamma {
         concentration: impl Into<DTensor>,
         rate: impl Into<DTensor>,
     ) -> Result<Self, DistError> {
-        let (concentration, rate) = (concentration.into(), rate.into());
-        let batch = broadcast_params("Gamma", &[&concentration, &rate])?;
-        Ok(Gamma {
-            concentration,
-            rate,
-            batch,
-        })
+        Self::from_params(concentration.into(), rate.into())
     }
 }
 
@@ -55,12 +46,7 @@ pub(crate) fn gamma_draws(alpha: &[f32]) -> Vec<f32> {
 }
 
 impl Distribution for Gamma {
-    fn name(&self) -> String {
-        "Gamma".into()
-    }
-    fn batch_shape(&self) -> Vec<usize> {
-        self.batch.clone()
-    }
+    batched_boilerplate!(Gamma);
     fn has_rsample(&self) -> bool {
         true
     }
@@ -100,15 +86,5 @@ impl Distribution for Gamma {
     }
     fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
         support(value.all_gt(0.0), self, "positive reals", value)
-    }
-    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
-        check_expand(self, batch)?;
-        Ok(Arc::new(Gamma::new(
-            self.concentration.expand(batch)?,
-            self.rate.expand(batch)?,
-        )?))
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

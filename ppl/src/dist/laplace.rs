@@ -1,38 +1,28 @@
 //! The Laplace distribution.
 
-use super::{
-    DistError, Distribution, broadcast_params, check_expand, check_value, require, uniform_noise,
-};
+use super::batched::{batched_boilerplate, batched_params};
+use super::{DistError, Distribution, check_value, require, uniform_noise};
 use crate::tensor::DTensor;
-use std::any::Any;
-use std::sync::Arc;
 
-/// Laplace(loc, scale), reparameterisable.
-#[derive(Clone, Debug)]
-pub struct Laplace {
-    /// Location (median).
-    pub loc: DTensor,
-    /// Scale (> 0).
-    pub scale: DTensor,
-    batch: Vec<usize>,
+batched_params! {
+    /// Laplace(loc, scale), reparameterisable.
+    Laplace {
+        /// Location (median).
+        loc,
+        /// Scale (> 0).
+        scale,
+    }
 }
 
 impl Laplace {
     /// A Laplace with location `loc` and scale `scale`.
     pub fn new(loc: impl Into<DTensor>, scale: impl Into<DTensor>) -> Result<Self, DistError> {
-        let (loc, scale) = (loc.into(), scale.into());
-        let batch = broadcast_params("Laplace", &[&loc, &scale])?;
-        Ok(Laplace { loc, scale, batch })
+        Self::from_params(loc.into(), scale.into())
     }
 }
 
 impl Distribution for Laplace {
-    fn name(&self) -> String {
-        "Laplace".into()
-    }
-    fn batch_shape(&self) -> Vec<usize> {
-        self.batch.clone()
-    }
+    batched_boilerplate!(Laplace);
     fn has_rsample(&self) -> bool {
         true
     }
@@ -59,17 +49,7 @@ impl Distribution for Laplace {
             &self.scale,
         )
     }
-    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
-        check_expand(self, batch)?;
-        Ok(Arc::new(Laplace::new(
-            self.loc.expand(batch)?,
-            self.scale.expand(batch)?,
-        )?))
-    }
     fn entropy(&self) -> Option<DTensor> {
         ((&self.scale * 2.0).log() + 1.0).expand(&self.batch).ok()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

@@ -6,6 +6,7 @@
 //! (a negative scale, a probability above one) are checked by [`Distribution::validate`] when
 //! the distribution reaches a sample site, so the error can name the site.
 
+mod batched;
 mod bernoulli;
 mod beta;
 mod binomial;
@@ -16,16 +17,24 @@ mod delta;
 mod dirichlet;
 mod exponential;
 mod gamma;
+mod gumbel;
 mod half_cauchy;
 mod half_normal;
 mod independent;
+mod inverse_gamma;
 mod kl;
 mod laplace;
+mod lkj_cholesky;
+mod logistic;
 mod lognormal;
+mod low_rank_multivariate_normal;
 mod masked;
 mod mixture_same_family;
+mod multinomial;
 mod multivariate_normal;
+mod negative_binomial;
 mod normal;
+mod pareto;
 mod poisson;
 mod relaxed_bernoulli;
 mod relaxed_categorical;
@@ -35,6 +44,9 @@ mod transformed;
 mod transforms;
 mod uniform;
 mod unit;
+mod von_mises;
+mod weibull;
+mod zero_inflated;
 
 pub use bernoulli::Bernoulli;
 pub use beta::Beta;
@@ -46,16 +58,24 @@ pub use delta::Delta;
 pub use dirichlet::Dirichlet;
 pub use exponential::Exponential;
 pub use gamma::Gamma;
+pub use gumbel::Gumbel;
 pub use half_cauchy::HalfCauchy;
 pub use half_normal::HalfNormal;
 pub use independent::Independent;
+pub use inverse_gamma::InverseGamma;
 pub use kl::{kl_divergence, register_kl};
 pub use laplace::Laplace;
+pub use lkj_cholesky::LkjCholesky;
+pub use logistic::Logistic;
 pub use lognormal::LogNormal;
+pub use low_rank_multivariate_normal::LowRankMultivariateNormal;
 pub use masked::Masked;
 pub use mixture_same_family::MixtureSameFamily;
+pub use multinomial::Multinomial;
 pub use multivariate_normal::MultivariateNormal;
+pub use negative_binomial::NegativeBinomial;
 pub use normal::Normal;
+pub use pareto::Pareto;
 pub use poisson::Poisson;
 pub use relaxed_bernoulli::{RelaxedBernoulli, RelaxedBernoulliStraightThrough};
 pub use relaxed_categorical::{RelaxedOneHotCategorical, RelaxedOneHotCategoricalStraightThrough};
@@ -68,7 +88,11 @@ pub use transforms::{
 };
 pub use uniform::Uniform;
 pub use unit::Unit;
+pub use von_mises::{VonMises, log_bessel_i0};
+pub use weibull::Weibull;
+pub use zero_inflated::ZeroInflated;
 
+use crate::constraints::Constraint;
 use crate::shape::{Dims, ShapeError, broadcast_shapes};
 use crate::tensor::DTensor;
 use std::any::Any;
@@ -215,7 +239,14 @@ pub trait Distribution: fmt::Debug + Send + Sync + 'static {
     fn enumerate_support(&self, _expand: bool) -> Option<DTensor> {
         None
     }
-    /// Downcasting, for the KL registry.
+    /// The support as a [`Constraint`] whose transform maps unconstrained space onto it,
+    /// where there is one: the autoguides and MCMC sample such sites in unconstrained space.
+    /// `None` (the default) for discrete distributions and supports without a bijection here;
+    /// a user's distribution returns `Some(Constraint::custom(&MY_BIJECTION))` for its own.
+    fn support(&self) -> Option<Constraint> {
+        None
+    }
+    /// `self` as `Any`: downcasting, for the KL registry and to recognise a type.
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -258,6 +289,9 @@ impl Distribution for Arc<dyn Distribution> {
     }
     fn entropy(&self) -> Option<DTensor> {
         (**self).entropy()
+    }
+    fn support(&self) -> Option<Constraint> {
+        (**self).support()
     }
     fn as_any(&self) -> &dyn Any {
         (**self).as_any()

@@ -9,6 +9,14 @@ impl DTensor {
     pub fn exp(&self) -> Self {
         self.unary(|a| a.exp())
     }
+    /// `cos(self)`.
+    pub fn cos(&self) -> Self {
+        self.unary(|a| a.cos())
+    }
+    /// `sin(self)`.
+    pub fn sin(&self) -> Self {
+        self.unary(|a| a.sin())
+    }
     /// Natural logarithm.
     pub fn log(&self) -> Self {
         self.unary(|a| a.log())

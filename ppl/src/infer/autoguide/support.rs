@@ -22,6 +22,9 @@ pub fn support_of(dist: &dyn Distribution) -> std::result::Result<Constraint, St
     if let Some(d) = any.downcast_ref::<Masked>() {
         return support_of(&*d.base);
     }
+    if let Some(c) = dist.support() {
+        return Ok(c);
+    }
     if any.is::<Normal>()
         || any.is::<Cauchy>()
         || any.is::<Laplace>()
@@ -73,6 +76,7 @@ pub fn log_abs_det_jacobian(c: Constraint, u: &DTensor) -> Option<DTensor> {
                 .add_scalar((upper as f64 - lower as f64).ln()),
         ),
         Constraint::SoftplusPositive => Some(u.log_sigmoid()),
+        Constraint::Custom(b) => Some(b.log_abs_det_jacobian(u)),
         Constraint::Simplex | Constraint::UnitLowerCholesky => None,
     }
 }
