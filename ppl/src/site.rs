@@ -63,6 +63,14 @@ pub struct InferConfig {
     /// Set by the enumeration handler: the dim (negative, from the right) along which the
     /// site's value enumerates its support (Pyro's `_enumerate_dim`).
     pub enum_dim: Option<isize>,
+    /// Set by [`markov`](crate::handlers::markov): the sample sites this site may depend on
+    /// in the markov window (itself, its step's and the `history` steps before it); an
+    /// enumerated site may reuse the dim of an enumerated site outside it.
+    pub markov_visible: Option<std::sync::Arc<std::collections::BTreeSet<String>>>,
+    /// Set by the enumeration handler once dims have been reused (markov): which enumerated
+    /// site holds each enumeration dim when this site runs, `(dim, site)`, so variable
+    /// elimination knows which variable a dim of this site's log-density is.
+    pub enum_owners: Option<std::sync::Arc<Vec<(isize, String)>>>,
 }
 
 /// A primitive call in flight (a message) or recorded (a trace node).

@@ -2,6 +2,7 @@
 //! model (summed out exactly) and in the guide (averaged exactly), and `infer_discrete`
 //! against brute force (Pyro's `tests/infer/test_enum.py` and `test_discrete.py` in spirit).
 
+use lobes_ppl::handlers::{markov, markov_with};
 use lobes_ppl::infer::{TraceEnumElbo, infer_discrete};
 use lobes_ppl::prelude::*;
 use lobes_ppl::{InferConfig, ParamStore, sample_with, with_active_store, with_param_store};
@@ -560,4 +561,184 @@ fn infer_discrete_draws_the_other_latents_again_and_keeps_their_shapes() {
     let ((c, s), _) = trace(|| infer_discrete(-1, 0.0, model)).unwrap();
     assert_eq!(c.to_vec(), vec![1.0]);
     assert_eq!(s.shape(), &[1]);
+}
+
+// A hidden Markov model under `markov`: three states, Normal emissions, 12 steps (12
+// enumerated sites in two reused dims; without markov they would need 12 dims).
+const K: usize = 3;
+const LOCS: [f32; 3] = [-2.0, 0.0, 2.5];
+const INIT: [f32; 3] = [0.5, 0.3, 0.2];
+const TRANS: [[f32; 3]; 3] = [[0.8, 0.15, 0.05], [0.1, 0.7, 0.2], [0.2, 0.2, 0.6]];
+
+fn hmm_y(t: usize, seq: usize) -> f32 {
+    LOCS[(t / 3 + seq) % 3] + 0.6 * ((t * 7 + seq * 3) as f32).sin()
+}
+
+fn trans() -> DTensor {
+    DTensor::from_floats(TRANS.concat(), &[K, K], &dev()).unwrap()
+}
+
+/// `y[t, s]` for `s` in a plate of sequences (`lengths[s]` steps observed, the rest masked).
+fn hmm(data: &(DTensor, Vec<usize>)) -> Result<()> {
+    let (y, lengths) = data;
+    let (steps, seqs) = (y.shape()[0], y.shape()[1]);
+    let observed: Vec<f32> = (0..steps)
+        .flat_map(|t| lengths.iter().map(move |&l| f32::from(t < l)))
+        .collect();
+    let observed = DTensor::from_floats(observed, &[steps, seqs], &dev())?;
+    plate("sequences", seqs).run(|_| {
+        let mut x: Option<DTensor> = None;
+        markov(0..steps, |t| {
+            let probs = match &x {
+                None => t_f(&INIT),
+                Some(prev) => trans().index_rows(prev)?,
+            };
+            let row = |v: &DTensor| v.index_select(-2, &[t]).and_then(|r| r.reshape(&[seqs]));
+            mask(row(&observed)?, || {
+                let xt: DTensor = config_enumerate(|| {
+                    sample(&format!("x_{t}"), Categorical::from_probs(probs)?)
+                })?;
+                observe(
+                    &format!("y_{t}"),
+                    Normal::new(t_f(&LOCS).gather_last(&xt)?, 1.0)?,
+                    row(y)?,
+                )?;
+                x = Some(xt);
+                Ok(())
+            })
+        })
+    })
+}
+
+fn t_f(v: &[f32]) -> DTensor {
+    t(v)
+}
+
+/// log p(y) by the forward algorithm in f64.
+fn forward(y: &[f64]) -> f64 {
+    let mut alpha: Vec<f64> = (0..K)
+        .map(|k| (INIT[k] as f64).ln() + ln_n(y[0], LOCS[k] as f64, 1.0))
+        .collect();
+    for &yt in &y[1..] {
+        alpha = (0..K)
+            .map(|j| {
+                let terms: Vec<f64> = (0..K)
+                    .map(|i| alpha[i] + (TRANS[i][j] as f64).ln())
+                    .collect();
+                lse(&terms) + ln_n(yt, LOCS[j] as f64, 1.0)
+            })
+            .collect();
+    }
+    lse(&alpha)
+}
+
+#[test]
+fn markov_reuses_two_dims_and_gives_the_forward_algorithms_likelihood() {
+    let (steps, lengths) = (12, vec![12, 7, 10]);
+    let y: Vec<f32> = (0..steps)
+        .flat_map(|t| (0..3).map(move |s| hmm_y(t, s)))
+        .collect();
+    let data = (
+        DTensor::from_floats(y, &[steps, 3], &dev()).unwrap(),
+        lengths.clone(),
+    );
+    let est = TraceEnumElbo::new(1)
+        .estimate(&hmm, &empty_hmm, &data)
+        .unwrap();
+    let want: f64 = (0..3)
+        .map(|s| {
+            forward(
+                &(0..lengths[s])
+                    .map(|t| hmm_y(t, s) as f64)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .sum();
+    assert!(
+        (-est.loss() - want).abs() < 1e-3 * want.abs(),
+        "log p(y) {} vs forward {want}",
+        -est.loss()
+    );
+    let dims: Vec<isize> = est
+        .model_trace
+        .sample_sites()
+        .filter_map(|s| s.infer.enum_dim)
+        .collect();
+    assert_eq!(dims.len(), 12);
+    assert!(dims.iter().all(|&d| d == -2 || d == -3), "{dims:?}");
+}
+
+fn empty_hmm(_: &(DTensor, Vec<usize>)) -> Result<()> {
+    Ok(())
+}
+
+/// A second-order chain: `x_t ~ Categorical(P[2 x_{t-2} + x_{t-1}])` over two states.
+fn second_order(history: usize) -> impl Fn(&DTensor) -> Result<()> {
+    move |y: &DTensor| {
+        let p2 = DTensor::from_floats(
+            vec![0.9, 0.1, 0.4, 0.6, 0.3, 0.7, 0.15, 0.85],
+            &[4, 2],
+            &dev(),
+        )?;
+        let (mut a, mut b): (Option<DTensor>, Option<DTensor>) = (None, None);
+        markov_with(history, 0..y.numel(), |t| {
+            let probs = match (&a, &b) {
+                (Some(a), Some(b)) => p2.index_rows(&(a * 2.0 + b))?,
+                _ => t_f(&[0.5, 0.5]),
+            };
+            let x: DTensor =
+                config_enumerate(|| sample(&format!("x_{t}"), Categorical::from_probs(probs)?))?;
+            let loc = &x * 3.0 - 1.5;
+            observe(
+                &format!("y_{t}"),
+                Normal::new(loc, 1.0)?,
+                y.index_select(-1, &[t])?.reshape(&[])?,
+            )?;
+            (a, b) = (b.take(), Some(x));
+            Ok(())
+        })
+    }
+}
+
+#[test]
+fn a_second_order_chain_needs_history_two() {
+    let ys: Vec<f32> = (0..9)
+        .map(|t| if (t / 2) % 2 == 0 { 1.3 } else { -1.1 } + 0.2 * (t as f32).cos())
+        .collect();
+    // Brute force over all 2^9 paths.
+    let p2: [[f64; 2]; 4] = [[0.9, 0.1], [0.4, 0.6], [0.3, 0.7], [0.15, 0.85]];
+    let mut paths = vec![];
+    for bits in 0..(1usize << 9) {
+        let x: Vec<usize> = (0..9).map(|t| (bits >> t) & 1).collect();
+        let mut l = 0.0;
+        for tt in 0..9 {
+            l += if tt < 2 {
+                0.5f64.ln()
+            } else {
+                p2[2 * x[tt - 2] + x[tt - 1]][x[tt]].ln()
+            };
+            l += ln_n(ys[tt] as f64, 3.0 * x[tt] as f64 - 1.5, 1.0);
+        }
+        paths.push(l);
+    }
+    let want = lse(&paths);
+    let y = t(&ys);
+    let est = TraceEnumElbo::new(0)
+        .estimate(&second_order(2), &|_: &DTensor| Ok(()), &y)
+        .unwrap();
+    assert!(
+        (-est.loss() - want).abs() < 1e-3,
+        "{} vs brute force {want}",
+        -est.loss()
+    );
+    // With a window of one step, x_t would take the dim of x_{t-2} it depends on: a clear
+    // error, not a wrong sum.
+    let Err(e) = TraceEnumElbo::new(0).estimate(&second_order(1), &|_: &DTensor| Ok(()), &y) else {
+        panic!("history 1 for a second-order chain must fail");
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("'x_2'") && e.contains("older than the markov window") && e.contains("history"),
+        "{e}"
+    );
 }

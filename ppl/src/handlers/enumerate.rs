@@ -39,18 +39,78 @@ pub fn config_enumerate_with<R>(expand: bool, f: impl FnOnce() -> Result<R>) -> 
     with_handler(ConfigEnumerateMessenger { expand }, f).map(|(r, _)| r)
 }
 
-/// The enumeration handler; `next` is the next free dim (negative, from the right).
+/// The enumeration handler; `next` is the next never-used dim (negative, from the right).
 pub(crate) struct EnumMessenger {
     pub(crate) next: isize,
+    /// The first dim it allocates.
+    first: isize,
+    /// Each allocated dim's sites in order, and whether that site was in a markov loop.
+    owners: Vec<(isize, String, bool)>,
+    /// Whether a dim has been given to a second site (markov).
+    recycled: bool,
+}
+
+impl EnumMessenger {
+    pub(crate) fn new(first_available_dim: isize) -> Self {
+        EnumMessenger {
+            next: first_available_dim,
+            first: first_available_dim,
+            owners: vec![],
+            recycled: false,
+        }
+    }
+
+    /// The latest site holding each allocated dim.
+    fn latest_owners(&self) -> Vec<(isize, &str, bool)> {
+        let mut out: Vec<(isize, &str, bool)> = vec![];
+        for (dim, name, markov) in &self.owners {
+            match out.iter_mut().find(|o| o.0 == *dim) {
+                Some(o) => *o = (*dim, name, *markov),
+                None => out.push((*dim, name, *markov)),
+            }
+        }
+        out
+    }
+
+    /// The dim for a new enumerated site: a never-used one outside markov loops; inside
+    /// one, the first dim whose current holder is neither outside every loop nor in the
+    /// site's window (Pyro's markov dim recycling).
+    fn allocate(&self, site: &Site) -> isize {
+        let Some(visible) = &site.infer.markov_visible else {
+            return self.next;
+        };
+        let busy: Vec<isize> = self
+            .latest_owners()
+            .into_iter()
+            .filter(|(_, name, markov)| !markov || visible.contains(*name))
+            .map(|(dim, _, _)| dim)
+            .collect();
+        let mut dim = self.first;
+        while busy.contains(&dim) {
+            dim -= 1;
+        }
+        dim
+    }
+
+    fn record_owners(&self, site: &mut Site) {
+        if self.recycled || site.infer.markov_visible.is_some() {
+            let owners = self
+                .latest_owners()
+                .into_iter()
+                .map(|(d, n, _)| (d, n.to_string()))
+                .collect();
+            site.infer.enum_owners = Some(std::sync::Arc::new(owners));
+        }
+    }
 }
 
 impl Messenger for EnumMessenger {
     fn process(&mut self, site: &mut Site) -> Result<()> {
-        if site.kind != SiteKind::Sample
-            || site.is_observed
-            || site.value.is_some()
-            || !site.infer.enumerate
-        {
+        if site.kind != SiteKind::Sample {
+            return Ok(());
+        }
+        if site.is_observed || site.value.is_some() || !site.infer.enumerate {
+            self.record_owners(site);
             return Ok(());
         }
         let fail = |reason: String| PplError::Enumeration {
@@ -66,7 +126,7 @@ impl Messenger for EnumMessenger {
             )));
         };
         let (batch, event) = (dist.batch_shape(), dist.event_shape());
-        let dim = self.next;
+        let dim = self.allocate(site);
         let left = (-dim - 1) as usize;
         let k = support.shape()[0];
         let rank = left + 1 + event.len();
@@ -77,8 +137,16 @@ impl Messenger for EnumMessenger {
                 event.len()
             )));
         }
-        // The batch must fit right of `dim` (Pyro's "enumeration dim conflict").
-        if batch.len() > left && batch[..batch.len() - left].iter().any(|&n| n != 1) {
+        // The batch must be 1 at `dim` (Pyro's "enumeration dim conflict"); further left it
+        // may vary along the dims of other enumerated sites (markov reuses dims).
+        if batch.len() > left && batch[batch.len() - 1 - left] != 1 {
+            if site.infer.markov_visible.is_some() && dim > self.next {
+                return Err(fail(format!(
+                    "its batch shape {batch:?} varies along dim {dim}, which markov gives it \
+                     again: it depends on an enumerated site older than the markov window \
+                     (raise `history` in markov_with)"
+                )));
+            }
             return Err(fail(format!(
                 "its batch shape {batch:?} reaches dim {dim}, the next free enumeration dim; \
                  raise max_plate_nesting to at least {}",
@@ -95,7 +163,13 @@ impl Messenger for EnumMessenger {
         site.value = Some(support.reshape(&shape)?);
         site.infer.enum_dim = Some(dim);
         site.done = true;
-        self.next -= 1;
+        if dim > self.next {
+            self.recycled = true;
+        }
+        self.next = self.next.min(dim - 1);
+        self.owners
+            .push((dim, site.name.clone(), site.infer.markov_visible.is_some()));
+        self.record_owners(site);
         Ok(())
     }
 }
@@ -122,11 +196,5 @@ pub(crate) fn enumerate_from<R>(
             ),
         });
     }
-    with_handler(
-        EnumMessenger {
-            next: first_available_dim,
-        },
-        f,
-    )
-    .map(|(r, h)| (r, h.next))
+    with_handler(EnumMessenger::new(first_available_dim), f).map(|(r, h)| (r, h.next))
 }

@@ -41,6 +41,13 @@ pub fn infer_discrete<R>(
     if vars.is_empty() {
         return f();
     }
+    if super::chain::dims_reused(&vars) {
+        return Err(crate::error::PplError::Enumeration {
+            site: vars[0].name.clone(),
+            reason: "infer_discrete with reused enumeration dims (markov) is not supported yet"
+                .into(),
+        });
+    }
     // Every term that depends on an enumerated site, unscaled: the other sites are
     // conditioned on, so subsampling's scale does not enter the posterior of these.
     let mut factors = vec![];

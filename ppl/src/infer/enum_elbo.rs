@@ -4,6 +4,7 @@
 //! score-function terms Rao-Blackwellised along plates (Pyro's Dice estimator,
 //! `pyro/infer/traceenum_elbo.py` and `pyro/infer/util.py`).
 
+use super::chain::{ChainFactor, dims_reused, eliminate_in_order, vars_of};
 use super::checks::{check_model_guide_match_within, check_site_shape_enum};
 use super::contract::{EnumVar, Factor, Ordinal, Ring, contract, ordinal, plate_dims};
 use super::elbo::Elbo;
@@ -115,6 +116,15 @@ fn model_costs(model: &Trace, guide: &Trace) -> Result<Vec<(Ordinal, DTensor)>> 
         return Ok(costs);
     }
     let keep: Vec<EnumVar> = guide.sample_sites().filter_map(EnumVar::of).collect();
+    let markov = dims_reused(&sum);
+    if markov && !keep.is_empty() {
+        return Err(PplError::Enumeration {
+            site: keep[0].name.clone(),
+            reason: "enumerated in the guide while the model reuses enumeration dims (markov):                      not supported"
+                .into(),
+        });
+    }
+    let mut chain = vec![];
     let mut factors = vec![];
     let mut scales: Vec<(f64, &str)> = vec![];
     for s in model.sample_sites() {
@@ -126,10 +136,19 @@ fn model_costs(model: &Trace, guide: &Trace) -> Result<Vec<(Ordinal, DTensor)>> 
             } else {
                 masked(s)?
             };
-            factors.push(Factor {
-                ordinal: ordinal(s),
-                tensor,
-            });
+            if markov {
+                chain.push(ChainFactor {
+                    ordinal: ordinal(s),
+                    vars: vars_of(s, &tensor, &sum),
+                    tensor,
+                    sites: vec![s.name.clone()],
+                });
+            } else {
+                factors.push(Factor {
+                    ordinal: ordinal(s),
+                    tensor,
+                });
+            }
             if s.weights.is_some() {
                 return Err(PplError::Enumeration {
                     site: s.name.clone(),
@@ -156,7 +175,12 @@ fn model_costs(model: &Trace, guide: &Trace) -> Result<Vec<(Ordinal, DTensor)>> 
         });
     }
     let plates = plate_dims(model.sample_sites());
-    for f in contract(factors, &sum, &keep, &plates, Ring::LogSum, false)?.results {
+    let results = if markov {
+        eliminate_in_order(chain, &sum, &plates)?
+    } else {
+        contract(factors, &sum, &keep, &plates, Ring::LogSum, false)?.results
+    };
+    for f in results {
         let t = if scale == 1.0 {
             f.tensor
         } else {

@@ -1,6 +1,7 @@
 //! Inference: ELBO estimators, stochastic variational inference and predictive sampling.
 
 pub mod autoguide;
+mod chain;
 mod checks;
 mod contract;
 mod discrete;

@@ -111,6 +111,26 @@ impl DTensor {
         Ok(self.reshape(&col)?.eq_tensor(&ar))
     }
 
+    /// `self[index]` for a matrix `self` (`[K, M]`) and row indices `index` (floats, any shape
+    /// `S`): shape `S + [M]`, Pyro's `Vindex(probs)[x]` (or `probs[x]`) with an enumerated `x`,
+    /// as a hidden Markov model's transition `probs_x[x_prev]`. Differentiable in `self`.
+    pub fn index_rows(&self, index: &Self) -> Result<Self, ShapeError> {
+        let &[k, m] = self.shape.as_slice() else {
+            return Err(ShapeError::Rank {
+                shape: self.shape.clone().into(),
+                expected: 2,
+            });
+        };
+        let rows = [index.shape.clone(), vec![k, 1]].concat();
+        check_rank(&[index.shape.clone(), vec![k, m]].concat())?;
+        let picked = index
+            .one_hot(k)?
+            .reshape(&rows)?
+            .try_mul(self)?
+            .sum_dim_keep(index.rank());
+        picked.reshape(&[index.shape.clone(), vec![m]].concat())
+    }
+
     /// Index of the largest element along the last dim, as floats.
     pub fn argmax_last(&self) -> Self {
         let batch = self.shape[..self.rank().saturating_sub(1)].to_vec();
