@@ -116,3 +116,32 @@ fn the_guide_enumerates_the_class_of_unlabelled_images() {
         &[2, 3]
     );
 }
+
+#[path = "../examples/hmm.rs"]
+#[allow(dead_code)]
+mod hmm;
+
+/// Pyro's `examples/hmm.py` model 1 (Pyro 1.9.2, `scripts/hmm_reference.py`: the model
+/// unchanged, on the synthetic chorales both sides build, from the same initial values)
+/// prints the loss per observed step; every one of its 50 Adam steps is deterministic
+/// (the hidden states are summed out, the guide is a point), so the two runs agree to float
+/// rounding.
+#[test]
+fn the_hmm_example_prints_pyros_losses() {
+    let fit = hmm::fit(50).unwrap();
+    assert_eq!(fit.num_observations, 481);
+    let pyro = [
+        (0, 8.115327),
+        (1, 7.964253),
+        (9, 6.886153),
+        (24, 5.278982),
+        (49, 3.983450),
+    ];
+    for (step, want) in pyro {
+        let got = fit.losses[step];
+        assert!(
+            (got - want).abs() < 2e-5 * want,
+            "step {step}: {got} vs Pyro's {want}"
+        );
+    }
+}

@@ -57,6 +57,11 @@ pub struct InferConfig {
     /// `infer={"enumerate": "parallel"}`): under `TraceEnumElbo` and `infer_discrete` the
     /// site takes every value of its support at once, along a dim of its own.
     pub enumerate: bool,
+    /// With `enumerate`: enumerate by running the guide once per value (Pyro's
+    /// `infer={"enumerate": "sequential"}`, set by
+    /// [`config_enumerate_sequential`](crate::handlers::config_enumerate_sequential)) rather
+    /// than along a dim; `TraceEnumElbo` sums the runs weighted by their probabilities.
+    pub sequential: bool,
     /// With `enumerate`: the enumerated values fill the batch dims too (Pyro's
     /// `infer={"expand": True}`), as a network fed with them may need.
     pub expand: bool,

@@ -2,7 +2,7 @@
 //! model (summed out exactly) and in the guide (averaged exactly), and `infer_discrete`
 //! against brute force (Pyro's `tests/infer/test_enum.py` and `test_discrete.py` in spirit).
 
-use lobes_ppl::handlers::{markov, markov_with};
+use lobes_ppl::handlers::{config_enumerate_sequential, markov, markov_with};
 use lobes_ppl::infer::{TraceEnumElbo, infer_discrete};
 use lobes_ppl::prelude::*;
 use lobes_ppl::{InferConfig, ParamStore, sample_with, with_active_store, with_param_store};
@@ -739,6 +739,79 @@ fn a_second_order_chain_needs_history_two() {
     let e = e.to_string();
     assert!(
         e.contains("'x_2'") && e.contains("older than the markov window") && e.contains("history"),
+        "{e}"
+    );
+}
+
+// Sequential enumeration in the guide: a global c ~ Categorical(3) and b ~ Bernoulli, the
+// model observing x ~ N(c + 2 b, 1); one run per (c, b) must give the parallel ELBO and its
+// gradient.
+fn seq_model(x: &DTensor) -> Result<()> {
+    let c: DTensor = sample("c", Categorical::from_probs(t(&[0.2, 0.5, 0.3]))?)?;
+    let b: DTensor = sample("b", Bernoulli::from_probs(0.6)?)?;
+    plate("n", x.numel()).run(|_| observe("x", Normal::new(&c + &b * 2.0, 1.0)?, x.clone()))?;
+    Ok(())
+}
+fn seq_guide(sequential: bool) -> impl Fn(&DTensor) -> Result<()> {
+    move |_: &DTensor| {
+        let logits: DTensor = param("logits", t(&[0.1, -0.3, 0.5]))?;
+        let phi: DTensor = param("phi", DTensor::scalar(-0.2, &dev()))?;
+        let draw = || -> Result<()> {
+            sample::<DTensor>("c", Categorical::from_logits(logits.clone())?)?;
+            sample::<DTensor>("b", Bernoulli::from_logits(phi.clone())?)?;
+            Ok(())
+        };
+        if sequential {
+            config_enumerate_sequential(draw)
+        } else {
+            config_enumerate(draw)
+        }
+    }
+}
+
+#[test]
+fn sequential_guide_enumeration_equals_parallel() {
+    let x = t(&[0.5, 2.6, 1.9]);
+    let run = |sequential: bool| {
+        let mut store = ParamStore::new();
+        with_param_store(&mut store, || {
+            let est = TraceEnumElbo::new(1)
+                .estimate(&seq_model, &seq_guide(sequential), &x)
+                .unwrap();
+            let g = est.surrogate.backward();
+            let leaves = with_active_store(|s| s.leaves().clone());
+            let grads: Vec<f32> = ["logits", "phi"]
+                .iter()
+                .flat_map(|n| leaves[*n].grad(&g).unwrap().to_vec())
+                .collect();
+            let enumerated = est
+                .guide_trace
+                .sample_sites()
+                .filter(|s| s.infer.enum_dim.is_some())
+                .count();
+            (est.loss(), grads, enumerated)
+        })
+    };
+    let (lp, gp, np) = run(false);
+    let (ls, gs, ns) = run(true);
+    assert_eq!((np, ns), (2, 0), "parallel uses dims, sequential none");
+    assert!(
+        (lp - ls).abs() < 1e-4,
+        "loss: parallel {lp}, sequential {ls}"
+    );
+    for (a, b) in gp.iter().zip(&gs) {
+        assert!(
+            (a - b).abs() < 1e-4,
+            "gradients: parallel {gp:?}, sequential {gs:?}"
+        );
+    }
+    // In the model, sequential enumeration is refused with the site's name.
+    let model = |x: &DTensor| config_enumerate_sequential(|| seq_model(x));
+    let Err(e) = TraceEnumElbo::new(1).estimate(&model, &|_: &DTensor| Ok(()), &x) else {
+        panic!("a sequential model site must be refused");
+    };
+    assert!(
+        e.to_string().contains("'c'") && e.to_string().contains("sequential"),
         "{e}"
     );
 }

@@ -10,6 +10,7 @@ use crate::tensor::MAX_RANK;
 
 struct ConfigEnumerateMessenger {
     expand: bool,
+    sequential: bool,
 }
 
 impl Messenger for ConfigEnumerateMessenger {
@@ -21,6 +22,7 @@ impl Messenger for ConfigEnumerateMessenger {
         if site.kind == SiteKind::Sample && enumerable && !site.infer.enumerate {
             site.infer.enumerate = true;
             site.infer.expand = self.expand;
+            site.infer.sequential = self.sequential;
         }
         Ok(())
     }
@@ -36,7 +38,31 @@ pub fn config_enumerate<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
 /// [`config_enumerate`] with Pyro's `expand` option: enumerated values fill the batch dims
 /// (shape `[K] + batch + event` rather than `[K] + [1; batch rank] + event`).
 pub fn config_enumerate_with<R>(expand: bool, f: impl FnOnce() -> Result<R>) -> Result<R> {
-    with_handler(ConfigEnumerateMessenger { expand }, f).map(|(r, _)| r)
+    with_handler(
+        ConfigEnumerateMessenger {
+            expand,
+            sequential: false,
+        },
+        f,
+    )
+    .map(|(r, _)| r)
+}
+
+/// Marks sites for sequential enumeration (Pyro's `config_enumerate(fn, default="sequential")`):
+/// in a guide under `TraceEnumElbo`, the guide and model run once per value of each such site
+/// (every combination, for several), and the runs' ELBOs are summed weighted by the guide's
+/// probabilities. No enumeration dim is used, so any program structure works after the
+/// draw; the cost is one run per combination. Batched sites take each support value at every
+/// element at once, as Pyro's.
+pub fn config_enumerate_sequential<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
+    with_handler(
+        ConfigEnumerateMessenger {
+            expand: false,
+            sequential: true,
+        },
+        f,
+    )
+    .map(|(r, _)| r)
 }
 
 /// The enumeration handler; `next` is the next never-used dim (negative, from the right).
@@ -117,6 +143,13 @@ impl Messenger for EnumMessenger {
             site: site.name.clone(),
             reason,
         };
+        if site.infer.sequential {
+            return Err(fail(
+                "marked for sequential enumeration, which TraceEnumElbo runs in the guide (one \
+                 run per value); a model site has to be enumerated in parallel"
+                    .into(),
+            ));
+        }
         let dist = site.dist.clone().expect("a sample site has a distribution");
         let Some(support) = dist.enumerate_support(site.infer.expand) else {
             return Err(fail(format!(

@@ -13,6 +13,7 @@ mod reparam;
 mod replay;
 mod scale;
 mod seed;
+mod sequential;
 mod substitute;
 mod trace;
 mod uncondition;
@@ -21,13 +22,16 @@ pub use block::{BlockSpec, block, block_with};
 pub use condition::condition;
 pub use do_::do_;
 pub(crate) use enumerate::enumerate_from;
-pub use enumerate::{config_enumerate, config_enumerate_with, enumerate};
+pub use enumerate::{
+    config_enumerate, config_enumerate_sequential, config_enumerate_with, enumerate,
+};
 pub use markov::{markov, markov_with};
 pub use mask::mask;
 pub use reparam::{LocScaleReparam, reparam};
 pub use replay::replay;
 pub use scale::{scale, scale_by};
 pub use seed::seed;
+pub(crate) use sequential::sequential;
 pub use substitute::substitute;
 pub use trace::trace;
 pub use uncondition::uncondition;

@@ -10,10 +10,11 @@ use super::contract::{EnumVar, Factor, Ordinal, Ring, contract, ordinal, plate_d
 use super::elbo::Elbo;
 use super::particles::ParticlePlate;
 use crate::error::{PplError, Result};
-use crate::handlers::{enumerate_from, replay, trace};
+use crate::handlers::{enumerate_from, replay, sequential, trace};
 use crate::site::Site;
 use crate::tensor::DTensor;
 use crate::trace::{Trace, scale_and_mask};
+use std::collections::HashMap;
 
 /// Pyro's `TraceEnum_ELBO(max_plate_nesting=...)`.
 ///
@@ -64,10 +65,29 @@ pub fn get_enum_traces<A: ?Sized, RM, RG>(
     args: &A,
     max_plate_nesting: usize,
 ) -> Result<(Trace, Trace)> {
+    get_enum_traces_with(model, guide, args, max_plate_nesting, HashMap::new())
+        .map(|(m, g, _)| (m, g))
+}
+
+/// [`get_enum_traces`] with the guide's sequentially enumerated sites taking the values
+/// `assignment` numbers (the first where unassigned); also returns those sites and their
+/// support sizes.
+fn get_enum_traces_with<A: ?Sized, RM, RG>(
+    model: &impl Fn(&A) -> Result<RM>,
+    guide: &impl Fn(&A) -> Result<RG>,
+    args: &A,
+    max_plate_nesting: usize,
+    assignment: HashMap<String, usize>,
+) -> Result<(Trace, Trace, Vec<(String, usize)>)> {
     let first = -1 - max_plate_nesting as isize;
     let mut next = first;
+    let mut met = vec![];
     let (_, mut guide_tr) = trace(|| {
-        let (r, n) = enumerate_from(first, || guide(args))?;
+        let (r, n) = enumerate_from(first, || {
+            let (r, m) = sequential(assignment, || guide(args))?;
+            met = m;
+            Ok(r)
+        })?;
         next = n;
         Ok(r)
     })?;
@@ -81,7 +101,7 @@ pub fn get_enum_traces<A: ?Sized, RM, RG>(
             check_site_shape_enum(s, max_plate_nesting)?;
         }
     }
-    Ok((model_tr, guide_tr))
+    Ok((model_tr, guide_tr, met))
 }
 
 fn lp(s: &Site) -> &DTensor {
@@ -207,7 +227,7 @@ pub(crate) fn dice_elbo(model: &Trace, guide: &Trace) -> Result<DTensor> {
             .unscaled_log_prob
             .clone()
             .expect("log-probs were computed");
-        if s.infer.enum_dim.is_some() {
+        if s.infer.enum_dim.is_some() || s.infer.sequential {
             dice.push((ordinal(s), score));
         } else if !s.dist.as_ref().is_some_and(|d| d.has_rsample()) {
             dice.push((ordinal(s), score.sub(&score.detach())));
@@ -265,8 +285,29 @@ impl Elbo for TraceEnumElbo {
     ) -> Result<(DTensor, DTensor, Trace, Trace)> {
         // Vectorised particles hold the dim left of the plates: enumeration starts beyond it.
         let nesting = self.max_plate_nesting + usize::from(self.vectorize_particles);
-        let (model_tr, guide_tr) = get_enum_traces(model, guide, args, nesting)?;
-        let elbo = dice_elbo(&model_tr, &guide_tr)?;
+        // One run per combination of the guide's sequentially enumerated values (depth
+        // first, as Pyro's queue): a run that meets an unassigned one is replaced by one run
+        // per value of it.
+        let mut queue = vec![HashMap::new()];
+        let mut sum: Option<(DTensor, Trace, Trace)> = None;
+        while let Some(assignment) = queue.pop() {
+            let (model_tr, guide_tr, met) =
+                get_enum_traces_with(model, guide, args, nesting, assignment.clone())?;
+            if let Some((name, k)) = met.iter().find(|(n, _)| !assignment.contains_key(n)) {
+                for v in (0..*k).rev() {
+                    let mut a = assignment.clone();
+                    a.insert(name.clone(), v);
+                    queue.push(a);
+                }
+                continue;
+            }
+            let elbo = dice_elbo(&model_tr, &guide_tr)?;
+            sum = Some(match sum {
+                None => (elbo, model_tr, guide_tr),
+                Some((total, _, _)) => (total.add(&elbo), model_tr, guide_tr),
+            });
+        }
+        let (elbo, model_tr, guide_tr) = sum.expect("at least one run completes");
         Ok((elbo.detach(), elbo, model_tr, guide_tr))
     }
 }
