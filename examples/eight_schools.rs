@@ -74,12 +74,20 @@ fn nuts(
     let wall = started.elapsed().as_secs_f64();
     let summary = mcmc.summary()?;
     println!("\n{name} model, 4 chains x {draws} draws after {draws} warm-up steps:\n{summary}");
-    let min_ess = summary.rows.iter().map(|r| r.ess_bulk).fold(f64::INFINITY, f64::min);
+    let min_ess = summary
+        .rows
+        .iter()
+        .map(|r| r.ess_bulk)
+        .fold(f64::INFINITY, f64::min);
     println!(
         "wall {wall:.1} s (warm-up and sampling, chains on threads); lowest bulk ESS {min_ess:.0}, \
          {:.0} per second; step sizes {:?}",
         min_ess / wall,
-        summary.chains.iter().map(|c| format!("{:.3}", c.step_size)).collect::<Vec<_>>()
+        summary
+            .chains
+            .iter()
+            .map(|c| format!("{:.3}", c.step_size))
+            .collect::<Vec<_>>()
     );
     Ok(())
 }

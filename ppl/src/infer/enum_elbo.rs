@@ -69,6 +69,9 @@ pub fn get_enum_traces<A: ?Sized, RM, RG>(
         .map(|(m, g, _)| (m, g))
 }
 
+/// The guide's sequentially enumerated sites met in one run, with their support sizes.
+type SequentialSites = Vec<(String, usize)>;
+
 /// [`get_enum_traces`] with the guide's sequentially enumerated sites taking the values
 /// `assignment` numbers (the first where unassigned); also returns those sites and their
 /// support sizes.
@@ -78,7 +81,7 @@ fn get_enum_traces_with<A: ?Sized, RM, RG>(
     args: &A,
     max_plate_nesting: usize,
     assignment: HashMap<String, usize>,
-) -> Result<(Trace, Trace, Vec<(String, usize)>)> {
+) -> Result<(Trace, Trace, SequentialSites)> {
     let first = -1 - max_plate_nesting as isize;
     let mut next = first;
     let mut met = vec![];
