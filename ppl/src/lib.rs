@@ -86,7 +86,8 @@ pub mod prelude {
     pub use crate::handlers::*;
     pub use crate::infer::TraceGraphElbo;
     pub use crate::infer::autoguide::{
-        AutoDelta, AutoDiagonalNormal, AutoMultivariateNormal, AutoNormal, InitLoc,
+        AutoDelta, AutoDiagonalNormal, AutoGuideList, AutoLaplaceApproximation,
+        AutoLowRankMultivariateNormal, AutoMultivariateNormal, AutoNormal, InitLoc,
     };
     pub use crate::infer::{Elbo, Predictive, Svi, TraceElbo, TraceMeanFieldElbo};
     pub use crate::optim::{Adagrad, Adam, ClippedAdam, Optimizer};

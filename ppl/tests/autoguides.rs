@@ -1,10 +1,12 @@
-//! Autoguides (`AutoNormal`, `AutoDiagonalNormal`, `AutoMultivariateNormal`, `AutoDelta`)
+//! Autoguides (`AutoNormal`, `AutoDiagonalNormal`, `AutoMultivariateNormal`, `AutoDelta`,
+//! `AutoLowRankMultivariateNormal`, `AutoLaplaceApproximation`, `AutoGuideList`)
 //! against known posteriors,
 //! Pyro's parameter names, constrained supports, plates, initialisation and `Predictive`.
 
 use lobes_ppl::handlers::{LocScaleReparam, reparam};
 use lobes_ppl::infer::autoguide::{
-    AutoDelta, AutoDiagonalNormal, AutoMultivariateNormal, AutoNormal, InitLoc,
+    AutoDelta, AutoDiagonalNormal, AutoGuideList, AutoLaplaceApproximation,
+    AutoLowRankMultivariateNormal, AutoMultivariateNormal, AutoNormal, InitLoc,
 };
 use lobes_ppl::infer::{Elbo, Predictive, Svi, TraceElbo, get_traces};
 use lobes_ppl::optim::ClippedAdam;
@@ -740,4 +742,147 @@ fn every_latent_of_a_subsampled_plate_shares_one_subsample() {
             );
         });
     }
+}
+
+#[test]
+fn auto_low_rank_multivariate_normal_learns_a_rank_one_correlation() {
+    // sum_model's covariance [[11, -10], [-10, 11]] / 21 is rank one plus a diagonal:
+    // (10/21) [1, -1][1, -1]ᵀ + I / 21.
+    let x = data();
+    let guide = AutoLowRankMultivariateNormal::new(sum_model).rank(1);
+    let (r, _) = fit(
+        sum_model,
+        |x| guide.call(x),
+        &x,
+        3000,
+        1500,
+        |st| {
+            let (sc, w) = (
+                get(st, "AutoLowRankMultivariateNormal.scale"),
+                get(st, "AutoLowRankMultivariateNormal.cov_factor"),
+            );
+            // cov = (W s)(W s)ᵀ + diag(s²), W [2, 1].
+            let (f0, f1) = (w[0] * sc[0], w[1] * sc[1]);
+            vec![f0 * f0 + sc[0] * sc[0], f1 * f1 + sc[1] * sc[1], f0 * f1]
+        },
+    );
+    let (var, cov) = (11.0 / 21.0, -10.0 / 21.0);
+    for (got, want, what) in [
+        (r[0], var, "var a"),
+        (r[1], var, "var b"),
+        (r[2], cov, "cov"),
+    ] {
+        assert!(
+            (got - want).abs() < 0.1 * want.abs(),
+            "{what} {got} vs {want}"
+        );
+    }
+}
+
+#[test]
+fn auto_laplace_approximation_is_exact_for_a_gaussian_posterior() {
+    let x = data();
+    let sum: f64 = x.to_vec().iter().map(|&v| v as f64).sum();
+    let guide = AutoLaplaceApproximation::new(sum_model);
+    let mut svi = Svi::new(
+        sum_model,
+        |x: &DTensor| guide.call(x),
+        Adam::new(0.05),
+        TraceElbo::new(1),
+    )
+    .with_seed(0, None);
+    for _ in 0..1500 {
+        svi.step(&x).unwrap();
+    }
+    let loc = get(svi.store(), "AutoLaplaceApproximation.loc");
+    for l in &loc {
+        assert!(
+            (l - sum / 21.0).abs() < 0.01,
+            "MAP {loc:?} vs {}",
+            sum / 21.0
+        );
+    }
+    let mvn = with_param_store(svi.store_mut(), || guide.laplace_approximation(&x)).unwrap();
+    let st = svi.store();
+    let (sc, l) = (
+        get(st, "AutoMultivariateNormal.scale"),
+        get(st, "AutoMultivariateNormal.scale_tril"),
+    );
+    let (l00, l10, l11) = (sc[0] * l[0], sc[1] * l[2], sc[1] * l[3]);
+    let got = [l00 * l00, l10 * l10 + l11 * l11, l00 * l10];
+    let want = [11.0 / 21.0, 11.0 / 21.0, -10.0 / 21.0];
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            (g - w).abs() < 0.01 * w.abs(),
+            "Laplace covariance {got:?} vs {want:?}"
+        );
+    }
+    // The returned guide draws from that Gaussian.
+    let draws = with_param_store(svi.store_mut(), || {
+        Predictive::new(4000).return_sites(["a", "b"]).posterior(
+            &sum_model,
+            &|x: &DTensor| mvn.call(x),
+            &x,
+        )
+    })
+    .unwrap();
+    let a = draws.get("a").unwrap().to_vec();
+    let mean = a.iter().map(|&v| v as f64).sum::<f64>() / 4000.0;
+    assert!((mean - sum / 21.0).abs() < 0.05, "draws' mean {mean}");
+    // Before any training there is no point to approximate around.
+    let untrained = AutoLaplaceApproximation::new(sum_model);
+    let e = with_param_store(&mut ParamStore::new(), || {
+        untrained.laplace_approximation(&x).map(|_| ())
+    })
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("AutoLaplaceApproximation") && e.to_string().contains("not trained"),
+        "{e}"
+    );
+}
+
+// a ~ N(0, 1), b ~ N(a, 1), x ~ N(b, 1) at x = 2: E[a | x] = 2/3, E[b | x] = 4/3.
+fn chain_ab(x: &DTensor) -> Result<()> {
+    let a: DTensor = sample("a", Normal::new(s(0.0), s(1.0))?)?;
+    let b: DTensor = sample("b", Normal::new(a, s(1.0))?)?;
+    observe("x", Normal::new(b, s(1.0))?, x.clone())?;
+    Ok(())
+}
+
+#[test]
+fn auto_guide_list_combines_a_custom_guide_and_an_autoguide() {
+    let x = s(2.0);
+    let rest = AutoNormal::new(|x: &DTensor| block_with(BlockSpec::hide(["a"]), || chain_ab(x)));
+    let guide = AutoGuideList::new()
+        .push(|_: &DTensor| {
+            let loc: DTensor = param("a_loc", s(0.0))?;
+            let scale: DTensor =
+                lobes_ppl::param_constrained("a_scale", s(0.5), Constraint::Positive)?;
+            let a: DTensor = sample("a", Normal::new(loc, scale)?)?;
+            Ok(BTreeMap::from([("a".to_string(), a)]))
+        })
+        .push(|x: &DTensor| rest.call(x));
+    let (r, _) = fit(
+        chain_ab,
+        |x| guide.call(x),
+        &x,
+        3000,
+        1500,
+        |st| vec![get(st, "a_loc")[0], get(st, "AutoNormal.locs.b")[0]],
+    );
+    assert!(
+        (r[0] - 2.0 / 3.0).abs() < 0.05 && (r[1] - 4.0 / 3.0).abs() < 0.05,
+        "means {r:?}"
+    );
+    // A site two parts both draw is an error naming it.
+    let twice = AutoGuideList::new()
+        .push(|x: &DTensor| rest.call(x))
+        .push(|x: &DTensor| rest.call(x));
+    let e = with_param_store(&mut ParamStore::new(), || trace(|| twice.call(&x)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'b_unconstrained'") && e.contains("unique"),
+        "{e}"
+    );
 }

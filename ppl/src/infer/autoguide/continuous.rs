@@ -24,8 +24,13 @@ pub trait Posterior {
     /// Declares the family's parameters other than `loc` (through [`param`] and
     /// [`crate::param_constrained`], named `{NAME}.scale` and so on), initialised from
     /// `init_scale`, and returns the posterior over the packed vector: a distribution of
-    /// event shape `[N]`, `N` the length of `loc`.
-    fn posterior(loc: DTensor, init_scale: f64) -> Result<Arc<dyn Distribution>>;
+    /// event shape `[N]`, `N` the length of `loc`. `rank` is the low-rank family's option
+    /// (`None` for its default); the other families ignore it.
+    fn posterior(
+        loc: DTensor,
+        init_scale: f64,
+        rank: Option<usize>,
+    ) -> Result<Arc<dyn Distribution>>;
 }
 
 /// Pyro's `AutoContinuous(model, init_loc_fn=init_to_median)` with the posterior family `F`.
@@ -37,9 +42,10 @@ pub trait Posterior {
 /// `biject_to(support)(piece)` with the log-Jacobian as log-density. Latents inside a
 /// subsampled plate are refused, as Pyro's `AutoContinuous` refuses them.
 pub struct AutoContinuous<M, F> {
-    model: M,
+    pub(super) model: M,
     init_loc: InitLoc,
     init_scale: f64,
+    pub(super) rank: Option<usize>,
     prototype: Prototype,
     family: PhantomData<F>,
 }
@@ -51,6 +57,7 @@ impl<M, F: Posterior> AutoContinuous<M, F> {
             model,
             init_loc: InitLoc::default(),
             init_scale: 0.1,
+            rank: None,
             prototype: Prototype::default(),
             family: PhantomData,
         }
@@ -117,7 +124,7 @@ impl<M, F: Posterior> AutoContinuous<M, F> {
             &format!("{}.loc", F::NAME),
             DTensor::from_floats(init, &[n], &device)?,
         )?;
-        let q = F::posterior(loc, self.init_scale)?;
+        let q = F::posterior(loc, self.init_scale, self.rank)?;
         let infer = InferConfig {
             is_auxiliary: true,
             ..Default::default()

@@ -23,7 +23,11 @@ pub struct Diagonal;
 impl Posterior for Diagonal {
     const NAME: &'static str = "AutoDiagonalNormal";
 
-    fn posterior(loc: DTensor, init_scale: f64) -> Result<Arc<dyn Distribution>> {
+    fn posterior(
+        loc: DTensor,
+        init_scale: f64,
+        _rank: Option<usize>,
+    ) -> Result<Arc<dyn Distribution>> {
         let scale: DTensor = param_constrained(
             "AutoDiagonalNormal.scale",
             DTensor::full(loc.shape(), init_scale as f32, &loc.device()),

@@ -10,8 +10,11 @@
 mod continuous;
 mod delta;
 mod diagonal_normal;
+mod guide_list;
 mod iaf;
 mod init;
+mod laplace;
+mod low_rank;
 mod multivariate_normal;
 mod normal;
 mod prototype;
@@ -20,8 +23,11 @@ mod support;
 pub use continuous::{AutoContinuous, Posterior};
 pub use delta::AutoDelta;
 pub use diagonal_normal::{AutoDiagonalNormal, Diagonal};
+pub use guide_list::AutoGuideList;
 pub use iaf::AutoIAFNormal;
 pub use init::{InitLoc, initialize};
+pub use laplace::{AutoLaplaceApproximation, MapPoint};
+pub use low_rank::{AutoLowRankMultivariateNormal, LowRank};
 pub use multivariate_normal::{AutoMultivariateNormal, FullRank};
 pub use normal::AutoNormal;
 pub use prototype::{

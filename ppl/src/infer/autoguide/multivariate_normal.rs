@@ -28,7 +28,11 @@ pub struct FullRank;
 impl Posterior for FullRank {
     const NAME: &'static str = "AutoMultivariateNormal";
 
-    fn posterior(loc: DTensor, init_scale: f64) -> Result<Arc<dyn Distribution>> {
+    fn posterior(
+        loc: DTensor,
+        init_scale: f64,
+        _rank: Option<usize>,
+    ) -> Result<Arc<dyn Distribution>> {
         let n = loc.numel();
         let device = loc.device();
         let scale: DTensor = param_constrained(
