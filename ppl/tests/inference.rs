@@ -2,7 +2,9 @@
 
 use lobes_ppl::infer::{Elbo, Predictive, Svi, TraceElbo, TraceMeanFieldElbo};
 use lobes_ppl::optim::schedule::{exponential_lr, one_cycle_lr, step_lr};
-use lobes_ppl::optim::{Adagrad, Adam, AdamW, ClippedAdam, Optimizer, RmsProp, Sgd};
+use lobes_ppl::optim::{
+    Adagrad, Adam, AdamW, ClippedAdam, Optimizer, PerParam, ReduceLrOnPlateau, RmsProp, Sgd,
+};
 use lobes_ppl::prelude::*;
 use lobes_ppl::{ParamStore, with_active_store, with_param_store};
 
@@ -903,4 +905,76 @@ fn predictive_from_posterior_samples() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("'mu' has 4") && e.contains("'nu' has 3"), "{e}");
+}
+
+/// Pyro's callable `optim_args`: a rate per parameter (the scale ten times slower), with a
+/// schedule keeping the ratio, and a checkpoint that resumes the run bit for bit.
+#[test]
+fn per_parameter_optimiser_settings_and_their_checkpoint() {
+    let x = data();
+    let make = |name: &str| Adam::new(if name == "scale" { 0.005 } else { 0.05 });
+    let new_svi = || {
+        Svi::new(
+            nn_model,
+            nn_guide,
+            PerParam::new(make),
+            TraceElbo::default(),
+        )
+        .with_seed(3, None)
+    };
+    // Adam's first step moves each parameter by its own rate (in unconstrained space).
+    let mut a = new_svi();
+    a.step(&x).unwrap();
+    let loc = a.store().get("loc").unwrap().item() as f64;
+    let log_scale = (a.store().get("scale").unwrap().item() as f64).ln();
+    assert!(
+        (loc.abs() - 0.05).abs() < 1e-6 && (log_scale.abs() - 0.005).abs() < 1e-6,
+        "{loc} {log_scale}"
+    );
+    // A schedule sets the first parameter's rate and scales the other alike.
+    a.optim.set_lr(0.1);
+    assert!(
+        (a.optim.get("loc").lr() - 0.1).abs() < 1e-12
+            && (a.optim.get("scale").lr() - 0.01).abs() < 1e-12
+    );
+    // Checkpoint and resume.
+    let mut b = new_svi();
+    let straight: Vec<f64> = (0..30).map(|_| b.step(&x).unwrap()).collect();
+    let dir = tmp("per-param");
+    let path = dir.join("svi.safetensors");
+    let mut c = new_svi();
+    let mut resumed: Vec<f64> = (0..15).map(|_| c.step(&x).unwrap()).collect();
+    c.save_checkpoint(&path).unwrap();
+    let mut d = new_svi();
+    d.load_checkpoint(&path, &dev()).unwrap();
+    assert!((d.optim.get("scale").lr() - 0.005).abs() < 1e-12);
+    resumed.extend((0..15).map(|_| d.step(&x).unwrap()));
+    assert_eq!(straight, resumed);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn reduce_lr_on_plateau_follows_torch() {
+    // torch 2.15: ReduceLROnPlateau(SGD(lr=1), factor=0.5, patience=2, cooldown=1,
+    // min_lr=0.1) stepped with these losses leaves these rates.
+    let losses = [
+        5.0, 4.0, 4.0001, 4.0, 3.9999, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 4.0, 2.0, 2.0, 2.0, 2.0, 2.0,
+        2.0, 2.0, 2.0,
+    ];
+    let torch = [
+        1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.25, 0.125,
+        0.125, 0.125, 0.125, 0.1,
+    ];
+    let mut opt = Sgd::new(1.0);
+    let mut plateau = ReduceLrOnPlateau::new(0.5, 2)
+        .with_cooldown(1)
+        .with_min_lr(0.1);
+    let got: Vec<f64> = losses
+        .iter()
+        .map(|&l| {
+            plateau.step(l, &mut opt);
+            opt.lr()
+        })
+        .collect();
+    assert_eq!(got, torch);
 }

@@ -15,6 +15,7 @@ mod predictive;
 pub mod reduce;
 mod renyi;
 mod svi;
+mod svi_checkpoint;
 mod tracegraph;
 
 pub use checks::{check_model_guide_match, check_site_shape, max_plate_nesting};

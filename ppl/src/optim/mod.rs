@@ -1,5 +1,6 @@
 //! Optimisers over the parameter store: Adam, ClippedAdam (Pyro's), Adagrad, AdamW, SGD (with
-//! momentum) and RMSprop, with torch's
+//! momentum) and RMSprop, per-parameter settings ([`PerParam`]) and [`ReduceLrOnPlateau`],
+//! with torch's
 //! update formulas and defaults, each keeping its state per parameter name so a checkpoint can
 //! save it as named tensors.
 //!
@@ -37,6 +38,8 @@ mod adam;
 mod adamw;
 mod clipped_adam;
 mod fused;
+mod per_param;
+mod plateau;
 mod rmsprop;
 pub mod schedule;
 mod sgd;
@@ -45,6 +48,8 @@ pub use adagrad::Adagrad;
 pub use adam::Adam;
 pub use adamw::AdamW;
 pub use clipped_adam::ClippedAdam;
+pub use per_param::PerParam;
+pub use plateau::ReduceLrOnPlateau;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
