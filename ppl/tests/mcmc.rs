@@ -131,8 +131,8 @@ fn nuts_matches_numpyro_on_eight_schools() {
     // NumPyro 0.22 NUTS, 4 × 50,000 draws (scripts/mcmc_reference.py eight_schools).
     let y = vec1(&Y);
     let mut mcmc = Mcmc::new(Nuts::new(eight_schools))
-        .num_warmup(500)
-        .num_samples(1000)
+        .num_warmup(300)
+        .num_samples(600)
         .num_chains(2)
         .seed(0);
     mcmc.run_parallel(&y).unwrap();
@@ -154,19 +154,19 @@ fn nuts_matches_numpyro_on_eight_schools() {
     assert_eq!(sm.divergences(), 0, "{sm}");
     // Predictive from the posterior: the deterministic theta, per draw.
     let post = mcmc.get_samples().unwrap();
-    let pred = Predictive::new(2000)
+    let pred = Predictive::new(1200)
         .return_sites(["theta"])
         .from_samples(&eight_schools, &post, &y)
         .unwrap();
     let theta = pred.get("theta").unwrap();
-    assert_eq!(theta.shape(), &[2000, 8]);
+    assert_eq!(theta.shape(), &[1200, 8]);
     let t0: f64 = theta
         .to_vec()
         .iter()
         .step_by(8)
         .map(|&v| v as f64)
         .sum::<f64>()
-        / 2000.0;
+        / 1200.0;
     assert!(
         (t0 - 6.22).abs() < 0.8,
         "theta[0] mean {t0} vs NumPyro 6.22"
