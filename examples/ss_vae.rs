@@ -24,8 +24,6 @@ use lobes::models::vae::{Vae, VaeConfig, one_hot};
 use lobes::ppl::infer::TraceEnumElbo;
 use lobes::ppl::prelude::*;
 use lobes::ppl::shape::broadcast_shapes;
-use lobes::ppl::{InferConfig, sample_with};
-use std::sync::Arc;
 
 /// Pyro's `aux_loss_multiplier`.
 pub const AUX_LOSS_MULTIPLIER: f64 = 46.0;
@@ -99,12 +97,11 @@ pub fn model(nets: &SsVae, batch: &SsBatch) -> Result<()> {
         )?;
         let zs: DTensor = sample("z", prior.to_event(1))?;
         let alpha_prior = Tensor::<2>::full([b, 2], 0.5, &dev);
-        let obs = batch.y.clone().map(DTensor::from);
-        let ys: DTensor = sample_with(
+        // Observed for the labelled batches, drawn for the others (Pyro's `obs=ys`, None).
+        let ys: DTensor = sample_obs(
             "y",
-            Arc::new(OneHotCategorical::from_probs(alpha_prior)?),
-            obs,
-            InferConfig::default(),
+            OneHotCategorical::from_probs(alpha_prior)?,
+            batch.y.clone(),
         )?;
         let (zy, lead) = cat_last(&zs, &ys)?;
         let loc = DTensor::from(decoder.forward(zy))

@@ -57,7 +57,7 @@ pub use params::{ParamStore, clear_param_store, with_active_store, with_param_st
 pub use plate::{Plate, PlateContext, plate};
 pub use primitives::{
     deterministic, factor, factor_with, get_param, observe, param, param_constrained, sample,
-    sample_with,
+    sample_obs, sample_with,
 };
 pub use runtime::enable_validation;
 pub use site::{InferConfig, PlateFrame, Site, SiteKind};
@@ -93,7 +93,7 @@ pub mod prelude {
     pub use crate::optim::{Adagrad, Adam, ClippedAdam, Optimizer};
     pub use crate::{
         DTensor, ParamStore, Trace, deterministic, factor, factor_with, get_param, module, no_grad,
-        observe, param, param_constrained, plate, sample, with_param_store,
+        observe, param, param_constrained, plate, sample, sample_obs, with_param_store,
     };
     pub use burn::prelude::{Device, Int, Module, Tensor};
 }

@@ -51,6 +51,32 @@ pub fn sample<T: FromDTensor>(name: &str, dist: impl Distribution) -> Result<T> 
     sample_with(name, Arc::new(dist), None, InferConfig::default())
 }
 
+/// `pyro.sample(name, dist, obs=obs)` with `obs` possibly `None`: observed when `obs` is
+/// `Some`, drawn otherwise (the semi-supervised VAE's label, present for some batches only).
+///
+/// ```
+/// # use lobes_ppl::prelude::*;
+/// # let d = Device::flex();
+/// let label: Option<DTensor> = None;
+/// let y: DTensor = sample_obs("y", Bernoulli::from_probs(DTensor::scalar(0.5, &d))?, label)?;
+/// assert!(y.item() == 0.0 || y.item() == 1.0);
+/// let (_, tr) = trace(|| sample_obs::<DTensor>("y", Bernoulli::from_probs(DTensor::scalar(0.5, &d))?, Some(DTensor::scalar(1.0, &d))))?;
+/// assert!(tr.get("y").unwrap().is_observed);
+/// # Ok::<(), PplError>(())
+/// ```
+pub fn sample_obs<T: FromDTensor>(
+    name: &str,
+    dist: impl Distribution,
+    obs: Option<impl Into<DTensor>>,
+) -> Result<T> {
+    sample_with(
+        name,
+        Arc::new(dist),
+        obs.map(Into::into),
+        InferConfig::default(),
+    )
+}
+
 /// Scores observed data: `pyro.sample(name, dist, obs=value)`. Returns the site's value as
 /// the observation's own type (a `Tensor<D>` or a `DTensor`): the observation itself, or a
 /// draw where a handler (`uncondition`) makes the site latent.

@@ -886,3 +886,88 @@ fn auto_guide_list_combines_a_custom_guide_and_an_autoguide() {
         "{e}"
     );
 }
+
+#[test]
+fn medians_and_quantiles_are_read_from_a_store_by_reference() {
+    let x = data();
+    // AutoNormal on a positive latent: quantiles are exp(loc + scale Φ⁻¹(q)).
+    let guide = AutoNormal::new(lognormal_model);
+    let y = positive_data();
+    let mut svi = Svi::new(
+        lognormal_model,
+        |x: &DTensor| guide.call(x),
+        Adam::new(0.05),
+        TraceElbo::new(1),
+    )
+    .with_seed(1, None);
+    for _ in 0..20 {
+        svi.step(&y).unwrap();
+    }
+    let store = svi.store();
+    let names: Vec<String> = guide
+        .latents()
+        .unwrap()
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    let name = &names[0];
+    let (loc, scale) = (
+        get(store, &format!("AutoNormal.locs.{name}"))[0],
+        get(store, &format!("AutoNormal.scales.{name}"))[0],
+    );
+    let q = guide.quantiles_in(store, &[0.05, 0.5, 0.95]).unwrap();
+    let v: Vec<f64> = q[name].to_vec().into_iter().map(f64::from).collect();
+    let want = [
+        (loc - 1.644854 * scale).exp(),
+        loc.exp(),
+        (loc + 1.644854 * scale).exp(),
+    ];
+    for (g, w) in v.iter().zip(want) {
+        assert!(
+            (g - w).abs() < 1e-4 * w.max(1.0),
+            "quantiles {v:?} vs {want:?}"
+        );
+    }
+    assert!((guide.median_in(store).unwrap()[name].item() as f64 - loc.exp()).abs() < 1e-4);
+    // AutoMultivariateNormal: marginal sds are the row norms of scale[:, None] * scale_tril.
+    let mvn = AutoMultivariateNormal::new(sum_model);
+    let mut svi = Svi::new(
+        sum_model,
+        |x: &DTensor| mvn.call(x),
+        Adam::new(0.05),
+        TraceElbo::new(1),
+    )
+    .with_seed(1, None);
+    for _ in 0..20 {
+        svi.step(&x).unwrap();
+    }
+    let st = svi.store();
+    let (loc, sc, l) = (
+        get(st, "AutoMultivariateNormal.loc"),
+        get(st, "AutoMultivariateNormal.scale"),
+        get(st, "AutoMultivariateNormal.scale_tril"),
+    );
+    let sd_b = ((sc[1] * l[2]).powi(2) + (sc[1] * l[3]).powi(2)).sqrt();
+    let q = mvn.quantiles_in(st, &[0.95]).unwrap();
+    assert!((q["b"].item() as f64 - (loc[1] + 1.644854 * sd_b)).abs() < 1e-4);
+    // A quantile outside (0, 1) is refused; a Laplace point has none.
+    assert!(
+        mvn.quantiles_in(st, &[1.5])
+            .unwrap_err()
+            .to_string()
+            .contains("(0, 1)")
+    );
+    let point = AutoLaplaceApproximation::new(sum_model);
+    let mut svi = Svi::new(
+        sum_model,
+        |x: &DTensor| point.call(x),
+        Adam::new(0.05),
+        TraceElbo::new(1),
+    );
+    svi.step(&x).unwrap();
+    let e = point
+        .quantiles_in(svi.store(), &[0.5])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("laplace_approximation"), "{e}");
+}

@@ -815,3 +815,18 @@ fn sequential_guide_enumeration_equals_parallel() {
         "{e}"
     );
 }
+
+#[test]
+fn trace_enum_elbo_without_max_plate_nesting_finds_it() {
+    // Pyro's TraceEnum_ELBO() guesses the nesting from a first run: the mixture's one plate.
+    let x = t(&X);
+    let loss = |elbo: TraceEnumElbo| {
+        let mut store = ParamStore::new();
+        with_param_store(&mut store, || {
+            elbo.estimate(&mixture, &empty, &x).unwrap().loss()
+        })
+    };
+    let (guessed, given) = (loss(TraceEnumElbo::default()), loss(TraceEnumElbo::new(1)));
+    assert_eq!(guessed, given);
+    assert!((given - mixture_loss([-1.0, 2.0])).abs() < 1e-4);
+}

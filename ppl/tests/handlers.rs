@@ -383,3 +383,82 @@ fn params_are_autodiff_leaves_unless_no_grad() {
         assert!(!w2.is_autodiff());
     });
 }
+
+/// z ~ N(0, 1), x ~ N(z, 1): the model of the wrapped-handler tests.
+fn zx(_: &()) -> Result<DTensor> {
+    let d = Device::flex();
+    let z: DTensor = sample(
+        "z",
+        Normal::new(DTensor::scalar(0.0, &d), DTensor::scalar(1.0, &d))?,
+    )?;
+    sample("x", Normal::new(z, DTensor::scalar(1.0, &d))?)
+}
+
+#[test]
+fn wrapped_models_serve_mcmc_predictive_and_svi() {
+    use lobes_ppl::handlers::wrap;
+    use lobes_ppl::infer::Predictive;
+    use lobes_ppl::infer::mcmc::{Mcmc, Nuts};
+    let d = Device::flex();
+    let data = HashMap::from([("x".to_string(), DTensor::scalar(2.0, &d))]);
+    // poutine.condition(model, data) as a model for NUTS: z | x = 2 ~ N(1, 1/2).
+    let conditioned = wrap::condition(zx, data.clone());
+    let mut mcmc = Mcmc::new(Nuts::new(&conditioned))
+        .num_warmup(200)
+        .num_samples(800)
+        .num_chains(2)
+        .seed(1);
+    mcmc.run_parallel(&()).unwrap();
+    let sm = mcmc.summary().unwrap();
+    let r = sm.row("z").unwrap();
+    assert!(
+        (r.mean - 1.0).abs() < 4.0 * r.sd / r.ess_bulk.sqrt()
+            && (r.sd - 0.5f64.sqrt()).abs() < 0.08,
+        "{sm}"
+    );
+    // poutine.do(model, data): x is fixed for what follows but z is still drawn from its prior.
+    let intervened = wrap::do_(zx, data);
+    let prior = Predictive::new(500).prior(&intervened, &()).unwrap();
+    let z = prior.get("z").unwrap().to_vec();
+    assert!(z.iter().map(|&v| v as f64).sum::<f64>().abs() / 500.0 < 0.15);
+    // poutine.block(model, hide=["x"]): the trace no longer shows x.
+    let blocked = wrap::block(zx, BlockSpec::hide(["x"]));
+    let (_, tr) = trace(|| blocked(&())).unwrap();
+    assert!(tr.contains("z") && !tr.contains("x"));
+}
+
+#[test]
+fn lift_turns_a_parameter_into_a_latent_that_nuts_samples() {
+    use lobes_ppl::handlers::wrap;
+    use lobes_ppl::infer::mcmc::{Mcmc, Nuts};
+    use std::sync::Arc;
+    let d = Device::flex();
+    let y = DTensor::from_floats(vec![1.0, 2.0, 1.5, 0.5], &[4], &d).unwrap();
+    let regression = |y: &DTensor| -> Result<()> {
+        let w: DTensor = param("w", DTensor::scalar(0.0, &y.device()))?;
+        plate("data", 4).run(|_| {
+            observe(
+                "y",
+                Normal::new(w, DTensor::scalar(1.0, &y.device()))?,
+                y.clone(),
+            )
+        })?;
+        Ok(())
+    };
+    let prior: Arc<dyn Distribution> =
+        Arc::new(Normal::new(DTensor::scalar(0.0, &d), DTensor::scalar(1.0, &d)).unwrap());
+    let bayesian = wrap::lift(regression, HashMap::from([("w".to_string(), prior)]));
+    let mut mcmc = Mcmc::new(Nuts::new(&bayesian))
+        .num_warmup(200)
+        .num_samples(800)
+        .seed(2);
+    mcmc.run(&y).unwrap();
+    let sm = mcmc.summary().unwrap();
+    // w | y ~ N(Σy / 5, 1 / 5).
+    let r = sm.row("w").unwrap();
+    assert!(
+        (r.mean - 1.0).abs() < 4.0 * r.sd / r.ess_bulk.sqrt()
+            && (r.sd - 0.2f64.sqrt()).abs() < 0.06,
+        "{sm}"
+    );
+}

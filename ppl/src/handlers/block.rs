@@ -6,6 +6,7 @@ use crate::site::{Site, SiteKind};
 use std::collections::HashSet;
 
 /// Which sites a [`block_with`] hides.
+#[derive(Clone)]
 pub enum BlockSpec {
     /// Hide every site.
     All,
@@ -16,7 +17,7 @@ pub enum BlockSpec {
     /// Hide sites of these kinds.
     HideKinds(Vec<SiteKind>),
     /// Hide the sites the predicate accepts.
-    HideFn(Box<dyn Fn(&Site) -> bool>),
+    HideFn(std::sync::Arc<dyn Fn(&Site) -> bool + Send + Sync>),
 }
 
 impl BlockSpec {
@@ -29,8 +30,8 @@ impl BlockSpec {
         BlockSpec::Expose(names.into_iter().map(|s| s.as_ref().to_string()).collect())
     }
     /// Hide the sites `f` accepts.
-    pub fn hide_fn(f: impl Fn(&Site) -> bool + 'static) -> Self {
-        BlockSpec::HideFn(Box::new(f))
+    pub fn hide_fn(f: impl Fn(&Site) -> bool + Send + Sync + 'static) -> Self {
+        BlockSpec::HideFn(std::sync::Arc::new(f))
     }
     fn hides(&self, s: &Site) -> bool {
         match self {

@@ -7,6 +7,7 @@ mod block;
 mod condition;
 mod do_;
 mod enumerate;
+mod lift;
 mod markov;
 mod mask;
 mod reparam;
@@ -17,6 +18,7 @@ mod sequential;
 mod substitute;
 mod trace;
 mod uncondition;
+pub mod wrap;
 
 pub use block::{BlockSpec, block, block_with};
 pub use condition::condition;
@@ -25,6 +27,7 @@ pub(crate) use enumerate::enumerate_from;
 pub use enumerate::{
     config_enumerate, config_enumerate_sequential, config_enumerate_with, enumerate,
 };
+pub use lift::lift;
 pub use markov::{markov, markov_with};
 pub use mask::mask;
 pub use reparam::{LocScaleReparam, reparam};

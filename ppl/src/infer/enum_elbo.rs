@@ -16,7 +16,8 @@ use crate::tensor::DTensor;
 use crate::trace::{Trace, scale_and_mask};
 use std::collections::HashMap;
 
-/// Pyro's `TraceEnum_ELBO(max_plate_nesting=...)`.
+/// Pyro's `TraceEnum_ELBO(max_plate_nesting=...)`; [`TraceEnumElbo::default`] is Pyro's
+/// `TraceEnum_ELBO()`, which finds the nesting from a first run of guide and model.
 ///
 /// Mark discrete sites with [`config_enumerate`](crate::handlers::config_enumerate); each
 /// gets a dim of its own left of the `max_plate_nesting` plate dims, guide sites first. A
@@ -31,6 +32,23 @@ pub struct TraceEnumElbo {
     /// enumeration starting one dim further left (default false).
     pub vectorize_particles: bool,
     particle_plate: ParticlePlate,
+    /// Whether `max_plate_nesting` is to be found from a first run (then remembered).
+    guess: bool,
+    guessed: std::sync::OnceLock<usize>,
+}
+
+impl Default for TraceEnumElbo {
+    /// Pyro's `TraceEnum_ELBO()` without `max_plate_nesting`: the first estimate traces guide
+    /// and model once (without gradients, hidden from enclosing handlers, the random stream
+    /// restored afterwards) and takes the deepest plate nesting it sees, as Pyro's
+    /// `_guess_max_plate_nesting`. A model whose plates vary between runs should give it.
+    fn default() -> Self {
+        TraceEnumElbo {
+            guess: true,
+            particle_plate: ParticlePlate::new(None),
+            ..Self::new(0)
+        }
+    }
 }
 
 impl TraceEnumElbo {
@@ -41,7 +59,35 @@ impl TraceEnumElbo {
             num_particles: 1,
             vectorize_particles: false,
             particle_plate: ParticlePlate::new(Some(max_plate_nesting)),
+            guess: false,
+            guessed: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The plate nesting: the one given, or the one a first run shows.
+    fn nesting<A: ?Sized, RM, RG>(
+        &self,
+        model: &impl Fn(&A) -> Result<RM>,
+        guide: &impl Fn(&A) -> Result<RG>,
+        args: &A,
+    ) -> Result<usize> {
+        if !self.guess {
+            return Ok(self.max_plate_nesting);
+        }
+        if let Some(&n) = self.guessed.get() {
+            return Ok(n);
+        }
+        let rng = crate::rng::get_rng_state();
+        let n = crate::grad::no_grad(|| {
+            crate::handlers::block(|| {
+                let (_, g) = trace(|| guide(args))?;
+                let (_, m) = trace(|| replay(&g, || model(args)))?;
+                Ok(super::checks::max_plate_nesting(&m, &g))
+            })
+        });
+        crate::rng::set_rng_state(&rng);
+        let n = n?;
+        Ok(*self.guessed.get_or_init(|| n))
     }
     /// Averages `n` particles per estimate.
     pub fn num_particles(mut self, n: usize) -> Self {
@@ -287,7 +333,7 @@ impl Elbo for TraceEnumElbo {
         args: &A,
     ) -> Result<(DTensor, DTensor, Trace, Trace)> {
         // Vectorised particles hold the dim left of the plates: enumeration starts beyond it.
-        let nesting = self.max_plate_nesting + usize::from(self.vectorize_particles);
+        let nesting = self.nesting(model, guide, args)? + usize::from(self.vectorize_particles);
         // One run per combination of the guide's sequentially enumerated values (depth
         // first, as Pyro's queue): a run that meets an unassigned one is replaced by one run
         // per value of it.

@@ -31,6 +31,9 @@ pub trait Posterior {
         init_scale: f64,
         rank: Option<usize>,
     ) -> Result<Arc<dyn Distribution>>;
+    /// The marginal standard deviation of each of the `n` packed coordinates, from the
+    /// active store's parameters (`None` for a point).
+    fn marginal_scale(n: usize) -> Result<Option<DTensor>>;
 }
 
 /// Pyro's `AutoContinuous(model, init_loc_fn=init_to_median)` with the posterior family `F`.

@@ -5,7 +5,7 @@ use super::continuous::{AutoContinuous, Posterior};
 use crate::constraints::Constraint;
 use crate::dist::{DistExt, Distribution, Normal};
 use crate::error::{PplError, Result};
-use crate::primitives::param_constrained;
+use crate::primitives::{get_param, param_constrained};
 use crate::tensor::DTensor;
 use std::sync::Arc;
 
@@ -37,5 +37,8 @@ impl Posterior for Diagonal {
             .map_err(|e| PplError::at_site("_AutoDiagonalNormal_latent", e))?
             .to_event(1);
         Ok(Arc::new(q))
+    }
+    fn marginal_scale(_n: usize) -> Result<Option<DTensor>> {
+        Ok(Some(get_param("AutoDiagonalNormal.scale")?))
     }
 }

@@ -43,6 +43,9 @@ impl Posterior for MapPoint {
             .map_err(|e| PplError::at_site("_AutoLaplaceApproximation_latent", e))?;
         Ok(Arc::new(q))
     }
+    fn marginal_scale(_n: usize) -> Result<Option<DTensor>> {
+        Ok(None)
+    }
 }
 
 impl<M: Clone> AutoContinuous<M, MapPoint> {

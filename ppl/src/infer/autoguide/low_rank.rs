@@ -6,7 +6,7 @@ use super::continuous::{AutoContinuous, Posterior};
 use crate::constraints::Constraint;
 use crate::dist::{Distribution, LowRankMultivariateNormal};
 use crate::error::{PplError, Result};
-use crate::primitives::{param, param_constrained};
+use crate::primitives::{get_param, param, param_constrained};
 use crate::tensor::DTensor;
 use std::sync::Arc;
 
@@ -76,5 +76,14 @@ impl Posterior for LowRank {
         let q = LowRankMultivariateNormal::new(loc, factor, scale.square())
             .map_err(|e| PplError::at_site("_AutoLowRankMultivariateNormal_latent", e))?;
         Ok(Arc::new(q))
+    }
+    fn marginal_scale(n: usize) -> Result<Option<DTensor>> {
+        // sqrt(diag(F Fᵀ) + s²), F = cov_factor · s[:, None].
+        let scale: DTensor = get_param("AutoLowRankMultivariateNormal.scale")?;
+        let w: DTensor = get_param("AutoLowRankMultivariateNormal.cov_factor")?;
+        let factor = w * scale.reshape(&[n, 1])?;
+        Ok(Some(
+            (factor.square().sum_rightmost(1) + scale.square()).sqrt(),
+        ))
     }
 }

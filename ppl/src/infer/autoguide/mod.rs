@@ -18,6 +18,7 @@ mod low_rank;
 mod multivariate_normal;
 mod normal;
 mod prototype;
+mod summaries;
 mod support;
 
 pub use continuous::{AutoContinuous, Posterior};
@@ -33,4 +34,5 @@ pub use normal::AutoNormal;
 pub use prototype::{
     LatentSite, Prototype, Subsamples, discover, draw_plates, in_plates, select_subsample,
 };
+pub use summaries::SiteValues;
 pub use support::{log_abs_det_jacobian, support_of};

@@ -5,7 +5,7 @@ use super::continuous::{AutoContinuous, Posterior};
 use crate::constraints::Constraint;
 use crate::dist::{Distribution, MultivariateNormal};
 use crate::error::{PplError, Result};
-use crate::primitives::param_constrained;
+use crate::primitives::{get_param, param_constrained};
 use crate::tensor::DTensor;
 use std::sync::Arc;
 
@@ -51,5 +51,16 @@ impl Posterior for FullRank {
         let q = MultivariateNormal::new(loc, scale_tril)
             .map_err(|e| PplError::at_site("_AutoMultivariateNormal_latent", e))?;
         Ok(Arc::new(q))
+    }
+    fn marginal_scale(n: usize) -> Result<Option<DTensor>> {
+        // sqrt(diag(L Lᵀ)), L = scale[:, None] * scale_tril: row norms of L.
+        let scale: DTensor = get_param("AutoMultivariateNormal.scale")?;
+        let tril: DTensor = get_param("AutoMultivariateNormal.scale_tril")?;
+        Ok(Some(
+            (scale.reshape(&[n, 1])? * tril)
+                .square()
+                .sum_rightmost(1)
+                .sqrt(),
+        ))
     }
 }
