@@ -183,3 +183,38 @@ fn bad_options_name_the_option_and_write_nothing() {
         assert!(!out.exists(), "{args:?} wrote {}", out.display());
     }
 }
+
+/// The library prints nothing and draws no bar: it reports each band written, and the CLI
+/// draws its bar from those reports.
+#[test]
+fn the_library_reports_every_band_to_its_caller() {
+    use lobes::models::data::synthetic::Synthetic;
+    use lobes::models::field::{BandWritten, FieldConfig, Population, simulate};
+    let d = tmp("library-bands");
+    let cfg = FieldConfig {
+        width: 300,
+        height: 300,
+        sources: 10,
+        seed: 3,
+        ..FieldConfig::default()
+    };
+    let mut events: Vec<BandWritten> = vec![];
+    let s = simulate(
+        &cfg,
+        &mut Population::Synthetic(Synthetic::default()),
+        &d,
+        &mut |b| events.push(b),
+    )
+    .unwrap();
+    let n = events.len();
+    assert!(n >= 3, "300 rows are three bands of 128: {events:?}");
+    assert!(
+        events
+            .iter()
+            .enumerate()
+            .all(|(i, b)| b.done == i + 1 && b.total == n),
+        "{events:?}"
+    );
+    assert_eq!(s.rows.len(), 10);
+    std::fs::remove_dir_all(d).ok();
+}

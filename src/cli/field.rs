@@ -2,7 +2,7 @@
 
 use lobes::models::ModelError;
 use lobes::models::data::synthetic::Synthetic;
-use lobes::models::field::{FieldConfig, Population, simulate, simulate_on_ranks};
+use lobes::models::field::{BandWritten, FieldConfig, Population, simulate, simulate_on_ranks};
 use lobes::models::generate::{Generator, Sampling};
 use lobes::models::output::OutputFolder;
 use lobes::models::train::Replicas;
@@ -163,7 +163,10 @@ pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
                 ),
             ));
         }
-        let s = simulate_on_ranks(&cfg, &mut pop, &out, !no_progress, ranks)?;
+        // Rank 0 shows its share's bar.
+        let mut bar = BandBar::new(!no_progress && ranks.rank() == 0, " (rank 0's bands)");
+        let s = simulate_on_ranks(&cfg, &mut pop, &out, &mut |b| bar.show(b), ranks)?;
+        bar.finish();
         Ok((s, folder))
     };
     let (s, folder) = match ranks_in_process {
@@ -171,10 +174,10 @@ pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
         Some(n) => super::ranks::on_threads(n, on_ranks)?,
         None => {
             let folder = OutputFolder::claim(&out, "lobes simulate-field", overwrite)?;
-            (
-                simulate(&cfg, &mut population()?, &out, !no_progress)?,
-                Some(folder),
-            )
+            let mut bar = BandBar::new(!no_progress, "");
+            let s = simulate(&cfg, &mut population()?, &out, &mut |b| bar.show(b))?;
+            bar.finish();
+            (s, Some(folder))
         }
     };
     let Some(folder) = folder else {
@@ -194,4 +197,39 @@ pub(crate) fn run(args: SimulateFieldArgs) -> Result<(), ModelError> {
     );
     folder.finish()?;
     Ok(())
+}
+
+/// The field's progress bar, drawn from the library's band events (hidden when `show` is
+/// false, and by indicatif when stderr is not a terminal).
+struct BandBar {
+    bar: Option<indicatif::ProgressBar>,
+    suffix: &'static str,
+}
+
+impl BandBar {
+    fn new(show: bool, suffix: &'static str) -> Self {
+        let bar = show.then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("field {bar:30} {pos}/{len} bands {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        BandBar { bar, suffix }
+    }
+
+    fn show(&mut self, b: BandWritten) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(b.total as u64);
+            bar.set_position(b.done as u64);
+            bar.set_message(format!("{} sources held{}", b.sources_held, self.suffix));
+        }
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -62,12 +62,13 @@ fn stamp_size(pop: &Population) -> usize {
 /// Simulates the field `cfg` with sources from `pop` into folder `out`: [`IMAGE_FILE`],
 /// [`CSV_FILE`] and [`TABLE_FILE`]. Options are checked before anything is written; the image
 /// goes to a temporary file renamed when complete, the catalogues after it, so no file is ever
-/// half-written. `progress` shows a bar (hidden anyway when stderr is not a terminal).
+/// half-written. `progress` is told of every band written (the CLI draws a bar from it; pass
+/// `&mut |_| {}` for nothing): the library prints nothing.
 pub fn simulate(
     cfg: &FieldConfig,
     pop: &mut Population,
     out: &Path,
-    progress: bool,
+    progress: &mut dyn FnMut(BandWritten),
 ) -> Result<Summary, ModelError> {
     cfg.validate()?;
     pop.check(cfg)?;
@@ -127,13 +128,24 @@ fn provenance(cfg: &FieldConfig) -> Vec<String> {
     v
 }
 
+/// One band of the image written, for a progress display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BandWritten {
+    /// Bands written so far by this process (this rank).
+    pub done: usize,
+    /// Bands this process (rank) writes in all.
+    pub total: usize,
+    /// Sources whose stamps reach bands not yet written (held in memory).
+    pub sources_held: usize,
+}
+
 /// Writes the image to `path` band by band; returns the catalogue.
 fn stream(
     cfg: &FieldConfig,
     pop: &mut Population,
     plan: &[population::Planned],
     path: &Path,
-    progress: bool,
+    progress: &mut dyn FnMut(BandWritten),
 ) -> Result<Vec<Row>, ModelError> {
     let (w, h) = (cfg.width, cfg.height);
     let file = std::fs::File::create(path).map_err(|e| DataError::io(path, e))?;
@@ -141,7 +153,7 @@ fn stream(
     let io = |e| DataError::io(path, e);
     f.write_all(&header(cfg)).map_err(io)?;
     let n = bands::bands(h);
-    let bar = progress_bar(progress, n);
+    let mut done = 0;
     let mut bytes = vec![];
     let rows = bands::render_bands(
         cfg,
@@ -154,11 +166,14 @@ fn stream(
                 .map_err(|e| DataError::io(path, e).into())
         },
         |held| {
-            bar.set_message(format!("{held} sources held"));
-            bar.inc(1);
+            done += 1;
+            progress(BandWritten {
+                done,
+                total: n,
+                sources_held: held,
+            });
         },
     )?;
-    bar.finish_and_clear();
     f.write_all(&vec![0u8; padding(w, h)]).map_err(io)?;
     let file = f.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;
@@ -185,18 +200,4 @@ fn header(cfg: &FieldConfig) -> Vec<u8> {
 fn padding(w: usize, h: usize) -> usize {
     let data = w * h * 4;
     data.div_ceil(2880) * 2880 - data
-}
-
-/// A bar of `n` bands (hidden unless `progress`).
-fn progress_bar(progress: bool, n: usize) -> indicatif::ProgressBar {
-    let bar = if progress {
-        indicatif::ProgressBar::new(n as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("field {bar:30} {pos}/{len} bands {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar
 }

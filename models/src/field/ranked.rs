@@ -12,7 +12,7 @@
 
 use super::catalogue::{self, Row};
 use super::population::{self, Population};
-use super::{FieldConfig, IMAGE_FILE, Summary, bands, header, padding, progress_bar};
+use super::{BandWritten, FieldConfig, IMAGE_FILE, Summary, bands, header, padding};
 use crate::data::DataError;
 use crate::error::ModelError;
 use crate::train::Replicas;
@@ -36,7 +36,7 @@ pub fn simulate_on_ranks(
     cfg: &FieldConfig,
     pop: &mut Population,
     out: &Path,
-    progress: bool,
+    progress: &mut dyn FnMut(BandWritten),
     ranks: &mut dyn Replicas,
 ) -> Result<Summary, ModelError> {
     let (rank, n) = (ranks.rank(), ranks.replicas());
@@ -77,7 +77,7 @@ pub fn simulate_on_ranks(
             .write(true)
             .open(&path)
             .map_err(|e| DataError::io(&path, e))?;
-        let bar = progress_bar(progress && rank == 0, mine.len());
+        let (total, mut done) = (mine.len(), 0);
         let mut bytes = vec![];
         let rows = bands::render_bands(
             cfg,
@@ -91,11 +91,14 @@ pub fn simulate_on_ranks(
                     .map_err(|e| DataError::io(&path, e).into())
             },
             |held| {
-                bar.set_message(format!("{held} sources held (rank 0's bands)"));
-                bar.inc(1);
+                done += 1;
+                progress(BandWritten {
+                    done,
+                    total,
+                    sources_held: held,
+                });
             },
         )?;
-        bar.finish_and_clear();
         file.sync_all().map_err(|e| DataError::io(&path, e))?;
         Ok::<_, ModelError>(rows)
     })();
