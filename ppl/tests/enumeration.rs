@@ -830,3 +830,58 @@ fn trace_enum_elbo_without_max_plate_nesting_finds_it() {
     assert_eq!(guessed, given);
     assert!((given - mixture_loss([-1.0, 2.0])).abs() < 1e-4);
 }
+
+#[test]
+fn infer_discrete_decodes_a_markov_chain() {
+    // One sequence of 6 steps: the Viterbi path (temperature 0) against all 3^6 paths, and the
+    // posterior of x_2 (temperature 1) against the exact marginal.
+    let steps = 6;
+    let ys: Vec<f32> = (0..steps).map(|t| hmm_y(t, 1)).collect();
+    let data = (
+        DTensor::from_floats(ys.clone(), &[steps, 1], &dev()).unwrap(),
+        vec![steps],
+    );
+    let mut best = (f64::NEG_INFINITY, vec![]);
+    let mut marginal = [0.0f64; K];
+    let mut paths = vec![];
+    for code in 0..K.pow(steps as u32) {
+        let x: Vec<usize> = (0..steps).map(|t| (code / K.pow(t as u32)) % K).collect();
+        let mut l = (INIT[x[0]] as f64).ln();
+        for t in 0..steps {
+            if t > 0 {
+                l += (TRANS[x[t - 1]][x[t]] as f64).ln();
+            }
+            l += ln_n(ys[t] as f64, LOCS[x[t]] as f64, 1.0);
+        }
+        paths.push((l, x[2]));
+        if l > best.0 {
+            best = (l, x);
+        }
+    }
+    let z = lse(&paths.iter().map(|p| p.0).collect::<Vec<_>>());
+    for (l, x2) in &paths {
+        marginal[*x2] += (l - z).exp();
+    }
+    let decode = |temperature: f64| -> Vec<usize> {
+        let (_, tr) = trace(|| infer_discrete(-2, temperature, || hmm(&data))).unwrap();
+        (0..steps)
+            .map(|t| tr.value(&format!("x_{t}")).unwrap().item() as usize)
+            .collect()
+    };
+    assert_eq!(decode(0.0), best.1, "Viterbi path");
+    let n = 300;
+    let mut count = [0usize; K];
+    lobes_ppl::rng::set_rng_seed(11);
+    for _ in 0..n {
+        count[decode(1.0)[2]] += 1;
+    }
+    for k in 0..K {
+        let p = count[k] as f64 / n as f64;
+        let sd = (marginal[k] * (1.0 - marginal[k]) / n as f64).sqrt();
+        assert!(
+            (p - marginal[k]).abs() < 4.0 * sd + 0.01,
+            "x_2 = {k}: {p} vs exact {}",
+            marginal[k]
+        );
+    }
+}

@@ -15,6 +15,7 @@ mod cauchy;
 mod continuous_bernoulli;
 mod delta;
 mod dirichlet;
+mod error;
 mod exponential;
 mod gamma;
 mod gumbel;
@@ -56,6 +57,7 @@ pub use cauchy::Cauchy;
 pub use continuous_bernoulli::ContinuousBernoulli;
 pub use delta::Delta;
 pub use dirichlet::Dirichlet;
+pub use error::DistError;
 pub use exponential::Exponential;
 pub use gamma::Gamma;
 pub use gumbel::Gumbel;
@@ -93,103 +95,11 @@ pub use weibull::Weibull;
 pub use zero_inflated::ZeroInflated;
 
 use crate::constraints::Constraint;
-use crate::shape::{Dims, ShapeError, broadcast_shapes};
+use crate::shape::broadcast_shapes;
 use crate::tensor::DTensor;
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
-
-/// Errors raised by distributions.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum DistError {
-    /// Parameters whose shapes do not broadcast together.
-    #[error("{dist}: parameter shapes do not broadcast: {source}")]
-    ParamShapes {
-        /// The distribution.
-        dist: &'static str,
-        /// The shape error.
-        source: ShapeError,
-    },
-    /// A parameter outside its support.
-    #[error("invalid {dist} parameter '{param}': must be {constraint}, found {found}")]
-    InvalidParameter {
-        /// The distribution.
-        dist: &'static str,
-        /// The parameter.
-        param: &'static str,
-        /// The constraint it breaks.
-        constraint: &'static str,
-        /// The offending values.
-        found: String,
-    },
-    /// A value whose shape does not broadcast with the distribution.
-    #[error(
-        "{dist}: value shape {value} does not broadcast with batch shape {batch} + event shape {event}"
-    )]
-    ValueShape {
-        /// The distribution.
-        dist: String,
-        /// The value's shape.
-        value: Dims,
-        /// The batch shape.
-        batch: Dims,
-        /// The event shape.
-        event: Dims,
-    },
-    /// A value outside the support.
-    #[error("{dist}: value outside the support ({support}); values range over [{min}, {max}]")]
-    Support {
-        /// The distribution.
-        dist: String,
-        /// The support.
-        support: &'static str,
-        /// Smallest value seen.
-        min: f32,
-        /// Largest value seen.
-        max: f32,
-    },
-    /// `to_event(n)` with fewer than `n` batch dims.
-    #[error("{dist}.to_event({n}): needs {n} batch dims, batch shape is {batch}")]
-    ToEvent {
-        /// The base distribution.
-        dist: String,
-        /// Dims asked for.
-        n: usize,
-        /// The base batch shape.
-        batch: Dims,
-    },
-    /// `expand` to a shape the batch shape cannot broadcast to.
-    #[error("{dist}.expand: cannot expand batch shape {from} to {to}")]
-    Expand {
-        /// The distribution.
-        dist: String,
-        /// Batch shape before.
-        from: Dims,
-        /// Batch shape asked for.
-        to: Dims,
-    },
-    /// `rsample` on a distribution that has none.
-    #[error(
-        "{dist} has no reparameterised sampler (rsample); use sample or a score-function estimator"
-    )]
-    NoRsample {
-        /// The distribution.
-        dist: String,
-    },
-    /// A mask that does not broadcast with the batch shape.
-    #[error("{dist}.mask: mask shape {mask} does not broadcast with batch shape {batch}")]
-    MaskShape {
-        /// The distribution.
-        dist: String,
-        /// The mask's shape.
-        mask: Dims,
-        /// The batch shape.
-        batch: Dims,
-    },
-    /// Anything else about shapes.
-    #[error(transparent)]
-    Shape(#[from] ShapeError),
-}
 
 /// A probability distribution over tensors of shape `batch_shape + event_shape`.
 pub trait Distribution: fmt::Debug + Send + Sync + 'static {

@@ -6,7 +6,7 @@
 //!
 //! [`markov`]: crate::handlers::markov
 
-use super::contract::{EnumVar, Factor, Ordinal};
+use super::contract::{EnumVar, Factor, Ordinal, Ring};
 use crate::error::{PplError, Result};
 use crate::site::Site;
 use crate::tensor::DTensor;
@@ -49,13 +49,24 @@ pub(crate) fn vars_of(site: &Site, t: &DTensor, sum: &[EnumVar]) -> BTreeSet<usi
     dims.into_iter().filter_map(owner).collect()
 }
 
-/// Sums the variables `sum` out of `factors` in the order given; returns the factors left,
-/// free of them.
+/// One eliminated variable, the factor it was eliminated from (before the sum or max) and the
+/// later variables that factor still holds: what backward sampling draws it from.
+pub(crate) struct ChainElimination {
+    pub var: usize,
+    pub factor: DTensor,
+    pub later: BTreeSet<usize>,
+}
+
+/// Eliminates the variables `sum` from `factors` in the order given (summed in log space, or
+/// maximised); returns the factors left, free of them, and, with `record`, each elimination.
 pub(crate) fn eliminate_in_order(
     factors: Vec<ChainFactor>,
     sum: &[EnumVar],
     plates: &HashMap<String, isize>,
-) -> Result<Vec<Factor>> {
+    ring: Ring,
+    record: bool,
+) -> Result<(Vec<Factor>, Vec<ChainElimination>)> {
+    let mut eliminations = vec![];
     let structure = |f: &ChainFactor, reason: String| PplError::EnumerationStructure {
         sites: f.sites.clone(),
         plates: f.ordinal.iter().cloned().collect(),
@@ -125,15 +136,26 @@ pub(crate) fn eliminate_in_order(
                 ),
             ));
         }
-        merged.tensor = merged.tensor.logsumexp_dim(sum[v].dim);
         merged.vars.remove(&v);
+        if record {
+            eliminations.push(ChainElimination {
+                var: v,
+                factor: merged.tensor.clone(),
+                later: merged.vars.clone(),
+            });
+        }
+        merged.tensor = match ring {
+            Ring::LogSum => merged.tensor.logsumexp_dim(sum[v].dim),
+            Ring::Max => merged.tensor.max_dim(sum[v].dim),
+        };
         pending.push(merged);
     }
-    Ok(pending
+    let left = pending
         .into_iter()
         .map(|f| Factor {
             ordinal: f.ordinal,
             tensor: f.tensor,
         })
-        .collect())
+        .collect();
+    Ok((left, eliminations))
 }

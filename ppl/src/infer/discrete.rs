@@ -3,6 +3,7 @@
 //! `pyro.infer.infer_discrete`, forward filtering and backward sampling over the factors
 //! `TraceEnumElbo` sums out).
 
+use super::chain::{ChainFactor, dims_reused, eliminate_in_order, vars_of};
 use super::contract::{EnumVar, Factor, Ring, contract, ordinal, plate_dims};
 use crate::error::{PplError, Result};
 use crate::handlers::{block, enumerate, replay, trace};
@@ -41,16 +42,10 @@ pub fn infer_discrete<R>(
     if vars.is_empty() {
         return f();
     }
-    if super::chain::dims_reused(&vars) {
-        return Err(crate::error::PplError::Enumeration {
-            site: vars[0].name.clone(),
-            reason: "infer_discrete with reused enumeration dims (markov) is not supported yet"
-                .into(),
-        });
-    }
+    let markov = dims_reused(&vars);
     // Every term that depends on an enumerated site, unscaled: the other sites are
     // conditioned on, so subsampling's scale does not enter the posterior of these.
-    let mut factors = vec![];
+    let (mut factors, mut chain) = (vec![], vec![]);
     for s in tr.sample_sites() {
         let lp = s.log_prob.as_ref().expect("computed");
         if vars.iter().any(|v| v.in_tensor(lp)) {
@@ -61,31 +56,58 @@ pub fn infer_discrete<R>(
                     source,
                 }
             })?;
-            factors.push(Factor {
-                ordinal: ordinal(s),
-                tensor,
-            });
+            if markov {
+                chain.push(ChainFactor {
+                    ordinal: ordinal(s),
+                    vars: vars_of(s, &tensor, &vars),
+                    tensor,
+                    sites: vec![s.name.clone()],
+                });
+            } else {
+                factors.push(Factor {
+                    ordinal: ordinal(s),
+                    tensor,
+                });
+            }
         }
     }
     let plates = plate_dims(tr.sample_sites());
-    let c = contract(factors, &vars, &[], &plates, ring, true)?;
+    // Each elimination: the variable, its factor, and the later variables in that factor
+    // (with reused dims a dim alone does not say which variable it holds).
+    let eliminations: Vec<(usize, DTensor, Vec<usize>)> = if markov {
+        let (_, e) = eliminate_in_order(chain, &vars, &plates, ring, true)?;
+        e.into_iter()
+            .map(|e| (e.var, e.factor, e.later.into_iter().collect()))
+            .collect()
+    } else {
+        let c = contract(factors, &vars, &[], &plates, ring, true)?;
+        c.eliminations
+            .into_iter()
+            .map(|e| {
+                let later = (0..vars.len())
+                    .filter(|&u| u != e.var && vars[u].in_tensor(&e.factor))
+                    .collect();
+                (e.var, e.factor, later)
+            })
+            .collect()
+    };
     // Backward: each variable from the factor it was eliminated from, given the variables
     // eliminated after it (drawn already).
     let mut drawn: Vec<Option<DTensor>> = vec![None; vars.len()];
-    for e in c.eliminations.iter().rev() {
-        let mut f = e.factor.clone();
-        for (u, idx) in vars.iter().zip(&drawn) {
-            if let Some(idx) = idx
-                && u.in_tensor(&f)
+    for (var, factor, later) in eliminations.iter().rev() {
+        let mut f = factor.clone();
+        for &u in later {
+            if let Some(idx) = &drawn[u]
+                && vars[u].in_tensor(&f)
             {
-                f = f.gather_dim(u.dim, idx)?;
+                f = f.gather_dim(vars[u].dim, idx)?;
             }
         }
-        let v = &vars[e.var];
+        let v = &vars[*var];
         if ring == Ring::LogSum {
             f = f.add(&gumbel(f.shape(), &f));
         }
-        drawn[e.var] = Some(f.argmax_dim(v.dim));
+        drawn[*var] = Some(f.argmax_dim(v.dim));
     }
     // Replay the drawn values of the enumerated sites (and the plates' subsamples); the other
     // latent sites are drawn again given them, as Pyro's `SamplePosteriorMessenger` does.

@@ -245,7 +245,7 @@ fn model_costs(model: &Trace, guide: &Trace) -> Result<Vec<(Ordinal, DTensor)>> 
     }
     let plates = plate_dims(model.sample_sites());
     let results = if markov {
-        eliminate_in_order(chain, &sum, &plates)?
+        eliminate_in_order(chain, &sum, &plates, Ring::LogSum, false)?.0
     } else {
         contract(factors, &sum, &keep, &plates, Ring::LogSum, false)?.results
     };
