@@ -8,122 +8,17 @@
 //! bytes that double a list forty times are refused, not expanded); and nesting is limited
 //! to [`MAX_DEPTH`] levels, so dropping or printing a value never overflows the stack.
 
+mod numpy;
+mod value;
+
+use value::COPY_BUDGET;
+pub use value::{MAX_DEPTH, Value};
+
 use super::DataError;
+use numpy::{build, reduce};
 use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
-
-/// A value decoded from a pickle.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    /// `None`.
-    None,
-    /// `True` / `False`.
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// A text string (also numpy `str_` scalars).
-    Str(String),
-    /// A bytes object.
-    Bytes(Rc<Vec<u8>>),
-    /// A list.
-    List(Vec<Value>),
-    /// A tuple.
-    Tuple(Vec<Value>),
-    /// A dict, in insertion order.
-    Dict(Vec<(Value, Value)>),
-    /// A reference to one of the allowed globals.
-    Global(&'static str),
-    /// A numpy dtype, by its type string (`u1`, `U15`, ...).
-    Dtype(String),
-    /// A numpy array: shape, dtype string, raw little-endian bytes.
-    Array {
-        /// The shape.
-        shape: Vec<usize>,
-        /// The dtype string.
-        dtype: String,
-        /// Raw data.
-        data: Rc<Vec<u8>>,
-    },
-    /// An array created by `_reconstruct`, not yet given its state by BUILD.
-    EmptyArray,
-}
-
-/// The deepest nesting of lists, tuples and dicts a pickle may build (FRDEEP needs 3).
-pub const MAX_DEPTH: usize = 64;
-
-/// Values (plus string bytes) that memo PUT/GET may copy, beyond one per byte of the file.
-const COPY_BUDGET: usize = 1 << 20;
-
-impl Value {
-    /// A one-word description of the value, for error messages (never the whole value).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Value::None => "None",
-            Value::Bool(_) => "a bool",
-            Value::Int(_) => "an int",
-            Value::Float(_) => "a float",
-            Value::Str(_) => "a str",
-            Value::Bytes(_) => "a bytes object",
-            Value::List(_) => "a list",
-            Value::Tuple(_) => "a tuple",
-            Value::Dict(_) => "a dict",
-            Value::Global(g) => g,
-            Value::Dtype(_) => "a numpy dtype",
-            Value::Array { .. } => "a numpy array",
-            Value::EmptyArray => "an unbuilt numpy array",
-        }
-    }
-
-    /// The nesting depth: 0 for a scalar, 1 for a flat list, ...
-    fn depth(&self) -> usize {
-        match self {
-            Value::List(v) | Value::Tuple(v) => 1 + v.iter().map(Value::depth).max().unwrap_or(0),
-            Value::Dict(v) => {
-                1 + v
-                    .iter()
-                    .map(|(k, v)| k.depth().max(v.depth()))
-                    .max()
-                    .unwrap_or(0)
-            }
-            _ => 0,
-        }
-    }
-
-    /// What copying the value costs: one per value plus the bytes of its strings (bytes and
-    /// array data are shared, not copied). Stops counting once past `limit`.
-    fn cost(&self, limit: usize) -> usize {
-        let mut total = 0usize;
-        let mut todo = vec![self];
-        while let Some(v) = todo.pop() {
-            total += 1;
-            match v {
-                Value::Str(s) | Value::Dtype(s) => total += s.len(),
-                Value::Array { shape, dtype, .. } => total += shape.len() + dtype.len(),
-                Value::List(l) | Value::Tuple(l) => todo.extend(l.iter()),
-                Value::Dict(d) => todo.extend(d.iter().flat_map(|(k, v)| [k, v])),
-                _ => {}
-            }
-            if total > limit {
-                break;
-            }
-        }
-        total
-    }
-
-    /// Looks a string key up in a dict.
-    pub fn get(&self, key: &str) -> Option<&Value> {
-        match self {
-            Value::Dict(items) => items
-                .iter()
-                .find(|(k, _)| matches!(k, Value::Str(s) if s == key))
-                .map(|(_, v)| v),
-            _ => None,
-        }
-    }
-}
 
 /// The only globals a pickle may name (module, name, what it becomes): numpy's array,
 /// dtype and scalar reconstruction, under numpy 1 and numpy 2 module names. Anything else
@@ -435,105 +330,5 @@ pub fn load(bytes: &[u8], path: &Path) -> Result<Value, DataError> {
                 )));
             }
         }
-    }
-}
-
-fn reduce(f: Value, args: Value, r: &Reader) -> Result<Value, DataError> {
-    let Value::Tuple(args) = args else {
-        return Err(r.err("REDUCE arguments are not a tuple"));
-    };
-    match f {
-        Value::Global("_reconstruct") => Ok(Value::EmptyArray),
-        Value::Global("dtype") => match args.first() {
-            Some(Value::Str(s)) => Ok(Value::Dtype(s.clone())),
-            _ => Err(r.err("dtype() without a type string")),
-        },
-        Value::Global("scalar") => match (args.first(), args.get(1)) {
-            (Some(Value::Dtype(dt)), Some(Value::Bytes(b))) if dt.starts_with('U') => {
-                let s: String = b
-                    .chunks_exact(4)
-                    .filter_map(|c| char::from_u32(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-                    .filter(|&c| c != '\0')
-                    .collect();
-                Ok(Value::Str(s))
-            }
-            (Some(Value::Dtype(dt)), Some(Value::Bytes(b))) => match (dt.as_str(), b.len()) {
-                ("u1", 1) => Ok(Value::Int(b[0] as i64)),
-                ("i8", 8) | ("<i8", 8) => Ok(Value::Int(i64::from_le_bytes(
-                    b[..8].try_into().expect("8"),
-                ))),
-                _ => Err(r.err(format!("numpy scalar of dtype '{dt}' is not supported"))),
-            },
-            _ => Err(r.err("malformed numpy scalar")),
-        },
-        other => Err(r.err(format!("REDUCE of {} is not allowed", other.kind()))),
-    }
-}
-
-fn itemsize(dtype: &str) -> Option<usize> {
-    match dtype.trim_start_matches(['<', '|', '=']) {
-        "u1" | "i1" | "b1" => Some(1),
-        "f4" | "i4" | "u4" => Some(4),
-        "f8" | "i8" | "u8" => Some(8),
-        _ => None,
-    }
-}
-
-fn build(obj: Value, state: Value, r: &Reader) -> Result<Value, DataError> {
-    match obj {
-        // A dtype's state (byte order, sizes) is not needed: only little-endian and byte types
-        // are read.
-        Value::Dtype(d) => Ok(Value::Dtype(d)),
-        Value::EmptyArray => {
-            let Value::Tuple(s) = state else {
-                return Err(r.err("array state is not a tuple"));
-            };
-            let (shape, dtype, data) = match s.as_slice() {
-                [_, Value::Tuple(shape), Value::Dtype(dt), _, Value::Bytes(b)] => (shape, dt, b),
-                _ => {
-                    return Err(r.err("array state is not (version, shape, dtype, fortran, bytes)"));
-                }
-            };
-            if shape.len() > 32 {
-                return Err(r.err(format!(
-                    "array shape has {} dimensions (numpy allows at most 32)",
-                    shape.len()
-                )));
-            }
-            let shape = shape
-                .iter()
-                .map(|v| match v {
-                    Value::Int(n) if *n >= 0 => Ok(*n as usize),
-                    Value::Int(n) => Err(r.err(format!("array shape holds a negative size {n}"))),
-                    other => Err(r.err(format!(
-                        "array shape holds {}, not an integer",
-                        other.kind()
-                    ))),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let size = itemsize(dtype)
-                .ok_or_else(|| r.err(format!("array dtype '{dtype}' is not supported")))?;
-            let want = shape
-                .iter()
-                .try_fold(size, |a, &d| a.checked_mul(d))
-                .ok_or_else(|| {
-                    r.err(format!(
-                        "array shape {shape:?} of dtype {dtype} overflows (more bytes than \
-                         any file holds)"
-                    ))
-                })?;
-            if data.len() != want {
-                return Err(r.err(format!(
-                    "array of shape {shape:?} and dtype {dtype} needs {want} bytes, has {}",
-                    data.len()
-                )));
-            }
-            Ok(Value::Array {
-                shape,
-                dtype: dtype.clone(),
-                data: data.clone(),
-            })
-        }
-        other => Err(r.err(format!("BUILD on {} is not allowed", other.kind()))),
     }
 }
