@@ -53,9 +53,9 @@ enum Command {
     Evaluate(cli::analysis::EvaluateArgs),
     /// Images per second of `SVI.step` on the paper's VAE beside a hand-written burn loop on
     /// the same network and loss, with the PPL's Adam and with burn's (docs/performance.md).
-    Bench(cli::train::BenchArgs),
+    Bench(cli::bench::BenchArgs),
     /// Learning-rate search: train briefly at each rate, report the test losses (paper §5.2).
-    LrSearch(cli::train::LrSearchArgs),
+    LrSearch(cli::lr_search::LrSearchArgs),
     /// Redraw a chart from the CSV its command wrote (no run, checkpoint or classifier needed).
     Plot(cli::compare::PlotArgs),
     /// Generate stamps from a trained model.
@@ -89,8 +89,8 @@ fn run(cli: Cli) -> Result<(), ModelError> {
         Command::Pairs(a) => cli::analysis::run_pairs(a),
         Command::Latents(a) => cli::analysis::run_latents(a),
         Command::Evaluate(a) => cli::analysis::run_evaluate(a),
-        Command::Bench(a) => cli::train::run_bench(a),
-        Command::LrSearch(a) => cli::train::run_lr_search(a),
+        Command::Bench(a) => cli::bench::run_bench(a),
+        Command::LrSearch(a) => cli::lr_search::run_lr_search(a),
         Command::Plot(a) => cli::compare::run_plot(a),
         Command::ComparePaper(a) => cli::compare::run_compare(a),
         Command::Generate(a) => cli::generate::run_generate(a),

@@ -2,11 +2,13 @@
 //! `run` that calls the library (`lobes-models`).
 
 pub(crate) mod analysis;
+pub(crate) mod bench;
 pub(crate) mod classifier;
 pub(crate) mod compare;
 pub(crate) mod data;
 pub(crate) mod field;
 pub(crate) mod generate;
+pub(crate) mod lr_search;
 pub(crate) mod ramis;
 pub(crate) mod ranks;
 pub(crate) mod train;

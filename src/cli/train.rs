@@ -1,4 +1,4 @@
-//! `lobes train`, `lobes lr-search` and `lobes bench`.
+//! `lobes train`.
 
 use super::at_least_one;
 use lobes::models::ModelError;
@@ -29,7 +29,7 @@ pub(crate) struct TrainArgs {
     data: String,
     /// Epochs.
     #[arg(long, default_value_t = 10)]
-    epochs: usize,
+    pub(crate) epochs: usize,
     /// Learning rate.
     #[arg(long, default_value_t = 0.001)]
     lr: f64,
@@ -126,7 +126,7 @@ pub(crate) struct TrainArgs {
     seed: u64,
     /// Run folder.
     #[arg(long, default_value = "runs/vae")]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Continue the run in `--out` from its last checkpoint.
     #[arg(long)]
     resume: bool,
@@ -139,7 +139,7 @@ pub(crate) struct TrainArgs {
     /// their gradients, so --batch stays the whole step's batch. Rank 0 writes the run folder
     /// (which every rank must see). Needs a build with `--features mpi` (docs/user-guide.md).
     #[arg(long)]
-    data_parallel: bool,
+    pub(crate) data_parallel: bool,
     /// With --data-parallel: the seconds a rank waits in one collective (an all-reduce) for
     /// the others before the job is aborted, naming the operation (a rank died or is stuck).
     #[arg(long, default_value_t = 300.0, value_name = "SECONDS")]
@@ -210,46 +210,6 @@ impl TrainArgs {
             progress: true,
         })
     }
-}
-
-// `lobes lr-search`; its help is the doc comment of `Command::LrSearch`.
-#[derive(clap::Args, Debug)]
-pub(crate) struct LrSearchArgs {
-    /// Smallest rate.
-    #[arg(long, default_value_t = 0.0005)]
-    from: f64,
-    /// Largest rate.
-    #[arg(long, default_value_t = 0.0015)]
-    to: f64,
-    /// Step between rates.
-    #[arg(long, default_value_t = 0.0001)]
-    step: f64,
-    #[command(flatten)]
-    train: TrainArgs,
-}
-
-// `lobes bench`; its help is the doc comment of `Command::Bench`.
-#[derive(clap::Args, Debug)]
-pub(crate) struct BenchArgs {
-    /// Encoder hidden widths.
-    #[arg(long, value_delimiter = ',', default_value = "4096,2048,1024,512,256")]
-    hidden: Vec<usize>,
-    /// Latent dimension.
-    #[arg(long, default_value_t = 32)]
-    latent: usize,
-    /// Images per step.
-    #[arg(long, default_value_t = 100)]
-    batch: usize,
-    /// Timed steps per round.
-    #[arg(long, default_value_t = 6)]
-    steps: usize,
-    /// Rounds; the best of each variant is reported.
-    #[arg(long, default_value_t = 2)]
-    rounds: usize,
-    /// Particles per ELBO estimate: above 1, two more rows time `SVI.step` on the paper's
-    /// model with that many particles in turn and vectorised (images per step per second).
-    #[arg(long, default_value_t = 1)]
-    particles: usize,
 }
 
 /// One epoch's line of the training report.
@@ -392,58 +352,4 @@ fn observer(progress: bool) -> impl FnMut(TrainEvent<'_>) {
         }
         TrainEvent::Epoch(row) => println!("{}", epoch_line(row)),
     }
-}
-
-pub(crate) fn run_lr_search(args: LrSearchArgs) -> Result<(), ModelError> {
-    let LrSearchArgs {
-        from,
-        to,
-        step,
-        train: args,
-    } = args;
-    if args.data_parallel {
-        return Err(ModelError::data_parallel(
-            None,
-            "--data-parallel is an option of `lobes train`, not of `lobes lr-search`",
-        ));
-    }
-    let points = train::lr_search(&args.options()?, from, to, step, &mut |p| {
-        println!(
-            "lr {:.6}: train {:.2}, test {:.2}",
-            p.lr, p.train_loss, p.test_loss
-        )
-    })?;
-    train::write_lr_search(&args.out, &points, args.epochs)?;
-    if let Some((lr, t)) = train::best_rate(&points) {
-        println!(
-            "best lr {lr:.6} (test loss {t:.2}); table in {}",
-            args.out.join("lr_search.csv").display()
-        );
-    }
-    Ok(())
-}
-
-pub(crate) fn run_bench(args: BenchArgs) -> Result<(), ModelError> {
-    use lobes::models::bench::{BenchConfig, describe, run, table};
-    let BenchArgs {
-        hidden,
-        latent,
-        batch,
-        steps,
-        rounds,
-        particles,
-    } = args;
-    let cfg = BenchConfig {
-        hidden,
-        latent,
-        batch,
-        steps,
-        rounds,
-        particles,
-        ..Default::default()
-    };
-    cfg.validate()?;
-    println!("{}", describe(&cfg));
-    print!("{}", table(&run(&cfg)?));
-    Ok(())
 }
