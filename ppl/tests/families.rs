@@ -393,3 +393,42 @@ fn a_user_defined_support_is_sampled_through_its_bijection() {
         Some(Constraint::custom(&OPEN))
     );
 }
+
+#[test]
+fn nuts_samples_an_lkj_cholesky_latent_through_corr_cholesky() {
+    // L ~ LKJCholesky(3, 2) alone: each correlation (L Lᵀ)_ij is 2 Beta(2.5, 2.5) - 1, variance
+    // 1/6. The sampler moves in unconstrained space through Constraint::CorrCholesky.
+    let model = |_: &()| -> Result<()> {
+        sample::<DTensor>("L", LkjCholesky::new(3, s(2.0))?)?;
+        Ok(())
+    };
+    let mut mcmc = Mcmc::new(Nuts::new(model))
+        .num_warmup(200)
+        .num_samples(400)
+        .num_chains(2)
+        .seed(4);
+    mcmc.run_parallel(&()).unwrap();
+    let l = mcmc.get_samples().unwrap();
+    let v = l.get("L").unwrap().to_vec();
+    let n = v.len() / 9;
+    for (i, j) in [(1, 0), (2, 0), (2, 1)] {
+        let rho: Vec<f64> = v
+            .chunks(9)
+            .map(|m| {
+                (0..3)
+                    .map(|k| m[3 * i + k] as f64 * m[3 * j + k] as f64)
+                    .sum()
+            })
+            .collect();
+        let var = rho.iter().map(|r| r * r).sum::<f64>() / n as f64;
+        assert!(
+            (var - 1.0 / 6.0).abs() < 0.035,
+            "var ρ{i}{j} = {var}, exact 1/6"
+        );
+    }
+    assert!(mcmc.summary().unwrap().divergences() == 0);
+    assert_eq!(
+        Constraint::parse("corr_cholesky"),
+        Some(Constraint::CorrCholesky)
+    );
+}

@@ -1,6 +1,7 @@
 //! The LKJ distribution over Cholesky factors of correlation matrices.
 
 use super::{DistError, Distribution, check_expand, check_value, require};
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 use rand::Rng;
 use rand_distr::{Distribution as _, StandardNormal};
@@ -94,6 +95,17 @@ impl Distribution for LkjCholesky {
             "positive",
             &self.concentration,
         )
+    }
+    fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
+        super::support(
+            Constraint::CorrCholesky.check(value),
+            self,
+            "corr_cholesky",
+            value,
+        )
+    }
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::CorrCholesky)
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
         check_expand(self, batch)?;

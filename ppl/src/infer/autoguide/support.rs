@@ -77,6 +77,7 @@ pub fn log_abs_det_jacobian(c: Constraint, u: &DTensor) -> Option<DTensor> {
         ),
         Constraint::SoftplusPositive => Some(u.log_sigmoid()),
         Constraint::Custom(b) => Some(b.log_abs_det_jacobian(u)),
+        Constraint::CorrCholesky => Some(Constraint::corr_cholesky_log_det(u)),
         Constraint::Simplex | Constraint::UnitLowerCholesky => None,
     }
 }

@@ -2,6 +2,8 @@
 //! every use, so gradient steps never leave the support (Pyro's `constraints` +
 //! `transform_to`, which is what Pyro's parameter store uses).
 
+mod corr_cholesky;
+
 use crate::tensor::DTensor;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -47,6 +49,12 @@ pub enum Constraint {
     /// `UnitLowerCholeskyTransform`, whose inverse is the identity (the diagonal of the
     /// unconstrained value is ignored). For tensors of rank >= 2.
     UnitLowerCholesky,
+    /// Lower Cholesky factors of correlation matrices over the last two dims (torch's
+    /// `constraints.corr_cholesky`, the support of [`LkjCholesky`](crate::dist::LkjCholesky)):
+    /// NumPyro's `CorrCholeskyTransform` (tanh, then stick-breaking along each row). The
+    /// unconstrained value keeps the `[.., D, D]` shape and uses its strictly-lower entries;
+    /// the others carry an independent standard Normal (see the `corr_cholesky` module).
+    CorrCholesky,
     /// A user-defined support and its bijection from unconstrained space (build it with
     /// [`Constraint::custom`], which registers it so that saved parameters name it and load
     /// back). Distributions report it from [`Distribution::support`]; the autoguides and MCMC
@@ -109,7 +117,8 @@ impl PartialEq for Constraint {
             | (UnitInterval, UnitInterval)
             | (Simplex, Simplex)
             | (SoftplusPositive, SoftplusPositive)
-            | (UnitLowerCholesky, UnitLowerCholesky) => true,
+            | (UnitLowerCholesky, UnitLowerCholesky)
+            | (CorrCholesky, CorrCholesky) => true,
             (
                 Interval { lower, upper },
                 Interval {
@@ -184,10 +193,16 @@ impl Constraint {
             Constraint::Simplex => "simplex",
             Constraint::SoftplusPositive => "softplus_positive",
             Constraint::UnitLowerCholesky => "unit_lower_cholesky",
+            Constraint::CorrCholesky => "corr_cholesky",
             Constraint::Interval { lower, upper } => intern(format!("interval({lower}, {upper})")),
             Constraint::GreaterThan { lower } => intern(format!("greater_than({lower})")),
             Constraint::Custom(b) => b.name(),
         }
+    }
+
+    /// `log |d transform(u) / du|` of [`Constraint::CorrCholesky`], per entry.
+    pub(crate) fn corr_cholesky_log_det(u: &DTensor) -> DTensor {
+        corr_cholesky::log_abs_det_jacobian(u)
     }
 
     /// Parses [`Constraint::as_str`].
@@ -200,6 +215,7 @@ impl Constraint {
             "simplex" => Some(Constraint::Simplex),
             "softplus_positive" => Some(Constraint::SoftplusPositive),
             "unit_lower_cholesky" => Some(Constraint::UnitLowerCholesky),
+            "corr_cholesky" => Some(Constraint::CorrCholesky),
             _ => {
                 if let Some(a) = args(s, "interval") {
                     return match a[..] {
@@ -235,6 +251,7 @@ impl Constraint {
             Constraint::Simplex => u.log_softmax_last().exp(),
             Constraint::SoftplusPositive => u.softplus(),
             Constraint::UnitLowerCholesky => u.tril(-1).add(&identity_like(u)),
+            Constraint::CorrCholesky => corr_cholesky::transform(u),
             Constraint::Custom(b) => b.transform(u),
         }
     }
@@ -261,6 +278,7 @@ impl Constraint {
             // y, and exact for small y, where `1 - exp(-y)` would round to 0.
             Constraint::SoftplusPositive => x.add(&crate::dist::expm1(&x.neg()).neg().log()),
             Constraint::UnitLowerCholesky => x.clone(),
+            Constraint::CorrCholesky => corr_cholesky::inverse(x),
             Constraint::Custom(b) => b.inverse(x),
         }
     }
@@ -287,6 +305,7 @@ impl Constraint {
             Constraint::UnitLowerCholesky => {
                 x.rank() >= 2 && x.triu(0).sub(&identity_like(x)).all_eq(0.0)
             }
+            Constraint::CorrCholesky => corr_cholesky::check(x),
             Constraint::Custom(b) => b.check(x),
         }
     }
