@@ -397,4 +397,10 @@ fn errors_name_the_site_the_plate_or_the_kernel() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("run() first"), "{e}");
+    let e = Mcmc::new(Nuts::new(no_latent as Model))
+        .num_samples(0)
+        .run(&())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("num_samples"), "{e}");
 }

@@ -76,8 +76,12 @@ fn var(x: &[f64], ddof: f64) -> f64 {
     x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() as f64 - ddof)
 }
 
-/// The `q`-quantile of `x` by linear interpolation between order statistics (numpy's default).
+/// The `q`-quantile of `x` by linear interpolation between order statistics (numpy's default);
+/// NaN for no values.
 pub fn quantile(x: &[f64], q: f64) -> f64 {
+    if x.is_empty() {
+        return f64::NAN;
+    }
     let mut s = x.to_vec();
     s.sort_by(f64::total_cmp);
     let pos = q * (s.len() - 1) as f64;
@@ -132,9 +136,21 @@ fn rhat_basic(chains: &[Vec<f64>]) -> f64 {
     (((n - 1.0) / n * w + b / n) / w).sqrt()
 }
 
+/// Whether the chains are long enough for the split diagnostics (ArviZ asks for 4 draws).
+fn too_short(chains: &[Vec<f64>]) -> bool {
+    chains.is_empty()
+        || chains
+            .iter()
+            .any(|c| c.len() < 4 || c.len() != chains[0].len())
+}
+
 /// Rank-normalised split R̂: the larger of the bulk R̂ and the R̂ of the draws folded about
-/// their median (ArviZ's `rhat(method="rank")`). Near 1 when the chains agree.
+/// their median (ArviZ's `rhat(method="rank")`). Near 1 when the chains agree; NaN for
+/// chains shorter than 4 draws or of unequal lengths.
 pub fn r_hat(chains: &[Vec<f64>]) -> f64 {
+    if too_short(chains) {
+        return f64::NAN;
+    }
     let bulk = rhat_basic(&z_scale(&split(chains)));
     let all: Vec<f64> = chains.iter().flatten().copied().collect();
     let med = quantile(&all, 0.5);
@@ -228,14 +244,21 @@ fn ess_basic(chains: &[Vec<f64>]) -> f64 {
 }
 
 /// Bulk effective sample size: of the rank-normalised split chains (ArviZ's
-/// `ess(method="bulk")`).
+/// `ess(method="bulk")`); NaN for chains shorter than 4 draws.
 pub fn ess_bulk(chains: &[Vec<f64>]) -> f64 {
+    if too_short(chains) {
+        return f64::NAN;
+    }
     ess_basic(&z_scale(&split(chains)))
 }
 
 /// Tail effective sample size: the smaller of the ESS of the indicators `x ≤ q₀.₀₅` and
-/// `x ≤ q₀.₉₅` on the split chains (ArviZ's `ess(method="tail")`).
+/// `x ≤ q₀.₉₅` on the split chains (ArviZ's `ess(method="tail")`); NaN for chains shorter
+/// than 4 draws.
 pub fn ess_tail(chains: &[Vec<f64>]) -> f64 {
+    if too_short(chains) {
+        return f64::NAN;
+    }
     let all: Vec<f64> = chains.iter().flatten().copied().collect();
     [0.05, 0.95]
         .iter()
@@ -253,6 +276,13 @@ pub fn ess_tail(chains: &[Vec<f64>]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_chains_give_nan_not_a_panic() {
+        let c = vec![vec![1.0, 2.0, 3.0]];
+        assert!(r_hat(&c).is_nan() && ess_bulk(&c).is_nan() && ess_tail(&c).is_nan());
+        assert!(quantile(&[], 0.5).is_nan());
+    }
 
     #[test]
     fn probit_matches_known_quantiles() {

@@ -97,6 +97,7 @@ impl<K: Kernel> Mcmc<K> {
     where
         K::Model: Fn(&A) -> Result<R>,
     {
+        self.check_sizes()?;
         let mut chains = vec![];
         for c in 0..self.num_chains {
             let (sites, device, chain) = self.chain(c, args)?;
@@ -116,6 +117,7 @@ impl<K: Kernel> Mcmc<K> {
         K: Sync,
         K::Model: Fn(&A) -> Result<R>,
     {
+        self.check_sizes()?;
         let this = &*self;
         let results: Vec<Result<(Vec<McmcSite>, Device, Chain)>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..this.num_chains)
@@ -141,6 +143,16 @@ impl<K: Kernel> Mcmc<K> {
             chains.push(chain);
         }
         self.chains = chains;
+        Ok(())
+    }
+
+    fn check_sizes(&self) -> Result<()> {
+        if self.num_samples == 0 {
+            return Err(PplError::InvalidInference {
+                algorithm: K::NAME,
+                reason: "num_samples must be at least 1".into(),
+            });
+        }
         Ok(())
     }
 
