@@ -1,40 +1,30 @@
 //! The Normal distribution.
 
-use super::{
-    DistError, Distribution, broadcast_params, check_expand, check_value, normal_noise, require,
-};
+use super::batched::{batched_boilerplate, batched_params};
+use super::{DistError, Distribution, check_value, normal_noise, require};
 use crate::tensor::DTensor;
-use std::any::Any;
-use std::sync::Arc;
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
-/// Normal(loc, scale), reparameterisable.
-#[derive(Clone, Debug)]
-pub struct Normal {
-    /// Mean.
-    pub loc: DTensor,
-    /// Standard deviation (> 0).
-    pub scale: DTensor,
-    batch: Vec<usize>,
+batched_params! {
+    /// Normal(loc, scale), reparameterisable.
+    Normal {
+        /// Mean.
+        loc,
+        /// Standard deviation (> 0).
+        scale,
+    }
 }
 
 impl Normal {
     /// A Normal with mean `loc` and standard deviation `scale` (shapes broadcast).
     pub fn new(loc: impl Into<DTensor>, scale: impl Into<DTensor>) -> Result<Self, DistError> {
-        let (loc, scale) = (loc.into(), scale.into());
-        let batch = broadcast_params("Normal", &[&loc, &scale])?;
-        Ok(Normal { loc, scale, batch })
+        Self::from_params(loc.into(), scale.into())
     }
 }
 
 impl Distribution for Normal {
-    fn name(&self) -> String {
-        "Normal".into()
-    }
-    fn batch_shape(&self) -> Vec<usize> {
-        self.batch.clone()
-    }
+    batched_boilerplate!(Normal);
     fn has_rsample(&self) -> bool {
         true
     }
@@ -60,19 +50,9 @@ impl Distribution for Normal {
         )?;
         require(self.loc.all_finite(), "Normal", "loc", "finite", &self.loc)
     }
-    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
-        check_expand(self, batch)?;
-        Ok(Arc::new(Normal::new(
-            self.loc.expand(batch)?,
-            self.scale.expand(batch)?,
-        )?))
-    }
     fn entropy(&self) -> Option<DTensor> {
         (self.scale.log() + (0.5 + HALF_LN_2PI))
             .expand(&self.batch)
             .ok()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
