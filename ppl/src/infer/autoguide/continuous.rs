@@ -3,11 +3,11 @@
 //! that posterior a type parameter: [`AutoDiagonalNormal`](super::AutoDiagonalNormal),
 //! [`AutoMultivariateNormal`](super::AutoMultivariateNormal).
 
-use super::init::InitLoc;
 use super::normal::sample_transformed;
 use super::prototype::{LatentSite, Prototype, in_plates};
 use crate::dist::Distribution;
 use crate::error::{PplError, Result};
+use crate::infer::init::InitLoc;
 use crate::primitives::{get_param, param, sample_with};
 use crate::site::InferConfig;
 use crate::tensor::DTensor;

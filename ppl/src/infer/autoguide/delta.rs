@@ -1,10 +1,10 @@
 //! `AutoDelta`: a point estimate of every latent site, which makes SVI compute the MAP
 //! (Pyro's `pyro.infer.autoguide.AutoDelta`).
 
-use super::init::InitLoc;
 use super::prototype::{LatentSite, Prototype, draw_plates, in_plates, select_subsample};
 use crate::dist::Delta;
 use crate::error::{PplError, Result};
+use crate::infer::init::InitLoc;
 use crate::primitives::{get_param, param_constrained, sample_with};
 use crate::site::InferConfig;
 use crate::tensor::DTensor;

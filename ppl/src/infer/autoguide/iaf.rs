@@ -3,12 +3,12 @@
 //! `pyro.infer.autoguide.AutoIAFNormal`).
 
 use super::continuous::unpack;
-use super::init::InitLoc;
 use super::normal::sample_transformed;
 use super::prototype::{LatentSite, Prototype, in_plates};
 use crate::dist::{DistError, DistExt, Normal, Transform, TransformedDistribution};
 use crate::error::{PplError, Result};
 use crate::flows::{AffineAutoregressive, AutoRegressiveNN};
+use crate::infer::init::InitLoc;
 use crate::module::module;
 use crate::primitives::sample_with;
 use crate::site::InferConfig;

@@ -3,11 +3,11 @@
 //! negative log joint there (Pyro's `pyro.infer.autoguide.AutoLaplaceApproximation`).
 
 use super::continuous::{AutoContinuous, Posterior};
-use super::init::InitLoc;
 use super::multivariate_normal::AutoMultivariateNormal;
 use crate::constraints::Constraint;
 use crate::dist::{Delta, Distribution};
 use crate::error::{PplError, Result};
+use crate::infer::init::InitLoc;
 use crate::infer::mcmc::adapt::cholesky;
 use crate::infer::mcmc::potential::Potential;
 use crate::params::with_active_store;

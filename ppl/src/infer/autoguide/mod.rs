@@ -12,21 +12,20 @@ mod delta;
 mod diagonal_normal;
 mod guide_list;
 mod iaf;
-mod init;
 mod laplace;
 mod low_rank;
 mod multivariate_normal;
 mod normal;
 mod prototype;
 mod summaries;
-mod support;
 
+pub use crate::infer::init::{InitLoc, initialize};
+pub use crate::infer::support::{log_abs_det_jacobian, support_of};
 pub use continuous::{AutoContinuous, Posterior};
 pub use delta::AutoDelta;
 pub use diagonal_normal::{AutoDiagonalNormal, Diagonal};
 pub use guide_list::AutoGuideList;
 pub use iaf::AutoIAFNormal;
-pub use init::{InitLoc, initialize};
 pub use laplace::{AutoLaplaceApproximation, MapPoint};
 pub use low_rank::{AutoLowRankMultivariateNormal, LowRank};
 pub use multivariate_normal::{AutoMultivariateNormal, FullRank};
@@ -35,4 +34,3 @@ pub use prototype::{
     LatentSite, Prototype, Subsamples, discover, draw_plates, in_plates, select_subsample,
 };
 pub use summaries::SiteValues;
-pub use support::{log_abs_det_jacobian, support_of};

@@ -1,12 +1,12 @@
 //! `AutoNormal`: a mean-field Normal guide in unconstrained space, one `loc` and one `scale`
 //! parameter per latent site (Pyro's `pyro.infer.autoguide.AutoNormal`).
 
-use super::init::InitLoc;
 use super::prototype::{LatentSite, Prototype, draw_plates, in_plates, select_subsample};
-use super::support::log_abs_det_jacobian;
 use crate::constraints::Constraint;
 use crate::dist::{DistExt, Distribution, Normal};
 use crate::error::{PplError, Result};
+use crate::infer::init::InitLoc;
+use crate::infer::support::log_abs_det_jacobian;
 use crate::primitives::{get_param, param, param_constrained, sample_with};
 use crate::site::InferConfig;
 use crate::tensor::DTensor;

@@ -2,12 +2,12 @@
 //! `AutoGuide._setup_prototype`): the latent sites, their shapes, plates, supports and
 //! initial values.
 
-use super::init::{InitLoc, initialize};
-use super::support::support_of;
 use crate::constraints::Constraint;
 use crate::error::{PplError, Result};
 use crate::grad::no_grad;
 use crate::handlers::{block, trace};
+use crate::infer::init::{InitLoc, initialize};
+use crate::infer::support::support_of;
 use crate::plate::{Plate, plate};
 use crate::site::PlateFrame;
 use crate::tensor::DTensor;

@@ -5,7 +5,7 @@ use super::adapt::Metric;
 use super::hmc::{Phase, PotentialFn, TransitionStats, hmc_transition};
 use super::nuts::nuts_transition;
 use crate::error::Result;
-use crate::infer::autoguide::InitLoc;
+use crate::infer::init::InitLoc;
 use rand_chacha::ChaCha8Rng;
 
 /// Settings both kernels share (Pyro's `HMC`/`NUTS` keyword arguments).

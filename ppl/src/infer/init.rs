@@ -1,6 +1,6 @@
-//! Initial values of latent sites for the autoguides (Pyro's
-//! `pyro.infer.autoguide.initialization`), and the handler that applies them while an
-//! autoguide records its model's prototype trace (Pyro's `InitMessenger`).
+//! Initial values of latent sites for the autoguides and MCMC (Pyro's
+//! `pyro.infer.autoguide.initialization`), and the handler that applies them while a guide
+//! records its model's prototype trace or a chain finds its start (Pyro's `InitMessenger`).
 
 use super::support::support_of;
 use crate::error::{PplError, Result};
