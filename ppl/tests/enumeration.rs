@@ -8,19 +8,8 @@ use lobes_ppl::prelude::*;
 use lobes_ppl::{InferConfig, ParamStore, sample_with, with_active_store, with_param_store};
 use std::sync::Arc;
 
-fn dev() -> Device {
-    Device::flex()
-}
-fn t(v: &[f32]) -> DTensor {
-    DTensor::from_floats(v.to_vec(), &[v.len()], &dev()).unwrap()
-}
-fn ln_n(x: f64, m: f64, s: f64) -> f64 {
-    -0.5 * ((x - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
-}
-fn lse(v: &[f64]) -> f64 {
-    let m = v.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    m + v.iter().map(|x| (x - m).exp()).sum::<f64>().ln()
-}
+mod support;
+use support::*;
 
 const X: [f32; 4] = [-0.7, 0.2, 2.4, 3.1];
 const W: [f64; 2] = [0.3, 0.7];

@@ -8,41 +8,17 @@ use lobes_ppl::optim::{
 use lobes_ppl::prelude::*;
 use lobes_ppl::{ParamStore, with_active_store, with_param_store};
 
-fn dev() -> Device {
-    Device::flex()
-}
-
-fn s(v: f32) -> DTensor {
-    DTensor::scalar(v, &dev())
-}
+mod support;
+use support::*;
 
 // ---------------------------------------------------------------- Normal–Normal conjugate
-// mu ~ N(0, 1); x_i ~ N(mu, 1), i = 1..10. Posterior N(Σx / 11, 1 / sqrt(11)).
-
-fn data() -> DTensor {
-    let x: Vec<f32> = (0..10)
-        .map(|i| 3.0 + 0.4 * ((i as f32) * 1.7).sin())
-        .collect();
-    DTensor::from_floats(x, &[10], &dev()).unwrap()
-}
-
-fn nn_model(x: &DTensor) -> Result<()> {
-    let mu: DTensor = sample("mu", Normal::new(s(0.0), s(1.0))?)?;
-    plate("data", x.numel()).run(|_| observe("x", Normal::new(mu.clone(), s(1.0))?, x.clone()))?;
-    Ok(())
-}
+// support::nn_model: mu ~ N(0, 1); x_i ~ N(mu, 1), i = 1..10. Posterior N(Σx / 11, 1 / √11).
 
 fn nn_guide(_x: &DTensor) -> Result<()> {
     let loc: DTensor = param("loc", s(0.0))?;
     let scale: DTensor = param_constrained("scale", s(1.0), Constraint::Positive)?;
     sample::<DTensor>("mu", Normal::new(loc, scale)?)?;
     Ok(())
-}
-
-fn exact_posterior(x: &DTensor) -> (f64, f64) {
-    let sum: f64 = x.to_vec().iter().map(|&v| v as f64).sum();
-    let n = x.numel() as f64;
-    (sum / (n + 1.0), (1.0 / (n + 1.0)).sqrt())
 }
 
 /// Runs SVI and returns the average of (loc, scale) over the last `avg` steps.

@@ -11,13 +11,8 @@ use lobes_ppl::infer::mcmc::{Hmc, Mcmc, Nuts, Summary};
 use lobes_ppl::prelude::*;
 use std::collections::HashMap;
 
-fn dev() -> Device {
-    Device::flex()
-}
-
-fn s(v: f32) -> DTensor {
-    DTensor::scalar(v, &dev())
-}
+mod support;
+use support::*;
 
 fn vec1(v: &[f32]) -> DTensor {
     DTensor::from_floats(v.to_vec(), &[v.len()], &dev()).unwrap()
