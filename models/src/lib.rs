@@ -3,7 +3,6 @@
 
 pub mod analysis;
 pub mod bench;
-pub mod chart;
 pub mod data;
 #[cfg(feature = "mpi")]
 pub mod distributed;
@@ -16,6 +15,7 @@ pub mod init;
 pub mod kernels;
 pub mod memory;
 pub mod output;
+pub mod plot;
 pub mod ramis;
 pub mod train;
 pub mod vae;

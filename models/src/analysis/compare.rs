@@ -4,8 +4,8 @@
 //! run took to reach given test losses, and a two-panel figure (test loss and RAMIS against a
 //! logarithmic epoch axis). The paper's file is the user's copy; it is never shipped.
 
-use crate::chart::{Panel, Series, write_png};
 use crate::error::ModelError;
+use crate::plot::{Panel, Series, write_png};
 use crate::train::EpochMetrics;
 use std::path::Path;
 

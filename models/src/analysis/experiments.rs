@@ -3,9 +3,9 @@
 //! edge blanking (0 to 75 pixels). Each experiment gives a CSV; the three curves are the three
 //! panels of one PNG (`lobes plot --kind ramis-experiments` redraws it from the CSVs).
 
-use crate::chart::{Legend, Panel, Series, Style, write_png};
 use crate::data::Image;
 use crate::error::ModelError;
+use crate::plot::{Legend, Panel, Series, Style, write_png};
 use crate::ramis::classifier::{Classifier, ramis};
 use crate::ramis::degrade::{add_noise, blank_edges, gaussian_blur};
 use std::path::Path;

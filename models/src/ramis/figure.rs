@@ -2,8 +2,8 @@
 //! into `figures`).
 
 use super::records::ClassifierEpoch;
-use crate::chart::{Panel, Series, Style, write_png};
 use crate::error::ModelError;
+use crate::plot::{Panel, Series, Style, write_png};
 use std::path::Path;
 
 /// The classifier's accuracy per epoch (`accuracy.png`): training (augmented) and validation,

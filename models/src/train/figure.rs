@@ -2,8 +2,8 @@
 //! the records they draw, so `train` does not call back into `figures`).
 
 use super::EpochMetrics;
-use crate::chart::{Marker, Panel, Series, write_png};
 use crate::error::ModelError;
+use crate::plot::{Marker, Panel, Series, write_png};
 use plotters::style::RGBColor;
 use std::path::Path;
 

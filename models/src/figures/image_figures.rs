@@ -2,12 +2,12 @@
 //! (Figure 8), the noise analysis (Figure 9), the latent grid (Figure 10) and FRI/FRII pairs
 //! with their profiles (Figure 11), with the row and column labels those figures carry.
 
-use super::charts::profile_panel;
+use super::line_charts::profile_panel;
 use crate::analysis::{NOISE_THRESHOLD, Pair, log_saturated, percent_below};
-use crate::chart::grid::{Grid, draw_stamp, label, write_grid};
-use crate::chart::{chart_err, draw_panel, render};
 use crate::data::Image;
 use crate::error::ModelError;
+use crate::plot::image_grid::{Grid, draw_stamp, label, write_grid};
+use crate::plot::{chart_err, draw_panel, render};
 use std::path::Path;
 
 /// Inputs (top row) above their reconstructions (bottom row).

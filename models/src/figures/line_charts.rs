@@ -1,9 +1,9 @@
 //! The line and bar charts lobes writes: training loss, classifier accuracy, the RAMIS
 //! experiments, the learning-rate search, the CVAE's class balance and brightness profiles.
-//! Each has a title, labelled axes with units and a legend (see [`crate::chart`]).
+//! Each has a title, labelled axes with units and a legend (see [`crate::plot`]).
 
-use crate::chart::{Panel, Series, Style, write_grid_png, write_png};
 use crate::error::ModelError;
+use crate::plot::{Panel, Series, Style, write_grid_png, write_png};
 use crate::ramis::balance::BalanceRow;
 use std::path::Path;
 

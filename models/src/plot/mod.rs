@@ -3,10 +3,10 @@
 //! markers, grouped bars and error bars. Text is drawn with DejaVu Sans, embedded in the binary
 //! (`assets/fonts`, Bitstream Vera licence), so no system fonts are needed. The picture is
 //! drawn into an RGB buffer and written as PNG by `image`, atomically. Image grids with row and
-//! column labels are in [`grid`].
+//! column labels are in [`image_grid`].
 
 mod draw;
-pub mod grid;
+pub mod image_grid;
 
 use crate::error::ModelError;
 use plotters::prelude::*;
