@@ -2,7 +2,32 @@
 
 use crate::data;
 use crate::error::ModelError;
+use crate::vae::Batch;
+use lobes_ppl::infer::{Elbo, Svi};
+use lobes_ppl::optim::Optimizer;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// Writes epoch `epoch`'s checkpoint into `out/checkpoints/` and as `out/checkpoint.safetensors`
+/// (the one a run resumes from), with the run's metadata; keeps the newest `keep` epochs.
+pub(super) fn save<M, G, O, L>(
+    svi: &Svi<Batch, M, G, O, L>,
+    out: &Path,
+    epoch: usize,
+    meta: &HashMap<String, String>,
+    keep: usize,
+) -> Result<(), ModelError>
+where
+    M: Fn(&Batch) -> lobes_ppl::Result<()>,
+    G: Fn(&Batch) -> lobes_ppl::Result<()>,
+    O: Optimizer,
+    L: Elbo,
+{
+    let dir = out.join("checkpoints");
+    svi.save_checkpoint_with(dir.join(format!("epoch_{epoch:04}.safetensors")), meta)?;
+    svi.save_checkpoint_with(out.join("checkpoint.safetensors"), meta)?;
+    prune(&dir, keep)
+}
 
 /// Removes all but the newest `keep` `epoch_NNNN.safetensors` files of `dir` (`keep` = 0: none
 /// removed). Other files are left alone.

@@ -7,8 +7,13 @@
 //! past the latest of them) stop the run, with an error naming the last good checkpoint, which
 //! is left intact.
 
+use crate::vae::Batch;
+use burn::prelude::Device;
 use lobes_ppl::PplError;
 use lobes_ppl::dist::DistError;
+use lobes_ppl::infer::{Elbo, Svi};
+use lobes_ppl::optim::Optimizer;
+use std::path::Path;
 
 /// The factor applied to the learning rate after each bad step.
 pub const LR_BACKOFF: f64 = 0.5;
@@ -68,6 +73,37 @@ impl BadSteps {
     pub(super) fn take_pending(&mut self) -> usize {
         std::mem::take(&mut self.pending)
     }
+}
+
+/// Carries out `action` on `svi` (the learning rate times [`LR_BACKOFF`] either way; a roll
+/// back reloads `latest`, the checkpoint of `good_epoch`, first); returns what was done, for
+/// the run's report.
+pub(super) fn apply<M, G, O, L>(
+    svi: &mut Svi<Batch, M, G, O, L>,
+    action: Recovery,
+    latest: &Path,
+    device: &Device,
+    good_epoch: usize,
+) -> Result<String, PplError>
+where
+    M: Fn(&Batch) -> lobes_ppl::Result<()>,
+    G: Fn(&Batch) -> lobes_ppl::Result<()>,
+    O: Optimizer,
+    L: Elbo,
+{
+    let lr = svi.optim.lr();
+    Ok(match action {
+        Recovery::Skip => {
+            svi.optim.set_lr(lr * LR_BACKOFF);
+            "skipped the batch".to_string()
+        }
+        Recovery::RollBack => {
+            svi.load_checkpoint(latest, device)?;
+            // The checkpoint may hold a higher rate than the one just used.
+            svi.optim.set_lr(svi.optim.lr().min(lr) * LR_BACKOFF);
+            format!("rolled back to {} (epoch {good_epoch})", latest.display())
+        }
+    })
 }
 
 #[cfg(test)]

@@ -118,6 +118,42 @@ pub(super) fn all_equal(r: &mut dyn Replicas, what: &str, value: u64) -> Result<
 
 /// A hash of every parameter of `store` (names sorted, values' bits), to check that replicas
 /// hold the same parameters.
+/// Stops, naming the epoch and this rank, unless every replica holds the same parameters (a
+/// hash of all of them compared at a checkpoint).
+pub(super) fn check_params(
+    r: &mut dyn Replicas,
+    store: &lobes_ppl::ParamStore,
+    epoch: usize,
+) -> Result<(), PplError> {
+    let (rank, ranks) = (r.rank(), r.replicas());
+    if all_equal(r, "parameter check", params_hash(store))? {
+        return Ok(());
+    }
+    Err(PplError::ReplicaMismatch {
+        param: "(all parameters)".into(),
+        reason: format!(
+            "the replicas' parameters differ at epoch {epoch} (a hash of every parameter \
+             compared at the checkpoint): rank {rank} of {ranks} stops"
+        ),
+    })
+}
+
+/// The one line that reports what the gradient exchanges of an epoch cost.
+pub(super) fn traffic_note(r: &dyn Replicas, t: &Traffic, epoch: usize, seconds: f64) -> String {
+    format!(
+        "data-parallel: {} replicas over {}: {:.1} MB of gradients all-reduced per step in {} \
+         collectives, {:.3} s per step (the mean of epoch {epoch}'s {} steps; {:.0}% of the \
+         epoch's time)",
+        r.replicas(),
+        r.transport(),
+        t.bytes as f64 / 1e6,
+        t.collectives,
+        t.seconds / t.steps as f64,
+        t.steps,
+        100.0 * t.seconds / seconds
+    )
+}
+
 pub(super) fn params_hash(store: &lobes_ppl::ParamStore) -> u64 {
     let mut names = store.names().to_vec();
     names.sort();

@@ -6,9 +6,9 @@ use super::rows::{Reporter, record, set_loss, share_evaluation};
 use super::setup::{epoch_seed, input_side, run_settings};
 use super::validation::ValidationPlan;
 use super::{
-    EpochMetrics, LR_BACKOFF, Monitor, REPLICA_PARAMS_ENV, REPLICA_SEED_RULE, RUN_FILES, Recovery,
-    Replicas, TrainEvent, TrainOptions, anneal, checkpoints, figure, read_metrics, recovery,
-    replica_seed, replicas, resume, schedule, test_loss, validation, write_metrics,
+    EpochMetrics, Monitor, REPLICA_PARAMS_ENV, REPLICA_SEED_RULE, RUN_FILES, Recovery, Replicas,
+    TrainEvent, TrainOptions, anneal, checkpoints, figure, read_metrics, recovery, replica_seed,
+    replicas, resume, schedule, test_loss, validation, write_metrics,
 };
 use crate::data::augment::{Augmented, Interp};
 use crate::data::{self, DataSet, writers};
@@ -296,18 +296,7 @@ pub(super) fn run(
                 });
             }
             let lr = svi.optim.lr();
-            let msg = match action {
-                Recovery::Skip => {
-                    svi.optim.set_lr(lr * LR_BACKOFF);
-                    "skipped the batch".to_string()
-                }
-                Recovery::RollBack => {
-                    svi.load_checkpoint(&latest, &plain)?;
-                    // The checkpoint may hold a higher rate than the one just used.
-                    svi.optim.set_lr(svi.optim.lr().min(lr) * LR_BACKOFF);
-                    format!("rolled back to {} (epoch {good_epoch})", latest.display())
-                }
-            };
+            let msg = super::recovery::apply(&mut svi, action, &latest, &plain, good_epoch)?;
             report.note(format!(
                 "epoch {epoch}: bad step ({e}); {msg}; learning rate {lr:e} -> {:e} ({in_a_row} in a row, {} allowed)",
                 svi.optim.lr(),
@@ -322,23 +311,11 @@ pub(super) fn run(
         }
         report.say(TrainEvent::EpochEnd);
         let seconds = t0.elapsed().as_secs_f64();
-        if let Some(t) = replicas
-            .as_ref()
-            .and_then(|r| r.traffic())
-            .filter(|t| lead && !reported && t.steps > 0)
+        if let Some(r) = replicas.as_deref()
+            && let Some(t) = r.traffic().filter(|t| lead && !reported && t.steps > 0)
         {
             reported = true;
-            report.note(format!(
-                "data-parallel: {ranks} replicas over {}: {:.1} MB of gradients all-reduced per \
-                 step in {} collectives, {:.3} s per step (the mean of epoch {epoch}'s {} steps; \
-                 {:.0}% of the epoch's time)",
-                replicas.as_ref().map_or("", |r| r.transport()),
-                t.bytes as f64 / 1e6,
-                t.collectives,
-                t.seconds / t.steps as f64,
-                t.steps,
-                100.0 * t.seconds / seconds
-            ));
+            report.note(replicas::traffic_note(r, &t, epoch, seconds));
         }
         let evaluate =
             opts.eval_every > 0 && (epoch % opts.eval_every == 0 || epoch == opts.epochs);
@@ -388,28 +365,12 @@ pub(super) fn run(
         }
         let stop = plan.stops_after(&rows);
         if epoch % opts.checkpoint_every.max(1) == 0 || epoch == opts.epochs || stop {
-            if let Some(r) = replicas.as_deref_mut()
-                && !replicas::all_equal(r, "parameter check", replicas::params_hash(svi.store()))?
-            {
-                return Err(lobes_ppl::PplError::ReplicaMismatch {
-                    param: "(all parameters)".into(),
-                    reason: format!(
-                        "the replicas' parameters differ at epoch {epoch} (a hash of every \
-                         parameter compared at the checkpoint): rank {rank} of {ranks} stops"
-                    ),
-                }
-                .into());
+            if let Some(r) = replicas.as_deref_mut() {
+                replicas::check_params(r, svi.store(), epoch)?;
             }
             if lead {
                 let meta = RunMetadata::new(opts.kind, &net, epoch, &settings).to_map();
-                svi.save_checkpoint_with(
-                    opts.out
-                        .join("checkpoints")
-                        .join(format!("epoch_{epoch:04}.safetensors")),
-                    &meta,
-                )?;
-                svi.save_checkpoint_with(&latest, &meta)?;
-                checkpoints::prune(&opts.out.join("checkpoints"), opts.keep_checkpoints)?;
+                checkpoints::save(&svi, &opts.out, epoch, &meta, opts.keep_checkpoints)?;
             }
             good_epoch = epoch;
         }
@@ -424,11 +385,24 @@ pub(super) fn run(
     if !lead {
         return Ok(rows);
     }
-    let title = format!("{}, d = {}", opts.kind.name().to_uppercase(), net.latent);
-    figure::loss_figure(&opts.out.join("loss.png"), &rows, &title)?;
-    let samples =
-        crate::generate::Generator::from_store(opts.kind, net.clone(), svi.store().clone())
-            .generate(16, None, crate::generate::Sampling::Prior, opts.seed)?;
-    writers::write_grid(&opts.out.join("samples.png"), &samples, 4)?;
+    write_run_figures(opts, &net, &rows, svi.store())?;
     Ok(rows)
+}
+
+/// The loss curve and a grid of 16 prior samples, written when a run ends.
+fn write_run_figures(
+    opts: &TrainOptions,
+    net: &crate::vae::VaeConfig,
+    rows: &[EpochMetrics],
+    store: &lobes_ppl::ParamStore,
+) -> Result<(), ModelError> {
+    let title = format!("{}, d = {}", opts.kind.name().to_uppercase(), net.latent);
+    figure::loss_figure(&opts.out.join("loss.png"), rows, &title)?;
+    let samples = crate::generate::Generator::from_store(opts.kind, net.clone(), store.clone())
+        .generate(16, None, crate::generate::Sampling::Prior, opts.seed)?;
+    Ok(writers::write_grid(
+        &opts.out.join("samples.png"),
+        &samples,
+        4,
+    )?)
 }
