@@ -138,12 +138,20 @@ where
     ///   checkpoint before stepping again (`lobes train` rolls back to its last checkpoint and
     ///   lowers the learning rate).
     pub fn step(&mut self, args: &A) -> Result<f64> {
+        // The step owns the autodiff leaves the store hands out: none before, none after,
+        // whichever way it ends.
+        self.store.clear_leaves();
+        let out = self.step_with_leaves(args);
+        self.store.clear_leaves();
+        out
+    }
+
+    fn step_with_leaves(&mut self, args: &A) -> Result<f64> {
         if let Some(s) = &self.schedule {
             let lr = s(self.steps);
             self.optim.set_lr(lr);
         }
         self.seed_step();
-        self.store.clear_leaves();
         let mut est = match self.estimate(args) {
             Ok(est) => est,
             Err(e) => {
@@ -162,7 +170,6 @@ where
             None => est.loss(),
         };
         if !loss.is_finite() {
-            self.store.clear_leaves();
             return Err(nonfinite(loss, &mut est));
         }
         if !est.surrogate.is_tracked() {
@@ -170,7 +177,6 @@ where
             // other replicas still exchange gradients: take part with none (replicas that have
             // some then stop with `ReplicaMismatch`, every one of them).
             drop(est);
-            self.store.clear_leaves();
             if let Some(r) = &mut self.reducer {
                 r.mean_gradients(&mut [])?;
             }
@@ -208,7 +214,6 @@ where
         }
         if let Some((module, params)) = untrained(&without, &grads) {
             if is_validation_enabled() {
-                self.store.clear_leaves();
                 return Err(PplError::UntrainedParameters { module, params });
             }
             crate::warnings::warn(crate::warnings::PplWarning::UntrainedParameters {
@@ -216,6 +221,7 @@ where
                 params,
             });
         }
+        // The optimiser then holds the only handle to each parameter (fused in-place updates).
         self.store.clear_leaves();
         for (name, g) in grads {
             let (p, constraint) = self
