@@ -21,6 +21,38 @@ pub(crate) struct ChainFactor {
     pub sites: Vec<String>,
 }
 
+/// The factors gathered for elimination: plain plated factors, or, when dims are reused, each
+/// with the variables it depends on.
+pub(crate) enum Factors {
+    Plated(Vec<Factor>),
+    Chain(Vec<ChainFactor>),
+}
+
+impl Factors {
+    /// An empty collection of the kind `sum` needs.
+    pub(crate) fn for_vars(sum: &[EnumVar]) -> Self {
+        if dims_reused(sum) {
+            Factors::Chain(vec![])
+        } else {
+            Factors::Plated(vec![])
+        }
+    }
+
+    /// Adds `site`'s log-density term `tensor`.
+    pub(crate) fn push(&mut self, site: &Site, tensor: DTensor, sum: &[EnumVar]) {
+        let ordinal = super::contract::ordinal(site);
+        match self {
+            Factors::Plated(v) => v.push(Factor { ordinal, tensor }),
+            Factors::Chain(v) => v.push(ChainFactor {
+                ordinal,
+                vars: vars_of(site, &tensor, sum),
+                tensor,
+                sites: vec![site.name.clone()],
+            }),
+        }
+    }
+}
+
 /// Whether two summed variables share a dim (so [`eliminate_in_order`] is needed).
 pub(crate) fn dims_reused(sum: &[EnumVar]) -> bool {
     sum.iter()

@@ -3,8 +3,8 @@
 //! `pyro.infer.infer_discrete`, forward filtering and backward sampling over the factors
 //! `TraceEnumElbo` sums out).
 
-use super::chain::{ChainFactor, dims_reused, eliminate_in_order, vars_of};
-use super::contract::{EnumVar, Factor, Ring, contract, ordinal, plate_dims};
+use super::chain::{Factors, eliminate_in_order};
+use super::contract::{EnumVar, Ring, contract, plate_dims};
 use crate::error::{PplError, Result};
 use crate::handlers::{block, enumerate, replay, trace};
 use crate::site::{Site, SiteKind};
@@ -42,10 +42,9 @@ pub fn infer_discrete<R>(
     if vars.is_empty() {
         return f();
     }
-    let markov = dims_reused(&vars);
     // Every term that depends on an enumerated site, unscaled: the other sites are
     // conditioned on, so subsampling's scale does not enter the posterior of these.
-    let (mut factors, mut chain) = (vec![], vec![]);
+    let mut factors = Factors::for_vars(&vars);
     for s in tr.sample_sites() {
         let lp = s.log_prob.as_ref().expect("computed");
         if vars.iter().any(|v| v.in_tensor(lp)) {
@@ -56,40 +55,31 @@ pub fn infer_discrete<R>(
                     source,
                 }
             })?;
-            if markov {
-                chain.push(ChainFactor {
-                    ordinal: ordinal(s),
-                    vars: vars_of(s, &tensor, &vars),
-                    tensor,
-                    sites: vec![s.name.clone()],
-                });
-            } else {
-                factors.push(Factor {
-                    ordinal: ordinal(s),
-                    tensor,
-                });
-            }
+            factors.push(s, tensor, &vars);
         }
     }
     let plates = plate_dims(tr.sample_sites());
     // Each elimination: the variable, its factor, and the later variables in that factor
     // (with reused dims a dim alone does not say which variable it holds).
-    let eliminations: Vec<(usize, DTensor, Vec<usize>)> = if markov {
-        let (_, e) = eliminate_in_order(chain, &vars, &plates, ring, true)?;
-        e.into_iter()
-            .map(|e| (e.var, e.factor, e.later.into_iter().collect()))
-            .collect()
-    } else {
-        let c = contract(factors, &vars, &[], &plates, ring, true)?;
-        c.eliminations
-            .into_iter()
-            .map(|e| {
-                let later = (0..vars.len())
-                    .filter(|&u| u != e.var && vars[u].in_tensor(&e.factor))
-                    .collect();
-                (e.var, e.factor, later)
-            })
-            .collect()
+    let eliminations: Vec<(usize, DTensor, Vec<usize>)> = match factors {
+        Factors::Chain(chain) => {
+            let (_, e) = eliminate_in_order(chain, &vars, &plates, ring, true)?;
+            e.into_iter()
+                .map(|e| (e.var, e.factor, e.later.into_iter().collect()))
+                .collect()
+        }
+        Factors::Plated(factors) => {
+            let c = contract(factors, &vars, &[], &plates, ring, true)?;
+            c.eliminations
+                .into_iter()
+                .map(|e| {
+                    let later = (0..vars.len())
+                        .filter(|&u| u != e.var && vars[u].in_tensor(&e.factor))
+                        .collect();
+                    (e.var, e.factor, later)
+                })
+                .collect()
+        }
     };
     // Backward: each variable from the factor it was eliminated from, given the variables
     // eliminated after it (drawn already).

@@ -4,9 +4,9 @@
 //! score-function terms Rao-Blackwellised along plates (Pyro's Dice estimator,
 //! `pyro/infer/traceenum_elbo.py` and `pyro/infer/util.py`).
 
-use super::chain::{ChainFactor, dims_reused, eliminate_in_order, vars_of};
+use super::chain::{Factors, dims_reused, eliminate_in_order};
 use super::checks::{check_model_guide_match_within, check_site_shape_enum};
-use super::contract::{EnumVar, Factor, Ordinal, Ring, contract, ordinal, plate_dims};
+use super::contract::{EnumVar, Ordinal, Ring, contract, ordinal, plate_dims};
 use super::elbo::Elbo;
 use super::particles::ParticlePlate;
 use crate::error::{PplError, Result};
@@ -77,16 +77,7 @@ impl TraceEnumElbo {
         if let Some(&n) = self.guessed.get() {
             return Ok(n);
         }
-        let rng = crate::rng::get_rng_state();
-        let n = crate::grad::no_grad(|| {
-            crate::handlers::block(|| {
-                let (_, g) = trace(|| guide(args))?;
-                let (_, m) = trace(|| replay(&g, || model(args)))?;
-                Ok(super::checks::max_plate_nesting(&m, &g))
-            })
-        });
-        crate::rng::set_rng_state(&rng);
-        let n = n?;
+        let n = super::particles::guess_max_plate_nesting(model, guide, args)?;
         Ok(*self.guessed.get_or_init(|| n))
     }
     /// Averages `n` particles per estimate.
@@ -185,16 +176,15 @@ fn model_costs(model: &Trace, guide: &Trace) -> Result<Vec<(Ordinal, DTensor)>> 
         return Ok(costs);
     }
     let keep: Vec<EnumVar> = guide.sample_sites().filter_map(EnumVar::of).collect();
-    let markov = dims_reused(&sum);
-    if markov && !keep.is_empty() {
+    if dims_reused(&sum) && !keep.is_empty() {
         return Err(PplError::Enumeration {
             site: keep[0].name.clone(),
-            reason: "enumerated in the guide while the model reuses enumeration dims (markov):                      not supported"
+            reason: "enumerated in the guide while the model reuses enumeration dims (markov): \
+                     not supported"
                 .into(),
         });
     }
-    let mut chain = vec![];
-    let mut factors = vec![];
+    let mut factors = Factors::for_vars(&sum);
     let mut scales: Vec<(f64, &str)> = vec![];
     for s in model.sample_sites() {
         let enumerated = sum.iter().any(|v| v.name == s.name);
@@ -205,19 +195,7 @@ fn model_costs(model: &Trace, guide: &Trace) -> Result<Vec<(Ordinal, DTensor)>> 
             } else {
                 masked(s)?
             };
-            if markov {
-                chain.push(ChainFactor {
-                    ordinal: ordinal(s),
-                    vars: vars_of(s, &tensor, &sum),
-                    tensor,
-                    sites: vec![s.name.clone()],
-                });
-            } else {
-                factors.push(Factor {
-                    ordinal: ordinal(s),
-                    tensor,
-                });
-            }
+            factors.push(s, tensor, &sum);
             if s.weights.is_some() {
                 return Err(PplError::Enumeration {
                     site: s.name.clone(),
@@ -244,10 +222,11 @@ fn model_costs(model: &Trace, guide: &Trace) -> Result<Vec<(Ordinal, DTensor)>> 
         });
     }
     let plates = plate_dims(model.sample_sites());
-    let results = if markov {
-        eliminate_in_order(chain, &sum, &plates, Ring::LogSum, false)?.0
-    } else {
-        contract(factors, &sum, &keep, &plates, Ring::LogSum, false)?.results
+    let results = match factors {
+        Factors::Chain(chain) => eliminate_in_order(chain, &sum, &plates, Ring::LogSum, false)?.0,
+        Factors::Plated(factors) => {
+            contract(factors, &sum, &keep, &plates, Ring::LogSum, false)?.results
+        }
     };
     for f in results {
         let t = if scale == 1.0 {

@@ -56,7 +56,6 @@ macro_rules! particle_builders {
 pub(crate) use particle_builders;
 
 use super::checks::max_plate_nesting;
-use super::elbo::get_traces;
 use crate::error::{PplError, Result};
 use crate::handlers::block;
 use crate::plate::plate;
@@ -104,17 +103,29 @@ impl ParticlePlate {
         {
             return Ok(n);
         }
-        let rng = crate::rng::get_rng_state();
-        let n = crate::grad::no_grad(|| {
-            block(|| {
-                let (m, g) = get_traces(model, guide, args)?;
-                Ok(max_plate_nesting(&m, &g))
-            })
-        });
-        crate::rng::set_rng_state(&rng);
-        let n = n?;
+        let n = guess_max_plate_nesting(model, guide, args)?;
         Ok(*self.guessed.get_or_init(|| n))
     }
+}
+
+/// The deepest plate nesting of one run of guide and model (the model replaying the guide),
+/// without gradients, hidden from enclosing handlers, the random stream restored afterwards
+/// so that a guessed nesting draws what a given one does (Pyro's `_guess_max_plate_nesting`).
+pub(crate) fn guess_max_plate_nesting<A: ?Sized, RM, RG>(
+    model: &impl Fn(&A) -> Result<RM>,
+    guide: &impl Fn(&A) -> Result<RG>,
+    args: &A,
+) -> Result<usize> {
+    let rng = crate::rng::get_rng_state();
+    let n = crate::grad::no_grad(|| {
+        block(|| {
+            let (_, g) = crate::handlers::trace(|| guide(args))?;
+            let (_, m) = crate::handlers::trace(|| crate::handlers::replay(&g, || model(args)))?;
+            Ok(max_plate_nesting(&m, &g))
+        })
+    });
+    crate::rng::set_rng_state(&rng);
+    n
 }
 
 /// Runs `f` inside the particle plate of `n` particles at `dim` (counted from the right). A
