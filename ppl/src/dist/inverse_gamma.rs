@@ -1,9 +1,8 @@
 //! The inverse-Gamma distribution.
 
 use super::batched::{batched_boilerplate, batched_params};
-use super::gamma::gamma_draws;
 use super::special::standard_gamma_rsample;
-use super::{DistError, Distribution, check_value, require, support};
+use super::{DistError, Distribution, Gamma, check_value, require, support};
 use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 
@@ -35,13 +34,10 @@ impl Distribution for InverseGamma {
         true
     }
     fn sample(&self) -> DTensor {
-        let a = self
-            .concentration
-            .expand(&self.batch)
-            .expect("batch shape broadcasts");
-        let g = DTensor::from_floats(gamma_draws(&a.to_vec()), &self.batch, &a.device())
-            .expect("one draw per element");
-        self.rate.detach() / g
+        // 1 / Gamma(α, rate β).
+        let gamma = Gamma::new(self.concentration.detach(), self.rate.detach())
+            .expect("the parameters broadcast, as checked when built");
+        gamma.sample().recip()
     }
     fn rsample(&self) -> Result<DTensor, DistError> {
         let a = self.concentration.expand(&self.batch)?;

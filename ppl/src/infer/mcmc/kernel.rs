@@ -60,6 +60,20 @@ pub trait Kernel {
     ) -> Result<(Phase, TransitionStats)>;
 }
 
+/// The `Model` type and the `model` and `options` methods of a kernel holding `model` and
+/// `options` fields.
+macro_rules! kernel_fields {
+    () => {
+        type Model = M;
+        fn model(&self) -> &M {
+            &self.model
+        }
+        fn options(&self) -> &KernelOptions {
+            &self.options
+        }
+    };
+}
+
 macro_rules! option_setters {
     () => {
         /// The initial step size (Pyro's `step_size`, default 1).
@@ -140,14 +154,8 @@ impl<M> Nuts<M> {
 }
 
 impl<M> Kernel for Nuts<M> {
-    type Model = M;
+    kernel_fields!();
     const NAME: &'static str = "NUTS";
-    fn model(&self) -> &M {
-        &self.model
-    }
-    fn options(&self) -> &KernelOptions {
-        &self.options
-    }
     fn transition(
         &self,
         s: &Phase,
@@ -210,14 +218,8 @@ impl<M> Hmc<M> {
 }
 
 impl<M> Kernel for Hmc<M> {
-    type Model = M;
+    kernel_fields!();
     const NAME: &'static str = "HMC";
-    fn model(&self) -> &M {
-        &self.model
-    }
-    fn options(&self) -> &KernelOptions {
-        &self.options
-    }
     fn transition(
         &self,
         s: &Phase,
