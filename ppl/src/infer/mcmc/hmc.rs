@@ -22,6 +22,15 @@ pub struct Phase {
 }
 
 impl Phase {
+    /// This point with a fresh momentum `p ~ N(0, M)`, and its energy: where every transition
+    /// (and each step-size trial) starts.
+    pub fn refreshed(&self, metric: &Metric, rng: &mut impl Rng) -> (Phase, f64) {
+        let mut start = self.clone();
+        start.p = metric.sample_momentum(rng);
+        let h0 = start.energy(metric);
+        (start, h0)
+    }
+
     /// `H = U(z) + K(p)`, `+∞` where it is NaN.
     pub fn energy(&self, metric: &Metric) -> f64 {
         let h = self.potential + metric.kinetic(&self.p);
@@ -67,9 +76,7 @@ pub fn find_step_size(
 ) -> Result<f64> {
     let threshold = 0.8f64.ln();
     let mut trial = |eps: f64| -> Result<f64> {
-        let mut start = s.clone();
-        start.p = metric.sample_momentum(rng);
-        let h0 = start.energy(metric);
+        let (start, h0) = s.refreshed(metric, rng);
         let end = leapfrog(&start, eps, metric, potential)?;
         Ok(h0 - end.energy(metric))
     };
@@ -125,9 +132,7 @@ pub fn hmc_transition(
     potential: &mut PotentialFn,
     rng: &mut impl Rng,
 ) -> Result<(Phase, TransitionStats)> {
-    let mut start = s.clone();
-    start.p = metric.sample_momentum(rng);
-    let h0 = start.energy(metric);
+    let (start, h0) = s.refreshed(metric, rng);
     let mut end = start.clone();
     let mut diverging = false;
     let mut steps = 0;

@@ -113,9 +113,7 @@ pub fn nuts_transition(
     potential: &mut PotentialFn,
     rng: &mut impl Rng,
 ) -> Result<(Phase, TransitionStats)> {
-    let mut start = s.clone();
-    start.p = metric.sample_momentum(rng);
-    let h0 = start.energy(metric);
+    let (start, h0) = s.refreshed(metric, rng);
     let v0 = metric.velocity(&start.p);
     let (mut fwd, mut bck) = (start.clone(), start.clone());
     // The trajectory's two outermost momenta and velocities, and its summed momentum.
