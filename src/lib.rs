@@ -1,9 +1,12 @@
 //! lobes: simulating populations of radio galaxies with structured variational inference.
 //!
-//! A facade over the two crates: [`ppl`] (the probabilistic programming language) and
-//! [`models`] (radio data, the paper's VAE/CVAE, RAMIS).
+//! A facade over the crates: [`ppl`] (the probabilistic programming language), [`models`]
+//! (radio data, the paper's VAE/CVAE, RAMIS) and, with the `mpi` feature, [`mpi`] (training
+//! across MPI ranks).
 
 pub use lobes_models as models;
+#[cfg(feature = "mpi")]
+pub use lobes_mpi as mpi;
 pub use lobes_ppl as ppl;
 
 /// Configures glibc's allocator for burn's CPU backend: no `mmap` for large blocks and no

@@ -4,8 +4,6 @@
 pub mod analysis;
 pub mod bench;
 pub mod data;
-#[cfg(feature = "mpi")]
-pub mod distributed;
 pub mod error;
 pub mod export;
 pub mod field;

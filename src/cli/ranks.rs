@@ -27,7 +27,7 @@ pub(crate) fn on_mpi<T>(
     timeout: std::time::Duration,
     job: impl FnOnce(&mut dyn Replicas) -> Result<T, ModelError>,
 ) -> Result<T, ModelError> {
-    use lobes::models::distributed::Mpi;
+    use lobes::mpi::Mpi;
     let mpi = Mpi::init(timeout)?;
     let (rank, size) = (mpi.rank(), mpi.size());
     match job(&mut mpi.replicas()) {

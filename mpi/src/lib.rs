@@ -1,7 +1,12 @@
+#![cfg(feature = "mpi")]
 //! Data-parallel training across processes over MPI (`mpirun -np N lobes train
 //! --data-parallel`; the `mpi` feature): [`MpiReducer`], the
 //! [`GradientReducer`] of [`lobes_ppl::infer::Svi::with_reducer`] over `MPI_COMM_WORLD`, and
-//! [`MpiReplicas`], a [`Replicas`] for [`crate::train::train_replica`].
+//! [`MpiReplicas`], a [`Replicas`] for [`lobes_models::train::train_replica`].
+//!
+//! Its own crate so that `--features mpi` rebuilds only this crate and the CLI, not
+//! `lobes-models`. Without the `mpi` feature the crate is empty: the default build needs no MPI
+//! library.
 //!
 //! Every collective is non-blocking (`MPI_Iallreduce`) and polled against a deadline
 //! ([`Mpi::init`]'s time-out, `--collective-timeout`): a rank that died or is stuck makes the
@@ -18,8 +23,8 @@
 //! (104.25M parameters at d = 32) that is 417 MB in 16 buckets of at most 25 MiB, beside the
 //! two small all-reduces of the loss and the signature.
 
-use crate::error::ModelError;
-use crate::train::{Replicas, Traffic};
+use lobes_models::error::ModelError;
+use lobes_models::train::{Replicas, Traffic};
 use lobes_ppl::PplError;
 use lobes_ppl::infer::reduce::GradientReducer;
 use lobes_ppl::prelude::DTensor;
