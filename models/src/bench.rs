@@ -172,7 +172,24 @@ pub fn describe(cfg: &BenchConfig) -> String {
         format!("; the last two rows {} particles per step", cfg.particles)
     } else {
         String::new()
-    }
+    } + &format!(
+        "\nCPU: {}; products: {}",
+        cpu_model(),
+        crate::kernels::precision::matmul_precision().kernel()
+    )
+}
+
+/// The CPU's model name (`/proc/cpuinfo`), or `unknown CPU`.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
 }
 
 /// Runs the hand-written loop (the PPL's Adam, then burn's) and `SVI.step` (validation on and

@@ -334,3 +334,44 @@ fn the_table_2_networks_parameter_names_are_pinned() {
     want.sort();
     assert_eq!(names, want);
 }
+
+/// `--precision bf16` (AMX products, f32 everything else) trains the same tiny network, with
+/// ragged widths, to test losses within 1% of f32's, and the checkpoint records it. Skips, saying
+/// so, on a CPU without AMX.
+#[test]
+fn bf16_products_train_within_one_percent_of_f32() {
+    use lobes_models::kernels::amx;
+    use lobes_models::kernels::precision::{Precision, set_matmul_precision};
+    let _serial = common::serial();
+    if !amx::available() {
+        eprintln!("skipping: this CPU has no AMX bf16, so --precision bf16 runs f32 products");
+        return;
+    }
+    let ds = Synthetic::default().dataset(40, 8, 1);
+    let run = |p: Precision, name: &str| {
+        let out = common::tmp(name);
+        let mut o = tiny(ModelKind::Vae, out.clone(), 3);
+        o.net.hidden = vec![70, 33];
+        let before = set_matmul_precision(p);
+        let rows = train_on(&o, &ds);
+        set_matmul_precision(before);
+        (rows.unwrap(), out)
+    };
+    let (f32_rows, _) = run(Precision::F32, "prec-f32");
+    let (bf16_rows, out) = run(Precision::Bf16, "prec-bf16");
+    for (a, b) in f32_rows.iter().zip(&bf16_rows) {
+        let (a, b) = (a.test_loss.unwrap(), b.test_loss.unwrap());
+        assert!((a - b).abs() <= 0.01 * a, "test loss f32 {a}, bf16 {b}");
+    }
+    assert_ne!(
+        f32_rows.last().unwrap().train_loss,
+        bf16_rows.last().unwrap().train_loss,
+        "bf16 ran the same arithmetic as f32"
+    );
+    let (meta, _) =
+        lobes_models::generate::Generator::read(&out.join("checkpoint.safetensors")).unwrap();
+    assert_eq!(
+        meta.extra.get("precision").map(String::as_str),
+        Some("bf16")
+    );
+}

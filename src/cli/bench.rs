@@ -25,6 +25,9 @@ pub(crate) struct BenchArgs {
     /// model with that many particles in turn and vectorised (images per step per second).
     #[arg(long, default_value_t = 1)]
     particles: usize,
+    /// The dense layers' products: f32 or bf16 (as `lobes train --precision`).
+    #[arg(long, default_value = "f32", value_name = "f32|bf16")]
+    precision: String,
 }
 
 pub(crate) fn run_bench(args: BenchArgs) -> Result<(), ModelError> {
@@ -36,7 +39,9 @@ pub(crate) fn run_bench(args: BenchArgs) -> Result<(), ModelError> {
         steps,
         rounds,
         particles,
+        precision,
     } = args;
+    super::set_precision(&precision)?;
     let cfg = BenchConfig {
         hidden,
         latent,

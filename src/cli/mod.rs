@@ -51,3 +51,15 @@ pub(crate) fn split_of(spec: &str, split: &str) -> Result<Vec<Sample>, ModelErro
     }
     Ok(samples)
 }
+
+/// `--precision`: sets the process's product precision; under bf16 prints which kernel runs
+/// (AMX, or f32 where the CPU has none).
+pub(crate) fn set_precision(name: &str) -> Result<(), ModelError> {
+    use lobes::models::kernels::precision::{Precision, set_matmul_precision};
+    let p = Precision::parse(name)?;
+    set_matmul_precision(p);
+    if p == Precision::Bf16 {
+        eprintln!("--precision bf16: {}", p.kernel());
+    }
+    Ok(())
+}

@@ -148,6 +148,11 @@ pub(crate) struct TrainArgs {
     /// reference an MPI run of N ranks is compared with: the same shards and rank streams).
     #[arg(long, hide = true, value_name = "N")]
     replicas_in_process: Option<usize>,
+    /// The dense layers' matrix products: f32 (the default) or bf16 (inputs rounded to bf16,
+    /// sums in f32, on Intel's AMX tiles; weights and Adam's state stay f32). Without AMX the
+    /// products stay f32 and a line says so. The checkpoint records `precision = bf16`.
+    #[arg(long, default_value = "f32", value_name = "f32|bf16")]
+    precision: String,
 }
 
 impl TrainArgs {
@@ -243,6 +248,7 @@ fn epoch_line(r: &EpochMetrics) -> String {
 
 pub(crate) fn run_train(args: TrainArgs) -> Result<(), ModelError> {
     let opts = args.options()?;
+    super::set_precision(&args.precision)?;
     if !args.data_parallel {
         super::ranks::refuse_unasked_ranks("train")?;
     }

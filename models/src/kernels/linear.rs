@@ -13,7 +13,13 @@
 //! align it, which for the weight gradients (104M floats per step) costs ~4% of a step. Values
 //! and gradients equal `Linear::forward`'s within f32 summation order (tests below). Other
 //! devices (a GPU) use `Linear::forward` itself.
+//!
+//! Under `--precision bf16` ([`crate::kernels::precision`]) on a CPU with AMX, the three
+//! products run on AMX tiles with bf16 inputs and f32 sums ([`crate::kernels::amx`]): `x W`,
+//! the input gradient `dy Wᵀ` (W read row by row as the transposed operand) and `xᵀ dy`.
 
+use crate::kernels::amx::{self, View};
+use crate::kernels::precision::bf16_now;
 use crate::kernels::sparse_op::{flex_f32, on_flex, rows_f32};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -35,14 +41,50 @@ pub trait LinearBackend: Backend {
         Self::float_matmul(x, w)
     }
 
+    /// The input gradient `dy wᵀ` (`[b, m] × [m, n]`), as `(w dyᵀ)ᵀ`.
+    fn linear_input_grad(w: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_transpose(Self::float_matmul(w, Self::float_transpose(dy)))
+    }
+
     /// The weight gradient `xᵀ dy` (`[n, b] × [b, m]`).
     fn linear_weight_grad(x: FloatTensor<Self>, dy: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::float_matmul(Self::float_transpose(x), dy)
     }
 }
 
+/// `a b` on AMX in bf16 when `--precision bf16` runs here and both are f32 matrices with
+/// matching inner sizes (`ta`, `tb`: read transposed); `None` otherwise.
+fn bf16_product(a: &FlexTensor, ta: bool, b: &FlexTensor, tb: bool) -> Option<FlexTensor> {
+    if !bf16_now() {
+        return None;
+    }
+    let ((av, ar, ac), (bv, br, bc)) = (rows_f32(a)?, rows_f32(b)?);
+    let view = |v, r, c, t| {
+        let m = View::rows(v, r, c);
+        if t { m.t() } else { m }
+    };
+    let (a, b) = (view(&av, ar, ac, ta), view(&bv, br, bc, tb));
+    if a.cols != b.rows || a.rows == 0 || b.cols == 0 {
+        return None;
+    }
+    Some(flex_f32(amx::matmul(a, b), a.rows, b.cols))
+}
+
 impl LinearBackend for Flex {
+    fn linear_matmul(x: FlexTensor, w: FlexTensor) -> FlexTensor {
+        bf16_product(&x, false, &w, false).unwrap_or_else(|| Flex::float_matmul(x, w))
+    }
+
+    fn linear_input_grad(w: FlexTensor, dy: FlexTensor) -> FlexTensor {
+        bf16_product(&dy, false, &w, true).unwrap_or_else(|| {
+            Flex::float_transpose(Flex::float_matmul(w, Flex::float_transpose(dy)))
+        })
+    }
+
     fn linear_weight_grad(x: FlexTensor, dy: FlexTensor) -> FlexTensor {
+        if let Some(g) = bf16_product(&x, true, &dy, false) {
+            return g;
+        }
         let (Some((xs, b, n)), Some((ds, b2, m))) = (rows_f32(&x), rows_f32(&dy)) else {
             return Flex::float_matmul(Flex::float_transpose(x), dy);
         };
@@ -95,7 +137,7 @@ impl<B: Backend + LinearBackend> Backward<B, 2> for LinearMatmul {
             ops.parents,
             ops.node,
             grads,
-            |g| B::float_transpose(B::float_matmul(w, B::float_transpose(g))),
+            |g| B::linear_input_grad(w, g),
             |g| B::linear_weight_grad(x, g),
         );
     }

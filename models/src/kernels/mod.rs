@@ -1,8 +1,11 @@
 //! The compute kernels of the VAE's networks: dense layers with a faster backward pass
 //! ([`linear`]), the first layer on mostly-zero images ([`sparse`], through the custom
-//! autodiff operation of [`sparse_op`]) and dropout drawn in parallel ([`dropout`]).
+//! autodiff operation of [`sparse_op`]), dropout drawn in parallel ([`dropout`]), and the bf16
+//! matrix products of `--precision bf16` ([`precision`], on Intel's AMX tiles: [`amx`]).
 
+pub mod amx;
 pub mod dropout;
 pub mod linear;
+pub mod precision;
 pub mod sparse;
 pub mod sparse_op;

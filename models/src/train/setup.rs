@@ -64,6 +64,10 @@ pub(super) fn run_settings(
     if opts.kl_scale != 1.0 {
         settings.push(("kl_scale", opts.kl_scale.to_string()));
     }
+    // What the products ran in, when not f32 (`--precision bf16` on a CPU with AMX).
+    if crate::kernels::precision::matmul_precision().runs_bf16() {
+        settings.push(("precision", "bf16".to_string()));
+    }
     settings.extend(decay.metadata());
     settings.extend(plan.metadata());
     if plan.plateau.is_some() && decay.milestones.is_empty() {
