@@ -1,36 +1,29 @@
 //! The HalfCauchy distribution: `|X|` for `X ~ Cauchy(0, scale)`.
 
+use super::batched::{batched_boilerplate, batched_params};
 use super::cauchy::cauchy_noise;
-use super::{DistError, Distribution, check_expand, check_value, require, support};
+use super::{DistError, Distribution, check_value, require, support};
 use crate::tensor::DTensor;
-use std::any::Any;
 use std::f64::consts::{LN_2, PI};
-use std::sync::Arc;
 
-/// HalfCauchy(scale) on `[0, ∞)`, reparameterisable: density `2 Cauchy(x; 0, scale)` for
-/// `x >= 0`. Its mean and variance are infinite.
-#[derive(Clone, Debug)]
-pub struct HalfCauchy {
-    /// Scale of the underlying Cauchy (> 0).
-    pub scale: DTensor,
+batched_params! {
+    /// HalfCauchy(scale) on `[0, ∞)`, reparameterisable: density `2 Cauchy(x; 0, scale)` for
+    /// `x >= 0`. Its mean and variance are infinite.
+    HalfCauchy {
+        /// Scale of the underlying Cauchy (> 0).
+        scale,
+    }
 }
 
 impl HalfCauchy {
     /// A HalfCauchy folding `Cauchy(0, scale)`.
     pub fn new(scale: impl Into<DTensor>) -> Result<Self, DistError> {
-        Ok(HalfCauchy {
-            scale: scale.into(),
-        })
+        Self::from_params(scale.into())
     }
 }
 
 impl Distribution for HalfCauchy {
-    fn name(&self) -> String {
-        "HalfCauchy".into()
-    }
-    fn batch_shape(&self) -> Vec<usize> {
-        self.scale.shape().to_vec()
-    }
+    batched_boilerplate!(HalfCauchy);
     fn has_rsample(&self) -> bool {
         true
     }
@@ -59,15 +52,8 @@ impl Distribution for HalfCauchy {
     fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
         support(value.all_ge(0.0), self, "non-negative reals", value)
     }
-    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
-        check_expand(self, batch)?;
-        Ok(Arc::new(HalfCauchy::new(self.scale.expand(batch)?)?))
-    }
     fn entropy(&self) -> Option<DTensor> {
         // ln(2π scale)
         Some(self.scale.log() + (2.0 * PI).ln())
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

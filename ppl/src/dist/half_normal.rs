@@ -1,25 +1,24 @@
 //! The HalfNormal distribution: `|X|` for `X ~ Normal(0, scale)`.
 
-use super::{DistError, Distribution, check_expand, check_value, normal_noise, require, support};
+use super::batched::{batched_boilerplate, batched_params};
+use super::{DistError, Distribution, check_value, normal_noise, require, support};
 use crate::tensor::DTensor;
-use std::any::Any;
-use std::sync::Arc;
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
 
-/// HalfNormal(scale) on `[0, ∞)`, reparameterisable: density `2 N(x; 0, scale)` for `x >= 0`.
-#[derive(Clone, Debug)]
-pub struct HalfNormal {
-    /// Scale of the underlying Normal (> 0).
-    pub scale: DTensor,
+batched_params! {
+    /// HalfNormal(scale) on `[0, ∞)`, reparameterisable: density `2 N(x; 0, scale)` for
+    /// `x >= 0`.
+    HalfNormal {
+        /// Scale of the underlying Normal (> 0).
+        scale,
+    }
 }
 
 impl HalfNormal {
     /// A HalfNormal folding `Normal(0, scale)`.
     pub fn new(scale: impl Into<DTensor>) -> Result<Self, DistError> {
-        Ok(HalfNormal {
-            scale: scale.into(),
-        })
+        Self::from_params(scale.into())
     }
     /// The mean, `scale √(2/π)`.
     pub fn mean(&self) -> DTensor {
@@ -32,12 +31,7 @@ impl HalfNormal {
 }
 
 impl Distribution for HalfNormal {
-    fn name(&self) -> String {
-        "HalfNormal".into()
-    }
-    fn batch_shape(&self) -> Vec<usize> {
-        self.scale.shape().to_vec()
-    }
+    batched_boilerplate!(HalfNormal);
     fn has_rsample(&self) -> bool {
         true
     }
@@ -67,15 +61,8 @@ impl Distribution for HalfNormal {
     fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
         support(value.all_ge(0.0), self, "non-negative reals", value)
     }
-    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
-        check_expand(self, batch)?;
-        Ok(Arc::new(HalfNormal::new(self.scale.expand(batch)?)?))
-    }
     fn entropy(&self) -> Option<DTensor> {
         // ½ ln(π σ² / 2) + ½
         Some(self.scale.log() + (0.5 * (std::f64::consts::PI / 2.0).ln() + 0.5))
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }

@@ -1,24 +1,23 @@
 //! Student's t distribution.
 
+use super::batched::{batched_boilerplate, batched_params};
 use super::gamma::gamma_draws;
-use super::{DistError, Distribution, broadcast_params, check_expand, check_value, require};
+use super::{DistError, Distribution, check_value, require};
 use crate::tensor::DTensor;
-use std::any::Any;
-use std::sync::Arc;
 
-/// StudentT(df, loc, scale): `loc + scale T` for `T` a standard t variable with `df` degrees
-/// of freedom. Reparameterisable in `loc` and `scale`: `rsample` draws `T = X / √(Z/df)`
-/// (`X ~ Normal(0, 1)`, `Z ~ Chi²(df)`) on the host, so no pathwise gradient reaches `df`
-/// (torch's reaches it through Gamma's implicit reparameterisation).
-#[derive(Clone, Debug)]
-pub struct StudentT {
-    /// Degrees of freedom ν (> 0).
-    pub df: DTensor,
-    /// Location.
-    pub loc: DTensor,
-    /// Scale (> 0).
-    pub scale: DTensor,
-    batch: Vec<usize>,
+batched_params! {
+    /// StudentT(df, loc, scale): `loc + scale T` for `T` a standard t variable with `df`
+    /// degrees of freedom. Reparameterisable in `loc` and `scale`: `rsample` draws
+    /// `T = X / √(Z/df)` (`X ~ Normal(0, 1)`, `Z ~ Chi²(df)`) on the host, so no pathwise
+    /// gradient reaches `df` (torch's reaches it through Gamma's implicit reparameterisation).
+    StudentT {
+        /// Degrees of freedom ν (> 0).
+        df,
+        /// Location.
+        loc,
+        /// Scale (> 0).
+        scale,
+    }
 }
 
 impl StudentT {
@@ -29,14 +28,7 @@ impl StudentT {
         loc: impl Into<DTensor>,
         scale: impl Into<DTensor>,
     ) -> Result<Self, DistError> {
-        let (df, loc, scale) = (df.into(), loc.into(), scale.into());
-        let batch = broadcast_params("StudentT", &[&df, &loc, &scale])?;
-        Ok(StudentT {
-            df,
-            loc,
-            scale,
-            batch,
-        })
+        Self::from_params(df.into(), loc.into(), scale.into())
     }
     /// A standard StudentT (`loc = 0`, `scale = 1`) with `df` degrees of freedom.
     pub fn standard(df: impl Into<DTensor>) -> Result<Self, DistError> {
@@ -63,12 +55,7 @@ impl StudentT {
 }
 
 impl Distribution for StudentT {
-    fn name(&self) -> String {
-        "StudentT".into()
-    }
-    fn batch_shape(&self) -> Vec<usize> {
-        self.batch.clone()
-    }
+    batched_boilerplate!(StudentT);
     fn has_rsample(&self) -> bool {
         true
     }
@@ -122,16 +109,5 @@ impl Distribution for StudentT {
             "finite",
             &self.loc,
         )
-    }
-    fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
-        check_expand(self, batch)?;
-        Ok(Arc::new(StudentT::new(
-            self.df.expand(batch)?,
-            self.loc.expand(batch)?,
-            self.scale.expand(batch)?,
-        )?))
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 }
