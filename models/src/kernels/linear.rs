@@ -24,7 +24,7 @@ use crate::kernels::sparse_op::{flex_f32, on_flex, rows_f32};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, binary};
+use burn::backend::autodiff::ops::{Backward, Ops, binary};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
@@ -145,15 +145,7 @@ impl<B: Backend + LinearBackend> Backward<B, 2> for LinearMatmul {
 
 impl<B: Backend + LinearBackend, C: CheckpointStrategy> LinearBackend for Autodiff<B, C> {
     fn linear_matmul(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
-        let nodes = [x.node(), w.node()];
-        let (xp, wp) = (x.into_primitive(), w.into_primitive());
-        match LinearMatmul.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let y = B::linear_matmul(xp.clone(), wp.clone());
-                prep.finish((xp, wp), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::linear_matmul(xp, wp)),
-        }
+        crate::kernels::tracked::tracked_product::<B, C, _>(LinearMatmul, x, w, B::linear_matmul)
     }
 }
 

@@ -9,3 +9,4 @@ pub mod linear;
 pub mod precision;
 pub mod sparse;
 pub mod sparse_op;
+mod tracked;

@@ -17,7 +17,7 @@
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, binary};
+use burn::backend::autodiff::ops::{Backward, Ops, binary};
 use burn::backend::flex::FlexTensor;
 use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
@@ -215,15 +215,7 @@ impl<B: Backend + SparseBackend> Backward<B, 2> for SparseMatmul {
 
 impl<B: Backend + SparseBackend, C: CheckpointStrategy> SparseBackend for Autodiff<B, C> {
     fn sparse_matmul(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
-        let nodes = [x.node(), w.node()];
-        let (xp, wp) = (x.into_primitive(), w.into_primitive());
-        match SparseMatmul.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => {
-                let y = B::sparse_matmul(xp.clone(), wp.clone());
-                prep.finish((xp, wp), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(B::sparse_matmul(xp, wp)),
-        }
+        crate::kernels::tracked::tracked_product::<B, C, _>(SparseMatmul, x, w, B::sparse_matmul)
     }
 }
 
