@@ -9,6 +9,7 @@ sigmoid decoder), the same Bernoulli likelihood, Trace_ELBO with one particle, A
     pip install torch pyro-ppl
     python3 scripts/pyro_vae.py --threads 2            # images/s of SVI.step
     python3 scripts/pyro_vae.py --threads 2 --torch    # plain PyTorch loop, fused Adam
+    python3 scripts/pyro_vae.py --threads 2 --torch --fp32-matmul-bf16  # bf16 products (oneDNN)
 
 Prints the configuration and the best images/s over the rounds, as `lobes bench` does.
 """
@@ -27,7 +28,16 @@ parser.add_argument("--rounds", type=int, default=2)
 parser.add_argument("--warmup", type=int, default=2)
 parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
 parser.add_argument("--torch", action="store_true", help="hand-written PyTorch loop instead of Pyro")
+parser.add_argument(
+    "--fp32-matmul-bf16",
+    action="store_true",
+    help='torch.backends.mkldnn.matmul.fp32_precision = "bf16": oneDNN runs f32 matrix '
+    "products with bf16 inputs (AMX or AVX512-BF16 where the CPU has them), as lobes' "
+    "--precision bf16",
+)
 args = parser.parse_args()
+if args.fp32_matmul_bf16:
+    torch.backends.mkldnn.matmul.fp32_precision = "bf16"
 if args.threads:
     torch.set_num_threads(args.threads)
 hidden = [int(h) for h in args.hidden.split(",")]
