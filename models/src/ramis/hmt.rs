@@ -21,7 +21,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Options of `lobes classifier train`.
 /// The files of a classifier run: what shows that a folder holds one, and what `--overwrite`
@@ -146,26 +146,6 @@ fn evaluate(
         loss / w.max(f64::MIN_POSITIVE),
         Accuracy::of(labels, &predicted),
     ))
-}
-
-fn write_metrics(path: &Path, rows: &[ClassifierEpoch]) -> Result<(), ModelError> {
-    let mut s = String::from(
-        "epoch,train_loss,train_accuracy,val_loss,val_accuracy,val_accuracy_FRI,val_accuracy_FRII\n",
-    );
-    for r in rows {
-        s.push_str(&format!(
-            "{},{:.6},{:.4},{:.6},{:.4},{:.4},{:.4}\n",
-            r.epoch,
-            r.train_loss,
-            r.train_accuracy,
-            r.val_loss,
-            r.val.overall,
-            r.val.per_class[0],
-            r.val.per_class[1]
-        ));
-    }
-    lobes_ppl::io::write_atomic(path, s.as_bytes())?;
-    Ok(())
 }
 
 /// What [`train_classifier_with`] reports while it runs (the library prints nothing).
@@ -373,7 +353,7 @@ pub fn train_classifier_on_with(
             ]);
             lobes_ppl::io::save_tensors(&checkpoint, &valid.named_tensors(), meta)?;
         }
-        write_metrics(&opts.out.join("metrics.csv"), &rows)?;
+        super::records::write_metrics(&opts.out.join("metrics.csv"), &rows)?;
         super::figure::accuracy_figure(&opts.out.join("accuracy.png"), &rows, "HMT classifier")?;
     }
 

@@ -1,4 +1,5 @@
-//! What classifier training records: the accuracy of a labelled set and one epoch's metrics.
+//! What classifier training records: the accuracy of a labelled set, one epoch's metrics and the
+//! run's `metrics.csv`.
 //! Their own module, so that training ([`super::hmt`]) and the accuracy figure
 //! ([`super::figure`]) both import them and not each other.
 
@@ -46,4 +47,28 @@ pub struct ClassifierEpoch {
     pub val_loss: f64,
     /// Accuracy on the validation images.
     pub val: Accuracy,
+}
+
+/// The classifier run's `metrics.csv`: one row per epoch, written atomically.
+pub(crate) fn write_metrics(
+    path: &std::path::Path,
+    rows: &[ClassifierEpoch],
+) -> Result<(), crate::error::ModelError> {
+    let mut s = String::from(
+        "epoch,train_loss,train_accuracy,val_loss,val_accuracy,val_accuracy_FRI,val_accuracy_FRII\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "{},{:.6},{:.4},{:.6},{:.4},{:.4},{:.4}\n",
+            r.epoch,
+            r.train_loss,
+            r.train_accuracy,
+            r.val_loss,
+            r.val.overall,
+            r.val.per_class[0],
+            r.val.per_class[1]
+        ));
+    }
+    lobes_ppl::io::write_atomic(path, s.as_bytes())?;
+    Ok(())
 }

@@ -101,3 +101,21 @@ pub fn lr_search_figure(
     };
     write_png(path, &[panel], 760, 480)
 }
+
+/// The loss curve and a grid of 16 prior samples, written when a run ends.
+pub(super) fn run_figures(
+    opts: &super::TrainOptions,
+    net: &crate::vae::VaeConfig,
+    rows: &[EpochMetrics],
+    store: &lobes_ppl::ParamStore,
+) -> Result<(), ModelError> {
+    let title = format!("{}, d = {}", opts.kind.name().to_uppercase(), net.latent);
+    loss_figure(&opts.out.join("loss.png"), rows, &title)?;
+    let samples = crate::generate::Generator::from_store(opts.kind, net.clone(), store.clone())
+        .generate(16, None, crate::generate::Sampling::Prior, opts.seed)?;
+    Ok(crate::data::writers::write_grid(
+        &opts.out.join("samples.png"),
+        &samples,
+        4,
+    )?)
+}

@@ -11,7 +11,7 @@ use super::{
     replicas, resume, schedule, test_loss, validation, write_metrics,
 };
 use crate::data::augment::{Augmented, Interp};
-use crate::data::{self, DataSet, writers};
+use crate::data::{self, DataSet};
 use crate::error::ModelError;
 use crate::output::{RunFolder, RunMode};
 use crate::vae::{Batch, RunMetadata, Shard, batch_from, guide, model};
@@ -385,24 +385,6 @@ pub(super) fn run(
     if !lead {
         return Ok(rows);
     }
-    write_run_figures(opts, &net, &rows, svi.store())?;
+    figure::run_figures(opts, &net, &rows, svi.store())?;
     Ok(rows)
-}
-
-/// The loss curve and a grid of 16 prior samples, written when a run ends.
-fn write_run_figures(
-    opts: &TrainOptions,
-    net: &crate::vae::VaeConfig,
-    rows: &[EpochMetrics],
-    store: &lobes_ppl::ParamStore,
-) -> Result<(), ModelError> {
-    let title = format!("{}, d = {}", opts.kind.name().to_uppercase(), net.latent);
-    figure::loss_figure(&opts.out.join("loss.png"), rows, &title)?;
-    let samples = crate::generate::Generator::from_store(opts.kind, net.clone(), store.clone())
-        .generate(16, None, crate::generate::Sampling::Prior, opts.seed)?;
-    Ok(writers::write_grid(
-        &opts.out.join("samples.png"),
-        &samples,
-        4,
-    )?)
 }
