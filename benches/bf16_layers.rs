@@ -7,6 +7,7 @@
 //! ```
 
 use lobes::models::kernels::amx::{self, View};
+use lobes::models::kernels::matrix::f32_matmul;
 use std::time::Instant;
 
 /// Best seconds of 5 calls after a warm-up.
@@ -19,37 +20,6 @@ fn secs(mut f: impl FnMut()) -> f64 {
             t.elapsed().as_secs_f64()
         })
         .fold(f64::INFINITY, f64::min)
-}
-
-/// `a b` in f32 through the `gemm` crate (row-major operands, `tb`: `b` read transposed).
-fn f32_product(a: View, b: View) -> Vec<f32> {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    let mut c = vec![0f32; m * n];
-    // SAFETY: the views describe in-bounds strided matrices and `c` is [m, n] row-major.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.data.as_ptr(),
-            a.cs as isize,
-            a.rs as isize,
-            b.data.as_ptr(),
-            b.cs as isize,
-            b.rs as isize,
-            0.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(0),
-        )
-    };
-    c
 }
 
 fn main() {
@@ -86,7 +56,7 @@ fn main() {
         let mac = (b * i * o) as f64 * 2.0;
         let mut line = format!("{:>11}", format!("{i}-{o}"));
         for (a, bm) in [(xv, wv), (xv.t(), dv), (dv, wv.t())] {
-            let s32 = secs(|| drop(f32_product(a, bm)));
+            let s32 = secs(|| drop(f32_matmul(a, bm)));
             let s16 = secs(|| drop(amx::matmul(a, bm)));
             let pack = secs(|| drop(rayon::join(|| amx::pack_a(a), || amx::pack_b(bm))));
             line += &format!(

@@ -18,7 +18,8 @@
 //! products run on AMX tiles with bf16 inputs and f32 sums ([`crate::kernels::amx`]): `x W`,
 //! the input gradient `dy Wᵀ` (W read row by row as the transposed operand) and `xᵀ dy`.
 
-use crate::kernels::amx::{self, View};
+use crate::kernels::amx;
+use crate::kernels::matrix::{View, f32_matmul};
 use crate::kernels::precision::bf16_now;
 use crate::kernels::sparse_op::{flex_f32, on_flex, rows_f32};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -91,35 +92,7 @@ impl LinearBackend for Flex {
         if b != b2 || b == 0 {
             return Flex::float_matmul(Flex::float_transpose(x), dy);
         }
-        let mut out: Vec<f32> = Vec::with_capacity(n * m);
-        // SAFETY: `out` has room for the n x m row-major result and gemm writes every element
-        // (`read_dst` false: dst = 1 · lhs · rhs, nothing read); lhs is `xᵀ` (element (i, k) is
-        // `x[k, i]`, at k·n + i) and rhs is `dy` (element (k, j) at k·m + j), both in bounds
-        // of their row-major slices.
-        unsafe {
-            gemm::gemm(
-                n,
-                m,
-                b,
-                out.as_mut_ptr(),
-                1,
-                m as isize,
-                false,
-                xs.as_ptr(),
-                n as isize,
-                1,
-                ds.as_ptr(),
-                1,
-                m as isize,
-                0.0f32,
-                1.0f32,
-                false,
-                false,
-                false,
-                gemm::Parallelism::Rayon(0),
-            );
-            out.set_len(n * m);
-        }
+        let out = f32_matmul(View::rows(&xs, b, n).t(), View::rows(&ds, b, m));
         flex_f32(out, n, m)
     }
 }

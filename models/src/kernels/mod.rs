@@ -6,6 +6,7 @@
 pub mod amx;
 pub mod dropout;
 pub mod linear;
+pub mod matrix;
 pub mod precision;
 pub mod sparse;
 pub mod sparse_op;

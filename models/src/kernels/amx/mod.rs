@@ -31,50 +31,21 @@ pub mod tiles;
 pub use pack::{pack_a, pack_b};
 pub use tiles::matmul_packed;
 
+pub use super::matrix::View;
 use std::sync::OnceLock;
 
-/// A strided f32 matrix: element `(r, c)` at `data[r · rs + c · cs]`.
-#[derive(Clone, Copy, Debug)]
-pub struct View<'a> {
-    /// The values.
-    pub data: &'a [f32],
-    /// Rows.
-    pub rows: usize,
-    /// Columns.
-    pub cols: usize,
-    /// Step between rows.
-    pub rs: usize,
-    /// Step between columns.
-    pub cs: usize,
-}
+/// A buffer's pointer shared by threads that each write their own disjoint part of it (the
+/// packed tiles, the output's blocks).
+#[derive(Clone, Copy)]
+struct Shared<T>(*mut T);
+// SAFETY: every user writes only its own part of the buffer, and the buffer outlives the tasks.
+unsafe impl<T> Send for Shared<T> {}
+unsafe impl<T> Sync for Shared<T> {}
 
-impl<'a> View<'a> {
-    /// A row-major `[rows, cols]` matrix.
-    pub fn rows(data: &'a [f32], rows: usize, cols: usize) -> View<'a> {
-        assert_eq!(data.len(), rows * cols, "a [{rows}, {cols}] matrix");
-        View {
-            data,
-            rows,
-            cols,
-            rs: cols,
-            cs: 1,
-        }
-    }
-
-    /// The transpose, without copying.
-    pub fn t(self) -> View<'a> {
-        View {
-            data: self.data,
-            rows: self.cols,
-            cols: self.rows,
-            rs: self.cs,
-            cs: self.rs,
-        }
-    }
-
-    #[cfg(test)]
-    fn at(&self, r: usize, c: usize) -> f32 {
-        self.data[r * self.rs + c * self.cs]
+impl<T> Shared<T> {
+    /// The pointer (a method, so closures capture the `Sync` wrapper, not the raw pointer).
+    fn get(self) -> *mut T {
+        self.0
     }
 }
 

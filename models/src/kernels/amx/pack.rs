@@ -1,7 +1,7 @@
 //! Packing `f32` operands into AMX's bf16 tile layouts (the module documentation of
 //! [`super`] describes them), in the order memory holds each operand.
 
-use super::{View, available, up32};
+use super::{Shared, View, available, up32};
 use rayon::prelude::*;
 
 /// The bf16 of `x` in the high half of a word (round to nearest, ties to even; a NaN stays a
@@ -106,7 +106,7 @@ fn pack(m: View, lines_are_rows: bool) -> Vec<u32> {
     // Every tile is written once below (padding as zeros): no zero-filled allocation first.
     let total = lb * kt * 256;
     let mut out: Vec<u32> = Vec::with_capacity(total);
-    let ptr = Words(out.as_mut_ptr());
+    let ptr = Shared(out.as_mut_ptr());
     let tile = |i: usize, t: usize| {
         // SAFETY: tile (i, t) is the 256 words at (i · kt + t) · 256, inside the allocation,
         // written by this call only; AVX-512 is there (`available`, asserted above).
@@ -132,20 +132,6 @@ fn pack(m: View, lines_are_rows: bool) -> Vec<u32> {
     // SAFETY: all `total` words were written above.
     unsafe { out.set_len(total) };
     out
-}
-
-/// The packed buffer's pointer, shared by threads that each write their own tiles.
-#[derive(Clone, Copy)]
-struct Words(*mut u32);
-// SAFETY: each task writes a disjoint set of tiles.
-unsafe impl Send for Words {}
-unsafe impl Sync for Words {}
-
-impl Words {
-    /// The pointer (a method, so closures capture the `Sync` wrapper, not the raw pointer).
-    fn get(self) -> *mut u32 {
-        self.0
-    }
 }
 
 /// `a` (`[m, k]`) packed as tiles of 16 rows × 32 bf16 (module documentation), rows and depth

@@ -1,7 +1,7 @@
 //! The product on AMX's tile registers: the tile configuration, the 32 × 32 block kernel and
 //! the loop that shares the blocks of `C` between threads.
 
-use super::{available, up32};
+use super::{Shared, available, up32};
 use rayon::prelude::*;
 
 #[repr(C, align(64))]
@@ -92,20 +92,6 @@ unsafe fn block(
     }
 }
 
-/// The output's pointer, shared by the threads that each write their own columns.
-#[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: each task writes a disjoint set of blocks of the output.
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
-
-impl Out {
-    /// The pointer (a method, so closures capture the `Sync` wrapper, not the raw pointer).
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-
 /// Depth tiles per pass over a group of blocks (256 of the depth): the `A` rows of a pass
 /// (at batch 100, 4 × 2 × 8 KiB) stay in the core's cache while the group's `B` columns stream.
 const DEPTH_TILES: usize = 8;
@@ -134,7 +120,7 @@ pub fn matmul_packed(pa: &[u32], pb: &[u32], m: usize, k: usize, n: usize) -> Ve
     );
     let kt = kp / 32;
     let mut c: Vec<f32> = Vec::with_capacity(m * n);
-    let out = Out(c.as_mut_ptr());
+    let out = Shared(c.as_mut_ptr());
     let (rb, cb) = (mp / 32, np / 32);
     let by_rows = rb >= 8;
     let (tasks, rows_per, cols_per) = if by_rows {
