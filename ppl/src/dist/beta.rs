@@ -5,6 +5,7 @@ use super::special::standard_gamma_rsample;
 use super::{
     DistError, Distribution, broadcast_params, check_expand, check_value, require, support,
 };
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 use std::any::Any;
 use std::sync::Arc;
@@ -41,6 +42,9 @@ impl Beta {
 }
 
 impl Distribution for Beta {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::UnitInterval)
+    }
     fn name(&self) -> String {
         "Beta".into()
     }

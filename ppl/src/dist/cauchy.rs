@@ -2,6 +2,7 @@
 
 use super::batched::{batched_boilerplate, batched_params};
 use super::{DistError, Distribution, check_value, require};
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 use std::f64::consts::PI;
 
@@ -34,6 +35,9 @@ impl Cauchy {
 }
 
 impl Distribution for Cauchy {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Real)
+    }
     batched_boilerplate!(Cauchy);
     fn has_rsample(&self) -> bool {
         true

@@ -48,6 +48,9 @@ impl Dirichlet {
 }
 
 impl Distribution for Dirichlet {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Simplex)
+    }
     fn name(&self) -> String {
         "Dirichlet".into()
     }

@@ -1,6 +1,7 @@
 //! The Exponential distribution.
 
 use super::{DistError, Distribution, check_expand, check_value, require, support, uniform_noise};
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 use std::any::Any;
 use std::sync::Arc;
@@ -28,6 +29,9 @@ impl Exponential {
 }
 
 impl Distribution for Exponential {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Positive)
+    }
     fn name(&self) -> String {
         "Exponential".into()
     }

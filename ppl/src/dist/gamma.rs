@@ -4,6 +4,7 @@
 use super::batched::{batched_boilerplate, batched_params};
 use super::special::standard_gamma_rsample;
 use super::{DistError, Distribution, check_value, require, support};
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 use rand_distr::Distribution as _;
 
@@ -46,6 +47,9 @@ pub(crate) fn gamma_draws(alpha: &[f32]) -> Vec<f32> {
 }
 
 impl Distribution for Gamma {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Positive)
+    }
     batched_boilerplate!(Gamma);
     fn has_rsample(&self) -> bool {
         true

@@ -3,6 +3,7 @@
 use super::batched::{batched_boilerplate, batched_params};
 use super::cauchy::cauchy_noise;
 use super::{DistError, Distribution, check_value, require, support};
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 use std::f64::consts::{LN_2, PI};
 
@@ -23,6 +24,9 @@ impl HalfCauchy {
 }
 
 impl Distribution for HalfCauchy {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Positive)
+    }
     batched_boilerplate!(HalfCauchy);
     fn has_rsample(&self) -> bool {
         true

@@ -2,6 +2,7 @@
 
 use super::batched::{batched_boilerplate, batched_params};
 use super::{DistError, Distribution, check_value, normal_noise, require, support};
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
@@ -31,6 +32,9 @@ impl HalfNormal {
 }
 
 impl Distribution for HalfNormal {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Positive)
+    }
     batched_boilerplate!(HalfNormal);
     fn has_rsample(&self) -> bool {
         true

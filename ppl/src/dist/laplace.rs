@@ -2,6 +2,7 @@
 
 use super::batched::{batched_boilerplate, batched_params};
 use super::{DistError, Distribution, check_value, require, uniform_noise};
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 
 batched_params! {
@@ -22,6 +23,9 @@ impl Laplace {
 }
 
 impl Distribution for Laplace {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Real)
+    }
     batched_boilerplate!(Laplace);
     fn has_rsample(&self) -> bool {
         true

@@ -1,6 +1,7 @@
 //! The LogNormal distribution: `exp` of a Normal.
 
 use super::{DistError, Distribution, Normal, check_expand, support};
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 use std::any::Any;
 use std::sync::Arc;
@@ -29,6 +30,9 @@ impl LogNormal {
 }
 
 impl Distribution for LogNormal {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Positive)
+    }
     fn name(&self) -> String {
         "LogNormal".into()
     }

@@ -1,6 +1,7 @@
 //! The multivariate Normal distribution, parameterised by a Cholesky factor.
 
 use super::{DistError, Distribution, check_expand, check_value, normal_noise, require};
+use crate::constraints::Constraint;
 use crate::shape::broadcast_shapes;
 use crate::tensor::DTensor;
 use burn::prelude::Tensor;
@@ -182,6 +183,9 @@ pub(crate) fn solve_lower(l: Tensor<3>, y: Tensor<2>) -> Tensor<2> {
 }
 
 impl Distribution for MultivariateNormal {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Real)
+    }
     fn name(&self) -> String {
         "MultivariateNormal".into()
     }

@@ -2,6 +2,7 @@
 
 use super::batched::{batched_boilerplate, batched_params};
 use super::{DistError, Distribution, check_value, normal_noise, require};
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
@@ -24,6 +25,9 @@ impl Normal {
 }
 
 impl Distribution for Normal {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Real)
+    }
     batched_boilerplate!(Normal);
     fn has_rsample(&self) -> bool {
         true

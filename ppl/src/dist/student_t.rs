@@ -3,6 +3,7 @@
 use super::batched::{batched_boilerplate, batched_params};
 use super::gamma::gamma_draws;
 use super::{DistError, Distribution, check_value, require};
+use crate::constraints::Constraint;
 use crate::tensor::DTensor;
 
 batched_params! {
@@ -55,6 +56,9 @@ impl StudentT {
 }
 
 impl Distribution for StudentT {
+    fn support(&self) -> Option<Constraint> {
+        Some(Constraint::Real)
+    }
     batched_boilerplate!(StudentT);
     fn has_rsample(&self) -> bool {
         true

@@ -1,15 +1,13 @@
 //! The support of a latent site's distribution, and the log-Jacobian of the bijection onto it
 //! (Pyro's `biject_to(site["fn"].support)`).
 //!
-//! [`Distribution`] does not report its support, so the autoguides recognise the
-//! distributions of [`crate::dist`] by type; any other distribution is refused with a typed
-//! error rather than guessed.
+//! Each distribution reports its own support ([`Distribution::support`]); wrappers
+//! (`Independent`, `Masked`) pass their base's on, and `Uniform`, whose interval is a
+//! parameter, is read here. Any other distribution is refused with a typed error rather than
+//! guessed.
 
 use crate::constraints::Constraint;
-use crate::dist::{
-    Beta, Cauchy, Dirichlet, Distribution, Exponential, Gamma, HalfCauchy, HalfNormal, Independent,
-    Laplace, LogNormal, Masked, MultivariateNormal, Normal, StudentT, Uniform,
-};
+use crate::dist::{Distribution, Independent, Masked, Uniform};
 use crate::tensor::DTensor;
 
 /// The continuous support of `dist` as a [`Constraint`] with a bijective transform, or why
@@ -24,28 +22,6 @@ pub fn support_of(dist: &dyn Distribution) -> std::result::Result<Constraint, St
     }
     if let Some(c) = dist.support() {
         return Ok(c);
-    }
-    if any.is::<Normal>()
-        || any.is::<Cauchy>()
-        || any.is::<Laplace>()
-        || any.is::<StudentT>()
-        || any.is::<MultivariateNormal>()
-    {
-        return Ok(Constraint::Real);
-    }
-    if any.is::<LogNormal>()
-        || any.is::<Gamma>()
-        || any.is::<Exponential>()
-        || any.is::<HalfNormal>()
-        || any.is::<HalfCauchy>()
-    {
-        return Ok(Constraint::Positive);
-    }
-    if any.is::<Beta>() {
-        return Ok(Constraint::UnitInterval);
-    }
-    if any.is::<Dirichlet>() {
-        return Ok(Constraint::Simplex);
     }
     if let Some(u) = any.downcast_ref::<Uniform>() {
         let (lo, hi) = (u.low.min_value(), u.high.min_value());
