@@ -26,7 +26,7 @@ fn pair(lo: f32, hi: f32) -> u32 {
 /// has, so the conversion runs 16 lanes at a time.
 ///
 /// # Safety
-/// The CPU has AVX-512 F and BW ([`available`] implies it); `tile` is valid for writing 256
+/// The CPU has AVX-512 F and BW ([`available`](super::available) implies it); `tile` is valid for writing 256
 /// words that no other thread touches.
 #[cfg_attr(target_arch = "x86_64", target_feature(enable = "avx512f,avx512bw"))]
 unsafe fn pack_tile(m: View, lines_are_rows: bool, u0: usize, d0: usize, tile: *mut u32) {
@@ -90,7 +90,7 @@ unsafe fn pack_tile(m: View, lines_are_rows: bool, u0: usize, d0: usize, tile: *
 /// blocks when each line's depth is contiguous, else by 32-deep slices (each slice then reads
 /// 32 whole rows of `m` in turn rather than a 64-byte piece of every row).
 ///
-/// Panics unless [`available`] (the packing is compiled for AVX-512, as AMX's CPUs have it).
+/// Panics unless [`available`](super::available) (the packing is compiled for AVX-512, as AMX's CPUs have it).
 fn pack(m: View, lines_are_rows: bool) -> Vec<u32> {
     assert!(
         available(),

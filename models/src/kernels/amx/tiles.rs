@@ -99,12 +99,12 @@ const DEPTH_TILES: usize = 8;
 /// Column blocks (of 32) per task when `C` has few rows.
 const GROUP: usize = 8;
 
-/// `a b` from packed operands (`pa` = [`pack_a`] of `[m, k]`, `pb` = [`pack_b`] of `[k, n]`),
+/// `a b` from packed operands (`pa` = [`pack_a`](super::pack_a) of `[m, k]`, `pb` = [`pack_b`](super::pack_b) of `[k, n]`),
 /// row-major `[m, n]`. Panics unless [`available`].
 ///
 /// With many rows (the weight gradient, depth 100) each task is a 32-row strip of `C`, written
 /// whole. With few (the forward and input-gradient products at batch 100) each task is a group
-/// of [`GROUP`] column blocks, run [`DEPTH_TILES`] depth tiles at a time with the partial sums
+/// of 8 column blocks (`GROUP`), run 8 depth tiles (`DEPTH_TILES`) at a time with the partial sums
 /// kept in the task's accumulators, so the small `A` is read from cache and the large `B` (the
 /// weight) once from memory.
 pub fn matmul_packed(pa: &[u32], pb: &[u32], m: usize, k: usize, n: usize) -> Vec<f32> {
