@@ -3,7 +3,7 @@
 #[path = "support/mod.rs"]
 mod common;
 
-use lobes_models::data::augment::{Augmented, Interp, rotate};
+use lobes_models::data::augment::{Augmented, Interp, paper_view, reflect, rotate};
 use lobes_models::data::fits::{self, Wcs};
 use lobes_models::data::synthetic::Synthetic;
 use lobes_models::data::{Class, Image, fetch, frdeep, png, prepare, writers};
@@ -358,4 +358,51 @@ fn fetch_verifies_and_unpacks_and_a_corrupted_download_leaves_nothing() {
         .unwrap_err()
         .to_string();
     assert!(e.contains(a.file) && e.contains("404"), "{e}");
+}
+
+/// Reflections (a departure from the paper): `reflect` mirrors left to right and is its own
+/// inverse, a mirror then a half turn is the up-down mirror, and a stream with reflections
+/// mirrors about half its images, each exactly `crop(rotate(reflect(image)))`, in the same
+/// order as the stream without them.
+#[test]
+fn the_augmented_stream_mirrors_half_its_images_when_asked() {
+    let img = blob(150, 40.0, 30.0, 3.0);
+    let m = reflect(&img);
+    assert_eq!(m.at(40, 119), img.at(40, 30));
+    assert_eq!(reflect(&m).pixels, img.pixels);
+    let up_down = rotate(&m, 180.0, Interp::Bilinear);
+    assert_eq!(up_down.at(150 - 1 - 40, 30), img.at(40, 30));
+
+    let samples: Vec<_> = (0..20)
+        .map(|i| lobes_models::data::Sample {
+            image: blob(150, 60.0 + i as f64, 40.0, 3.0),
+            label: if i % 2 == 0 { Class::FRI } else { Class::FRII },
+            name: format!("s{i}"),
+            meta: Default::default(),
+        })
+        .collect();
+    let draw = |reflections| {
+        let mut aug =
+            Augmented::new(&samples, 90.0, 100, Interp::Bilinear, 11).with_reflections(reflections);
+        aug.epoch(16).collect::<Vec<_>>()
+    };
+    let (plain, mirrored) = (draw(false), draw(true));
+    let mut flipped = 0;
+    for (p, b) in plain.iter().zip(&mirrored) {
+        assert_eq!(
+            (&p.sources, &p.angles),
+            (&b.sources, &b.angles),
+            "same order"
+        );
+        assert!(p.reflected.iter().all(|r| !r));
+        for (k, &r) in b.reflected.iter().enumerate() {
+            let s = &samples[b.sources[k]].image;
+            let src = if r { reflect(s) } else { s.clone() };
+            let want = paper_view(&rotate(&src, b.angles[k], Interp::Bilinear), 100);
+            assert_eq!(&b.pixels[k * 10000..(k + 1) * 10000], &want.pixels[..]);
+            flipped += usize::from(r);
+        }
+    }
+    // 80 images, each mirrored with probability 1/2: 40 ± 4.5.
+    assert!((25..=55).contains(&flipped), "{flipped} of 80 mirrored");
 }

@@ -375,3 +375,53 @@ fn bf16_products_train_within_one_percent_of_f32() {
         Some("bf16")
     );
 }
+
+/// Free bits and reflections (departures from the paper, issue 26): each changes the training
+/// steps but not epoch 0's test loss, the checkpoint records both, a run resumed without the
+/// options goes on with them exactly, and a bad floor or a mixture prior is refused.
+#[test]
+fn free_bits_and_reflections_are_recorded_and_resume_exactly() {
+    let _serial = common::serial();
+    let ds = Synthetic::default().dataset(24, 8, 1);
+    let plain = train_on(&tiny(ModelKind::Vae, common::tmp("fb-plain"), 1), &ds).unwrap();
+    let beyond = |out, epochs, free_bits: Option<f64>, reflect| {
+        let mut o = tiny(ModelKind::Vae, out, epochs);
+        o.free_bits = free_bits;
+        o.reflect = reflect;
+        o
+    };
+    for (free_bits, reflect) in [(Some(2.0), false), (None, true)] {
+        let rows = train_on(&beyond(common::tmp("fb-one"), 1, free_bits, reflect), &ds).unwrap();
+        assert_eq!(plain[0].test_loss, rows[0].test_loss);
+        assert_ne!(
+            plain[1].train_loss, rows[1].train_loss,
+            "{free_bits:?} {reflect}"
+        );
+    }
+    let out = common::tmp("fb");
+    let rows = train_on(&beyond(out.clone(), 3, Some(2.0), true), &ds).unwrap();
+    let (_, meta) = lobes_ppl::io::load_tensors(
+        &out.join("checkpoint.safetensors"),
+        &burn::prelude::Device::flex(),
+    )
+    .unwrap();
+    assert_eq!(meta.get("lobes.free_bits").map(String::as_str), Some("2"));
+    assert_eq!(meta.get("lobes.reflect").map(String::as_str), Some("true"));
+    assert_resumes_exactly(
+        &rows,
+        beyond(common::tmp("fb-resume"), 1, Some(2.0), true),
+        &ds,
+        |_| None,
+    );
+
+    for f in [f64::NAN, -0.5] {
+        let e = train_on(&beyond(common::tmp("fb-bad"), 1, Some(f), false), &ds)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--free-bits"), "{e}");
+    }
+    let mut mixture = beyond(common::tmp("fb-mixture"), 1, Some(1.0), false);
+    mixture.net.prior = lobes_models::vae::Prior::Mixture;
+    let e = train_on(&mixture, &ds).unwrap_err().to_string();
+    assert!(e.contains("--free-bits") && e.contains("--prior"), "{e}");
+}

@@ -1,6 +1,6 @@
 //! Inference with known answers and fixed seeds.
 
-use lobes_ppl::infer::{Elbo, Predictive, Svi, TraceElbo, TraceMeanFieldElbo};
+use lobes_ppl::infer::{Elbo, FreeBits, Predictive, Svi, TraceElbo, TraceMeanFieldElbo};
 use lobes_ppl::optim::schedule::{exponential_lr, one_cycle_lr, step_lr};
 use lobes_ppl::optim::{
     Adagrad, Adam, AdamW, ClippedAdam, Optimizer, PerParam, ReduceLrOnPlateau, RmsProp, Sgd,
@@ -953,4 +953,104 @@ fn reduce_lr_on_plateau_follows_torch() {
         })
         .collect();
     assert_eq!(got, torch);
+}
+
+// ---------------------------------------------------------------- free bits
+// z ~ N(0, I₂) for each of 4 points, q(z) = N(loc, 1) with loc = (2, 0.1) shared by the
+// points, all under scale(c): dimension 0 costs 2 nats per point, above λ = 0.5, dimension 1
+// 0.005, below. Free bits keep Trace_ELBO's gradient on dimension 0, give dimension 1 none,
+// and report Trace_ELBO's value, draw for draw.
+
+fn fb_model(c: &f64) -> Result<()> {
+    scale(*c, || {
+        plate("data", 4).run(|_| {
+            let prior = Normal::new(DTensor::zeros(&[4, 2], &dev()), s(1.0))?;
+            sample::<DTensor>("z", prior.to_event(1))
+        })
+    })?;
+    Ok(())
+}
+
+fn fb_guide(c: &f64) -> Result<()> {
+    let loc: DTensor = param("loc", t(&[2.0, 0.1]))?;
+    scale(*c, || {
+        plate("data", 4)
+            .run(|_| sample::<DTensor>("z", Normal::new(loc.expand(&[4, 2])?, s(1.0))?.to_event(1)))
+    })?;
+    Ok(())
+}
+
+/// (ELBO, surrogate, d surrogate / d loc, z) of one estimate on seed 3.
+fn fb_estimate(elbo: &impl Elbo, c: f64) -> (f64, f64, Vec<f32>, Vec<f32>) {
+    let mut store = ParamStore::new();
+    lobes_ppl::rng::set_rng_seed(3);
+    with_param_store(&mut store, || {
+        let est = elbo.estimate(&fb_model, &fb_guide, &c).unwrap();
+        let g = est.surrogate.backward();
+        let leaf = with_active_store(|s| s.leaves()["loc"].clone());
+        let z = est.guide_trace.get("z").unwrap().value.clone().unwrap();
+        (
+            est.elbo.item() as f64,
+            est.surrogate.item() as f64,
+            leaf.grad(&g).unwrap().to_vec(),
+            z.to_vec(),
+        )
+    })
+}
+
+#[test]
+fn free_bits_floor_each_latent_dimension_and_report_the_elbo() {
+    let (lambda, c) = (0.5, 0.7);
+    let (elbo, sur, grad, z) = fb_estimate(&TraceElbo::default(), c);
+    let free = FreeBits::new(TraceElbo::default(), lambda).unwrap();
+    let (fb_elbo, fb_sur, fb_grad, fb_z) = fb_estimate(&free, c);
+    assert_eq!(z, fb_z, "same draws");
+    assert_eq!(elbo, fb_elbo, "the reported ELBO is Trace_ELBO's");
+    assert!(
+        (grad[0] - fb_grad[0]).abs() < 1e-5 * grad[0].abs(),
+        "{grad:?} {fb_grad:?}"
+    );
+    assert!(
+        grad[1].abs() > 1e-3,
+        "Trace_ELBO moves dimension 1: {grad:?}"
+    );
+    assert_eq!(fb_grad[1], 0.0, "below the floor, no gradient: {fb_grad:?}");
+    // Dimension 1's cost: T = c Σ_b ln q(z_b1) - ln p(z_b1) = c Σ_b (z² - (z - 0.1)²) / 2,
+    // replaced by the floor λ n with n = 4c data points.
+    let t1: f64 = (0..4)
+        .map(|b| {
+            let v = z[2 * b + 1] as f64;
+            c * (v * v - (v - 0.1) * (v - 0.1)) / 2.0
+        })
+        .sum();
+    assert!(t1 < lambda * 4.0 * c);
+    let want = sur + t1 - lambda * 4.0 * c;
+    assert!((fb_sur - want).abs() < 1e-4, "surrogate {fb_sur} vs {want}");
+    // λ = 0 is Trace_ELBO itself.
+    let zero = FreeBits::new(TraceElbo::default(), 0.0).unwrap();
+    assert_eq!(fb_estimate(&zero, c).1, sur);
+}
+
+#[test]
+fn free_bits_name_the_site_that_has_no_kl_per_dimension() {
+    assert!(FreeBits::new(TraceElbo::default(), f64::NAN).is_err());
+    let mvn_model = |_: &f64| -> Result<()> {
+        plate("data", 4).run(|_| {
+            let eye = DTensor::from_floats(vec![1.0, 0.0, 0.0, 1.0], &[2, 2], &dev())?;
+            let prior = MultivariateNormal::new(DTensor::zeros(&[4, 2], &dev()), eye)?;
+            sample::<DTensor>("z", prior)
+        })?;
+        Ok(())
+    };
+    let guide = |_: &f64| fb_guide(&1.0);
+    let free = FreeBits::new(TraceElbo::default(), 0.5).unwrap();
+    let mut store = ParamStore::new();
+    let err = with_param_store(&mut store, || free.estimate(&mvn_model, &guide, &1.0))
+        .err()
+        .expect("a full-covariance prior has no KL per dimension")
+        .to_string();
+    assert!(
+        err.contains("FreeBits") && err.contains("'z'") && err.contains("MultivariateNormal"),
+        "{err}"
+    );
 }

@@ -56,6 +56,12 @@ pub(crate) struct TrainArgs {
     /// --resume the checkpoint's).
     #[arg(long, value_name = "BETA")]
     kl_warmup_from: Option<f64>,
+    /// Free bits (Kingma et al. 2016): each latent dimension's KL counts at least NATS in the
+    /// training objective (under β), so no dimension gains by collapsing onto the prior. Not
+    /// the paper's objective; test losses stay the ELBO. Needs a prior that factorises over
+    /// the dimensions (not `--prior mixture`). On --resume the checkpoint's.
+    #[arg(long, value_name = "NATS")]
+    free_bits: Option<f64>,
     /// Clamp each gradient element to [-C, C] (Pyro's ClippedAdam; with `--optim adam`).
     #[arg(long, value_name = "C")]
     clip_norm: Option<f64>,
@@ -111,6 +117,11 @@ pub(crate) struct TrainArgs {
     /// Rotation augmentation step in degrees (0: none).
     #[arg(long, default_value_t = 1.0)]
     augment_step: f64,
+    /// Mirror each drawn image with probability 1/2 as well as rotating it (not the paper's
+    /// augmentation; radio galaxies are statistically invariant under both). A resumed run
+    /// that reflected goes on reflecting.
+    #[arg(long)]
+    reflect: bool,
     /// Evaluate the test loss every K epochs.
     #[arg(long, default_value_t = 1)]
     eval_every: usize,
@@ -183,6 +194,7 @@ impl TrainArgs {
             lr_gamma: self.lr_gamma,
             kl_warmup: self.kl_warmup,
             kl_warmup_from: self.kl_warmup_from,
+            free_bits: self.free_bits,
             max_bad_steps: self.max_bad_steps,
             ramis: match &self.classifier {
                 None if self.ramis_every.is_some() => {
@@ -205,6 +217,7 @@ impl TrainArgs {
             early_stop: self.early_stop,
             batch: self.batch,
             augment_step: self.augment_step,
+            reflect: self.reflect,
             eval_every: self.eval_every,
             checkpoint_every: self.checkpoint_every,
             keep_checkpoints: self.keep_checkpoints,

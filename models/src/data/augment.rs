@@ -1,10 +1,11 @@
 //! The paper's pre-processing and augmentation: rotations about the image centre (exact for
 //! multiples of 90°, nearest or bilinear otherwise), the central 100x100 crop, and a batch
-//! stream over every (image, angle) pair that keeps images and labels paired.
+//! stream over every (image, angle) pair that keeps images and labels paired; optionally, a
+//! departure from the paper, mirror images as well ([`Augmented::with_reflections`]).
 
 use super::{Class, Image, Sample};
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Interpolation for rotations.
@@ -63,6 +64,19 @@ pub fn rotate(img: &Image, deg: f64, interp: Interp) -> Image {
     out
 }
 
+/// `img` mirrored left to right (pixel `(y, x)` from `(y, n - 1 - x)`). With the rotations
+/// it gives every reflection: a mirror about any axis is this one followed by a rotation.
+pub fn reflect(img: &Image) -> Image {
+    let n = img.size;
+    let mut out = Image::zeros(n);
+    for y in 0..n {
+        for x in 0..n {
+            out.pixels[y * n + x] = img.at(y, n - 1 - x);
+        }
+    }
+    out
+}
+
 /// `img` at the fractional position `(y, x)`, bilinear between the four nearest pixels; zero
 /// outside the image.
 pub fn bilinear(img: &Image, y: f64, x: f64) -> f32 {
@@ -95,6 +109,7 @@ pub struct Augmented<'a> {
     angles: Vec<f64>,
     crop: usize,
     interp: Interp,
+    reflections: bool,
     rng: ChaCha8Rng,
 }
 
@@ -109,6 +124,8 @@ pub struct Batch {
     pub sources: Vec<usize>,
     /// Rotation applied to each image, degrees.
     pub angles: Vec<f64>,
+    /// Whether each image was mirrored (before its rotation).
+    pub reflected: Vec<bool>,
     /// Images in the whole batch: `labels.len()` unless the batch is one replica's shard
     /// ([`Augmented::epoch_shard`]).
     pub whole: usize,
@@ -139,8 +156,18 @@ impl<'a> Augmented<'a> {
             angles,
             crop,
             interp,
+            reflections: false,
             rng: ChaCha8Rng::seed_from_u64(seed),
         }
+    }
+
+    /// Mirrors each drawn image with probability 1/2 (before rotating it), a fresh draw for
+    /// each (image, angle) pair each epoch: radio galaxies are statistically invariant under
+    /// reflections as under rotations. Not the paper's augmentation (rotations only); the
+    /// images per epoch stay the same.
+    pub fn with_reflections(mut self, on: bool) -> Self {
+        self.reflections = on;
+        self
     }
 
     /// Images per epoch: samples x angles.
@@ -167,6 +194,13 @@ impl<'a> Augmented<'a> {
     pub fn epoch_shard(&mut self, batch: usize, rank: usize, replicas: usize) -> Epoch<'_, 'a> {
         let mut order: Vec<u32> = (0..self.len() as u32).collect();
         order.shuffle(&mut self.rng);
+        let flips: Vec<bool> = if self.reflections {
+            (0..order.len())
+                .map(|_| self.rng.random_bool(0.5))
+                .collect()
+        } else {
+            vec![false; order.len()]
+        };
         let replicas = replicas.max(1);
         if replicas > 1 && order.len() % batch.max(1) < replicas {
             let tail = order.len() % batch.max(1);
@@ -175,6 +209,7 @@ impl<'a> Augmented<'a> {
         Epoch {
             aug: self,
             order,
+            flips,
             pos: 0,
             batch: batch.max(1),
             rank,
@@ -182,28 +217,37 @@ impl<'a> Augmented<'a> {
         }
     }
 
-    fn make_batch(&self, chunk: &[u32]) -> Batch {
+    fn make_batch(&self, chunk: &[u32], flips: &[bool]) -> Batch {
         let na = self.angles.len();
         let mut b = Batch {
             pixels: Vec::with_capacity(chunk.len() * self.crop * self.crop),
             labels: vec![],
             sources: vec![],
             angles: vec![],
+            reflected: vec![],
             whole: chunk.len(),
             rows: (0..chunk.len()).collect(),
         };
-        for &k in chunk {
+        for (&k, &flip) in chunk.iter().zip(flips) {
             let (i, a) = (k as usize / na, self.angles[k as usize % na]);
             let s = &self.samples[i];
-            let view = if a == 0.0 {
-                paper_view(&s.image, self.crop)
+            let mirrored;
+            let source = if flip {
+                mirrored = reflect(&s.image);
+                &mirrored
             } else {
-                paper_view(&rotate(&s.image, a, self.interp), self.crop)
+                &s.image
+            };
+            let view = if a == 0.0 {
+                paper_view(source, self.crop)
+            } else {
+                paper_view(&rotate(source, a, self.interp), self.crop)
             };
             b.pixels.extend_from_slice(&view.pixels);
             b.labels.push(s.label);
             b.sources.push(i);
             b.angles.push(a);
+            b.reflected.push(flip);
         }
         b
     }
@@ -213,6 +257,7 @@ impl<'a> Augmented<'a> {
 pub struct Epoch<'s, 'a> {
     aug: &'s Augmented<'a>,
     order: Vec<u32>,
+    flips: Vec<bool>,
     pos: usize,
     batch: usize,
     rank: usize,
@@ -227,13 +272,15 @@ impl Iterator for Epoch<'_, '_> {
         }
         let end = (self.pos + self.batch).min(self.order.len());
         let whole = &self.order[self.pos..end];
+        let flips = &self.flips[self.pos..end];
         self.pos = end;
         if self.replicas == 1 {
-            return Some(self.aug.make_batch(whole));
+            return Some(self.aug.make_batch(whole, flips));
         }
         let rows: Vec<usize> = (self.rank..whole.len()).step_by(self.replicas).collect();
         let mine: Vec<u32> = rows.iter().map(|&r| whole[r]).collect();
-        let mut b = self.aug.make_batch(&mine);
+        let my_flips: Vec<bool> = rows.iter().map(|&r| flips[r]).collect();
+        let mut b = self.aug.make_batch(&mine, &my_flips);
         b.whole = whole.len();
         b.rows = rows;
         Some(b)

@@ -48,6 +48,11 @@ pub struct TrainOptions {
     /// `[0, kl_scale]`; the first step already has β above it. `None`: 0.2 (Pyro's default)
     /// for a new run, the checkpoint's on `resume`.
     pub kl_warmup_from: Option<f64>,
+    /// Free bits (Kingma et al. 2016): a floor of this many nats on each latent dimension's
+    /// KL in the training objective ([`lobes_ppl::infer::FreeBits`]), under β. Not the paper's
+    /// objective; test losses stay the ELBO. `None`: none for a new run, the checkpoint's on
+    /// `resume`.
+    pub free_bits: Option<f64>,
     /// Pyro's `ClippedAdam` gradient clamp (each gradient element clamped to
     /// `[-clip_norm, clip_norm]`); only with `adam`, which it turns into `ClippedAdam`.
     pub clip_norm: Option<f64>,
@@ -71,6 +76,10 @@ pub struct TrainOptions {
     pub batch: usize,
     /// Rotation step in degrees (0: no augmentation).
     pub augment_step: f64,
+    /// Mirror each drawn image with probability 1/2 as well
+    /// ([`crate::data::augment::Augmented::with_reflections`]); not the paper's augmentation. A
+    /// resumed run that reflected goes on reflecting.
+    pub reflect: bool,
     /// Evaluate the test loss every this many epochs (0: never).
     pub eval_every: usize,
     /// Checkpoint every this many epochs (and at the end).
@@ -125,6 +134,27 @@ impl TrainOptions {
         }
         Ok(schedule)
     }
+    /// The free-bits floor in nats per latent dimension (0: none, the paper): the option, else
+    /// the checkpoint's `lobes.free_bits` on resume.
+    pub fn free_bits(&self, saved: Option<&BTreeMap<String, String>>) -> f64 {
+        self.free_bits
+            .or_else(|| {
+                saved
+                    .and_then(|m| m.get("free_bits"))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// Whether epochs mirror images as well: the option, or the checkpoint's
+    /// `lobes.reflect` on resume.
+    pub fn reflects(&self, saved: Option<&BTreeMap<String, String>>) -> bool {
+        self.reflect
+            || saved
+                .and_then(|m| m.get("reflect"))
+                .is_some_and(|v| v == "true")
+    }
+
     /// Checks the options before anything is read or written: the network's sizes
     /// ([`VaeConfig::validate`]), a batch of at least one image, a positive finite learning
     /// rate, a positive finite β, a warm-up start only with a warm-up (its range is checked by
@@ -157,6 +187,22 @@ impl TrainOptions {
             return Err(ModelError::conflicting_options(
                 &["--kl-warmup-from", "--kl-warmup"],
                 "--kl-warmup-from needs a warm-up (--kl-warmup N with N > 0)",
+            ));
+        }
+        if let Some(f) = self.free_bits
+            && !(f.is_finite() && f >= 0.0)
+        {
+            return Err(ModelError::invalid_option(
+                "--free-bits",
+                f,
+                format!("--free-bits must be a finite number of nats ≥ 0, got {f}"),
+            ));
+        }
+        if self.free_bits.is_some_and(|f| f > 0.0) && self.net.prior == crate::vae::Prior::Mixture {
+            return Err(ModelError::conflicting_options(
+                &["--free-bits", "--prior"],
+                "--free-bits floors each latent dimension's KL; --prior mixture does not \
+                 factorise over the dimensions (use --prior normal, laplace or student-t)",
             ));
         }
         if !matches!(self.optim.as_str(), "adam" | "adagrad") {

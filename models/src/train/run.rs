@@ -16,6 +16,7 @@ use crate::error::ModelError;
 use crate::output::{RunFolder, RunMode};
 use crate::vae::{Batch, RunMetadata, Shard, batch_from, guide, model};
 use burn::prelude::*;
+use lobes_ppl::infer::FreeBits;
 use lobes_ppl::prelude::{Svi, TraceElbo};
 use std::time::Instant;
 
@@ -65,6 +66,7 @@ pub(super) fn run(
     };
     let saved = resumed.as_ref().map(|r| &r.settings);
     let schedule = opts.kl_schedule(saved)?;
+    let (free_bits, reflect) = (opts.free_bits(saved), opts.reflects(saved));
     let decay = schedule::MultiStep::resolve(
         opts.lr_milestones.as_deref(),
         opts.lr_gamma,
@@ -147,14 +149,14 @@ pub(super) fn run(
         |b: &Batch| anneal::anneal(beta.get(), || model(&template, b)),
         |b: &Batch| anneal::anneal(beta.get(), || guide(&template, b)),
         opts.optimizer()?,
-        TraceElbo::default(),
+        FreeBits::new(TraceElbo::default(), free_bits)?,
     )
     .with_seed(replica_seed(opts.seed, rank), Some(device.clone()));
     if let Some(r) = replicas.as_deref_mut() {
         svi = svi.with_reducer(replicas::Boxed(r.reducer()?));
     }
 
-    let mut settings = run_settings(opts, &decay, &schedule, &plan);
+    let mut settings = run_settings(opts, &decay, &schedule, &plan, (free_bits, reflect));
     if replicas.is_some() {
         settings.push(("ranks", ranks.to_string()));
         settings.push(("replica_seeds", REPLICA_SEED_RULE.to_string()));
@@ -227,7 +229,8 @@ pub(super) fn run(
             crop,
             Interp::Bilinear,
             epoch_seed(opts.seed, epoch),
-        );
+        )
+        .with_reflections(reflect);
         if aug.len() < ranks {
             return Err(ModelError::data_parallel(
                 None,

@@ -49,6 +49,7 @@ pub(super) fn run_settings(
     decay: &schedule::MultiStep,
     schedule: &anneal::KlSchedule,
     plan: &ValidationPlan,
+    (free_bits, reflect): (f64, bool),
 ) -> Vec<(&'static str, String)> {
     let mut settings = vec![
         ("data", opts.data.clone()),
@@ -60,6 +61,12 @@ pub(super) fn run_settings(
     ];
     if let Some(c) = opts.clip_norm {
         settings.push(("clip_norm", c.to_string()));
+    }
+    if free_bits > 0.0 {
+        settings.push(("free_bits", free_bits.to_string()));
+    }
+    if reflect {
+        settings.push(("reflect", "true".to_string()));
     }
     if opts.kl_scale != 1.0 {
         settings.push(("kl_scale", opts.kl_scale.to_string()));
