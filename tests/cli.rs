@@ -414,7 +414,7 @@ fn lr_search_writes_a_table_a_plot_and_the_best_rate() {
     assert!(dir.join("lr_search.png").exists());
 }
 
-/// `--keep-checkpoints 2` keeps the newest two epoch checkpoints. A VAE's stamps have no
+/// `--keep-checkpoints 2` keeps the newest two epoch checkpoints, and without it three. A VAE's stamps have no
 /// class: they go straight into the output folder (no FRI/FRII folders, no labels.csv), and
 /// asking a VAE for a class is an error. `--n 0` is refused.
 #[test]
@@ -443,6 +443,26 @@ fn vae_run_keeps_checkpoints_and_its_stamps_have_no_class() {
     kept.sort();
     assert_eq!(kept, ["epoch_0002.safetensors", "epoch_0003.safetensors"]);
     assert!(run.join("checkpoint.safetensors").exists());
+    // Resumed to 5 epochs without the option: the default keeps the newest 3.
+    let r = run.to_str().unwrap();
+    let mut more = vec![
+        "train", "--model", "vae", "--latent", "2", "--epochs", "5", "--resume", "--out", r,
+    ];
+    more.extend(TINY);
+    lobes(&more);
+    let mut kept: Vec<String> = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        [
+            "epoch_0003.safetensors",
+            "epoch_0004.safetensors",
+            "epoch_0005.safetensors"
+        ]
+    );
     let ckpt = run.join("checkpoint.safetensors");
     let c = ckpt.to_str().unwrap();
     let gen_dir = dir.join("gen");
@@ -474,7 +494,7 @@ fn vae_run_keeps_checkpoints_and_its_stamps_have_no_class() {
     let m = model.to_str().unwrap();
     let said = lobes(&["export", "--checkpoint", c, "--out", m]);
     assert!(
-        said.contains("epoch 3") && said.contains("no optimiser state"),
+        said.contains("epoch 5") && said.contains("no optimiser state"),
         "{said}"
     );
     let (big, small) = (
@@ -500,7 +520,7 @@ fn vae_run_keeps_checkpoints_and_its_stamps_have_no_class() {
         );
     }
     // Over a training checkpoint (itself, or another run's): refused, the file untouched.
-    let other_run = run.join("checkpoints/epoch_0002.safetensors");
+    let other_run = run.join("checkpoints/epoch_0003.safetensors");
     for target in [c, other_run.to_str().unwrap()] {
         let before = std::fs::metadata(target).unwrap().len();
         lobes_fails(
@@ -512,7 +532,7 @@ fn vae_run_keeps_checkpoints_and_its_stamps_have_no_class() {
     // Its metadata: the run's `lobes.*` keys and where it came from; no training state.
     let meta = lobes::ppl::io::read_metadata(&model).unwrap();
     assert_eq!(meta.get("lobes.latent").map(String::as_str), Some("2"));
-    assert_eq!(meta.get("lobes.epoch").map(String::as_str), Some("3"));
+    assert_eq!(meta.get("lobes.epoch").map(String::as_str), Some("5"));
     assert_eq!(
         meta.get("lobes.exported_from").map(String::as_str),
         Some("checkpoint.safetensors")
