@@ -51,6 +51,11 @@ enum Command {
     /// it, and with dropout on, as the paper's script measures it (Pyro's `evaluate_loss` does
     /// not switch modules to evaluation mode)
     Evaluate(cli::analysis::EvaluateArgs),
+    /// One row of Tables 3 and 4 per finished run, as issue 26's protocol measures it: test
+    /// -ELBO with dropout off and on, importance-sampled -log p(x), RAMIS from uniform(-4, 4)
+    /// and prior latents with 95% intervals and Fréchet distances, Table 4 (CVAE), active
+    /// units and the background share, written into a CSV (one row per run folder).
+    Grid(cli::grid::GridArgs),
     /// Images per second of `SVI.step` on the paper's VAE beside a hand-written burn loop on
     /// the same network and loss, with the PPL's Adam and with burn's (docs/performance.md).
     Bench(cli::bench::BenchArgs),
@@ -89,6 +94,7 @@ fn run(cli: Cli) -> Result<(), ModelError> {
         Command::Pairs(a) => cli::analysis::run_pairs(a),
         Command::Latents(a) => cli::analysis::run_latents(a),
         Command::Evaluate(a) => cli::analysis::run_evaluate(a),
+        Command::Grid(a) => cli::grid::run_grid(a),
         Command::Bench(a) => cli::bench::run_bench(a),
         Command::LrSearch(a) => cli::lr_search::run_lr_search(a),
         Command::Plot(a) => cli::compare::run_plot(a),

@@ -69,3 +69,97 @@ fn blur_noise_and_blanking_lower_ramis_toward_one() {
         assert!(v[2] >= 1.0 && v[2] < 1.2, "{what}: {v:?} should approach 1");
     }
 }
+
+/// `lobes grid`'s measurements (issue 26's protocol) on tiny runs: a CVAE chosen on a
+/// validation split is measured at its best epoch with Table 4's columns, a VAE with free bits
+/// and reflections names them as departures and has none; rows replace the row of their run in
+/// the CSV, and a CSV of other columns is refused untouched.
+#[test]
+fn grid_rows_measure_the_chosen_epoch_and_replace_their_row() {
+    use lobes_models::analysis::grid::{COLUMNS, GridSettings, measure, upsert};
+    use lobes_models::data::synthetic::Synthetic;
+    use lobes_models::train::train_on;
+    use lobes_models::vae::ModelKind;
+    let _serial = common::serial();
+    let Some(data) = common::shared_data() else {
+        return;
+    };
+    let clf = Classifier::load(&data.join("ramis-classifier/hmt-frdeepf.safetensors")).unwrap();
+    let ds = Synthetic::default().dataset(32, 8, 1);
+    let settings = GridSettings {
+        repeats: 2,
+        iw: 20,
+        n: 20,
+        bootstrap: 50,
+        seed: 0,
+    };
+    let cvae = common::tmp("grid-cvae");
+    let mut o = common::tiny(ModelKind::Cvae, cvae.clone(), 3);
+    o.validation = Some(8);
+    let rows = train_on(&o, &ds).unwrap();
+    let chosen = rows
+        .iter()
+        .filter(|r| r.epoch > 0)
+        .min_by(|a, b| a.val_loss.unwrap().total_cmp(&b.val_loss.unwrap()))
+        .unwrap()
+        .epoch;
+    let row = measure(&cvae, &ds.test, &ds.train, &clf, &settings, &mut |_| {}).unwrap();
+    assert_eq!((row.model, row.latent, row.seed.as_str()), ("cvae", 4, "3"));
+    assert_eq!((row.epoch, row.epochs), (chosen, 3));
+    assert_eq!(row.departures, "paper");
+    assert!(row.test_off.0.is_finite() && row.test_on.0.is_finite());
+    // Importance sampling tightens the single-sample bound.
+    let (nll, se) = row.nll.unwrap();
+    assert!(
+        nll <= row.test_off.0 + 1.0 && se >= 0.0,
+        "{nll} vs {:?}",
+        row.test_off
+    );
+    for g in [row.uniform, row.prior] {
+        let r = g.ramis;
+        assert!(
+            (1.0..=2.0).contains(&r.value) && r.lo <= r.value && r.value <= r.hi,
+            "{r:?}"
+        );
+        assert!(g.frechet.is_finite() && g.frechet >= 0.0);
+    }
+    assert!(
+        row.table4
+            .unwrap()
+            .iter()
+            .all(|p| (0.0..=100.0).contains(p))
+    );
+    assert!(row.active <= 4 && (0.0..=100.0).contains(&row.background));
+
+    let vae = common::tmp("grid-vae");
+    let mut o = common::tiny(ModelKind::Vae, vae.clone(), 1);
+    o.free_bits = Some(1.0);
+    o.reflect = true;
+    train_on(&o, &ds).unwrap();
+    let v = measure(&vae, &ds.test, &ds.train, &clf, &settings, &mut |_| {}).unwrap();
+    assert_eq!(v.departures, "free_bits=1;reflect=true");
+    assert_eq!((v.epoch, v.table4), (1, None));
+
+    let csv = common::tmp("grid-csv").join("tables.csv");
+    upsert(&csv, &row.fields("cpu, with a comma", "2026-12-06")).unwrap();
+    upsert(&csv, &v.fields("cpu", "2026-12-06")).unwrap();
+    let mut again = row.clone();
+    again.active = 99;
+    upsert(&csv, &again.fields("cpu", "2026-12-07")).unwrap();
+    let mut r = csv::Reader::from_path(&csv).unwrap();
+    assert_eq!(r.headers().unwrap().iter().collect::<Vec<_>>(), COLUMNS);
+    let recs: Vec<Vec<String>> = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(recs.len(), 2, "{recs:?}");
+    assert_eq!((&recs[0][0], recs[0][27].as_str()), (&row.run, "99"));
+    assert!(row.run.ends_with("grid-cvae") && recs[1][0].ends_with("grid-vae"));
+    assert_eq!(recs[0][7], "cpu", "the newer row replaced the older");
+    assert_eq!(recs[1][23], "", "no Table 4 for a VAE");
+
+    std::fs::write(&csv, "run,other\nx,1\n").unwrap();
+    let e = upsert(&csv, &v.fields("cpu", "d")).unwrap_err().to_string();
+    assert!(e.contains("tables.csv") && e.contains("header"), "{e}");
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), "run,other\nx,1\n");
+}

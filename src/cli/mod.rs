@@ -8,6 +8,7 @@ pub(crate) mod compare;
 pub(crate) mod data;
 pub(crate) mod field;
 pub(crate) mod generate;
+pub(crate) mod grid;
 pub(crate) mod lr_search;
 pub(crate) mod ramis;
 pub(crate) mod ranks;
