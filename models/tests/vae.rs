@@ -229,7 +229,13 @@ fn every_likelihood_and_prior_trains_checkpoints_and_generates() {
     for (likelihood, prior) in combos {
         let what = format!("{} / {}", likelihood.name(), prior.name());
         let out = common::tmp(&format!("lik-{}-{}", likelihood.name(), prior.name()));
-        let mut o = tiny(ModelKind::Vae, out.clone(), 3);
+        // p(z | y) needs the classes: the CVAE.
+        let kind = if prior == Prior::ClassNormal {
+            ModelKind::Cvae
+        } else {
+            ModelKind::Vae
+        };
+        let mut o = tiny(kind, out.clone(), 3);
         o.net.likelihood = likelihood;
         o.net.prior = prior;
         let rows = train_on(&o, &ds).unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -282,7 +288,36 @@ fn every_likelihood_and_prior_trains_checkpoints_and_generates() {
             assert_eq!(lobes_ppl::rng::next_seed(), undisturbed);
         }
         // Resuming with another likelihood is refused, naming the checkpoint.
-        let mut other = tiny(ModelKind::Vae, out, 4);
+        if prior == Prior::ClassNormal {
+            // Each class's prior trained away from N(0, I), and draws of one class come from it.
+            let locs = store.get("prior.class_locs").unwrap().to_vec();
+            assert_eq!(locs.len(), 2 * 4);
+            assert!(
+                locs.iter().any(|&m| m != 0.0),
+                "{what}: prior never trained"
+            );
+            let fri = g.latents_of(
+                2000,
+                Some(lobes_models::data::Class::FRI),
+                Sampling::Prior,
+                3,
+            );
+            let fri = fri.unwrap();
+            let mean0 = fri.iter().step_by(4).sum::<f32>() / 2000.0;
+            assert!(
+                (mean0 - locs[0]).abs() < 0.1,
+                "{what}: {mean0} vs {}",
+                locs[0]
+            );
+            let mut vae = tiny(ModelKind::Vae, common::tmp("class-normal-vae"), 1);
+            vae.net.prior = prior;
+            let e = train_on(&vae, &ds).unwrap_err().to_string();
+            assert!(
+                e.contains("--prior class-normal") && e.contains("cvae"),
+                "{e}"
+            );
+        }
+        let mut other = tiny(kind, out, 4);
         other.resume = true;
         other.net.prior = prior;
         other.net.likelihood = if likelihood == Likelihood::Beta {

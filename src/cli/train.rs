@@ -78,8 +78,9 @@ pub(crate) struct TrainArgs {
     /// (σ = 0.1), normal-learned, laplace or beta (docs/user-guide.md).
     #[arg(long, default_value = "bernoulli")]
     likelihood: String,
-    /// The latent prior p(z): normal (the paper), laplace, student-t or mixture (a learnable
-    /// mixture of 10 Gaussians).
+    /// The latent prior p(z): normal (the paper), laplace, student-t, mixture (a learnable
+    /// mixture of 10 Gaussians) or, for the CVAE, class-normal (p(z | y): a learnable Normal per
+    /// class).
     #[arg(long, default_value = "normal")]
     prior: String,
     /// The RAMIS classifier (`hmt-frdeepf.safetensors`): measure RAMIS while training.

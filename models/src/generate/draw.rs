@@ -13,10 +13,23 @@ impl Generator {
     /// the model's prior (with its trained parameters, for a learnable one) or uniform. The
     /// paper's Normal(0, I) and the uniform box draw from ChaCha8 seeded with `seed`; the other
     /// priors from their distribution, with the PPL's generator seeded with `seed` for the draw
-    /// and restored after it.
+    /// and restored after it. A class-conditional prior draws point `i` from the prior of class
+    /// FRI or FRII alternately, as [`Generator::generate`] decodes them without a class.
     pub fn latents(
         &mut self,
         n: usize,
+        sampling: Sampling,
+        seed: u64,
+    ) -> Result<Vec<f32>, ModelError> {
+        self.latents_of(n, None, sampling, seed)
+    }
+
+    /// [`Generator::latents`] for points of `class` (FRI and FRII alternately for `None`): only
+    /// a class-conditional prior reads it.
+    pub fn latents_of(
+        &mut self,
+        n: usize,
+        class: Option<Class>,
         sampling: Sampling,
         seed: u64,
     ) -> Result<Vec<f32>, ModelError> {
@@ -56,8 +69,23 @@ impl Generator {
                 let before = lobes_ppl::rng::get_rng_state();
                 lobes_ppl::rng::set_rng_seed(seed);
                 let dev = self.device.clone();
+                let classes = self.net.classes;
+                let y = (prior == Prior::ClassNormal).then(|| {
+                    let hot: Vec<f32> = (0..n)
+                        .flat_map(|i| {
+                            let c = class.unwrap_or(Class::ALL[i % 2]).label();
+                            (0..classes).map(move |k| f32::from(u8::from(k == c)))
+                        })
+                        .collect();
+                    burn::prelude::Tensor::<1>::from_floats(hot.as_slice(), &dev)
+                        .reshape([n, classes])
+                });
                 let z = with_param_store(&mut self.store, || {
-                    no_grad(|| prior.distribution(n, d, &dev).map(|p| p.sample()))
+                    no_grad(|| {
+                        prior
+                            .distribution(n, d, y.as_ref(), &dev)
+                            .map(|p| p.sample())
+                    })
                 });
                 lobes_ppl::rng::set_rng_state(&before);
                 z?.to_vec()
@@ -73,7 +101,7 @@ impl Generator {
         sampling: Sampling,
         seed: u64,
     ) -> Result<Vec<Image>, ModelError> {
-        let z = self.latents(n, sampling, seed)?;
+        let z = self.latents_of(n, class, sampling, seed)?;
         let classes: Vec<Class> = (0..n).map(|i| class.unwrap_or(Class::ALL[i % 2])).collect();
         self.decode(&z, &classes)
     }
@@ -108,7 +136,7 @@ impl Generator {
         chunk: usize,
         mut each: impl FnMut(Vec<Sample>) -> Result<(), ModelError>,
     ) -> Result<(), ModelError> {
-        let z = self.latents(n, sampling, seed)?;
+        let z = self.latents_of(n, class, sampling, seed)?;
         let d = self.net.latent;
         let chunk = chunk.max(1);
         for start in (0..n).step_by(chunk) {

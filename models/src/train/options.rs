@@ -189,6 +189,12 @@ impl TrainOptions {
                 "--kl-warmup-from needs a warm-up (--kl-warmup N with N > 0)",
             ));
         }
+        if self.net.prior == crate::vae::Prior::ClassNormal && self.kind != ModelKind::Cvae {
+            return Err(ModelError::conflicting_options(
+                &["--prior", "--model"],
+                "--prior class-normal is p(z | y), a prior per class: it needs --model cvae",
+            ));
+        }
         if let Some(f) = self.free_bits
             && !(f.is_finite() && f >= 0.0)
         {

@@ -26,15 +26,21 @@ pub enum Prior {
     /// "mixture of Gaussians" prior): weights `prior.logits` `[K]`, means `prior.locs` `[K, d]`
     /// (initially N(0, 1) draws of a fixed seed), scales `prior.scales` `[K, d]` (initially 1).
     Mixture,
+    /// For the CVAE, a learnable Normal per class, p(z | y) (the conditional prior of Sohn et
+    /// al. 2015): means `prior.class_locs` `[classes, d]` (initially 0) and scales
+    /// `prior.class_scales` `[classes, d]` (initially 1), so training starts from the paper's
+    /// N(0, I) for every class. Drawing from it needs the class of each point.
+    ClassNormal,
 }
 
 impl Prior {
     /// Every choice, by [`Prior::name`].
-    pub const ALL: [Prior; 4] = [
+    pub const ALL: [Prior; 5] = [
         Prior::Normal,
         Prior::Laplace,
         Prior::StudentT,
         Prior::Mixture,
+        Prior::ClassNormal,
     ];
 
     /// Components of [`Prior::Mixture`].
@@ -50,6 +56,7 @@ impl Prior {
             Prior::Laplace => "laplace",
             Prior::StudentT => "student-t",
             Prior::Mixture => "mixture",
+            Prior::ClassNormal => "class-normal",
         }
     }
 
@@ -68,17 +75,20 @@ impl Prior {
     pub fn param_names(self) -> Vec<&'static str> {
         match self {
             Prior::Mixture => vec!["prior.logits", "prior.locs", "prior.scales"],
+            Prior::ClassNormal => vec!["prior.class_locs", "prior.class_scales"],
             _ => vec![],
         }
     }
 
     /// The prior of `batch` latent vectors of `d` dimensions: batch shape `[batch]`, event
     /// shape `[d]`. A learnable prior reads (or, on the model's first run, makes) its
-    /// parameters in the active store.
+    /// parameters in the active store. `y`, the one-hot classes `[batch, classes]` of a CVAE,
+    /// is read by [`Prior::ClassNormal`] alone, which is an error without it.
     pub fn distribution(
         self,
         batch: usize,
         d: usize,
+        y: Option<&Tensor<2>>,
         device: &Device,
     ) -> Result<Arc<dyn Distribution>> {
         let zeros = || Tensor::<2>::zeros([batch, d], device);
@@ -110,6 +120,26 @@ impl Prior {
                 )?;
                 mixture.expand(&[batch])?
             }
+            Prior::ClassNormal => {
+                let Some(y) = y else {
+                    return Err(PplError::InvalidParam {
+                        name: "prior.class_locs".into(),
+                        reason: "the class-conditional prior p(z | y) needs each point's \
+                                 class (a CVAE)"
+                            .into(),
+                    });
+                };
+                let k = y.dims()[1];
+                let locs: Tensor<2> =
+                    param("prior.class_locs", Tensor::<2>::zeros([k, d], device))?;
+                let scales: Tensor<2> = param_constrained(
+                    "prior.class_scales",
+                    Tensor::<2>::ones([k, d], device),
+                    Constraint::Positive,
+                )?;
+                // One-hot rows pick their class's mean and scale.
+                Arc::new(Normal::new(y.clone().matmul(locs), y.clone().matmul(scales))?.to_event(1))
+            }
         })
     }
 }
@@ -134,7 +164,11 @@ mod tests {
         for p in Prior::ALL {
             let mut store = ParamStore::new();
             let (dist, lp) = with_param_store(&mut store, || {
-                let dist = p.distribution(5, 3, &dev).unwrap();
+                let y = Tensor::<2>::from_floats(
+                    [[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]],
+                    &dev,
+                );
+                let dist = p.distribution(5, 3, Some(&y), &dev).unwrap();
                 let z = dist.sample();
                 let lp = dist.log_prob(&z).unwrap();
                 (dist, lp)
@@ -151,7 +185,7 @@ mod tests {
         // The mixture at its start: ten unit Gaussians with equal weights.
         let mut store = ParamStore::new();
         with_param_store(&mut store, || {
-            Prior::Mixture.distribution(2, 3, &dev).unwrap()
+            Prior::Mixture.distribution(2, 3, None, &dev).unwrap()
         });
         assert_eq!(
             store.get("prior.locs").unwrap().shape(),
@@ -166,7 +200,7 @@ mod tests {
     #[test]
     fn the_standard_normal_prior_scores_as_the_closed_form() {
         let dev = Device::flex();
-        let dist = Prior::Normal.distribution(1, 2, &dev).unwrap();
+        let dist = Prior::Normal.distribution(1, 2, None, &dev).unwrap();
         let z = DTensor::from_floats(vec![0.5, -1.0], &[1, 2], &dev).unwrap();
         let lp = dist.log_prob(&z).unwrap().to_vec()[0] as f64;
         let want = -(0.25 + 1.0) / 2.0 - (2.0 * std::f64::consts::PI).ln();

@@ -111,8 +111,9 @@ pub fn model_with(vae: &Vae, batch: &Batch, likelihood: &impl PixelLikelihood) -
         } else {
             None
         };
-        // Prior: z ~ Normal(0, I).
-        let z: Tensor<2> = sample("latent", cfg.prior.distribution(b, cfg.latent, &dev)?)?;
+        // Prior: z ~ Normal(0, I) (or the configuration's; a class-conditional one reads y).
+        let prior = cfg.prior.distribution(b, cfg.latent, y.as_ref(), &dev)?;
+        let z: Tensor<2> = sample("latent", prior)?;
         let input = match y {
             Some(y) => Tensor::cat(vec![z, y], 1),
             None => z,
