@@ -460,3 +460,45 @@ fn free_bits_and_reflections_are_recorded_and_resume_exactly() {
     let e = train_on(&mixture, &ds).unwrap_err().to_string();
     assert!(e.contains("--free-bits") && e.contains("--prior"), "{e}");
 }
+
+/// `iwae`: the steps train on the importance-weighted bound (K = 3), the validation and test
+/// losses stay the ELBO (the same number the checkpoint gives `lobes evaluate`), the checkpoint
+/// records it and a resumed run goes on with it, exactly; one particle or free bits beside it
+/// are refused.
+#[test]
+fn an_iwae_run_trains_on_the_bound_and_reports_the_elbo() {
+    use lobes_models::generate::Generator;
+    let _serial = common::serial();
+    let ds = Synthetic::default().dataset(24, 8, 1);
+    let plain = train_on(&tiny(ModelKind::Vae, common::tmp("iwae-plain"), 1), &ds).unwrap();
+    let iwae = |out, epochs, k| {
+        let mut o = tiny(ModelKind::Vae, out, epochs);
+        o.iwae = Some(k);
+        o
+    };
+    let out = common::tmp("iwae");
+    let rows = train_on(&iwae(out.clone(), 2, 3), &ds).unwrap();
+    assert_eq!(plain[0].test_loss, rows[0].test_loss);
+    // Trained on the bound, which lies above the ELBO: the first epoch's train loss is lower.
+    assert!(rows[1].train_loss.unwrap() < plain[1].train_loss.unwrap());
+    let ckpt = out.join("checkpoint.safetensors");
+    let (_, meta) = lobes_ppl::io::load_tensors(&ckpt, &burn::prelude::Device::flex()).unwrap();
+    assert_eq!(meta.get("lobes.iwae").map(String::as_str), Some("3"));
+    let mut g = Generator::load(&ckpt).unwrap();
+    let elbo = g.test_loss(&ds.test, 32, false, 0x7e57_1055).unwrap();
+    let logged = rows[2].test_loss.unwrap();
+    assert!(
+        (elbo - logged).abs() < 1e-3 * elbo.abs(),
+        "{elbo} vs {logged}"
+    );
+    assert_resumes_exactly(&rows, iwae(common::tmp("iwae-resume"), 1, 3), &ds, |_| None);
+
+    let e = train_on(&iwae(common::tmp("iwae-one"), 1, 1), &ds)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--iwae"), "{e}");
+    let mut both = iwae(common::tmp("iwae-fb"), 1, 3);
+    both.free_bits = Some(0.5);
+    let e = train_on(&both, &ds).unwrap_err().to_string();
+    assert!(e.contains("--iwae") && e.contains("--free-bits"), "{e}");
+}

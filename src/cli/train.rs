@@ -62,6 +62,12 @@ pub(crate) struct TrainArgs {
     /// the dimensions (not `--prior mixture`). On --resume the checkpoint's.
     #[arg(long, value_name = "NATS")]
     free_bits: Option<f64>,
+    /// Train on the importance-weighted bound with K particles (Burda et al. 2016, the IWAE:
+    /// Pyro's RenyiELBO(alpha=0, num_particles=K)) instead of the ELBO; a step costs about K
+    /// ELBO steps. Validation and test losses stay the ELBO. Not with --free-bits. On
+    /// --resume the checkpoint's.
+    #[arg(long, value_name = "K")]
+    iwae: Option<usize>,
     /// Clamp each gradient element to [-C, C] (Pyro's ClippedAdam; with `--optim adam`).
     #[arg(long, value_name = "C")]
     clip_norm: Option<f64>,
@@ -197,6 +203,7 @@ impl TrainArgs {
             kl_warmup: self.kl_warmup,
             kl_warmup_from: self.kl_warmup_from,
             free_bits: self.free_bits,
+            iwae: self.iwae,
             max_bad_steps: self.max_bad_steps,
             ramis: match &self.classifier {
                 None if self.ramis_every.is_some() => {

@@ -109,7 +109,7 @@ fn departures(g: &Generator, extra: &std::collections::BTreeMap<String, String>)
     if g.net.prior != Default::default() {
         out.push(format!("prior={}", g.net.prior.name()));
     }
-    for key in ["free_bits", "reflect", "precision"] {
+    for key in ["free_bits", "iwae", "reflect", "precision"] {
         if let Some(v) = extra.get(key) {
             out.push(format!("{key}={v}"));
         }

@@ -9,6 +9,7 @@ pub mod figure;
 mod lr_search;
 mod metrics;
 mod monitor;
+pub mod objective;
 mod options;
 mod recovery;
 pub mod replicas;
@@ -66,7 +67,10 @@ where
     let mut total = 0.0;
     for chunk in samples.chunks(batch.max(1)) {
         let refs: Vec<&Sample> = chunk.iter().collect();
-        total += svi.evaluate_loss(&batch_of(&refs, crop, device))?;
+        total += svi.evaluate_loss_with(
+            &objective::Objective::evaluation(),
+            &batch_of(&refs, crop, device),
+        )?;
     }
     Ok(total / samples.len().max(1) as f64)
 }

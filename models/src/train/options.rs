@@ -53,6 +53,11 @@ pub struct TrainOptions {
     /// objective; test losses stay the ELBO. `None`: none for a new run, the checkpoint's on
     /// `resume`.
     pub free_bits: Option<f64>,
+    /// Train on the importance-weighted bound with this many particles (Burda et al. 2016:
+    /// `RenyiElbo` at α = 0, the IWAE; a step costs about K ELBO steps) instead of the ELBO;
+    /// validation and test losses stay the ELBO. At least 2. `None`: the ELBO for a new run,
+    /// the checkpoint's choice on `resume`.
+    pub iwae: Option<usize>,
     /// Pyro's `ClippedAdam` gradient clamp (each gradient element clamped to
     /// `[-clip_norm, clip_norm]`); only with `adam`, which it turns into `ClippedAdam`.
     pub clip_norm: Option<f64>,
@@ -146,6 +151,16 @@ impl TrainOptions {
             .unwrap_or(0.0)
     }
 
+    /// The IWAE's particles, if the run trains on it: the option, else the checkpoint's
+    /// `lobes.iwae` on resume.
+    pub fn iwae(&self, saved: Option<&BTreeMap<String, String>>) -> Option<usize> {
+        self.iwae.or_else(|| {
+            saved
+                .and_then(|m| m.get("iwae"))
+                .and_then(|v| v.parse().ok())
+        })
+    }
+
     /// Whether epochs mirror images as well: the option, or the checkpoint's
     /// `lobes.reflect` on resume.
     pub fn reflects(&self, saved: Option<&BTreeMap<String, String>>) -> bool {
@@ -194,6 +209,22 @@ impl TrainOptions {
                 &["--prior", "--model"],
                 "--prior class-normal is p(z | y), a prior per class: it needs --model cvae",
             ));
+        }
+        if let Some(k) = self.iwae {
+            if k < 2 {
+                return Err(ModelError::invalid_option(
+                    "--iwae",
+                    k,
+                    format!("--iwae needs at least 2 particles (1 is the ELBO itself), got {k}"),
+                ));
+            }
+            if self.free_bits.is_some_and(|f| f > 0.0) {
+                return Err(ModelError::conflicting_options(
+                    &["--iwae", "--free-bits"],
+                    "--free-bits floors the ELBO's KL terms; --iwae trains on another bound: \
+                     give one of them",
+                ));
+            }
         }
         if let Some(f) = self.free_bits
             && !(f.is_finite() && f >= 0.0)

@@ -1,6 +1,7 @@
 //! The training loop behind every `train*` entry point: set-up, resume, epochs, evaluations,
 //! checkpoints and the final sample grid.
 
+use super::objective::Objective;
 use super::recovery::BadSteps;
 use super::rows::{Reporter, record, set_loss, share_evaluation};
 use super::setup::{epoch_seed, input_side, run_settings};
@@ -16,8 +17,7 @@ use crate::error::ModelError;
 use crate::output::{RunFolder, RunMode};
 use crate::vae::{Batch, RunMetadata, Shard, batch_from, guide, model};
 use burn::prelude::*;
-use lobes_ppl::infer::FreeBits;
-use lobes_ppl::prelude::{Svi, TraceElbo};
+use lobes_ppl::prelude::Svi;
 use std::time::Instant;
 
 pub(super) fn run(
@@ -67,6 +67,7 @@ pub(super) fn run(
     let saved = resumed.as_ref().map(|r| &r.settings);
     let schedule = opts.kl_schedule(saved)?;
     let (free_bits, reflect) = (opts.free_bits(saved), opts.reflects(saved));
+    let iwae = opts.iwae(saved);
     let decay = schedule::MultiStep::resolve(
         opts.lr_milestones.as_deref(),
         opts.lr_gamma,
@@ -149,7 +150,7 @@ pub(super) fn run(
         |b: &Batch| anneal::anneal(beta.get(), || model(&template, b)),
         |b: &Batch| anneal::anneal(beta.get(), || guide(&template, b)),
         opts.optimizer()?,
-        FreeBits::new(TraceElbo::default(), free_bits)?,
+        Objective::new(free_bits, iwae)?,
     )
     .with_seed(replica_seed(opts.seed, rank), Some(device.clone()));
     if let Some(r) = replicas.as_deref_mut() {
@@ -157,6 +158,9 @@ pub(super) fn run(
     }
 
     let mut settings = run_settings(opts, &decay, &schedule, &plan, (free_bits, reflect));
+    if let Some(k) = iwae {
+        settings.push(("iwae", k.to_string()));
+    }
     if replicas.is_some() {
         settings.push(("ranks", ranks.to_string()));
         settings.push(("replica_seeds", REPLICA_SEED_RULE.to_string()));

@@ -56,6 +56,7 @@ pub fn tiny(kind: ModelKind, out: std::path::PathBuf, epochs: usize) -> TrainOpt
         kl_warmup: None,
         kl_warmup_from: None,
         free_bits: None,
+        iwae: None,
         max_bad_steps: 5,
         ramis: None,
         validation: None,

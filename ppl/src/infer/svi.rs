@@ -247,6 +247,43 @@ where
     pub fn evaluate_loss(&mut self, args: &A) -> Result<f64> {
         no_grad(|| self.estimate(args)).map(|e| e.loss())
     }
+
+    /// [`Svi::evaluate_loss`] under another estimator than the one the steps train with: a
+    /// model trained with the IWAE bound (`RenyiElbo` at α = 0) scored by the ELBO, say, as
+    /// Pyro's `Trace_ELBO().loss(model, guide, ...)` on the same parameters.
+    ///
+    /// ```
+    /// use lobes_ppl::infer::{RenyiElbo, Svi, TraceElbo};
+    /// use lobes_ppl::optim::Adam;
+    /// use lobes_ppl::prelude::*;
+    /// let dev = Device::flex();
+    /// let model = |x: &DTensor| -> Result<()> {
+    ///     let mu: DTensor = sample("mu", Normal::new(DTensor::scalar(0.0, &dev), DTensor::scalar(1.0, &dev))?)?;
+    ///     observe("x", Normal::new(mu, DTensor::scalar(1.0, &dev))?, x.clone())?;
+    ///     Ok(())
+    /// };
+    /// let guide = |_: &DTensor| -> Result<()> {
+    ///     let loc: DTensor = param("loc", DTensor::scalar(0.0, &dev))?;
+    ///     sample::<DTensor>("mu", Normal::new(loc, DTensor::scalar(1.0, &dev))?)?;
+    ///     Ok(())
+    /// };
+    /// let iwae = RenyiElbo::new(0.0, 5)?;
+    /// let mut svi = Svi::new(model, guide, Adam::new(0.01), iwae);
+    /// let x = DTensor::scalar(1.0, &dev);
+    /// svi.step(&x)?;
+    /// let elbo_loss = svi.evaluate_loss_with(&TraceElbo::default(), &x)?;
+    /// assert!(elbo_loss.is_finite());
+    /// # Ok::<(), lobes_ppl::PplError>(())
+    /// ```
+    pub fn evaluate_loss_with(&mut self, elbo: &impl Elbo, args: &A) -> Result<f64> {
+        let Svi {
+            model,
+            guide,
+            store,
+            ..
+        } = self;
+        with_param_store(store, || elbo.loss(model, guide, args))
+    }
 }
 
 fn nonfinite(loss: f64, est: &mut ElboEstimate) -> PplError {
