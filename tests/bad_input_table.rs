@@ -954,6 +954,38 @@ fn bad_inputs_through_the_cli_fail_cleanly_and_the_docs_table_is_current() {
             "the test split holds no images",
         ),
         case(
+            "grid with one image for RAMIS",
+            owned(&[
+                "grid",
+                "--classifier",
+                &s("no-such.safetensors"),
+                "--data",
+                "synthetic:4",
+                "--csv",
+                &s("grid.csv"),
+                "--n",
+                "1",
+                &s("vae"),
+            ]),
+            1,
+            "--n needs at least 2 images",
+        ),
+        case(
+            "grid with a missing classifier",
+            owned(&[
+                "grid",
+                "--classifier",
+                &s("no-such.safetensors"),
+                "--data",
+                "synthetic:4",
+                "--csv",
+                &s("grid.csv"),
+                &s("vae"),
+            ]),
+            1,
+            "no-such.safetensors",
+        ),
+        case(
             "an empty test/ folder (latents)",
             owned(&[
                 "latents",

@@ -849,13 +849,13 @@ fn train_generate_and_score_with_a_continuous_bernoulli_and_a_laplace_prior() {
     bad.extend(["--likelihood", "gaussian"]);
     lobes_fails(
         &bad,
-        "unknown likelihood 'gaussian' (bernoulli, continuous-bernoulli, normal, normal-learned, laplace, beta)",
+        "unknown likelihood 'gaussian' (bernoulli, continuous-bernoulli, normal, normal-learned, laplace, beta, zero-inflated-beta)",
     );
     let mut bad = base.to_vec();
     bad.extend(["--prior", "cauchy"]);
     lobes_fails(
         &bad,
-        "unknown prior 'cauchy' (normal, laplace, student-t, mixture)",
+        "unknown prior 'cauchy' (normal, laplace, student-t, mixture, class-normal)",
     );
     assert!(!dir.join("bad").exists());
 }

@@ -183,6 +183,34 @@ fn count_families_match_statrs_and_closed_forms() {
         (zeros - (gate + (1.0 - gate) * (-rate).exp())).abs() < 0.01,
         "zeros {zeros}"
     );
+
+    // Over a continuous base (a Beta, no mass at a point): ln p(0) = ln g, ln p(x) =
+    // ln(1 - g) + ln Beta(x) elsewhere, finite even where the Beta has no density at 0; a
+    // fraction g of the draws are zeros.
+    let (a, b, g) = (2.0, 3.0, 0.6);
+    let zb = ZeroInflated::new(Beta::new(s(a), s(b)).unwrap().boxed(), s(g)).unwrap();
+    let be = statrs::distribution::Beta::new(a, b).unwrap();
+    let xs = [0.0, 0.3, 0.8];
+    let want: Vec<f64> = xs
+        .iter()
+        .map(|&x| {
+            if x == 0.0 {
+                g.ln()
+            } else {
+                (1.0 - g).ln() + be.ln_pdf(x)
+            }
+        })
+        .collect();
+    close(
+        &zb.log_prob(&t(&xs)).unwrap().to_vec(),
+        &want,
+        1e-5,
+        "ZeroInflated(Beta)",
+    );
+    let d = draws(&zb, 20_000);
+    let zeros = d.iter().filter(|&&x| x == 0.0).count() as f64 / 20_000.0;
+    assert!((zeros - g).abs() < 0.015, "zeros {zeros}");
+    assert!(d.iter().all(|&x| (0.0..1.0).contains(&x)));
     let zinb = ZeroInflated::negative_binomial(s(2.5), s(0.3), s(0.1)).unwrap();
     let lp0 = zinb.log_prob(&s(0.0)).unwrap().item() as f64;
     assert!((lp0 - (0.1 + 0.9 * sr.pmf(0)).ln()).abs() < 1e-5);

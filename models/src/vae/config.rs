@@ -153,7 +153,7 @@ impl VaeConfig {
         let mut n = lin(self.pixels.checked_add(c)?, first)?
             .checked_add(lin(last, self.latent)?.checked_mul(2)?)?
             .checked_add(lin(self.latent.checked_add(c)?, last)?)?
-            .checked_add(lin(first, self.pixels)?)?;
+            .checked_add(lin(first, self.decoder_outputs()?)?)?;
         // Encoder w[0] → w[1], decoder w[1] → w[0]: the biases differ.
         for w in h.windows(2) {
             n = n
@@ -161,6 +161,12 @@ impl VaeConfig {
                 .checked_add(lin(w[1], w[0])?)?;
         }
         Some(n)
+    }
+
+    /// The decoder's outputs: the likelihood's [`channels`](super::Likelihood::channels) per
+    /// pixel (`None` on overflow).
+    pub fn decoder_outputs(&self) -> Option<usize> {
+        self.pixels.checked_mul(self.likelihood.channels())
     }
 
     /// The names of the parameters the model itself makes (beside the networks'): the

@@ -37,24 +37,45 @@ pub enum Likelihood {
     /// density at 0 or 1, so the observed pixels and the mean are clamped to
     /// [`Likelihood::BETA_EPS`, 1 − `BETA_EPS`].
     Beta,
+    /// For sigma-clipped images, whose background is exact zeros: a pixel is 0 with a decoded
+    /// probability π, else a [`Likelihood::Beta`] of decoded mean μ and one learned
+    /// concentration (`obs.concentration`), `ln p(0) = ln π`, `ln p(x) = ln(1 − π) + ln
+    /// Beta(x)` (the PPL's `ZeroInflated` over a continuous base, a hurdle). The decoder gives
+    /// two values per pixel (π for every pixel, then μ): [`Likelihood::channels`]. Non-zero
+    /// pixels are clamped to [`Likelihood::BETA_EPS`, 1 − `BETA_EPS`]; the image shown is the
+    /// mean (1 − π) μ.
+    ZeroInflatedBeta,
 }
 
 impl Likelihood {
     /// Every choice, by [`Likelihood::name`].
-    pub const ALL: [Likelihood; 6] = [
+    pub const ALL: [Likelihood; 7] = [
         Likelihood::Bernoulli,
         Likelihood::ContinuousBernoulli,
         Likelihood::Normal,
         Likelihood::NormalLearned,
         Likelihood::Laplace,
         Likelihood::Beta,
+        Likelihood::ZeroInflatedBeta,
     ];
+
+    /// Values the decoder gives per pixel: 2 for [`Likelihood::ZeroInflatedBeta`] (the
+    /// probability of a zero, then the Beta's mean), else 1.
+    pub fn channels(self) -> usize {
+        match self {
+            Likelihood::ZeroInflatedBeta => 2,
+            _ => 1,
+        }
+    }
 
     /// The fixed σ of [`Likelihood::Normal`], and the initial scale of the learned ones.
     pub const SCALE: f32 = 0.1;
 
     /// How far from 0 and 1 [`Likelihood::Beta`] clamps the observed pixels.
     pub const BETA_EPS: f32 = 1e-3;
+
+    /// How far from 0 and 1 [`Likelihood::ZeroInflatedBeta`] clamps its probability of a zero.
+    pub const GATE_EPS: f32 = 1e-6;
 
     /// The name `--likelihood` takes.
     pub fn name(self) -> &'static str {
@@ -65,6 +86,7 @@ impl Likelihood {
             Likelihood::NormalLearned => "normal-learned",
             Likelihood::Laplace => "laplace",
             Likelihood::Beta => "beta",
+            Likelihood::ZeroInflatedBeta => "zero-inflated-beta",
         }
     }
 
@@ -101,6 +123,14 @@ impl Likelihood {
                 far.mask_where(near, c / 3.0 + 0.5)
             }
             Likelihood::Beta => decoded.clamp(Self::BETA_EPS, 1.0 - Self::BETA_EPS),
+            Likelihood::ZeroInflatedBeta => {
+                let p = decoded.dims()[1] / 2;
+                let gate = decoded.clone().narrow(1, 0, p);
+                let mean = decoded
+                    .narrow(1, p, p)
+                    .clamp(Self::BETA_EPS, 1.0 - Self::BETA_EPS);
+                (gate.neg() + 1.0) * mean
+            }
             _ => decoded,
         }
     }
@@ -109,7 +139,7 @@ impl Likelihood {
     pub fn param_names(self) -> Vec<&'static str> {
         match self {
             Likelihood::NormalLearned | Likelihood::Laplace => vec!["obs.scale"],
-            Likelihood::Beta => vec!["obs.concentration"],
+            Likelihood::Beta | Likelihood::ZeroInflatedBeta => vec!["obs.concentration"],
             _ => vec![],
         }
     }
@@ -118,7 +148,8 @@ impl Likelihood {
 impl PixelLikelihood for Likelihood {
     fn distribution(&self, decoded: Tensor<2>) -> Result<Arc<dyn Distribution>> {
         let dev = decoded.device();
-        let [b, p] = decoded.dims();
+        let [b, width] = decoded.dims();
+        let p = width / self.channels();
         let learned = |param: &str, init: f32| -> Result<Tensor<2>> {
             let v: Tensor<1> = param_constrained(
                 param,
@@ -150,12 +181,35 @@ impl PixelLikelihood for Likelihood {
                 let beta = (mean.neg() + 1.0) * k;
                 Beta::new(alpha, beta)?.to_event(1).boxed()
             }
+            Likelihood::ZeroInflatedBeta => {
+                let k = learned("obs.concentration", 10.0)?;
+                // A saturated sigmoid would give a gate of exactly 0 or 1 (ln 0), or a Beta
+                // parameter of 0.
+                let gate = decoded
+                    .clone()
+                    .narrow(1, 0, p)
+                    .clamp(Self::GATE_EPS, 1.0 - Self::GATE_EPS);
+                let mean = decoded
+                    .narrow(1, p, p)
+                    .clamp(Self::BETA_EPS, 1.0 - Self::BETA_EPS);
+                let alpha = mean.clone() * k.clone();
+                let beta = (mean.neg() + 1.0) * k;
+                ZeroInflated::new(Beta::new(alpha, beta)?.boxed(), gate)?
+                    .to_event(1)
+                    .boxed()
+            }
         })
     }
 
     fn observed(&self, x: Tensor<2>) -> Tensor<2> {
         match self {
             Likelihood::Beta => x.clamp(Self::BETA_EPS, 1.0 - Self::BETA_EPS),
+            // Zeros stay zeros (the gate's); the other pixels inside the Beta's support.
+            Likelihood::ZeroInflatedBeta => {
+                let zero = x.clone().equal_elem(0.0);
+                x.clamp(Self::BETA_EPS, 1.0 - Self::BETA_EPS)
+                    .mask_fill(zero, 0.0)
+            }
             _ => x,
         }
     }
@@ -256,6 +310,7 @@ mod tests {
             ),
         ];
         for (l, want) in cases {
+            assert_eq!(l.channels(), 1);
             let got = log_p(l, &m, &x);
             assert!(
                 (got - want).abs() < 1e-3 * want.abs().max(1.0),
@@ -263,6 +318,64 @@ mod tests {
                 l.name()
             );
         }
+    }
+
+    /// The zero-inflated Beta: a zero costs ln π whatever the Beta, another pixel ln(1 − π)
+    /// plus the Beta's density at it (clamped as the Beta's); the decoder's two channels are π
+    /// then μ, and the image shown is (1 − π) μ. Gradients at zero pixels are finite.
+    #[test]
+    fn the_zero_inflated_beta_scores_zeros_by_its_gate_and_the_rest_by_the_beta() {
+        let l = Likelihood::ZeroInflatedBeta;
+        assert_eq!(l.channels(), 2);
+        let (gate, m) = ([0.7f32, 0.3, 0.4], [0.2f32, 0.5, 0.9]);
+        let x = [0.0f32, 0.4, 1.0];
+        let decoded: Vec<f32> = gate.iter().chain(&m).copied().collect();
+        let e = Likelihood::BETA_EPS as f64;
+        let beta = |m: f64, x: f64| {
+            let x = x.clamp(e, 1.0 - e);
+            let (a, b) = (10.0 * m, 10.0 * (1.0 - m));
+            (a - 1.0) * x.ln() + (b - 1.0) * (1.0 - x).ln() + lgamma(a + b) - lgamma(a) - lgamma(b)
+        };
+        let want: f64 = (0..3)
+            .map(|i| {
+                let (g, m, x) = (gate[i] as f64, m[i] as f64, x[i] as f64);
+                if x == 0.0 {
+                    g.ln()
+                } else {
+                    (1.0 - g).ln() + beta(m, x)
+                }
+            })
+            .sum();
+        let got = log_p(l, &decoded, &x);
+        assert!((got - want).abs() < 1e-3 * want.abs(), "{got} vs {want}");
+
+        let dev = Device::flex();
+        let shown: Vec<f32> = l
+            .mean(Tensor::<1>::from_floats(decoded.as_slice(), &dev).reshape([1, 6]))
+            .try_into_vec_as::<f32>()
+            .unwrap();
+        for i in 0..3 {
+            assert!(
+                (shown[i] - (1.0 - gate[i]) * m[i]).abs() < 1e-6,
+                "{shown:?}"
+            );
+        }
+
+        // Through autodiff: all-zero pixels with a saturated mean give finite gradients.
+        let ad = Device::flex().autodiff();
+        let d = DTensor::from_floats(vec![0.5, 0.5, 1.0, 1.0], &[1, 4], &ad)
+            .unwrap()
+            .require_grad();
+        let x = Tensor::<1>::from_floats([0.0f32, 0.0], &ad).reshape([1, 2]);
+        let mut store = ParamStore::new();
+        let lp = with_param_store(&mut store, || {
+            let dist = l.distribution(d.to_tensor::<2>().unwrap()).unwrap();
+            dist.log_prob(&DTensor::from(l.observed(x))).unwrap()
+        });
+        let g = lp.sum().backward();
+        let grad = d.grad(&g).unwrap().to_vec();
+        assert!(grad.iter().all(|v| v.is_finite()), "{grad:?}");
+        assert!((grad[0] - 2.0).abs() < 1e-4, "d ln π / dπ at 1/2: {grad:?}");
     }
 
     #[test]

@@ -110,7 +110,11 @@ impl Vae {
             },
             decoder: Decoder {
                 layers: dec,
-                out: lin("decoder.out", h[0], config.pixels),
+                out: lin(
+                    "decoder.out",
+                    h[0],
+                    config.pixels * config.likelihood.channels(),
+                ),
                 dropout: DropoutConfig::new(config.dropout).init(),
                 leaky: LeakyReluConfig::new()
                     .with_negative_slope(config.slope)

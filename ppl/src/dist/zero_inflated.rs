@@ -1,5 +1,6 @@
-//! Zero-inflated count distributions (Pyro's `ZeroInflatedDistribution`,
-//! `ZeroInflatedPoisson`, `ZeroInflatedNegativeBinomial`).
+//! Zero-inflated distributions (Pyro's `ZeroInflatedDistribution`, `ZeroInflatedPoisson`,
+//! `ZeroInflatedNegativeBinomial`), over counts as in Pyro and, beyond Pyro, over a continuous
+//! base (a hurdle: a point mass at zero beside a density).
 
 use super::{
     DistError, Distribution, NegativeBinomial, Poisson, broadcast_params, check_expand,
@@ -10,8 +11,25 @@ use crate::tensor::DTensor;
 use std::any::Any;
 use std::sync::Arc;
 
-/// A count distribution with extra zeros: 0 with probability `gate`, else a draw of `base`.
-/// `P(0) = gate + (1 - gate) base(0)`, `P(k) = (1 - gate) base(k)` for `k > 0`.
+/// A distribution with extra zeros: 0 with probability `gate`, else a draw of `base`.
+/// Over counts (a base without a [`Distribution::support`] bijection: Poisson, negative
+/// binomial, ...), `P(0) = gate + (1 - gate) base(0)`, `P(k) = (1 - gate) base(k)` for `k > 0`,
+/// as Pyro's. Over a continuous base (one with a support, e.g. a Beta on (0, 1)), which puts no
+/// mass on a point, a zero is the gate's alone: `ln p(0) = ln gate` and `ln p(x) = ln(1 - gate)
+/// + ln base(x)` for `x ≠ 0`, the base evaluated only at the non-zero values (so a base with no
+/// density at 0 gives neither infinities nor NaN gradients there). Pyro's
+/// `ZeroInflatedDistribution` refuses a continuous base's zeros under validation.
+///
+/// ```
+/// use lobes_ppl::prelude::*;
+/// use lobes_ppl::dist::{Beta, ZeroInflated};
+/// let dev = Device::flex();
+/// let s = |v: f32| DTensor::scalar(v, &dev);
+/// let zb = ZeroInflated::new(Beta::new(s(2.0), s(3.0))?.boxed(), s(0.9))?;
+/// let at_zero = zb.log_prob(&s(0.0))?.item();
+/// assert!((at_zero - 0.9f32.ln()).abs() < 1e-6);
+/// # Ok::<(), lobes_ppl::dist::DistError>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct ZeroInflated {
     /// The distribution of the counts that are not structural zeros.
@@ -81,6 +99,19 @@ impl Distribution for ZeroInflated {
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
+        if self.base.support().is_some() {
+            // A continuous base: the zeros are the gate's, the base sees the other values only
+            // (a zero replaced by 1/2, inside any support of interest, then not selected).
+            let nonzero = value.gt_scalar(0.0).try_add(&value.lt_scalar(0.0))?;
+            let safe = value.select_where(
+                &nonzero,
+                &DTensor::full(value.shape(), 0.5, &value.device()),
+            );
+            let base = self.base.log_prob(&safe)?;
+            let kept = (1.0 - &self.gate).log() + &base;
+            let zero = self.gate.log().expand(kept.shape())?;
+            return Ok(kept.select_where(&nonzero, &zero));
+        }
         let base = self.base.log_prob(value)?;
         let nonzero = (1.0 - &self.gate).log() + &base;
         // ln(gate + (1 - gate) base(0)) as a log-sum-exp of the two terms.
@@ -95,6 +126,15 @@ impl Distribution for ZeroInflated {
         require(ok, self.name, "gate", "in [0, 1]", &self.gate)
     }
     fn check_support(&self, value: &DTensor) -> Result<(), DistError> {
+        if self.base.support().is_some() {
+            // Zero is in the support whatever the base's; the other values must be in it.
+            let nonzero = value.gt_scalar(0.0).try_add(&value.lt_scalar(0.0))?;
+            let safe = value.select_where(
+                &nonzero,
+                &DTensor::full(value.shape(), 0.5, &value.device()),
+            );
+            return self.base.check_support(&safe);
+        }
         self.base.check_support(value)
     }
     fn expand_batch(&self, batch: &[usize]) -> Result<Arc<dyn Distribution>, DistError> {
