@@ -158,8 +158,20 @@ fn grid_rows_measure_the_chosen_epoch_and_replace_their_row() {
     assert_eq!(recs[0][7], "cpu", "the newer row replaced the older");
     assert_eq!(recs[1][23], "", "no Table 4 for a VAE");
 
+    // Figures 4 and 5 from it: the paper-recipe rows only (the VAE above has departures).
+    use lobes_models::analysis::grid_figure::read_points;
+    let points = read_points(&csv).unwrap();
+    assert_eq!(points.len(), 1);
+    assert_eq!((points[0].model.as_str(), points[0].d), ("cvae", 4));
+    let png = csv.with_extension("png");
+    lobes_models::figures::plot_csv(lobes_models::figures::PlotKind::Grid, &csv, &png, None)
+        .unwrap();
+    assert!(image::open(&png).unwrap().width() > 1000);
+
     std::fs::write(&csv, "run,other\nx,1\n").unwrap();
     let e = upsert(&csv, &v.fields("cpu", "d")).unwrap_err().to_string();
     assert!(e.contains("tables.csv") && e.contains("header"), "{e}");
     assert_eq!(std::fs::read_to_string(&csv).unwrap(), "run,other\nx,1\n");
+    let e = read_points(&csv).unwrap_err().to_string();
+    assert!(e.contains("tables.csv") && e.contains("no column"), "{e}");
 }

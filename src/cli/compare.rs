@@ -38,7 +38,8 @@ pub(crate) struct PlotArgs {
     /// loss (a run's metrics.csv), accuracy (the classifier's metrics.csv),
     /// ramis-experiments (the folder of blur.csv, noise.csv, blank.csv), lr-search
     /// (lr_search.csv), class-balance (`lobes class-balance --out`), profiles (profiles.csv
-    /// of `lobes pairs`).
+    /// of `lobes pairs`), grid (tables-3-4.csv of `lobes grid`: test loss and RAMIS against d
+    /// beside the paper's Tables 3 and 4).
     #[arg(long)]
     kind: String,
     /// The CSV (a folder for ramis-experiments).

@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod experiments;
 pub mod grid;
+pub mod grid_figure;
 pub mod latents;
 pub mod noise;
 pub mod pairs;

@@ -27,17 +27,20 @@ pub enum PlotKind {
     ClassBalance,
     /// `profiles.csv` (`lobes pairs`): the pairs' brightness profiles.
     Profiles,
+    /// `tables-3-4.csv` (`lobes grid`): test loss and RAMIS against d beside the paper's.
+    Grid,
 }
 
 impl PlotKind {
     /// Every kind with its name on the command line.
-    pub const ALL: [(&'static str, PlotKind); 6] = [
+    pub const ALL: [(&'static str, PlotKind); 7] = [
         ("loss", PlotKind::Loss),
         ("accuracy", PlotKind::Accuracy),
         ("ramis-experiments", PlotKind::RamisExperiments),
         ("lr-search", PlotKind::LrSearch),
         ("class-balance", PlotKind::ClassBalance),
         ("profiles", PlotKind::Profiles),
+        ("grid", PlotKind::Grid),
     ];
     /// The kind called `name`, if any.
     pub fn parse(name: &str) -> Option<PlotKind> {
@@ -103,6 +106,10 @@ pub fn plot_csv(
     title: Option<&str>,
 ) -> Result<(), ModelError> {
     match kind {
+        PlotKind::Grid => {
+            let points = crate::analysis::grid_figure::read_points(input)?;
+            crate::analysis::grid_figure::grid_figure(out, &points)
+        }
         PlotKind::Loss => {
             if !input.is_file() {
                 return Err(ModelError::csv_content(input, None, "no such metrics file"));
