@@ -7,15 +7,45 @@ use crate::plot::{Legend, Marker, Panel, Series, Style, palette, write_png};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The paper's Tables 3 and 4 (§5.2): `(d, VAE test loss, VAE RAMIS, CVAE test loss, CVAE
-/// RAMIS, FRI %, FRII %)`.
-pub const PAPER: [(usize, f64, f64, f64, f64, f64, f64); 6] = [
-    (2, 125.7, 1.17, 129.1, 1.18, 57.5, 37.2),
-    (4, 121.0, 1.10, 125.0, 1.14, 75.5, 31.8),
-    (8, 127.6, 1.12, 136.7, 1.18, 53.4, 51.5),
-    (16, 120.6, 1.16, 124.3, 1.11, 37.1, 61.7),
-    (32, 121.2, 1.18, 127.3, 1.17, 65.0, 35.6),
-    (64, 121.1, 1.13, 125.1, 1.10, 75.9, 24.7),
+/// One column of the paper's Tables 3 and 4 (§5.2).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PaperColumn {
+    /// Latent size.
+    pub d: usize,
+    /// VAE test loss (Table 3).
+    pub vae_test: f64,
+    /// VAE RAMIS (Table 3).
+    pub vae_ramis: f64,
+    /// CVAE test loss (Table 4).
+    pub cvae_test: f64,
+    /// CVAE RAMIS (Table 4).
+    pub cvae_ramis: f64,
+    /// Generated FRIs classified FRI, % (Table 4).
+    pub fri: f64,
+    /// Generated FRIIs classified FRII, % (Table 4).
+    pub frii: f64,
+}
+
+const fn col(d: usize, vae: (f64, f64), cvae: (f64, f64), fri: f64, frii: f64) -> PaperColumn {
+    PaperColumn {
+        d,
+        vae_test: vae.0,
+        vae_ramis: vae.1,
+        cvae_test: cvae.0,
+        cvae_ramis: cvae.1,
+        fri,
+        frii,
+    }
+}
+
+/// The paper's Tables 3 and 4, one column per latent size.
+pub const PAPER: [PaperColumn; 6] = [
+    col(2, (125.7, 1.17), (129.1, 1.18), 57.5, 37.2),
+    col(4, (121.0, 1.10), (125.0, 1.14), 75.5, 31.8),
+    col(8, (127.6, 1.12), (136.7, 1.18), 53.4, 51.5),
+    col(16, (120.6, 1.16), (124.3, 1.11), 37.1, 61.7),
+    col(32, (121.2, 1.18), (127.3, 1.17), 65.0, 35.6),
+    col(64, (121.1, 1.13), (125.1, 1.10), 75.9, 24.7),
 ];
 
 /// One of lobes' points: a model at one d, over its seeds.
@@ -112,13 +142,13 @@ pub fn grid_figure(path: &Path, points: &[GridPoint]) -> Result<(), ModelError> 
     let mut loss = vec![];
     let mut ramis = vec![];
     for (i, (model, name)) in [("vae", "VAE"), ("cvae", "CVAE")].into_iter().enumerate() {
-        let paper = |f: fn(&(usize, f64, f64, f64, f64, f64, f64)) -> f64| -> Vec<(f64, f64)> {
-            PAPER.iter().map(|r| (r.0 as f64, f(r))).collect()
+        let paper = |f: fn(&PaperColumn) -> f64| -> Vec<(f64, f64)> {
+            PAPER.iter().map(|c| (c.d as f64, f(c))).collect()
         };
         let (pl, pr) = if model == "vae" {
-            (paper(|r| r.1), paper(|r| r.2))
+            (paper(|c| c.vae_test), paper(|c| c.vae_ramis))
         } else {
-            (paper(|r| r.3), paper(|r| r.4))
+            (paper(|c| c.cvae_test), paper(|c| c.cvae_ramis))
         };
         loss.push(
             Series::new(format!("{name}, paper"), pl, i)
