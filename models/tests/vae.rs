@@ -501,4 +501,16 @@ fn an_iwae_run_trains_on_the_bound_and_reports_the_elbo() {
     both.free_bits = Some(0.5);
     let e = train_on(&both, &ds).unwrap_err().to_string();
     assert!(e.contains("--iwae") && e.contains("--free-bits"), "{e}");
+    // A free-bits run resumed with --iwae: the floor comes from the checkpoint, refused too.
+    let fb = common::tmp("iwae-after-fb");
+    let mut first = tiny(ModelKind::Vae, fb.clone(), 1);
+    first.free_bits = Some(0.5);
+    train_on(&first, &ds).unwrap();
+    let mut later = iwae(fb, 2, 3);
+    later.resume = true;
+    let e = train_on(&later, &ds).unwrap_err().to_string();
+    assert!(
+        e.contains("checkpoint.safetensors") && e.contains("free-bits"),
+        "{e}"
+    );
 }

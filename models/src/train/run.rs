@@ -68,6 +68,17 @@ pub(super) fn run(
     let schedule = opts.kl_schedule(saved)?;
     let (free_bits, reflect) = (opts.free_bits(saved), opts.reflects(saved));
     let iwae = opts.iwae(saved);
+    if iwae.is_some() && free_bits > 0.0 {
+        // One of them came from the checkpoint being resumed.
+        return Err(ModelError::conflicting_options(
+            &["--iwae", "--free-bits"],
+            format!(
+                "{}: this run would train on the IWAE bound with a free-bits floor of {free_bits} \
+                 nats; the floor applies to the ELBO only (the checkpoint records one of them)",
+                latest.display()
+            ),
+        ));
+    }
     let decay = schedule::MultiStep::resolve(
         opts.lr_milestones.as_deref(),
         opts.lr_gamma,
