@@ -106,6 +106,12 @@ impl Distribution for Bernoulli {
     }
     fn log_prob(&self, value: &DTensor) -> Result<DTensor, DistError> {
         check_value(self, value)?;
+        // On the CPU backend, the same values in one parallel pass (bernoulli_op.rs).
+        if let ProbsOrLogits::Probs(p) = &self.param
+            && let Some(lp) = super::bernoulli_op::bernoulli_log_prob(p, value)
+        {
+            return Ok(lp);
+        }
         let (lp, lq) = self.param.log_p_q();
         Ok(value * &lp + (1.0 - value) * &lq)
     }

@@ -8,6 +8,7 @@
 
 mod batched;
 mod bernoulli;
+mod bernoulli_op;
 mod beta;
 mod binomial;
 mod categorical;
