@@ -165,7 +165,7 @@ pub(crate) fn bernoulli_log_prob(p: &DTensor, x: &DTensor) -> Option<DTensor> {
         pi.into_dispatch(),
         xi.into_dispatch(),
     ));
-    Some(DTensor::from_tensor(out).reshape(p.shape()).ok()?)
+    DTensor::from_tensor(out).reshape(p.shape()).ok()
 }
 
 #[cfg(test)]
