@@ -56,10 +56,16 @@ impl Generator {
 
     /// From a checkpoint written by `lobes train` (or a model file from [`crate::export`]).
     pub fn load(checkpoint: &Path) -> Result<Self, ModelError> {
+        Self::load_with_metadata(checkpoint).map(|(g, _)| g)
+    }
+
+    /// [`Generator::load`] with the checkpoint's run metadata (its seed, epoch, settings),
+    /// from one read of the file.
+    pub fn load_with_metadata(checkpoint: &Path) -> Result<(Self, RunMetadata), ModelError> {
         let (meta, store) = Self::read(checkpoint)?;
-        let mut g = Self::from_store(meta.kind, meta.net, store);
+        let mut g = Self::from_store(meta.kind, meta.net.clone(), store);
         g.source = Some(checkpoint.to_path_buf());
-        Ok(g)
+        Ok((g, meta))
     }
 
     /// A checkpoint's metadata and parameters, checked against each other: the network the

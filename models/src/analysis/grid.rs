@@ -145,8 +145,7 @@ pub fn measure(
     } else {
         run.join("checkpoint.safetensors")
     };
-    let (meta, _) = Generator::read(&checkpoint)?;
-    let mut g = Generator::load(&checkpoint)?;
+    let (mut g, meta) = Generator::load_with_metadata(&checkpoint)?;
     g.check_inputs(test)?;
     let rows = crate::train::read_metrics(&run.join("metrics.csv"), usize::MAX)?;
     say(&format!(
