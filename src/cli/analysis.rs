@@ -3,6 +3,7 @@
 
 use super::{at_least_one, split_of};
 use lobes::models::ModelError;
+use lobes::models::analysis::grid::mean_sd;
 use lobes::models::analysis::latents::{latent_activity, write_activity_csv};
 use lobes::models::analysis::{noise::noise_table, pairs};
 use lobes::models::data::{self, DataError, Image};
@@ -150,10 +151,7 @@ pub(crate) fn run_evaluate(args: EvaluateArgs) -> Result<(), ModelError> {
         let losses = (0..args.repeats as u64)
             .map(|r| g.test_loss(&samples, args.batch, dropout, 0x7e57_1055 + r))
             .collect::<Result<Vec<_>, _>>()?;
-        let n = losses.len() as f64;
-        let mean = losses.iter().sum::<f64>() / n;
-        let sd =
-            (losses.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+        let (mean, sd) = mean_sd(&losses);
         println!(
             "-ELBO per image, {what}: {mean:.2} (sd {sd:.2} over {} estimates)",
             losses.len()
@@ -174,8 +172,7 @@ pub(crate) fn run_evaluate(args: EvaluateArgs) -> Result<(), ModelError> {
         }
         let lp = g.log_likelihood(&samples, k, args.iw_batch, 0x1a7e_5a3e)?;
         let n = lp.len() as f64;
-        let mean = -lp.iter().sum::<f64>() / n;
-        let sd = (lp.iter().map(|l| (-l - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+        let (mean, sd) = mean_sd(&lp.iter().map(|l| -l).collect::<Vec<_>>());
         println!(
             "-log p(x) per image, importance-sampled with {k} guide samples, dropout off: \
              {mean:.2} (standard error {:.2} over {} images)",

@@ -121,7 +121,9 @@ fn departures(g: &Generator, extra: &std::collections::BTreeMap<String, String>)
     }
 }
 
-fn mean_sd(v: &[f64]) -> (f64, f64) {
+/// The mean of `v` and its sample standard deviation (n − 1 in the denominator; 0 for one
+/// value): what `lobes evaluate` and `lobes grid` report over estimates, seeds or images.
+pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n;
     let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);

@@ -126,13 +126,8 @@ pub fn read_points(path: &Path) -> Result<Vec<GridPoint>, ModelError> {
 /// Mean, and the error bar: the sd over seeds when there are several, else half the one
 /// seed's interval (0 for a test loss).
 fn summary(v: &[f64], half: f64) -> (f64, f64) {
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    if v.len() < 2 {
-        return (mean, half);
-    }
-    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    (mean, sd)
+    let (mean, sd) = super::grid::mean_sd(v);
+    (mean, if v.len() < 2 { half } else { sd })
 }
 
 /// Two panels, test −ELBO (dropout on) and RAMIS (uniform latents) against d on a log axis:
