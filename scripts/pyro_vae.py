@@ -10,6 +10,7 @@ sigmoid decoder), the same Bernoulli likelihood, Trace_ELBO with one particle, A
     python3 scripts/pyro_vae.py --threads 2            # images/s of SVI.step
     python3 scripts/pyro_vae.py --threads 2 --torch    # plain PyTorch loop, fused Adam
     python3 scripts/pyro_vae.py --threads 2 --torch --fp32-matmul-bf16  # bf16 products (oneDNN)
+    python3 scripts/pyro_vae.py --threads 2 --torch --autocast          # torch.autocast bf16
 
 Prints the configuration and the best images/s over the rounds, as `lobes bench` does.
 """
@@ -34,6 +35,12 @@ parser.add_argument(
     help='torch.backends.mkldnn.matmul.fp32_precision = "bf16": oneDNN runs f32 matrix '
     "products with bf16 inputs (AMX or AVX512-BF16 where the CPU has them), as lobes' "
     "--precision bf16",
+)
+parser.add_argument(
+    "--autocast",
+    action="store_true",
+    help="torch.autocast('cpu', dtype=torch.bfloat16) around the forward pass: bf16 products "
+    "and activations, f32 weights and loss",
 )
 args = parser.parse_args()
 if args.fp32_matmul_bf16:
@@ -99,10 +106,13 @@ if args.torch:
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-3, eps=1e-8, fused=True)
 
     def step():
-        loc, scale = enc(x)
-        eps = torch.randn_like(loc)
-        z = loc + scale * eps
-        p = dec(z).clamp(1.1920929e-07, 1 - 1.1920929e-07)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast):
+            loc, scale = enc(x)
+            eps = torch.randn_like(loc)
+            z = loc + scale * eps
+            p = dec(z)
+        loc, scale, eps, z = loc.float(), scale.float(), eps.float(), z.float()
+        p = p.float().clamp(1.1920929e-07, 1 - 1.1920929e-07)
         log_lik = (x * p.log() + (1 - x) * (1 - p).log()).sum()
         log_prior = (-0.5 * z * z).sum()
         log_q = (-0.5 * eps * eps - scale.log()).sum()
@@ -134,7 +144,8 @@ else:
     svi = SVI(model, guide, Adam({"lr": 1e-3, "eps": 1e-8}), Trace_ELBO())
 
     def step():
-        svi.step(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.autocast):
+            svi.step(x)
 
     name = f"Pyro {pyro.__version__} SVI.step"
 
@@ -142,4 +153,5 @@ print(
     f"VAE 10000-{'-'.join(map(str, hidden))}-{d}, {n_params} parameters, batch {B}, "
     f"Adam(lr 1e-3, eps 1e-8), dropout 0.2; torch {torch.__version__}, {torch.get_num_threads()} threads"
 )
-print(f"{name:28} {measure(step):8.1f} images/s")
+mode = " (autocast bf16)" if args.autocast else " (fp32_precision bf16)" if args.fp32_matmul_bf16 else ""
+print(f"{name + mode:28} {measure(step):8.1f} images/s")
