@@ -10,7 +10,9 @@
 #   cargo build --release && PYTHON=v/bin/python scripts/vs_pytorch.sh
 #
 # Environment: PYTHON (required), LOBES (default target/release/lobes), ROUNDS (default 3),
-# STEPS (steps per timed round, default 16). Stop other work on the machine first.
+# STEPS (steps per timed round, default 16), ALL_MODES (set: PyTorch's bf16 modes also on a CPU
+# without bf16 instructions, where autocast takes minutes a round: under 4 images/s on Zen 3).
+# Stop other work on the machine first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${PYTHON:?set PYTHON to a python with torch 2.15 (see the header)}"
@@ -24,12 +26,18 @@ done
 date -u
 precisions=(f32)
 if grep -qw amx_bf16 /proc/cpuinfo; then precisions+=(bf16); fi
+modes=("")
+if grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo || [ -n "${ALL_MODES:-}" ]; then
+    modes+=(--autocast --fp32-matmul-bf16)
+else
+    echo "no bf16 instructions: PyTorch's bf16 modes skipped (ALL_MODES=1 runs them)"
+fi
 for round in $(seq "$ROUNDS"); do
     for p in "${precisions[@]}"; do
         line=$("$LOBES" bench --steps "$STEPS" --rounds 3 --precision "$p" 2>&1 | grep 'SVI.step' | tr -s ' ' | paste -sd ';')
         echo "round $round  lobes --precision $p: $line"
     done
-    for mode in "" --autocast --fp32-matmul-bf16; do
+    for mode in "${modes[@]}"; do
         line=$("$PYTHON" scripts/pyro_vae.py --torch --threads 2 --steps "$STEPS" --rounds 3 $mode 2>&1 | tail -n 1)
         echo "round $round  PyTorch loop ${mode:-f32}: $line"
     done
