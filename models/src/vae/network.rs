@@ -3,9 +3,10 @@
 use super::{GuideScale, VaeConfig};
 use crate::kernels::dropout::dropout;
 use crate::kernels::linear::linear;
+use crate::kernels::sigmoid::sigmoid;
 use burn::nn::{Dropout, DropoutConfig, LeakyRelu, LeakyReluConfig, Linear};
 use burn::prelude::*;
-use burn::tensor::activation::{sigmoid, softplus};
+use burn::tensor::activation::softplus;
 
 /// The encoder: x (and the class, for the CVAE) to the latent's loc and scale.
 #[derive(Module, Debug)]
