@@ -14,8 +14,7 @@ use lobes_ppl::prelude::*;
 use lobes_ppl::{ParamStore, with_param_store};
 use std::collections::{BTreeMap, HashMap};
 
-mod support;
-use support::*;
+use crate::support::*;
 
 /// Runs `steps` SVI steps (four particles, decaying rate) and averages `read(store)` over the
 /// last `avg` of them.

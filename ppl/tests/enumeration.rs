@@ -8,8 +8,7 @@ use lobes_ppl::prelude::*;
 use lobes_ppl::{InferConfig, ParamStore, sample_with, with_active_store, with_param_store};
 use std::sync::Arc;
 
-mod support;
-use support::*;
+use crate::support::*;
 
 const X: [f32; 4] = [-0.7, 0.2, 2.4, 3.1];
 const W: [f64; 2] = [0.3, 0.7];

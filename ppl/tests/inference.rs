@@ -8,8 +8,7 @@ use lobes_ppl::optim::{
 use lobes_ppl::prelude::*;
 use lobes_ppl::{ParamStore, with_active_store, with_param_store};
 
-mod support;
-use support::*;
+use crate::support::*;
 
 // ---------------------------------------------------------------- Normal–Normal conjugate
 // support::nn_model: mu ~ N(0, 1); x_i ~ N(mu, 1), i = 1..10. Posterior N(Σx / 11, 1 / √11).

@@ -11,8 +11,7 @@ use lobes_ppl::infer::mcmc::{Hmc, Mcmc, Nuts, Summary};
 use lobes_ppl::prelude::*;
 use std::collections::HashMap;
 
-mod support;
-use support::*;
+use crate::support::*;
 
 fn vec1(v: &[f32]) -> DTensor {
     DTensor::from_floats(v.to_vec(), &[v.len()], &dev()).unwrap()

@@ -21,7 +21,7 @@
 use crate::kernels::amx;
 use crate::kernels::matrix::{View, f32_matmul};
 use crate::kernels::precision::bf16_now;
-use crate::kernels::sparse_op::{flex_f32, on_flex, rows_f32};
+use crate::kernels::sparse_op::{flex_f32, rows_f32};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -32,6 +32,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::nn::Linear;
 use burn::prelude::*;
+use lobes_ppl::tensor::flex::on_flex;
 
 /// The backend operation behind [`linear`]: the product is burn's own; autodiff gives it the
 /// backward pass described in the module documentation.

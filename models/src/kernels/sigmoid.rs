@@ -17,12 +17,8 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use burn::tensor::{DType, TensorData};
-use rayon::prelude::*;
-use std::mem::MaybeUninit;
-
-/// Elements per parallel task.
-const CHUNK: usize = 1 << 14;
+use burn::tensor::DType;
+use lobes_ppl::tensor::flex::{f32_values, on_flex, par_map};
 
 /// The backend operation behind [`sigmoid`]; only flex (and autodiff over it) implements it.
 #[backend_extension(Flex, Autodiff)]
@@ -42,40 +38,11 @@ fn sigmoid_f32(x: f32) -> f32 {
     }
 }
 
-/// `f(i)` for each of the `n` elements, in parallel, into a flex tensor of `shape`.
-fn map_into(shape: Vec<usize>, n: usize, f: impl Fn(usize) -> f32 + Sync) -> FlexTensor {
-    let mut out: Vec<f32> = Vec::with_capacity(n);
-    out.spare_capacity_mut()[..n]
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(c, chunk): (usize, &mut [MaybeUninit<f32>])| {
-            for (k, o) in chunk.iter_mut().enumerate() {
-                o.write(f(c * CHUNK + k));
-            }
-        });
-    // SAFETY: every one of the n reserved elements was written above.
-    unsafe { out.set_len(n) };
-    FlexTensor::from_data(TensorData::new(out, shape))
-}
-
-/// Contiguous f32 values of a flex tensor (copied only when not contiguous).
-fn values(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
-    match t.as_slice::<f32>() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(
-            t.to_contiguous()
-                .as_slice::<f32>()
-                .expect("a contiguous f32 tensor")
-                .to_vec(),
-        ),
-    }
-}
-
 impl SigmoidBackend for Flex {
     fn par_sigmoid(x: FlexTensor) -> FlexTensor {
         let shape = x.layout().shape().to_vec();
-        let xv = values(&x);
-        map_into(shape, xv.len(), |i| sigmoid_f32(xv[i]))
+        let xv = f32_values(&x).expect("an f32 tensor (checked by `sigmoid`)");
+        par_map(shape, xv.len(), |i| sigmoid_f32(xv[i]))
     }
 }
 
@@ -90,8 +57,8 @@ impl Backward<Flex, 1> for ParSigmoid {
         let s = ops.state;
         let shape = s.layout().shape().to_vec();
         unary::<Flex, _>(ops.parents, ops.node, grads, |g| {
-            let (sv, gv) = (values(&s), values(&g));
-            map_into(shape, sv.len(), |i| gv[i] * sv[i] * (1.0 - sv[i]))
+            let (sv, gv) = (f32_values(&s).expect("f32"), f32_values(&g).expect("f32"));
+            par_map(shape, sv.len(), |i| gv[i] * sv[i] * (1.0 - sv[i]))
         });
     }
 }
@@ -113,7 +80,7 @@ impl<C: CheckpointStrategy> SigmoidBackend for Autodiff<Flex, C> {
 /// `sigmoid(x)`: on the CPU backend with f32 values one parallel operation (module
 /// documentation), elsewhere burn's `activation::sigmoid`; the same values either way.
 pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    if !super::sparse_op::on_flex(&x.device()) || x.dtype() != DType::F32 {
+    if !on_flex(&x.device()) || x.dtype() != DType::F32 {
         return burn::tensor::activation::sigmoid(x);
     }
     Tensor::from_dispatch(<Dispatch as SigmoidBackend>::par_sigmoid(x.into_dispatch()))
@@ -122,13 +89,14 @@ pub fn sigmoid<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::TensorData;
 
     /// Values and the gradient against burn's sigmoid, bit for bit, across both branches,
     /// saturation and several parallel chunks.
     #[test]
     fn the_parallel_sigmoid_is_burns_bit_for_bit() {
         let dev = Device::flex().autodiff();
-        let (rows, cols) = (3, CHUNK + 11);
+        let (rows, cols) = (3, lobes_ppl::tensor::flex::CHUNK + 11);
         let v: Vec<f32> = (0..rows * cols)
             .map(|i| match i % 9 {
                 0 => 0.0,

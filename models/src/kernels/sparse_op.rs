@@ -23,7 +23,8 @@ use burn::backend::ops::FloatTensorOps;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use burn::tensor::{DType, TensorData};
+use burn::tensor::TensorData;
+use lobes_ppl::tensor::flex::{f32_values, on_flex};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
@@ -50,21 +51,11 @@ pub trait SparseBackend: Backend {
 
 /// Row-major f32 values of a 2-D flex tensor, copied only when not contiguous.
 pub(crate) fn rows_f32(t: &FlexTensor) -> Option<(std::borrow::Cow<'_, [f32]>, usize, usize)> {
-    if t.dtype() != DType::F32 || t.layout().num_dims() != 2 {
+    if t.layout().num_dims() != 2 {
         return None;
     }
     let (r, c) = (t.layout().shape()[0], t.layout().shape()[1]);
-    match t.as_slice::<f32>() {
-        Some(s) => Some((std::borrow::Cow::Borrowed(s), r, c)),
-        None => {
-            let owned = t.to_contiguous();
-            Some((
-                std::borrow::Cow::Owned(owned.as_slice::<f32>()?.to_vec()),
-                r,
-                c,
-            ))
-        }
-    }
+    Some((f32_values(t)?, r, c))
 }
 
 /// A `[rows, cols]` flex tensor owning `values` (no copy).
@@ -246,11 +237,6 @@ impl<B: Backend + SparseBackend, C: CheckpointStrategy> SparseBackend for Autodi
     fn sparse_matmul(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self> {
         crate::kernels::tracked::tracked_product::<B, C, _>(SparseMatmul, x, w, B::sparse_matmul)
     }
-}
-
-/// Whether `device` is burn's CPU backend, with or without autodiff.
-pub(crate) fn on_flex(device: &Device) -> bool {
-    *device == Device::flex() || *device == Device::flex().autodiff()
 }
 
 /// `x w` for a mostly-zero `x` (`[b, n] × [n, m]`): the same values as `x.matmul(w)` within

@@ -10,6 +10,7 @@
 //! operations.
 
 use crate::tensor::DTensor;
+use crate::tensor::flex::{f32_values, on_flex, par_map};
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -18,12 +19,6 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Flex, backend_extension};
 use burn::prelude::*;
-use burn::tensor::{DType, TensorData};
-use rayon::prelude::*;
-use std::mem::MaybeUninit;
-
-/// Elements per parallel task.
-const CHUNK: usize = 1 << 14;
 
 /// The clamp of [`Bernoulli`](super::Bernoulli)'s probabilities (`torch`'s `clamp_probs`).
 const EPS: f32 = super::bernoulli::PROB_EPS as f32;
@@ -34,35 +29,6 @@ const EPS: f32 = super::bernoulli::PROB_EPS as f32;
 pub trait BernoulliBackend: Backend {
     /// `x ln p̂ + (1 − x) ln(1 − p̂)` elementwise (`p`, `x` of one shape).
     fn bernoulli_log_prob(p: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self>;
-}
-
-/// Contiguous f32 values of a flex tensor, copied only when not contiguous.
-fn values(t: &FlexTensor) -> Option<std::borrow::Cow<'_, [f32]>> {
-    if t.dtype() != DType::F32 {
-        return None;
-    }
-    match t.as_slice::<f32>() {
-        Some(s) => Some(std::borrow::Cow::Borrowed(s)),
-        None => Some(std::borrow::Cow::Owned(
-            t.to_contiguous().as_slice::<f32>()?.to_vec(),
-        )),
-    }
-}
-
-/// `f(i)` for every element, in parallel, into a new flex tensor of `shape`.
-fn map_into(shape: Vec<usize>, n: usize, f: impl Fn(usize) -> f32 + Sync) -> FlexTensor {
-    let mut out: Vec<f32> = Vec::with_capacity(n);
-    out.spare_capacity_mut()[..n]
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(c, chunk): (usize, &mut [MaybeUninit<f32>])| {
-            for (k, o) in chunk.iter_mut().enumerate() {
-                o.write(f(c * CHUNK + k));
-            }
-        });
-    // SAFETY: every one of the n reserved elements was written above.
-    unsafe { out.set_len(n) };
-    FlexTensor::from_data(TensorData::new(out, shape))
 }
 
 /// `(p̂, ln p̂, ln(1 − p̂))` as the tensor operations compute them: `clamp`, `log`, and `log1p`
@@ -77,10 +43,10 @@ impl BernoulliBackend for Flex {
     fn bernoulli_log_prob(p: FlexTensor, x: FlexTensor) -> FlexTensor {
         let shape = p.layout().shape().to_vec();
         let (pv, xv) = (
-            values(&p).expect("f32 checked"),
-            values(&x).expect("f32 checked"),
+            f32_values(&p).expect("f32 checked"),
+            f32_values(&x).expect("f32 checked"),
         );
-        map_into(shape, pv.len(), |i| {
+        par_map(shape, pv.len(), |i| {
             let (_, lp, lq) = terms(pv[i]);
             // value * lp + (1 - value) * lq, in the tensor operations' order.
             xv[i] * lp + (1.0 - xv[i]) * lq
@@ -105,11 +71,11 @@ impl Backward<Flex, 2> for BernoulliLogProb {
             grads,
             |g| {
                 let (pv, xv, gv) = (
-                    values(&p).expect("f32"),
-                    values(&x).expect("f32"),
-                    values(&g).expect("f32"),
+                    f32_values(&p).expect("f32"),
+                    f32_values(&x).expect("f32"),
+                    f32_values(&g).expect("f32"),
                 );
-                map_into(shape.clone(), pv.len(), |i| {
+                par_map(shape.clone(), pv.len(), |i| {
                     let (c, _, _) = terms(pv[i]);
                     let (g, x) = (gv[i], xv[i]);
                     // mul → log: g·x · (1 / p̂); mul → log1p → neg: −(g·(1 − x) · (1 / (−p̂ + 1))); then
@@ -123,8 +89,8 @@ impl Backward<Flex, 2> for BernoulliLogProb {
                 })
             },
             |g| {
-                let (pv, gv) = (values(&p).expect("f32"), values(&g).expect("f32"));
-                map_into(shape.clone(), pv.len(), |i| {
+                let (pv, gv) = (f32_values(&p).expect("f32"), f32_values(&g).expect("f32"));
+                par_map(shape.clone(), pv.len(), |i| {
                     let (_, lp, lq) = terms(pv[i]);
                     // mul: g·ln p̂; the rsub's: −(g·ln(1 − p̂)).
                     gv[i] * lp + -(gv[i] * lq)
@@ -156,8 +122,7 @@ impl<C: CheckpointStrategy> BernoulliBackend for Autodiff<Flex, C> {
 /// on the CPU backend (with or without autodiff); `None` otherwise (take the tensor operations).
 pub(crate) fn bernoulli_log_prob(p: &DTensor, x: &DTensor) -> Option<DTensor> {
     let dev = p.device();
-    let on_flex = dev == Device::flex() || dev == Device::flex().autodiff();
-    if !on_flex || p.shape() != x.shape() || !p.is_f32() || !x.is_f32() || x.device() != dev {
+    if !on_flex(&dev) || p.shape() != x.shape() || !p.is_f32() || !x.is_f32() || x.device() != dev {
         return None;
     }
     let (pi, xi) = (p.to_tensor::<6>().ok()?, x.to_tensor::<6>().ok()?);
@@ -178,7 +143,7 @@ mod tests {
     #[test]
     fn the_fused_log_prob_is_the_tensor_operations_bit_for_bit() {
         let dev = Device::flex().autodiff();
-        let n = 3 * super::CHUNK + 7;
+        let n = 3 * crate::tensor::flex::CHUNK + 7;
         let p: Vec<f32> = (0..n)
             .map(|i| match i % 7 {
                 0 => 0.0,

@@ -14,6 +14,7 @@ use burn::tensor::TensorData;
 mod autodiff;
 mod dims;
 mod elementwise;
+pub mod flex;
 mod ops;
 mod predicates;
 mod reduce;

@@ -1,6 +1,6 @@
 //! What several of ppl's test files share: the CPU device, tensor shorthands, closed forms, and
-//! the Normal–Normal conjugate model with its exact posterior. `mod support; use support::*;`
-//! at the top of a test file.
+//! the Normal–Normal conjugate model with its exact posterior. `use crate::support::*;`
+//! at the top of a test file (`tests/main.rs` declares the module).
 
 #![allow(dead_code)]
 
