@@ -17,6 +17,7 @@
 #   RUNS        where run folders go (default runs)
 #   TAG         appended to the folder's name, for a run with a departure from the recipe
 #   NICE        the niceness it runs at (default 19: it yields to builds and tests)
+#   FOREGROUND  1: run in the foreground and exit with the training's status (scripts/grid.sh)
 # The log is RUNS/NAME.log; the run is started in the background (nohup) and its PID printed.
 set -euo pipefail
 if [ $# -lt 3 ]; then
@@ -39,10 +40,14 @@ done
 mkdir -p "$RUNS"
 resume=()
 if [ -e "$out/checkpoint.safetensors" ]; then resume=(--resume); fi
-nohup nice -n "$NICE" "$LOBES" train --model "$model" --latent "$d" --data "frdeep-f:$DATA" \
+cmd=(nice -n "$NICE" "$LOBES" train --model "$model" --latent "$d" --data "frdeep-f:$DATA" \
     --epochs 400 --augment-step 10 --batch 100 --checkpoint-every 1 --keep-checkpoints 1 \
     --seed "$seed" --scale exp-clamp --kl-warmup 20 --kl-warmup-from 0 \
     --validation 50 --split-seed 0 --lr-plateau 10 --early-stop 30 \
-    --classifier "$CLASSIFIER" --ramis-every 5 --out "$out" "${resume[@]}" "$@" \
-    >>"$RUNS/$name.log" 2>&1 &
+    --classifier "$CLASSIFIER" --ramis-every 5 --out "$out" "${resume[@]}" "$@")
+if [ "${FOREGROUND:-0}" = 1 ]; then
+    echo "$name: running (log $RUNS/$name.log${resume:+, resumed})"
+    exec "${cmd[@]}" >>"$RUNS/$name.log" 2>&1
+fi
+nohup "${cmd[@]}" >>"$RUNS/$name.log" 2>&1 &
 echo "$name: pid $! (log $RUNS/$name.log${resume:+, resumed})"

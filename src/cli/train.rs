@@ -81,7 +81,8 @@ pub(crate) struct TrainArgs {
     #[arg(long)]
     scale: Option<String>,
     /// The pixel likelihood p(x | z): bernoulli (the paper), continuous-bernoulli, normal
-    /// (σ = 0.1), normal-learned, laplace or beta (docs/user-guide.md).
+    /// (σ = 0.1), normal-learned, laplace, beta or zero-inflated-beta (for sigma-clipped
+    /// images: a probability of exactly zero per pixel beside the Beta; docs/user-guide.md).
     #[arg(long, default_value = "bernoulli")]
     likelihood: String,
     /// The latent prior p(z): normal (the paper), laplace, student-t, mixture (a learnable
