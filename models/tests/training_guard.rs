@@ -136,7 +136,7 @@ fn a_diverging_run_rolls_back_lowers_the_rate_and_recovers() {
     );
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert!(
-        csv.lines().nth(1).unwrap().ends_with(",0,1000.0,,"),
+        csv.lines().nth(1).unwrap().ends_with(",0,1000.0,,,"),
         "{csv}"
     );
     // The run is reproducible, bad steps included.

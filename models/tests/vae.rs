@@ -19,6 +19,16 @@ fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
     let last = rows.last().unwrap().test_loss.unwrap();
     assert_eq!(rows[0].epoch, 0);
     assert!(last < 0.7 * first, "test loss {first} -> {last}");
+    // The worst step of an epoch is at least its mean, and epoch 0 trains no step.
+    assert_eq!(rows[0].max_step_loss, None);
+    for r in &rows[1..] {
+        let (max, mean) = (r.max_step_loss.unwrap(), r.train_loss.unwrap());
+        assert!(
+            max.is_finite() && max >= mean,
+            "epoch {}: {max} < {mean}",
+            r.epoch
+        );
+    }
     for f in [
         "metrics.csv",
         "loss.png",
@@ -31,7 +41,7 @@ fn a_tiny_vae_lowers_its_test_loss_by_30_percent_and_resumes_exactly() {
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert!(
         csv.starts_with(
-            "epoch,train_loss,test_loss,seconds,images_per_s,ramis,fri_percent,frii_percent,bad_steps,lr,kl_scale,val_loss\n0,,"
+            "epoch,train_loss,test_loss,seconds,images_per_s,ramis,fri_percent,frii_percent,bad_steps,lr,kl_scale,val_loss,max_step_loss\n0,,"
         ),
         "{csv}"
     );
@@ -73,7 +83,7 @@ fn kl_annealing_scales_training_and_not_the_test_loss() {
     // The factor reaches the training steps (anneal.rs tests which sites it scales).
     assert_ne!(annealed[1].train_loss, plain[1].train_loss);
     let csv = std::fs::read_to_string(opts.out.join("metrics.csv")).unwrap();
-    assert!(csv.lines().nth(2).unwrap().ends_with(",0.5,"), "{csv}");
+    assert!(csv.lines().nth(2).unwrap().contains(",0.5,,"), "{csv}");
     opts.kl_scale = 0.0;
     let e = train_on(&opts, &ds).unwrap_err().to_string();
     assert!(e.contains("--kl-scale"), "{e}");

@@ -59,6 +59,7 @@ fn metrics(n: usize) -> Vec<EpochMetrics> {
             lr: Some(1e-3),
             kl_scale: None,
             val_loss: None,
+            max_step_loss: None,
         })
         .collect()
 }

@@ -47,6 +47,10 @@ pub struct EpochMetrics {
     /// instead of the test loss.
     #[serde(default)]
     pub val_loss: Option<f64>,
+    /// The largest per-image training loss of one step this epoch (a step's -ELBO over its
+    /// batch size): a finite spike that the epoch's mean hides; empty for epoch 0.
+    #[serde(default)]
+    pub max_step_loss: Option<f64>,
 }
 
 /// Writes `rows` to `path` atomically, with a header.

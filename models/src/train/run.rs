@@ -263,6 +263,7 @@ pub(super) fn run(
         });
         let t0 = Instant::now();
         let (mut sum, mut n) = (0.0, 0usize);
+        let mut max_step = f64::NEG_INFINITY;
         let steps = aug.len().div_ceil(opts.batch);
         for (i, b) in aug.epoch_shard(opts.batch, rank, ranks).enumerate() {
             beta.set(schedule.beta(epoch, i, steps));
@@ -281,6 +282,7 @@ pub(super) fn run(
                     bad.good(svi.steps());
                     sum += loss;
                     n += k;
+                    max_step = max_step.max(loss / k.max(1) as f64);
                     report.say(TrainEvent::Progress {
                         images: n,
                         loss: sum / n.max(1) as f64,
@@ -346,6 +348,7 @@ pub(super) fn run(
             bad_steps: bad.take_pending(),
             lr: Some(svi.optim.lr()),
             kl_scale: (!schedule.is_plain()).then(|| beta.get()),
+            max_step_loss: (n > 0).then_some(max_step),
             ..Default::default()
         };
         if evaluate && !watched.is_empty() {
