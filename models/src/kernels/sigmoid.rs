@@ -42,7 +42,7 @@ impl SigmoidBackend for Flex {
     fn par_sigmoid(x: FlexTensor) -> FlexTensor {
         let shape = x.layout().shape().to_vec();
         let xv = f32_values(&x).expect("an f32 tensor (checked by `sigmoid`)");
-        par_map(shape, xv.len(), |i| sigmoid_f32(xv[i]))
+        par_map(shape, |i| sigmoid_f32(xv[i]))
     }
 }
 
@@ -58,7 +58,7 @@ impl Backward<Flex, 1> for ParSigmoid {
         let shape = s.layout().shape().to_vec();
         unary::<Flex, _>(ops.parents, ops.node, grads, |g| {
             let (sv, gv) = (f32_values(&s).expect("f32"), f32_values(&g).expect("f32"));
-            par_map(shape, sv.len(), |i| gv[i] * sv[i] * (1.0 - sv[i]))
+            par_map(shape, |i| gv[i] * sv[i] * (1.0 - sv[i]))
         });
     }
 }

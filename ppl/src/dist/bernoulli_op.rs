@@ -46,7 +46,7 @@ impl BernoulliBackend for Flex {
             f32_values(&p).expect("f32 checked"),
             f32_values(&x).expect("f32 checked"),
         );
-        par_map(shape, pv.len(), |i| {
+        par_map(shape, |i| {
             let (_, lp, lq) = terms(pv[i]);
             // value * lp + (1 - value) * lq, in the tensor operations' order.
             xv[i] * lp + (1.0 - xv[i]) * lq
@@ -75,7 +75,7 @@ impl Backward<Flex, 2> for BernoulliLogProb {
                     f32_values(&x).expect("f32"),
                     f32_values(&g).expect("f32"),
                 );
-                par_map(shape.clone(), pv.len(), |i| {
+                par_map(shape.clone(), |i| {
                     let (c, _, _) = terms(pv[i]);
                     let (g, x) = (gv[i], xv[i]);
                     // mul → log: g·x · (1 / p̂); mul → log1p → neg: −(g·(1 − x) · (1 / (−p̂ + 1))); then
@@ -90,7 +90,7 @@ impl Backward<Flex, 2> for BernoulliLogProb {
             },
             |g| {
                 let (pv, gv) = (f32_values(&p).expect("f32"), f32_values(&g).expect("f32"));
-                par_map(shape.clone(), pv.len(), |i| {
+                par_map(shape.clone(), |i| {
                     let (_, lp, lq) = terms(pv[i]);
                     // mul: g·ln p̂; the rsub's: −(g·ln(1 − p̂)).
                     gv[i] * lp + -(gv[i] * lq)

@@ -14,7 +14,7 @@
 //!
 //! let x = FlexTensor::from_data(TensorData::new(vec![1.0f32, -2.0, 3.0], [3]));
 //! let xv = f32_values(&x).expect("f32 values");
-//! let y = par_map(vec![3], xv.len(), |i| 2.0 * xv[i]);
+//! let y = par_map(vec![3], |i| 2.0 * xv[i]);
 //! assert_eq!(f32_values(&y).unwrap().as_ref(), &[2.0, -4.0, 6.0]);
 //! ```
 
@@ -51,12 +51,10 @@ pub fn f32_values(t: &FlexTensor) -> Option<Cow<'_, [f32]>> {
     }
 }
 
-/// A new f32 flex tensor of `shape` whose `n` elements are `f(0), …, f(n − 1)` (row-major),
-/// computed in parallel chunks of [`CHUNK`] elements.
-///
-/// # Panics
-/// If `n` is not the product of `shape` (a bug in the calling operation).
-pub fn par_map(shape: Vec<usize>, n: usize, f: impl Fn(usize) -> f32 + Sync) -> FlexTensor {
+/// A new f32 flex tensor of `shape` whose `n` elements (the product of `shape`) are `f(0), …,
+/// f(n − 1)` in row-major order, computed in parallel chunks of [`CHUNK`] elements.
+pub fn par_map(shape: Vec<usize>, f: impl Fn(usize) -> f32 + Sync) -> FlexTensor {
+    let n = shape.iter().product();
     let mut out: Vec<f32> = Vec::with_capacity(n);
     out.spare_capacity_mut()[..n]
         .par_chunks_mut(CHUNK)
