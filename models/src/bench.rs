@@ -90,6 +90,9 @@ pub struct BenchRow {
     pub name: String,
     /// Best images per second over the rounds.
     pub images_per_s: f64,
+    /// The weights whose gradient this variant's last step computed inside Adam's update,
+    /// never written whole (`SVI.step`'s deferred gradients, [`lobes_ppl::optim::deferred`]).
+    pub deferred: Vec<String>,
 }
 
 /// -[ln p(x|z) + ln p(z) - ln q(z)] with z = loc + scale * eps, written out.
@@ -277,6 +280,10 @@ pub fn run(cfg: &BenchConfig) -> Result<Vec<BenchRow>, ModelError> {
     let measured = measure();
     lobes_ppl::enable_validation(was);
     measured?;
+    let mut deferred = vec![vec![], vec![], svi.deferred_last_step().to_vec()];
+    deferred.push(deferred[2].clone());
+    deferred.push(in_turn.deferred_last_step().to_vec());
+    deferred.push(vectorised.deferred_last_step().to_vec());
     let names = [
         "hand-written loop, PPL Adam".to_string(),
         "hand-written loop, burn Adam".into(),
@@ -288,7 +295,12 @@ pub fn run(cfg: &BenchConfig) -> Result<Vec<BenchRow>, ModelError> {
     Ok(names
         .into_iter()
         .zip(best)
-        .map(|(name, images_per_s)| BenchRow { name, images_per_s })
+        .zip(deferred)
+        .map(|((name, images_per_s), deferred)| BenchRow {
+            name,
+            images_per_s,
+            deferred,
+        })
         .collect())
 }
 
@@ -296,7 +308,8 @@ pub fn run(cfg: &BenchConfig) -> Result<Vec<BenchRow>, ModelError> {
 /// with the same optimiser as `SVI.step`.
 pub fn table(rows: &[BenchRow]) -> String {
     let base = rows.first().map_or(1.0, |r| r.images_per_s);
-    rows.iter()
+    let mut out: String = rows
+        .iter()
         .map(|r| {
             format!(
                 "{:34} {:8.1} images/s   {:5.3}x the first row\n",
@@ -305,7 +318,15 @@ pub fn table(rows: &[BenchRow]) -> String {
                 r.images_per_s / base
             )
         })
-        .collect()
+        .collect();
+    if let Some(r) = rows.iter().find(|r| !r.deferred.is_empty()) {
+        out += &format!(
+            "weight gradients computed inside Adam's update ({}): {}; the others written whole\n",
+            r.name,
+            r.deferred.join(", ")
+        );
+    }
+    out
 }
 
 #[cfg(test)]

@@ -34,6 +34,9 @@ impl ModuleMapper for Registrar {
         // random generator on every step (and differently after a resume).
         if crate::params::with_active_store(|s| s.contains(&name)) {
             return match crate::primitives::get_param::<DTensor>(&name).and_then(|v| {
+                if let Some(m) = matrix_leaf::<D>(&name, &v) {
+                    return Ok(m);
+                }
                 v.to_tensor::<D>().map_err(|source| PplError::SiteShape {
                     site: name.clone(),
                     source,
@@ -72,6 +75,23 @@ impl ModuleMapper for Registrar {
             }
         })
     }
+}
+
+/// The store's matrix leaf for a 2-D parameter `name` whose site value `v` is the store's own
+/// leaf (no handler replaced it, no constraint transformed it): see
+/// [`crate::params::ParamStore::matrix_leaf`].
+fn matrix_leaf<const D: usize>(name: &str, v: &DTensor) -> Option<Tensor<D>> {
+    if D != 2 || v.node_id().is_none() {
+        return None;
+    }
+    crate::params::with_active_store(|s| {
+        let own = s.leaves().get(name)?.node_id();
+        if own != v.node_id() {
+            return None;
+        }
+        s.matrix_leaf(name)
+    })
+    .map(|m| Tensor::from_dispatch(m.into_dispatch()))
 }
 
 /// Registers every float parameter of `m` as a param site named `"{name}.{path}"` (e.g.

@@ -4,10 +4,12 @@ use super::elbo::{Elbo, ElboEstimate};
 use crate::error::{PplError, Result};
 use crate::grad::no_grad;
 use crate::optim::Optimizer;
+use crate::optim::deferred::{self, DeferredGrad};
 use crate::params::{ParamStore, with_param_store};
 use crate::rng;
 use crate::runtime::is_validation_enabled;
 use burn::prelude::Device;
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 /// Pyro's `SVI(model, guide, optim, loss)`, owning its parameter store.
@@ -28,6 +30,8 @@ pub struct Svi<A: ?Sized, M, G, O, L> {
     seed: Option<(u64, Option<Device>)>,
     schedule: Option<Box<dyn Fn(u64) -> f64>>,
     reducer: Option<Box<dyn super::reduce::GradientReducer>>,
+    defer: bool,
+    deferred: Vec<String>,
     _args: PhantomData<fn(&A)>,
 }
 
@@ -58,6 +62,8 @@ where
             seed: None,
             schedule: None,
             reducer: None,
+            defer: true,
+            deferred: vec![],
             _args: PhantomData,
         }
     }
@@ -83,6 +89,21 @@ where
     pub fn with_reducer(mut self, reducer: impl super::reduce::GradientReducer + 'static) -> Self {
         self.reducer = Some(Box::new(reducer));
         self
+    }
+
+    /// Whether a layer may hand a weight's gradient to the optimiser as a recipe computed
+    /// inside its update ([`crate::optim::deferred`]; on by default, and never with a reducer).
+    /// The parameters come out the same bit for bit either way; off, every gradient is written
+    /// whole first.
+    pub fn with_deferred_gradients(mut self, on: bool) -> Self {
+        self.defer = on;
+        self
+    }
+
+    /// The parameters whose gradient the last step took as a recipe computed inside the
+    /// optimiser's update ([`Svi::with_deferred_gradients`]), in update order.
+    pub fn deferred_last_step(&self) -> &[String] {
+        &self.deferred
     }
 
     /// The parameter store.
@@ -147,11 +168,15 @@ where
     }
 
     fn step_with_leaves(&mut self, args: &A) -> Result<f64> {
+        self.deferred.clear();
         if let Some(s) = &self.schedule {
             let lr = s(self.steps);
             self.optim.set_lr(lr);
         }
         self.seed_step();
+        // One process: a layer may hand a weight's gradient to the optimiser as a recipe
+        // (`optim::deferred`). Replicas exchange whole gradients, so not with a reducer.
+        let mut scope = (self.defer && self.reducer.is_none()).then(deferred::Scope::open);
         let mut est = match self.estimate(args) {
             Ok(est) => est,
             Err(e) => {
@@ -186,33 +211,35 @@ where
         let mut grads = est.surrogate.neg().backward();
         drop(est);
         self.optim.begin_step();
-        let mut leaves: Vec<(String, crate::DTensor)> = self
-            .store
-            .leaves()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        leaves.sort_by(|a, b| a.0.cmp(&b.0));
-        // Take each gradient out of the container and drop the autodiff leaves first, so that
-        // the optimiser holds the only handle to a parameter and its gradient (the fused CPU
+        let mut names: Vec<String> = self.store.leaves().keys().cloned().collect();
+        names.sort();
+        // Take each gradient out of the container, then drop the autodiff leaves, so that the
+        // optimiser holds the only handle to a parameter and its gradient (the fused CPU
         // update then works in place).
         let mut without = vec![];
-        let mut grads: Vec<(String, crate::DTensor)> = leaves
-            .into_iter()
-            .filter_map(|(name, leaf)| match leaf.grad_remove(&mut grads) {
-                Some(g) => Some((name, g)),
-                None => {
-                    without.push(name);
-                    None
-                }
-            })
-            .collect();
+        let mut dense: Vec<(String, crate::DTensor)> = vec![];
+        let mut recipes: HashMap<String, DeferredGrad> = HashMap::new();
+        for name in names {
+            let (d, r) = self.store.take_grad(&name, &mut grads, scope.as_mut());
+            if d.is_none() && r.is_none() {
+                without.push(name);
+                continue;
+            }
+            if let Some(r) = r {
+                recipes.insert(name.clone(), r);
+            }
+            if let Some(d) = d {
+                dense.push((name, d));
+            }
+        }
+        drop(grads);
         // The replicas exchange gradients before any replica can stop: every one reaches the
         // same collectives.
         if let Some(r) = &mut self.reducer {
-            r.mean_gradients(&mut grads)?;
+            r.mean_gradients(&mut dense)?;
         }
-        if let Some((module, params)) = untrained(&without, &grads) {
+        let with: Vec<&String> = dense.iter().map(|(n, _)| n).chain(recipes.keys()).collect();
+        if let Some((module, params)) = untrained(&without, &with) {
             if is_validation_enabled() {
                 return Err(PplError::UntrainedParameters { module, params });
             }
@@ -223,14 +250,27 @@ where
         }
         // The optimiser then holds the only handle to each parameter (fused in-place updates).
         self.store.clear_leaves();
-        for (name, g) in grads {
+        let mut dense: HashMap<String, crate::DTensor> = dense.into_iter().collect();
+        let mut order: Vec<String> = dense.keys().chain(recipes.keys()).cloned().collect();
+        order.sort();
+        order.dedup();
+        for name in order {
             let (p, constraint) = self
                 .store
                 .take_unconstrained(&name)
                 .expect("a leaf comes from the store");
-            let new = self.optim.update(&name, p, g);
+            let d = dense.remove(&name);
+            let new = match (recipes.remove(&name), d) {
+                (Some(r), d) => {
+                    self.deferred.push(name.clone());
+                    self.optim.update_deferred(&name, p, d, r)
+                }
+                (None, Some(g)) => self.optim.update(&name, p, g),
+                (None, None) => unreachable!("listed because it has a gradient"),
+            };
             self.store.set_unconstrained(&name, new, constraint);
         }
+        drop(scope);
         let params = self.optim.take_nonfinite();
         if !params.is_empty() {
             return Err(PplError::NonFiniteGradient {
@@ -312,13 +352,10 @@ fn nonfinite(loss: f64, est: &mut ElboEstimate) -> PplError {
 /// never train (see [`crate::warnings::PplWarning::UntrainedParameters`]). Parameters outside
 /// modules (no `.`) and modules of which no parameter got a gradient are not reported: Pyro
 /// lets a step leave them alone.
-fn untrained(
-    without: &[String],
-    with: &[(String, crate::DTensor)],
-) -> Option<(String, Vec<String>)> {
+fn untrained(without: &[String], with: &[&String]) -> Option<(String, Vec<String>)> {
     let module = |n: &str| n.split_once('.').map(|(m, _)| m.to_string());
     let trained: std::collections::BTreeSet<String> =
-        with.iter().filter_map(|(n, _)| module(n)).collect();
+        with.iter().filter_map(|n| module(n)).collect();
     let first = without
         .iter()
         .filter_map(|n| module(n))

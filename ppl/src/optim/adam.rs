@@ -1,5 +1,6 @@
 //! Adam, with torch's update (epsilon added to the bias-corrected root mean square).
 
+use super::deferred::DeferredGrad;
 use super::fused::{self, AdamStep};
 use super::{Optimizer, Slots};
 use crate::tensor::DTensor;
@@ -108,6 +109,56 @@ pub(crate) fn adam_update(
     out
 }
 
+/// [`adam_update`] for a gradient that is `dense` plus `g` (a [`DeferredGrad`]): on the CPU,
+/// with nothing dense, `g` is computed band by band inside the one-pass update; otherwise it is
+/// computed whole first.
+pub(crate) fn adam_update_deferred(
+    slots: &mut Slots,
+    name: &str,
+    p: DTensor,
+    dense: Option<DTensor>,
+    g: DeferredGrad,
+    h: (f64, f64, f64, f64, f64),
+    clip: Option<f64>,
+) -> DTensor {
+    if dense.is_some() {
+        let g = super::materialise(&p, dense, &g);
+        return adam_update(slots, name, p, g, h, clip);
+    }
+    let t = slots.tick(name) as i32;
+    let (m, v) = (slots.take(name, "exp_avg"), slots.take(name, "exp_avg_sq"));
+    let (lr, beta1, beta2, eps, weight_decay) = h;
+    let step = AdamStep {
+        lr,
+        beta1,
+        beta2,
+        eps,
+        weight_decay,
+        clip,
+        t,
+    };
+    match fused::adam_deferred(p, &g, m, v, step) {
+        Ok((p, m, v, bad)) => {
+            slots.set(name, "exp_avg", m);
+            slots.set(name, "exp_avg_sq", v);
+            slots.flag(name, bad);
+            p
+        }
+        Err((p, m, v)) => {
+            // Not an f32 CPU tensor: the tensor-operation path, the step count given back.
+            slots.untick(name);
+            if let Some(m) = m {
+                slots.set(name, "exp_avg", m);
+            }
+            if let Some(v) = v {
+                slots.set(name, "exp_avg_sq", v);
+            }
+            let g = super::materialise(&p, None, &g);
+            adam_update(slots, name, p, g, h, clip)
+        }
+    }
+}
+
 impl Optimizer for Adam {
     fn name(&self) -> &'static str {
         "adam"
@@ -118,6 +169,16 @@ impl Optimizer for Adam {
     fn update(&mut self, name: &str, p: DTensor, g: DTensor) -> DTensor {
         let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
         adam_update(&mut self.slots, name, p, g, h, None)
+    }
+    fn update_deferred(
+        &mut self,
+        name: &str,
+        p: DTensor,
+        dense: Option<DTensor>,
+        g: DeferredGrad,
+    ) -> DTensor {
+        let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
+        adam_update_deferred(&mut self.slots, name, p, dense, g, h, None)
     }
     slot_state_methods!("adam");
 }

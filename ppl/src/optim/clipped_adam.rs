@@ -1,6 +1,6 @@
 //! Pyro's ClippedAdam: Adam with gradient clipping and a per-step learning-rate decay.
 
-use super::adam::adam_update;
+use super::adam::{adam_update, adam_update_deferred};
 use super::{Optimizer, Slots};
 use crate::tensor::DTensor;
 
@@ -66,6 +66,16 @@ impl Optimizer for ClippedAdam {
     fn update(&mut self, name: &str, p: DTensor, g: DTensor) -> DTensor {
         let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
         adam_update(&mut self.slots, name, p, g, h, Some(self.clip_norm))
+    }
+    fn update_deferred(
+        &mut self,
+        name: &str,
+        p: DTensor,
+        dense: Option<DTensor>,
+        g: super::deferred::DeferredGrad,
+    ) -> DTensor {
+        let h = (self.lr, self.beta1, self.beta2, self.eps, self.weight_decay);
+        adam_update_deferred(&mut self.slots, name, p, dense, g, h, Some(self.clip_norm))
     }
     slot_state_methods!("clipped_adam");
 }

@@ -37,6 +37,7 @@ mod adagrad;
 mod adam;
 mod adamw;
 mod clipped_adam;
+pub mod deferred;
 mod fused;
 mod per_param;
 mod plateau;
@@ -55,6 +56,7 @@ pub use sgd::Sgd;
 
 use crate::error::{PplError, Result};
 use crate::tensor::DTensor;
+use deferred::DeferredGrad;
 use std::collections::BTreeMap;
 
 /// An optimiser's state: per-parameter tensors and scalars, by `"{param}/{slot}"` name.
@@ -81,6 +83,20 @@ pub trait Optimizer {
     /// Returns the updated value of parameter `name` given its gradient. Both are taken by
     /// value: on the CPU a tensor with a single owner is updated in place, in one pass.
     fn update(&mut self, name: &str, param: DTensor, grad: DTensor) -> DTensor;
+    /// [`Optimizer::update`] for a gradient that is `dense` (what burn's backward pass
+    /// registered, if anything) plus a [`DeferredGrad`] (what a layer offered as a recipe:
+    /// [`deferred`]). By default the recipe is computed whole, added, and passed to `update`;
+    /// Adam and ClippedAdam compute it band by band inside their one-pass CPU update instead.
+    fn update_deferred(
+        &mut self,
+        name: &str,
+        param: DTensor,
+        dense: Option<DTensor>,
+        grad: DeferredGrad,
+    ) -> DTensor {
+        let g = materialise(&param, dense, &grad);
+        self.update(name, param, g)
+    }
     /// The current learning rate.
     fn lr(&self) -> f64;
     /// Sets the learning rate (used by learning-rate schedules).
@@ -94,6 +110,17 @@ pub trait Optimizer {
     /// pass they make anyway (no extra memory traffic); other devices check each gradient.
     fn take_nonfinite(&mut self) -> Vec<String> {
         vec![]
+    }
+}
+
+/// `dense + grad` as a tensor on `param`'s device, of its shape (the deferred gradient's shape
+/// is the parameter's: the parameter store offers only matrix leaves of its own values).
+pub(crate) fn materialise(param: &DTensor, dense: Option<DTensor>, grad: &DeferredGrad) -> DTensor {
+    let g = DTensor::from_floats(grad.materialise(), param.shape(), &param.device())
+        .expect("a deferred gradient has its parameter's shape");
+    match dense {
+        Some(d) => d.add(&g),
+        None => g,
     }
 }
 
@@ -123,6 +150,15 @@ impl Slots {
         let s = self.steps.entry(param.to_string()).or_insert(0);
         *s += 1;
         *s
+    }
+    /// Takes back the last [`Slots::tick`] of `param` (an update that was not made).
+    pub fn untick(&mut self, param: &str) {
+        if let Some(s) = self.steps.get_mut(param) {
+            *s -= 1;
+            if *s == 0 {
+                self.steps.remove(param);
+            }
+        }
     }
     pub fn to_state(&self, lr: f64) -> OptimState {
         let mut scalars: BTreeMap<String, f64> = self
@@ -172,6 +208,15 @@ impl Optimizer for Box<dyn Optimizer> {
     }
     fn update(&mut self, name: &str, param: DTensor, grad: DTensor) -> DTensor {
         (**self).update(name, param, grad)
+    }
+    fn update_deferred(
+        &mut self,
+        name: &str,
+        param: DTensor,
+        dense: Option<DTensor>,
+        grad: DeferredGrad,
+    ) -> DTensor {
+        (**self).update_deferred(name, param, dense, grad)
     }
     fn lr(&self) -> f64 {
         (**self).lr()

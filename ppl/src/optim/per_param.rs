@@ -64,6 +64,15 @@ impl<O: Optimizer, F: Fn(&str) -> O> Optimizer for PerParam<O, F> {
     fn update(&mut self, name: &str, param: DTensor, grad: DTensor) -> DTensor {
         self.get(name).update(name, param, grad)
     }
+    fn update_deferred(
+        &mut self,
+        name: &str,
+        param: DTensor,
+        dense: Option<DTensor>,
+        grad: super::deferred::DeferredGrad,
+    ) -> DTensor {
+        self.get(name).update_deferred(name, param, dense, grad)
+    }
     fn lr(&self) -> f64 {
         match self.order.first() {
             Some(first) => self.optims[first].lr(),

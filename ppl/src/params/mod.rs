@@ -8,6 +8,8 @@ use crate::constraints::Constraint;
 use crate::error::{PplError, Result};
 use crate::site::Site;
 use crate::tensor::DTensor;
+use burn::prelude::*;
+use burn::tensor::Gradients;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -32,6 +34,8 @@ pub struct ParamStore {
     entries: HashMap<String, ParamEntry>,
     /// Autodiff leaves handed out since the last [`ParamStore::clear_leaves`].
     leaves: HashMap<String, DTensor>,
+    /// Matrix leaves ([`ParamStore::matrix_leaf`]) handed out since then.
+    matrices: HashMap<String, Tensor<2>>,
 }
 
 impl ParamStore {
@@ -88,6 +92,7 @@ impl ParamStore {
             self.names.push(name.to_string());
         }
         self.leaves.remove(name);
+        self.matrices.remove(name);
         self.entries.insert(
             name.to_string(),
             ParamEntry {
@@ -111,6 +116,7 @@ impl ParamStore {
     pub fn remove(&mut self, name: &str) -> Option<ParamEntry> {
         self.names.retain(|n| n != name);
         self.leaves.remove(name);
+        self.matrices.remove(name);
         self.entries.remove(name)
     }
     /// Removes everything.
@@ -124,6 +130,7 @@ impl ParamStore {
     /// Forgets the leaves (the next `param` call makes fresh ones); called before each step.
     pub fn clear_leaves(&mut self) {
         self.leaves.clear();
+        self.matrices.clear();
     }
     /// Forgets the leaves of the parameters `keep` rejects, keeping their stored values.
     ///
@@ -132,6 +139,65 @@ impl ParamStore {
     /// `SVI` optimises only the params its param-capture trace sees.
     pub fn retain_leaves(&mut self, keep: impl Fn(&str) -> bool) {
         self.leaves.retain(|name, _| keep(name));
+        self.matrices.retain(|name, _| keep(name));
+    }
+
+    /// Inside an SVI step ([`crate::optim::deferred::Scope`] open, gradients on), the value
+    /// of the 2-D, unconstrained-is-constrained (`Real`) parameter `name` on the CPU backend as
+    /// a rank-2 autodiff leaf of its own (the same one until [`ParamStore::clear_leaves`]),
+    /// marked as one whose gradient a layer may defer; `None` otherwise.
+    ///
+    /// [`crate::module`] gives a module's weight matrices this leaf rather than a reshape of
+    /// the parameter's [`DTensor`] leaf, so that a custom layer (lobes-models' sparse first
+    /// layer) sees the leaf itself: burn's backward pass needs a registered gradient at every
+    /// node between a leaf and a layer, so a layer can defer only a leaf's. Take the gradients
+    /// with [`ParamStore::take_grad`], which adds this leaf's to the other's.
+    pub fn matrix_leaf(&mut self, name: &str) -> Option<Tensor<2>> {
+        if !crate::optim::deferred::is_open() || !crate::grad::is_grad_enabled() {
+            return None;
+        }
+        if let Some(m) = self.matrices.get(name) {
+            return Some(m.clone());
+        }
+        let e = self.entries.get(name)?;
+        let u = &e.unconstrained;
+        if e.constraint != Constraint::Real
+            || u.shape().len() != 2
+            || !u.is_f32()
+            || u.device() != Device::flex()
+        {
+            return None;
+        }
+        let m = u.to_tensor::<2>().ok()?.autodiff().require_grad();
+        crate::optim::deferred::allow(crate::tensor::node_id(&m)?);
+        self.matrices.insert(name.to_string(), m.clone());
+        Some(m)
+    }
+
+    /// The gradient of parameter `name` after a backward pass, taken out of `grads`: the
+    /// dense part (its leaf's and its matrix leaf's, added) and the part a layer deferred
+    /// (from `scope`, the one open during the passes); both `None` when it took no part.
+    pub fn take_grad(
+        &self,
+        name: &str,
+        grads: &mut Gradients,
+        scope: Option<&mut crate::optim::deferred::Scope>,
+    ) -> (
+        Option<DTensor>,
+        Option<crate::optim::deferred::DeferredGrad>,
+    ) {
+        let leaf = self.leaves.get(name).and_then(|l| l.grad_remove(grads));
+        let Some(m) = self.matrices.get(name) else {
+            return (leaf, None);
+        };
+        let deferred = scope.and_then(|s| s.take(crate::tensor::node_id(m)?));
+        // The matrix leaf has the parameter's own (2-D) shape.
+        let from_matrix = m.grad_remove(grads).map(DTensor::from_tensor);
+        let dense = match (leaf, from_matrix) {
+            (Some(a), Some(b)) => Some(a.add(&b)),
+            (a, b) => a.or(b),
+        };
+        (dense, deferred)
     }
 
     /// The unconstrained value to hand out: an autodiff leaf (the same one for every call

@@ -1,7 +1,21 @@
 //! Autodiff: detaching, marking leaves, the backward pass and gradients.
 
 use super::DTensor;
+use burn::backend::DispatchTensorKind;
+use burn::prelude::*;
 use burn::tensor::Gradients;
+
+/// burn's autodiff node id of `t` when it is a flex tensor with autodiff enabled, else `None`:
+/// what identifies a leaf to [`crate::optim::deferred`].
+pub fn node_id<const D: usize>(t: &Tensor<D>) -> Option<u64> {
+    match t.clone().into_dispatch().kind {
+        DispatchTensorKind::Autodiff(inner) => match *inner {
+            DispatchTensorKind::Flex(b) => Some(b.as_autodiff().id().value),
+            _ => None,
+        },
+        _ => None,
+    }
+}
 
 impl DTensor {
     /// Cuts this tensor from the graph (a new leaf that keeps autodiff enabled).
@@ -19,6 +33,11 @@ impl DTensor {
     /// This tensor without its autodiff association (as burn's `Tensor::inner`).
     pub fn without_autodiff(&self) -> Self {
         self.unary(|a| a.inner())
+    }
+    /// burn's autodiff node id of this tensor (flex with autodiff only): equal ids are the same
+    /// node of the graph.
+    pub fn node_id(&self) -> Option<u64> {
+        node_id(&self.inner)
     }
     /// Whether autodiff is enabled for this tensor.
     pub fn is_autodiff(&self) -> bool {

@@ -12,6 +12,7 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 
 mod autodiff;
+pub use autodiff::node_id;
 mod dims;
 mod elementwise;
 pub mod flex;
