@@ -93,8 +93,9 @@ where
 
     /// Whether a layer may hand a weight's gradient to the optimiser as a recipe computed
     /// inside its update ([`crate::optim::deferred`]; on by default, and never with a reducer).
-    /// The parameters come out the same bit for bit either way; off, every gradient is written
-    /// whole first.
+    /// For a weight used once, through such a layer, the parameters come out the same bit for
+    /// bit either way (a weight with several contributions may differ by their order of
+    /// summation); off, every gradient is written whole first.
     pub fn with_deferred_gradients(mut self, on: bool) -> Self {
         self.defer = on;
         self
@@ -175,8 +176,13 @@ where
         }
         self.seed_step();
         // One process: a layer may hand a weight's gradient to the optimiser as a recipe
-        // (`optim::deferred`). Replicas exchange whole gradients, so not with a reducer.
-        let mut scope = (self.defer && self.reducer.is_none()).then(deferred::Scope::open);
+        // (`optim::deferred`). Replicas exchange whole gradients, so not with a reducer; and
+        // a step that does not defer hides any outer step's scope.
+        let mut scope = if self.defer && self.reducer.is_none() {
+            deferred::Scope::open()
+        } else {
+            deferred::Scope::suppressed()
+        };
         let mut est = match self.estimate(args) {
             Ok(est) => est,
             Err(e) => {
@@ -208,7 +214,8 @@ where
             self.steps += 1;
             return Ok(loss);
         }
-        let mut grads = est.surrogate.neg().backward();
+        // Offers are taken during this backward pass only, not one the model ran for itself.
+        let mut grads = scope.accept(|| est.surrogate.neg().backward());
         drop(est);
         self.optim.begin_step();
         let mut names: Vec<String> = self.store.leaves().keys().cloned().collect();
@@ -220,7 +227,7 @@ where
         let mut dense: Vec<(String, crate::DTensor)> = vec![];
         let mut recipes: HashMap<String, DeferredGrad> = HashMap::new();
         for name in names {
-            let (d, r) = self.store.take_grad(&name, &mut grads, scope.as_mut());
+            let (d, r) = self.store.take_grad(&name, &mut grads, &mut scope);
             if d.is_none() && r.is_none() {
                 without.push(name);
                 continue;

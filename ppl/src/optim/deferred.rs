@@ -105,8 +105,9 @@ impl DeferredGrad {
 
 #[derive(Default)]
 struct Registry {
-    /// Matrix leaves of open scopes, by burn's autodiff node id.
-    eligible: HashSet<u64>,
+    /// The matrix leaves whose gradient may be deferred now (during a scope's
+    /// [`Scope::accept`]), by burn's autodiff node id.
+    accepting: HashSet<u64>,
     /// What the operations offered, by node id.
     offered: HashMap<u64, DeferredGrad>,
 }
@@ -120,32 +121,62 @@ fn registry() -> MutexGuard<'static, Registry> {
 }
 
 thread_local! {
-    /// The nodes [`allow`]ed in this thread's open [`Scope`] (`None`: no scope open).
+    /// The nodes [`allow`]ed in this thread's innermost [`Scope`] (`None`: no deferring scope).
     static OPEN: RefCell<Option<Vec<u64>>> = const { RefCell::new(None) };
 }
 
-/// Deferred gradients are taken while this lives (an SVI step's forward and backward pass, on
-/// the thread that runs them); dropping it forgets whatever was not taken. Scopes nest: an
-/// inner one hides the outer one's nodes until it ends.
+/// One SVI step's deferred gradients: the matrix leaves made while it lives are its own
+/// ([`allow`]); offers for them are taken only inside [`Scope::accept`] (the step's own
+/// backward pass, not one a model runs for itself); dropping it forgets what was not taken.
+/// Scopes nest: an inner one (deferring or [`Scope::suppressed`]) has its own leaves, and the
+/// outer one's come back when it ends.
 #[derive(Debug)]
 pub struct Scope {
     outer: Option<Vec<u64>>,
+    deferring: bool,
 }
 
 impl Scope {
-    /// Opens a scope on this thread.
+    /// A deferring scope on this thread.
     pub fn open() -> Scope {
         Scope {
             outer: OPEN.with(|o| o.replace(Some(vec![]))),
+            deferring: true,
         }
     }
 
-    /// The gradient offered for node `id` in this scope, if any (the node is then no longer
-    /// eligible).
+    /// A scope in which nothing is deferred, hiding any outer one (an SVI step with deferred
+    /// gradients off, or a data-parallel one, inside another step).
+    pub fn suppressed() -> Scope {
+        Scope {
+            outer: OPEN.with(|o| o.replace(None)),
+            deferring: false,
+        }
+    }
+
+    /// Runs `f` (the backward pass) with this scope's leaves open to [`offer`]s.
+    pub fn accept<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        struct Close(Vec<u64>);
+        impl Drop for Close {
+            fn drop(&mut self) {
+                let mut r = registry();
+                for id in &self.0 {
+                    r.accepting.remove(id);
+                }
+            }
+        }
+        let ids: Vec<u64> = OPEN.with(|o| o.borrow().clone().unwrap_or_default());
+        registry().accepting.extend(ids.iter().copied());
+        let _close = Close(ids);
+        f()
+    }
+
+    /// The gradient offered for node `id` in this scope, if any.
     pub fn take(&mut self, id: u64) -> Option<DeferredGrad> {
-        let mut r = registry();
-        r.eligible.remove(&id);
-        r.offered.remove(&id)
+        if !self.deferring {
+            return None;
+        }
+        registry().offered.remove(&id)
     }
 }
 
@@ -154,32 +185,32 @@ impl Drop for Scope {
         let ids = OPEN.with(|o| o.replace(self.outer.take()));
         let mut r = registry();
         for id in ids.unwrap_or_default() {
-            r.eligible.remove(&id);
+            r.accepting.remove(&id);
             r.offered.remove(&id);
         }
     }
 }
 
-/// Whether a [`Scope`] is open on this thread (the parameter store then hands out matrix
-/// leaves for 2-D parameters).
+/// Whether a deferring [`Scope`] is the innermost on this thread (the parameter store then
+/// hands out matrix leaves for 2-D parameters).
 pub fn is_open() -> bool {
     OPEN.with(|o| o.borrow().is_some())
 }
 
-/// Marks autodiff node `id` (a matrix leaf the parameter store made) as one whose gradient may
-/// be deferred until this thread's open [`Scope`] ends; does nothing when none is open.
+/// Makes autodiff node `id` (a matrix leaf the parameter store made) this thread's innermost
+/// deferring [`Scope`]'s, so that its gradient may be offered during the scope's
+/// [`Scope::accept`]; does nothing outside a deferring scope.
 pub fn allow(id: u64) {
     OPEN.with(|o| {
         if let Some(ids) = o.borrow_mut().as_mut() {
             ids.push(id);
-            registry().eligible.insert(id);
         }
     })
 }
 
-/// Whether node `id`'s gradient may be deferred.
+/// Whether node `id`'s gradient may be offered now.
 pub fn eligible(id: u64) -> bool {
-    registry().eligible.contains(&id)
+    registry().accepting.contains(&id)
 }
 
 /// Offers the gradient of autodiff node `id` as a recipe. `Ok(())`: taken, the operation
@@ -188,7 +219,7 @@ pub fn eligible(id: u64) -> bool {
 /// gradient itself.
 pub fn offer(id: u64, source: Box<dyn RowSource>) -> Result<(), Box<dyn RowSource>> {
     let mut r = registry();
-    if !r.eligible.contains(&id) {
+    if !r.accepting.contains(&id) {
         return Err(source);
     }
     match r.offered.get_mut(&id) {
@@ -231,54 +262,63 @@ mod tests {
     }
 
     #[test]
-    fn offers_are_taken_only_for_allowed_nodes_inside_a_scope() {
+    fn offers_are_taken_only_for_a_scopes_nodes_during_its_backward_pass() {
         // Node ids far above burn's counter, unique to this test.
         let (a, b) = (u64::MAX - 10, u64::MAX - 11);
         assert!(!is_open());
         allow(a); // no scope: nothing happens
-        assert!(!eligible(a));
         assert!(offer(a, ramp(2, 3, 1.0)).is_err());
         let mut scope = Scope::open();
         assert!(is_open());
         allow(a);
-        assert!(eligible(a) && !eligible(b));
-        assert!(offer(b, ramp(2, 3, 1.0)).is_err(), "not allowed");
-        assert!(offer(a, ramp(2, 3, 1.0)).is_ok());
-        // A second use of the same weight adds; a different shape is refused.
-        assert!(offer(a, ramp(2, 3, 10.0)).is_ok());
-        assert!(offer(a, ramp(3, 2, 1.0)).is_err());
+        // Outside `accept` (a backward pass a model runs for itself): refused.
+        assert!(!eligible(a));
+        assert!(offer(a, ramp(2, 3, 1.0)).is_err());
+        scope.accept(|| {
+            assert!(eligible(a) && !eligible(b));
+            assert!(offer(b, ramp(2, 3, 1.0)).is_err(), "not this scope's");
+            assert!(offer(a, ramp(2, 3, 1.0)).is_ok());
+            // A second use of the same weight adds; a different shape is refused.
+            assert!(offer(a, ramp(2, 3, 10.0)).is_ok());
+            assert!(offer(a, ramp(3, 2, 1.0)).is_err());
+        });
+        assert!(!eligible(a), "closed again after the backward pass");
         let g = scope.take(a).expect("offered");
         assert_eq!(g.shape(), [2, 3]);
         assert_eq!(g.materialise(), [0.0, 11.0, 22.0, 33.0, 44.0, 55.0]);
         let mut band = [0.0; 3];
         g.write_rows(1, &mut band);
         assert_eq!(band, [33.0, 44.0, 55.0]);
-        // Taken: no longer eligible, nothing left.
-        assert!(!eligible(a) && scope.take(a).is_none());
+        assert!(scope.take(a).is_none(), "taken");
         allow(b);
-        assert!(offer(b, ramp(1, 1, 1.0)).is_ok());
+        scope.accept(|| assert!(offer(b, ramp(1, 1, 1.0)).is_ok()));
         drop(scope);
         // The scope's end forgets what was not taken.
-        assert!(!is_open() && !eligible(b));
+        assert!(!is_open());
         assert!(!registry().offered.contains_key(&b));
     }
 
     #[test]
-    fn an_inner_scope_hides_the_outer_ones_nodes_until_it_ends() {
-        let (a, b) = (u64::MAX - 20, u64::MAX - 21);
-        let outer = Scope::open();
+    fn an_inner_scope_has_its_own_leaves_and_a_suppressed_one_none() {
+        let (a, b, c) = (u64::MAX - 20, u64::MAX - 21, u64::MAX - 22);
+        let mut outer = Scope::open();
         allow(a);
         {
-            let _inner = Scope::open();
+            let mut inner = Scope::open();
             allow(b);
-            assert!(eligible(a) && eligible(b));
+            inner.accept(|| assert!(eligible(b) && !eligible(a), "only the inner leaves"));
+            {
+                let mut off = Scope::suppressed();
+                assert!(!is_open(), "no matrix leaves under a suppressed scope");
+                allow(c);
+                off.accept(|| assert!(!eligible(a) && !eligible(b) && !eligible(c)));
+                assert!(off.take(c).is_none());
+            }
+            assert!(is_open(), "the inner scope is back");
         }
-        assert!(is_open(), "the outer scope is open again");
-        assert!(
-            eligible(a) && !eligible(b),
-            "the inner scope's node is forgotten"
-        );
+        assert!(is_open(), "the outer scope is back");
+        outer.accept(|| assert!(eligible(a) && !eligible(b), "the outer leaves"));
         drop(outer);
-        assert!(!is_open() && !eligible(a));
+        assert!(!is_open());
     }
 }

@@ -156,15 +156,24 @@ pub(crate) fn adam_deferred(
             .zip(vs.par_chunks_mut(band))
             .enumerate()
             .map(|(k, ((p, m), v))| {
-                BAND_BUFFER.with(|b| {
-                    let mut b = b.borrow_mut();
-                    // Zero-filled once per thread, then reused: `write_rows` overwrites it.
-                    if b.len() < p.len() {
-                        b.resize(p.len(), 0.0);
+                let first = k * band / cols;
+                BAND_BUFFER.with(|b| match b.try_borrow_mut() {
+                    Ok(mut b) => {
+                        // Zero-filled once per thread, then reused: `write_rows` overwrites it.
+                        if b.len() < p.len() {
+                            b.resize(p.len(), 0.0);
+                        }
+                        let gb = &mut b[..p.len()];
+                        g.write_rows(first, gb);
+                        c.update(p, gb, m, v)
                     }
-                    let gb = &mut b[..p.len()];
-                    g.write_rows(k * band / cols, gb);
-                    c.update(p, gb, m, v)
+                    // Taken by a band this thread is already computing (a `RowSource` that
+                    // runs parallel work of its own lets rayon start another band here).
+                    Err(_) => {
+                        let mut gb = vec![0f32; p.len()];
+                        g.write_rows(first, &mut gb);
+                        c.update(p, &gb, m, v)
+                    }
                 })
             })
             .reduce(|| false, |x, y| x | y)

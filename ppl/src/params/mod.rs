@@ -142,10 +142,11 @@ impl ParamStore {
         self.matrices.retain(|name, _| keep(name));
     }
 
-    /// Inside an SVI step ([`crate::optim::deferred::Scope`] open, gradients on), the value
+    /// Inside an SVI step (a deferring [`crate::optim::deferred::Scope`] open, gradients on), the value
     /// of the 2-D, unconstrained-is-constrained (`Real`) parameter `name` on the CPU backend as
     /// a rank-2 autodiff leaf of its own (the same one until [`ParamStore::clear_leaves`]),
-    /// marked as one whose gradient a layer may defer; `None` otherwise.
+    /// made the scope's, so that a layer may defer its gradient in the step's backward pass;
+    /// `None` otherwise.
     ///
     /// [`crate::module`] gives a module's weight matrices this leaf rather than a reshape of
     /// the parameter's [`DTensor`] leaf, so that a custom layer (lobes-models' sparse first
@@ -176,12 +177,12 @@ impl ParamStore {
 
     /// The gradient of parameter `name` after a backward pass, taken out of `grads`: the
     /// dense part (its leaf's and its matrix leaf's, added) and the part a layer deferred
-    /// (from `scope`, the one open during the passes); both `None` when it took no part.
+    /// (from `scope`, the step's); both `None` when it took no part.
     pub fn take_grad(
         &self,
         name: &str,
         grads: &mut Gradients,
-        scope: Option<&mut crate::optim::deferred::Scope>,
+        scope: &mut crate::optim::deferred::Scope,
     ) -> (
         Option<DTensor>,
         Option<crate::optim::deferred::DeferredGrad>,
@@ -190,7 +191,7 @@ impl ParamStore {
         let Some(m) = self.matrices.get(name) else {
             return (leaf, None);
         };
-        let deferred = scope.and_then(|s| s.take(crate::tensor::node_id(m)?));
+        let deferred = crate::tensor::node_id(m).and_then(|id| scope.take(id));
         // The matrix leaf has the parameter's own (2-D) shape.
         let from_matrix = m.grad_remove(grads).map(DTensor::from_tensor);
         let dense = match (leaf, from_matrix) {
