@@ -11,8 +11,8 @@
 //!
 //! - **unfused**: the product into a new buffer (the code path a step runs), then Adam over all
 //!   rows in parallel chunks;
-//! - **fused, dense layers**: for each panel of rows, `x[:, rows]ᵀ dY` by the same GEMM (`gemm`
-//!   crate, all cores) into one reused buffer, then Adam over that panel (all cores);
+//! - **fused, dense layers**: for each panel of rows, `x[:, rows]ᵀ dY` by the same GEMM
+//!   (`f32_matmul_into`, all cores) into one reused buffer, then Adam over that panel (all cores);
 //! - **fused, sparse first layer**: panels in parallel, each row of the gradient built from the
 //!   non-zero entries of its input column (as `sparse_op` does) into a per-task buffer, then
 //!   Adam over the panel.
@@ -26,7 +26,7 @@
 use burn::backend::Flex;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::TensorData;
-use lobes::models::kernels::matrix::{View, f32_matmul};
+use lobes::models::kernels::matrix::{View, f32_matmul, f32_matmul_into};
 use lobes::models::kernels::sparse_op::SparseBackend;
 use rayon::prelude::*;
 use std::time::Instant;
@@ -81,35 +81,12 @@ fn adam_par(h: Coeffs, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
         .for_each(|(((p, g), m), v)| adam_seq(h, p, g, m, v));
 }
 
-/// `c = a b` by the `gemm` crate on all cores, into the caller's buffer.
+/// `c = a b` on all cores into the caller's buffer (the product `f32_matmul` runs).
 fn gemm_into(a: View, b: View, c: &mut [f32]) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert!(a.cols == b.rows && c.len() == m * n);
-    // SAFETY: `c` holds the [m, n] row-major result; the views' elements are inside their
-    // slices (`View`'s invariant, and `panel` below builds its view inside `x`).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.data.as_ptr(),
-            a.cs as isize,
-            a.rs as isize,
-            b.data.as_ptr(),
-            b.cs as isize,
-            b.rs as isize,
-            0.0f32,
-            1.0f32,
-            false,
-            false,
-            false,
-            gemm::Parallelism::Rayon(0),
-        );
-    }
+    // SAFETY: an initialised f32 is a valid `MaybeUninit<f32>`, and `f32_matmul_into` writes
+    // only f32 values.
+    let c = unsafe { &mut *(c as *mut [f32] as *mut [std::mem::MaybeUninit<f32>]) };
+    f32_matmul_into(a, b, c);
 }
 
 /// Milliseconds of `f`, best of five after one warm-up call.

@@ -50,14 +50,24 @@ impl<'a> View<'a> {
 /// strides passed as they are: a transposed operand costs no copy. The result is written once,
 /// into a new buffer (no zero fill first). Panics when the inner sizes differ.
 pub fn f32_matmul(a: View, b: View) -> Vec<f32> {
+    let mut c: Vec<f32> = Vec::with_capacity(a.rows * b.cols);
+    f32_matmul_into(a, b, &mut c.spare_capacity_mut()[..a.rows * b.cols]);
+    // SAFETY: `f32_matmul_into` wrote every one of the rows · cols elements.
+    unsafe { c.set_len(a.rows * b.cols) };
+    c
+}
+
+/// [`f32_matmul`] into the caller's `[m, n]` row-major buffer `c` (every element written,
+/// nothing read), on all cores. Panics when the inner sizes differ or `c` is not `m · n` long.
+pub fn f32_matmul_into(a: View, b: View, c: &mut [std::mem::MaybeUninit<f32>]) {
     assert_eq!(
         a.cols, b.rows,
         "[{}, {}] x [{}, {}]",
         a.rows, a.cols, b.rows, b.cols
     );
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    let mut c: Vec<f32> = Vec::with_capacity(m * n);
-    // SAFETY: `c` has room for the [m, n] row-major result and gemm writes every element
+    assert_eq!(c.len(), m * n, "a [{m}, {n}] result");
+    // SAFETY: `c` holds the [m, n] row-major result and gemm writes every element
     // (`read_dst` false: dst = 1 · lhs · rhs, nothing read); the views' elements (r, c) at
     // r · rs + c · cs are inside their slices (`View`'s invariant).
     unsafe {
@@ -65,7 +75,7 @@ pub fn f32_matmul(a: View, b: View) -> Vec<f32> {
             m,
             n,
             k,
-            c.as_mut_ptr(),
+            c.as_mut_ptr().cast::<f32>(),
             1,
             n as isize,
             false,
@@ -82,7 +92,5 @@ pub fn f32_matmul(a: View, b: View) -> Vec<f32> {
             false,
             gemm::Parallelism::Rayon(0),
         );
-        c.set_len(m * n);
     }
-    c
 }
