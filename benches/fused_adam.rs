@@ -177,47 +177,46 @@ fn axpy(y: &mut [f32], a: f32, x: &[f32]) {
     }
 }
 
-/// One panel of the sparse layer: its gradient rows from the input's non-zero entries, then
-/// Adam. Compiled for AVX2 and FMA, as `sparse_op`'s kernels are on this kind of CPU.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn sparse_panel_avx2(
+/// The sparse layer's gradient recipe: the input's non-zero entries by column, and `dY`.
+struct SparseGrad<'a> {
     h: Coeffs,
-    first_row: usize,
-    cols: &[Vec<(usize, f32)>],
-    dy: &[f32],
+    cols: &'a [Vec<(usize, f32)>],
+    dy: &'a [f32],
     m: usize,
-    p: &mut [f32],
-    mo: &mut [f32],
-    v: &mut [f32],
-) {
-    sparse_panel(h, first_row, cols, dy, m, p, mo, v)
 }
 
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn sparse_panel(
-    h: Coeffs,
-    first_row: usize,
-    cols: &[Vec<(usize, f32)>],
-    dy: &[f32],
-    m: usize,
-    p: &mut [f32],
-    mo: &mut [f32],
-    v: &mut [f32],
-) {
-    let mut g = vec![0f32; p.len()];
-    for (r, row) in g.chunks_mut(m).enumerate() {
-        for &(i, a) in &cols[first_row + r] {
-            axpy(row, a, &dy[i * m..(i + 1) * m]);
+impl SparseGrad<'_> {
+    /// One panel from row `first_row`: its gradient rows from the input's non-zero entries,
+    /// then Adam.
+    #[inline(always)]
+    fn panel(&self, first_row: usize, p: &mut [f32], mo: &mut [f32], v: &mut [f32]) {
+        let m = self.m;
+        let mut g = vec![0f32; p.len()];
+        for (r, row) in g.chunks_mut(m).enumerate() {
+            for &(i, a) in &self.cols[first_row + r] {
+                axpy(row, a, &self.dy[i * m..(i + 1) * m]);
+            }
         }
+        adam_seq(self.h, p, &g, mo, v);
     }
-    adam_seq(h, p, &g, mo, v);
+}
+
+/// [`SparseGrad::panel`] compiled for AVX2 and FMA, as `sparse_op`'s kernels are on this kind
+/// of CPU.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn panel_avx2(s: &SparseGrad, first_row: usize, p: &mut [f32], mo: &mut [f32], v: &mut [f32]) {
+    s.panel(first_row, p, mo, v)
 }
 
 fn sparse_fused(l: &mut Layer, h: Coeffs, rows: usize, cols: &[Vec<(usize, f32)>]) {
-    let (m, dy) = (l.m, &l.dy);
+    let m = l.m;
+    let s = SparseGrad {
+        h,
+        cols,
+        dy: &l.dy,
+        m,
+    };
     let avx2 = cfg!(target_arch = "x86_64")
         && std::arch::is_x86_feature_detected!("avx2")
         && std::arch::is_x86_feature_detected!("fma");
@@ -230,10 +229,10 @@ fn sparse_fused(l: &mut Layer, h: Coeffs, rows: usize, cols: &[Vec<(usize, f32)>
                 // SAFETY: the CPU has AVX2 and FMA (checked above).
                 #[cfg(target_arch = "x86_64")]
                 unsafe {
-                    sparse_panel_avx2(h, k * rows, cols, dy, m, p, mo, v)
+                    panel_avx2(&s, k * rows, p, mo, v)
                 }
             } else {
-                sparse_panel(h, k * rows, cols, dy, m, p, mo, v)
+                s.panel(k * rows, p, mo, v)
             }
         });
 }
